@@ -1,0 +1,56 @@
+// Command palabre is the Palabre server and its operator tools.
+//
+//	palabre serve                      run a server with working defaults
+//	palabre room create NAME ...       create a room on a running server
+//	palabre room show NAME ...         show a room's public settings
+//	palabre version
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "room":
+		return room(args[1:], stdin, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "palabre", version)
+		return 0
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "palabre: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Palabre: audio rooms with push-to-talk, joined from a browser link.
+
+Usage:
+  palabre serve [flags]                 run the server (try: palabre serve -h)
+  palabre room create NAME [flags]      create a room on a running server
+  palabre room show NAME [flags]        show a room's settings
+  palabre version                       print the version
+
+With no flags, "palabre serve" listens on http://127.0.0.1:8080, carries
+media on UDP 127.0.0.1:8080 and keeps its data in ./palabre-data.
+`)
+}

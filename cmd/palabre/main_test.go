@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startTestServer runs the real server assembly on loopback ports chosen by
+// the system, with its data in a temporary directory.
+func startTestServer(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	f := serveFlags{listen: "127.0.0.1:0", data: t.TempDir(), mediaPort: 0, slots: 3, adhoc: true}
+	go func() {
+		done <- runServer(ctx, f, slog.New(slog.DiscardHandler), func(u string) { urls <- u })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
+	select {
+	case u := <-urls:
+		return u
+	case err := <-done:
+		t.Fatalf("server did not start: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not start")
+	}
+	return ""
+}
+
+func TestRoomCreateAndShow(t *testing.T) {
+	url := startTestServer(t)
+	var out, errOut bytes.Buffer
+	code := run([]string{"room", "create", "choir", "--mode", "ptt", "--password-stdin", "--server", url},
+		strings.NewReader("s3cret words\n"), &out, &errOut)
+	if code != 0 {
+		t.Fatalf("room create: exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{url + "/r/choir", "#org=", "Organizer secret:", "shown only this once"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("room create output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	out.Reset()
+	if code := run([]string{"room", "show", "choir", "--server", url}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("room show: exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"mode:          ptt", "password:      yes", "max speakers:  1"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("room show output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	errOut.Reset()
+	if code := run([]string{"room", "create", "choir", "--server", url}, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "exists") {
+		t.Errorf("creating it twice: exit %d, %q", code, errOut.String())
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "Usage"},
+		{[]string{"fly"}, 2, "unknown command"},
+		{[]string{"room", "create"}, 2, "missing room NAME"},
+		{[]string{"room", "create", "x", "--password-stdin"}, 2, "no password"},
+		{[]string{"serve", "--log-level", "loud"}, 2, "--log-level"},
+		{[]string{"version"}, 0, ""},
+	}
+	for _, tc := range cases {
+		var out, errOut bytes.Buffer
+		code := run(tc.args, strings.NewReader(""), &out, &errOut)
+		if code != tc.code || !strings.Contains(out.String()+errOut.String(), tc.want) {
+			t.Errorf("%v: exit %d, output %q; want exit %d with %q", tc.args, code, out.String()+errOut.String(), tc.code, tc.want)
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"palabre/rooms"
+	"palabre/sfu"
+	"palabre/signaling"
+)
+
+type serveFlags struct {
+	listen      string
+	data        string
+	mediaPort   int
+	slots       int
+	adhoc       bool
+	publicURL   string
+	createToken string
+	logLevel    string
+	logFormat   string
+}
+
+func serve(args []string, stderr io.Writer) int {
+	var f serveFlags
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP and WebSocket listen `address`")
+	fs.StringVar(&f.data, "data", "palabre-data", "`directory` for rooms and state (created if missing)")
+	fs.IntVar(&f.mediaPort, "media-port", -1, "UDP `port` carrying all media, on the listen address's host (default: the listen port)")
+	fs.IntVar(&f.slots, "slots", 3, "audio slots per participant: how many voices each one hears at once (1-8)")
+	fs.BoolVar(&f.adhoc, "adhoc-rooms", true, "joining an unknown room creates an open ephemeral room")
+	fs.StringVar(&f.publicURL, "public-url", "", "base `URL` of links given to organizers (default: from each request)")
+	fs.StringVar(&f.createToken, "create-token", os.Getenv("PALABRE_CREATE_TOKEN"), "if set, creating rooms over the API needs this bearer `token` (env PALABRE_CREATE_TOKEN)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	log, err := newLogger(stderr, f.logLevel, f.logFormat)
+	if err != nil {
+		fmt.Fprintln(stderr, "serve:", err)
+		return 2
+	}
+	slog.SetDefault(log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := runServer(ctx, f, log, nil); err != nil {
+		log.Error("server stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// runServer assembles the parts, serves until ctx ends, then shuts down
+// in order: stop accepting, close sessions, close media, close the store.
+// ready, if not nil, gets the server's base URL once it accepts requests.
+func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(url string)) error {
+	host, port, err := net.SplitHostPort(f.listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", f.listen, err)
+	}
+	if f.mediaPort < 0 {
+		if f.mediaPort, err = strconv.Atoi(port); err != nil {
+			return fmt.Errorf("--listen %q: port must be a number to derive --media-port", f.listen)
+		}
+	}
+	store, err := rooms.Open(f.data, rooms.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	engine, err := sfu.NewEngine(sfu.Config{
+		MediaAddr: net.JoinHostPort(host, strconv.Itoa(f.mediaPort)),
+		Slots:     f.slots,
+		Logger:    log,
+	})
+	if err != nil {
+		return fmt.Errorf("media: %w", err)
+	}
+	defer engine.Close()
+
+	srv, err := signaling.NewServer(signaling.Config{
+		Rooms:       store,
+		Guard:       rooms.NewGuard(rooms.GuardConfig{}),
+		Engine:      engine,
+		AdhocRooms:  f.adhoc,
+		PublicURL:   f.publicURL,
+		CreateToken: f.createToken,
+		Logger:      log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("palabre serving", "version", version, "url", "http://"+ln.Addr().String(),
+		"media_udp", engine.MediaAddr().String(), "data", f.data, "adhoc_rooms", f.adhoc)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	if ready != nil {
+		ready("http://" + ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Close(sctx) // WebSockets are hijacked: close them first
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}

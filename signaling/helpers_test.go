@@ -1,0 +1,197 @@
+package signaling
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"palabre/client"
+	"palabre/rooms"
+	"palabre/sfu"
+	"palabre/signaling/proto"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// cheapHash keeps argon2id fast in tests; production parameters are
+// exercised by the rooms package's own tests.
+var cheapHash = rooms.HashParams{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// testServer is a whole Palabre server on loopback: bbolt store in a temp
+// dir, a real sfu engine on a UDP port, the signaling server over HTTP.
+type testServer struct {
+	t      *testing.T
+	dir    string
+	cfg    Config
+	store  *rooms.Store
+	engine *sfu.Engine
+	srv    *Server
+	http   *httptest.Server
+	URL    string
+}
+
+type serverOption func(*Config)
+
+func startServer(t *testing.T, opts ...serverOption) *testServer {
+	t.Helper()
+	ts := &testServer{t: t, dir: t.TempDir()}
+	ts.cfg = Config{AdhocRooms: true}
+	for _, o := range opts {
+		o(&ts.cfg)
+	}
+	ts.start()
+	t.Cleanup(ts.stop)
+	return ts
+}
+
+func (ts *testServer) start() {
+	t := ts.t
+	t.Helper()
+	store, err := rooms.Open(ts.dir, rooms.Options{Hash: cheapHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := sfu.NewEngine(sfu.Config{MediaAddr: "127.0.0.1:0"})
+	if err != nil {
+		store.Close()
+		t.Fatal(err)
+	}
+	cfg := ts.cfg
+	cfg.Rooms, cfg.Engine = store, engine
+	if cfg.Guard == nil {
+		cfg.Guard = rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: 1000, JoinBurst: 1000})
+	}
+	srv, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.store, ts.engine, ts.srv = store, engine, srv
+	ts.http = httptest.NewServer(srv)
+	ts.URL = ts.http.URL
+}
+
+func (ts *testServer) stop() {
+	if ts.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ts.srv.Close(ctx); err != nil {
+		ts.t.Errorf("server close: %v", err)
+	}
+	ts.http.Close()
+	ts.engine.Close()
+	ts.store.Close()
+	ts.srv = nil
+}
+
+// restart stops the server and starts a new one on the same data
+// directory (the HTTP address changes).
+func (ts *testServer) restart() {
+	ts.stop()
+	ts.start()
+}
+
+func (ts *testServer) createRoom(req CreateRoomRequest) CreateRoomResponse {
+	ts.t.Helper()
+	body, _ := json.Marshal(req)
+	resp, err := http.Post(ts.URL+"/api/v1/rooms", "application/json", bytes.NewReader(body))
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		var ae APIError
+		json.NewDecoder(resp.Body).Decode(&ae)
+		ts.t.Fatalf("create room: %s %+v", resp.Status, ae.Error)
+	}
+	var out CreateRoomResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		ts.t.Fatal(err)
+	}
+	return out
+}
+
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// dial connects a client; it is closed when the test ends.
+func (ts *testServer) dial() *client.Client {
+	ts.t.Helper()
+	c, err := client.Dial(testCtx(ts.t, 10*time.Second), ts.URL, client.Options{})
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	ts.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// join dials, joins and waits for the media connection.
+func (ts *testServer) join(room, name, password string) *client.Client {
+	ts.t.Helper()
+	return ts.joinAs(client.JoinRequest{Room: room, Name: name, Password: password})
+}
+
+func (ts *testServer) joinAs(req client.JoinRequest) *client.Client {
+	ts.t.Helper()
+	c := ts.dial()
+	ctx := testCtx(ts.t, 15*time.Second)
+	if _, err := c.Join(ctx, req); err != nil {
+		ts.t.Fatalf("%s joins %s: %v", req.Name, req.Room, err)
+	}
+	if err := c.WaitConnected(ctx); err != nil {
+		ts.t.Fatalf("%s media: %v", req.Name, err)
+	}
+	return c
+}
+
+// errCode returns the protocol error code of err, or "" if it has none.
+func errCode(err error) string {
+	var pe *proto.Error
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// heard counts the packets c received carrying source's voice.
+func heard(c *client.Client, source uint32) uint64 {
+	var n uint64
+	for _, s := range c.Stats() {
+		n += s.BySource[source]
+	}
+	return n
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func waitEvent(t *testing.T, c *client.Client, what string, match func(proto.Message) bool) proto.Message {
+	t.Helper()
+	m, err := c.WaitEvent(testCtx(t, 10*time.Second), match)
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+	return m
+}

@@ -1,0 +1,222 @@
+package signaling
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/coder/websocket"
+
+	"palabre/rooms"
+	"palabre/signaling/proto"
+)
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /ws", s.serveWS)
+	s.mux.HandleFunc("POST /api/v1/rooms", s.createRoom)
+	s.mux.HandleFunc("GET /api/v1/rooms/{name}", s.getRoom)
+	s.mux.HandleFunc("DELETE /api/v1/rooms/{name}", s.deleteRoom)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept has answered the client
+	}
+	conn.SetReadLimit(hardReadLimit)
+	se := newSession(s, conn, clientIP(r))
+	if !s.addSession(se) {
+		conn.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	se.run()
+}
+
+// clientIP is the address rate limits apply to.
+func clientIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		a, _ := netip.ParseAddr(host)
+		return a.Unmap()
+	}
+	return ap.Addr().Unmap()
+}
+
+// CreateRoomRequest is the body of POST /api/v1/rooms.
+type CreateRoomRequest struct {
+	Name            string `json:"name"`
+	Mode            string `json:"mode,omitempty"`     // open (default), ptt, moderated
+	Password        string `json:"password,omitempty"` // empty: no password
+	MaxParticipants int    `json:"max_participants,omitempty"`
+	MaxSpeakers     int    `json:"max_speakers,omitempty"`
+}
+
+// CreateRoomResponse is the answer to a room creation. The organizer
+// secret is shown this once: the server keeps only its hash.
+type CreateRoomResponse struct {
+	Room            proto.RoomInfo `json:"room"`
+	Link            string         `json:"link"`
+	OrganizerLink   string         `json:"organizer_link"`
+	OrganizerSecret string         `json:"organizer_secret"`
+}
+
+// APIError is the body of every failed API call.
+type APIError struct {
+	Error proto.Error `json:"error"`
+}
+
+func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.CreateToken != "" && !bearerIs(r, s.cfg.CreateToken) {
+		apiError(w, http.StatusUnauthorized, proto.CodeNotAllowed, "creating rooms needs the server's creation token")
+		return
+	}
+	if !s.createLimit.Allow() {
+		apiError(w, http.StatusTooManyRequests, proto.CodeRateLimited, "too many rooms created; wait a little")
+		return
+	}
+	var req CreateRoomRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		apiError(w, http.StatusBadRequest, proto.CodeBadMessage, "body must be a JSON room: "+err.Error())
+		return
+	}
+	mode := rooms.ModeOpen
+	if req.Mode != "" {
+		var err error
+		if mode, err = rooms.ParseMode(req.Mode); err != nil {
+			apiError(w, http.StatusBadRequest, proto.CodeBadMessage, err.Error())
+			return
+		}
+	}
+	def, secret, err := s.cfg.Rooms.Create(rooms.Spec{
+		Name: req.Name, Mode: mode, Password: req.Password,
+		MaxParticipants: req.MaxParticipants, MaxSpeakers: req.MaxSpeakers,
+	})
+	switch {
+	case errors.Is(err, rooms.ErrExists):
+		apiError(w, http.StatusConflict, "exists", err.Error())
+		return
+	case errors.Is(err, rooms.ErrInvalid):
+		apiError(w, http.StatusBadRequest, proto.CodeBadMessage, err.Error())
+		return
+	case err != nil:
+		s.log.Error("create room", "err", err)
+		apiError(w, http.StatusInternalServerError, proto.CodeInternal, "could not store the room")
+		return
+	}
+	// A live ad-hoc room of that name now follows the new definition.
+	if lr := s.lookupLive(def.Name); lr != nil {
+		lr.setDefinition(def, "")
+		lr.media.Configure(mediaSettings(def))
+	}
+	link := s.baseURL(r) + "/r/" + def.Name
+	s.log.Info("room created", "room", def.Name, "mode", def.Mode, "password", def.HasPassword())
+	writeJSON(w, http.StatusCreated, CreateRoomResponse{
+		Room:            s.roomInfo(def),
+		Link:            link,
+		OrganizerLink:   link + "#org=" + url.QueryEscape(secret),
+		OrganizerSecret: secret,
+	})
+}
+
+// RoomStatus is the public view of a room: GET /api/v1/rooms/{name}.
+type RoomStatus struct {
+	Room         proto.RoomInfo `json:"room"`
+	Participants int            `json:"participants"`
+}
+
+func (s *Server) getRoom(w http.ResponseWriter, r *http.Request) {
+	def, err := s.cfg.Rooms.Get(r.PathValue("name"))
+	if err != nil {
+		apiError(w, http.StatusNotFound, proto.CodeNotFound, "no such room")
+		return
+	}
+	st := RoomStatus{Room: s.roomInfo(def)}
+	if lr := s.lookupLive(def.Name); lr != nil {
+		st.Participants = lr.count()
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// deleteRoom needs the organizer secret as a bearer token. People in the
+// room are disconnected.
+func (s *Server) deleteRoom(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	def, err := s.cfg.Rooms.Get(name)
+	secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if err != nil || !s.cfg.Rooms.CheckOrganizer(def, secret) {
+		// Same answer for "no room" and "wrong secret": no room oracle.
+		apiError(w, http.StatusForbidden, proto.CodeNotAllowed, "unknown room or wrong organizer secret")
+		return
+	}
+	if err := s.cfg.Rooms.Delete(name); err != nil {
+		apiError(w, http.StatusInternalServerError, proto.CodeInternal, err.Error())
+		return
+	}
+	if lr := s.lookupLive(name); lr != nil {
+		lr.mu.Lock()
+		members := make([]*session, 0, len(lr.members))
+		for _, se := range lr.members {
+			members = append(members, se)
+		}
+		lr.mu.Unlock()
+		for _, se := range members {
+			se.send(proto.Message{Type: proto.TypeKicked, Message: "the room was deleted"})
+			se.closeWith(websocket.StatusNormalClosure, "kicked")
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) roomInfo(def rooms.Room) proto.RoomInfo {
+	return proto.RoomInfo{
+		Name:            def.Name,
+		Mode:            string(def.Mode),
+		Locked:          def.Locked,
+		HasPassword:     def.HasPassword(),
+		MaxParticipants: def.MaxParticipants,
+		MaxSpeakers:     def.MaxSpeakers,
+		Slots:           s.cfg.Engine.Slots(),
+	}
+}
+
+// baseURL is where links point: the configured public URL, or this
+// request's own scheme and host.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func bearerIs(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func apiError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, APIError{Error: proto.Error{Code: code, Message: msg}})
+}

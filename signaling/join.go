@@ -1,0 +1,91 @@
+package signaling
+
+import (
+	"errors"
+
+	"palabre/rooms"
+	"palabre/sfu"
+	"palabre/signaling/proto"
+)
+
+// join admits the session into a room: rate limits, room lookup (or ad-hoc
+// creation), organizer secret, password, lock and capacity, then the media
+// connection. Every refusal is an error reply; the session stays usable.
+func (se *session) join(m proto.Message) {
+	g := se.s.cfg.Guard
+	if !g.AllowJoin(se.ip) {
+		se.fail(m, proto.CodeRateLimited, "too many joins from your address; wait a little")
+		return
+	}
+	if err := rooms.ValidateName(m.Room); err != nil {
+		se.fail(m, proto.CodeBadMessage, err.Error())
+		return
+	}
+	def, err := se.s.cfg.Rooms.Get(m.Room)
+	if errors.Is(err, rooms.ErrNotFound) && se.s.cfg.AdhocRooms {
+		def, err = se.s.cfg.Rooms.Adhoc(m.Room)
+	}
+	if errors.Is(err, rooms.ErrNotFound) {
+		se.fail(m, proto.CodeNotFound, "no room named "+m.Room)
+		return
+	}
+	if err != nil {
+		se.log.Error("room lookup", "room", m.Room, "err", err)
+		se.fail(m, proto.CodeInternal, "room lookup failed")
+		return
+	}
+
+	// Secrets and passwords share one failure budget per address and room.
+	organizer := false
+	if m.Secret != "" || def.HasPassword() {
+		if !g.AllowPasswordAttempt(se.ip, def.Name) {
+			se.fail(m, proto.CodeRateLimited, "too many wrong passwords; wait a minute")
+			return
+		}
+	}
+	if m.Secret != "" {
+		if !se.s.cfg.Rooms.CheckOrganizer(def, m.Secret) {
+			g.PasswordFailed(se.ip, def.Name)
+			se.fail(m, proto.CodeBadSecret, "wrong organizer secret")
+			return
+		}
+		organizer = true
+	}
+	if !organizer && def.HasPassword() && !se.s.cfg.Rooms.CheckPassword(def, m.Password) {
+		g.PasswordFailed(se.ip, def.Name)
+		code, msg := proto.CodeBadPassword, "wrong password"
+		if m.Password == "" {
+			msg = "this room needs a password"
+		}
+		se.fail(m, code, msg)
+		return
+	}
+
+	lr, err := se.s.liveRoomFor(def)
+	if err != nil {
+		se.fail(m, proto.CodeInternal, err.Error())
+		return
+	}
+	if code, msg := lr.admit(organizer); code != "" {
+		se.fail(m, code, msg)
+		lr.s.releaseIfEmpty(lr)
+		return
+	}
+
+	id := newParticipantID()
+	part, offer, err := lr.media.Join(sfu.ParticipantConfig{ID: id, OnCandidate: se.onLocalCandidate})
+	if err != nil {
+		se.log.Error("media join", "room", def.Name, "err", err)
+		lr.unadmit()
+		se.fail(m, proto.CodeInternal, "could not set up the media connection")
+		return
+	}
+	se.state, se.room, se.part, se.organizer = stateJoined, lr, part, organizer
+	se.info = proto.Participant{ID: id, Name: m.Name, Organizer: organizer, Source: part.Source()}
+	se.log = se.log.With("room", def.Name, "participant", id)
+
+	se.send(lr.register(se, m.ID))
+	se.send(proto.Message{Type: proto.TypeOffer, SDP: offer.SDP})
+	se.flushCandidates()
+	se.log.Info("joined", "organizer", organizer)
+}

@@ -1,0 +1,126 @@
+package signaling
+
+import (
+	"testing"
+	"time"
+
+	"palabre/client"
+	"palabre/signaling/proto"
+)
+
+// A moderated room: only granted speakers are heard; hands, mute, revoke
+// and kick work as the organizer expects.
+func TestModeratedRoomOrganizerControls(t *testing.T) {
+	ts := startServer(t)
+	secret := ts.createRoom(CreateRoomRequest{Name: "debate", Mode: "moderated"}).OrganizerSecret
+	org := ts.joinAs(client.JoinRequest{Room: "debate", Name: "chair", Secret: secret})
+	alice := ts.join("debate", "alice", "")
+	bob := ts.join("debate", "bob", "")
+	ctx := testCtx(t, 60*time.Second)
+	req := func(c *client.Client, typ, target string) error {
+		_, err := c.Request(ctx, proto.Message{Type: typ, Target: target})
+		return err
+	}
+	if err := alice.Publish(client.NewToneSource([]byte("alice"), 30)); err != nil {
+		t.Fatal(err)
+	}
+	src := alice.Self().Source
+	aliceID := alice.Self().ID
+
+	if err := alice.PTTOn(ctx); errCode(err) != proto.CodeNotAllowed {
+		t.Fatalf("ptt_on in a moderated room: %v, want not_allowed", err)
+	}
+	if err := req(alice, proto.TypeRaiseHand, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, org, "hand raised", func(m proto.Message) bool {
+		return m.Type == proto.TypeHand && m.Participant.ID == aliceID && m.Participant.Hand
+	})
+	time.Sleep(300 * time.Millisecond)
+	if n := heard(bob, src); n != 0 {
+		t.Fatalf("bob heard %d packets before alice was granted the floor", n)
+	}
+
+	if err := req(bob, proto.TypeGrant, aliceID); errCode(err) != proto.CodeNotAllowed {
+		t.Fatalf("grant by a participant: %v, want not_allowed", err)
+	}
+	if err := req(org, proto.TypeGrant, aliceID); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, bob, "floor to alice", func(m proto.Message) bool {
+		return m.Type == proto.TypeFloor && len(m.Floor) == 1 && m.Floor[0] == aliceID
+	})
+	eventually(t, 5*time.Second, "bob hears alice", func() bool { return heard(bob, src) > 20 })
+
+	// Muted by the organizer: not heard, and she cannot unmute herself.
+	if err := req(org, proto.TypeMute, aliceID); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, bob, "alice muted", func(m proto.Message) bool {
+		return m.Type == proto.TypeMuted && m.Participant.ID == aliceID && m.Participant.Muted && m.By == org.Self().ID
+	})
+	time.Sleep(200 * time.Millisecond)
+	before := heard(bob, src)
+	time.Sleep(500 * time.Millisecond)
+	if after := heard(bob, src); after != before {
+		t.Errorf("bob heard %d packets from muted alice", after-before)
+	}
+	if err := req(alice, proto.TypeUnmute, ""); errCode(err) != proto.CodeNotAllowed {
+		t.Errorf("self-unmute after an organizer mute: %v, want not_allowed", err)
+	}
+	if err := req(org, proto.TypeUnmute, aliceID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "bob hears alice again", func() bool { return heard(bob, src) > before+20 })
+
+	if err := req(org, proto.TypeRevoke, aliceID); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, bob, "floor empty", func(m proto.Message) bool { return m.Type == proto.TypeFloor && len(m.Floor) == 0 })
+	time.Sleep(200 * time.Millisecond)
+	before = heard(bob, src)
+	time.Sleep(500 * time.Millisecond)
+	if after := heard(bob, src); after != before {
+		t.Errorf("bob heard %d packets after the floor was revoked", after-before)
+	}
+
+	if err := req(org, proto.TypeKick, bob.Self().ID); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, bob, "kicked", func(m proto.Message) bool { return m.Type == proto.TypeKicked })
+	select {
+	case <-bob.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("kicked client still connected")
+	}
+	left := waitEvent(t, alice, "bob left", func(m proto.Message) bool {
+		return m.Type == proto.TypeParticipantLeft && m.Participant.ID == bob.Self().ID
+	})
+	if left.Reason != "kicked" {
+		t.Errorf("leave reason %q, want kicked", left.Reason)
+	}
+}
+
+// Organizers change mode and password; the room follows.
+func TestOrganizerChangesModeAndPassword(t *testing.T) {
+	ts := startServer(t)
+	secret := ts.createRoom(CreateRoomRequest{Name: "flex"}).OrganizerSecret
+	org := ts.joinAs(client.JoinRequest{Room: "flex", Name: "org", Secret: secret})
+	ctx := testCtx(t, 30*time.Second)
+	if _, err := org.Request(ctx, proto.Message{Type: proto.TypeSetMode, Mode: proto.ModePTT}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := org.Request(ctx, proto.Message{Type: proto.TypeSetPassword, Password: "fresh"}); err != nil {
+		t.Fatal(err)
+	}
+	ev := waitEvent(t, org, "room with password", func(m proto.Message) bool {
+		return m.Type == proto.TypeRoom && m.RoomInfo.HasPassword
+	})
+	if ev.RoomInfo.Mode != proto.ModePTT || ev.RoomInfo.MaxSpeakers != 1 {
+		t.Errorf("room after changes: %+v", ev.RoomInfo)
+	}
+	if err := tryJoin(t, ts, client.JoinRequest{Room: "flex", Name: "x"}); errCode(err) != proto.CodeBadPassword {
+		t.Fatalf("join without the new password: %v", err)
+	}
+	ts.join("flex", "y", "fresh")
+}

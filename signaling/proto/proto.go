@@ -1,0 +1,186 @@
+// Package proto holds the Palabre signaling protocol: the JSON messages that
+// travel over the /ws WebSocket between a client and the server.
+//
+// Both the server (package signaling) and the Go client (package client)
+// import this package, so the two cannot drift apart. docs/protocol.md shows
+// an example of every message.
+//
+// Every message is one JSON object with a "type". A request may carry a
+// non-zero "id"; the server then sends exactly one reply carrying the same id:
+// "welcome" for hello, "joined" for join, "error" on failure, "ack" otherwise.
+// Boolean and numeric fields at the top level are omitted when false or zero.
+package proto
+
+// Version is the protocol version this package speaks.
+const Version = 1
+
+// Size and field limits. The server rejects anything larger.
+const (
+	MaxMessageBytes  = 64 << 10 // one WebSocket message
+	MaxSDPBytes      = 48 << 10
+	MaxCandidateLen  = 1024
+	MaxNameRunes     = 64 // display name
+	MaxPasswordBytes = 256
+	MaxSecretBytes   = 128
+	MaxIDLen         = 64 // participant ids
+)
+
+// Client → server request types.
+const (
+	TypeHello       = "hello"        // first message: {version}
+	TypeJoin        = "join"         // {room, name, password?, secret?}
+	TypeAnswer      = "answer"       // {sdp}: answer to the server's offer
+	TypeCandidate   = "candidate"    // {candidate}: trickle ICE, both directions
+	TypePTTOn       = "ptt_on"       // take the floor (push-to-talk pressed)
+	TypePTTOff      = "ptt_off"      // release the floor
+	TypeRaiseHand   = "raise_hand"   // ask for the floor (moderated rooms)
+	TypeLowerHand   = "lower_hand"   // withdraw the request
+	TypeMute        = "mute"         // {target?}: mute self (no target) or, organizer, someone
+	TypeUnmute      = "unmute"       // {target?}
+	TypeKick        = "kick"         // organizer: {target}
+	TypeLock        = "lock"         // organizer: refuse new participants
+	TypeUnlock      = "unlock"       // organizer
+	TypeSetMode     = "set_mode"     // organizer: {mode}
+	TypeSetPassword = "set_password" // organizer: {password} ("" removes it)
+	TypeGrant       = "grant"        // organizer: {target} gets the floor
+	TypeRevoke      = "revoke"       // organizer: {target} loses the floor
+	TypeLeave       = "leave"        // leave the room; the server closes the connection
+	TypePing        = "ping"         // keep-alive; answered by pong
+)
+
+// Server → client types (replies and events).
+const (
+	TypeWelcome           = "welcome"            // reply to hello: {version, software}
+	TypeJoined            = "joined"             // reply to join: {self, room, participants, floor, ice_servers}
+	TypeOffer             = "offer"              // {sdp}: the server's offer, once per connection
+	TypeAck               = "ack"                // {id}: request done
+	TypeError             = "error"              // {id?, code, message}
+	TypePong              = "pong"               // reply to ping
+	TypeParticipantJoined = "participant_joined" // {participant}
+	TypeParticipantLeft   = "participant_left"   // {participant, reason?}
+	TypeSpeaking          = "speaking"           // {speaker}: who is heard on which audio slot
+	TypeMuted             = "muted"              // {participant, by?}: participant.muted changed
+	TypeHand              = "hand"               // {participant}: participant.hand changed
+	TypeFloor             = "floor"              // {floor, by?}: who holds the floor now
+	TypeRoom              = "room"               // {room, by?}: room settings changed
+	TypeKicked            = "kicked"             // {by, message}: you were removed; the server closes
+)
+
+// Room modes.
+const (
+	ModeOpen      = "open"      // everyone is heard; the loudest fill the audio slots
+	ModePTT       = "ptt"       // heard only while holding the floor (push-to-talk)
+	ModeModerated = "moderated" // heard only when an organizer grants the floor
+)
+
+// Error codes. They are stable: clients may switch on them.
+const (
+	CodeBadMessage         = "bad_message"         // malformed, oversized, unknown type or bad field
+	CodeUnsupportedVersion = "unsupported_version" // hello with a version the server does not speak
+	CodeBadState           = "bad_state"           // request not valid now (e.g. join twice, answer before offer)
+	CodeBadPassword        = "bad_password"        // wrong or missing room password
+	CodeBadSecret          = "bad_secret"          // wrong organizer secret
+	CodeNotFound           = "not_found"           // no such room (ad-hoc rooms off) or participant
+	CodeRoomFull           = "room_full"
+	CodeRoomLocked         = "room_locked"
+	CodeRateLimited        = "rate_limited" // too many joins or password attempts; retry later
+	CodeFloorBusy          = "floor_busy"   // the room's speakers are all taken
+	CodeNotAllowed         = "not_allowed"  // organizer-only action, or talking not allowed in this mode
+	CodeFlood              = "flood"        // too many messages: the server closes the connection
+	CodeInternal           = "internal"
+)
+
+// Message is every message of the protocol. Which fields are meaningful
+// depends on Type; Validate checks a client request.
+type Message struct {
+	Type string `json:"type"`
+	ID   uint32 `json:"id,omitempty"`
+
+	Version  int    `json:"version,omitempty"`  // hello, welcome
+	Software string `json:"software,omitempty"` // hello, welcome: free text such as "palabre/1.0"
+
+	Room     string `json:"room,omitempty"`     // join: room name
+	Name     string `json:"name,omitempty"`     // join: display name
+	Password string `json:"password,omitempty"` // join, set_password
+	Secret   string `json:"secret,omitempty"`   // join: organizer secret
+	Mode     string `json:"mode,omitempty"`     // set_mode
+	Target   string `json:"target,omitempty"`   // mute, unmute, kick, grant, revoke: participant id
+
+	SDP       string     `json:"sdp,omitempty"`       // offer, answer
+	Candidate *Candidate `json:"candidate,omitempty"` // candidate
+
+	Code    string `json:"code,omitempty"`    // error
+	Message string `json:"message,omitempty"` // error, kicked: human-readable
+	By      string `json:"by,omitempty"`      // events: the participant id that caused it
+	Reason  string `json:"reason,omitempty"`  // participant_left: "left", "kicked", "disconnected"
+
+	Self         *Participant  `json:"self,omitempty"`         // joined
+	RoomInfo     *RoomInfo     `json:"room_info,omitempty"`    // joined, room
+	Participants []Participant `json:"participants,omitempty"` // joined
+	Participant  *Participant  `json:"participant,omitempty"`  // participant_*, muted, hand
+	Floor        []string      `json:"floor,omitempty"`        // joined, floor: holders' ids
+	Speaker      *Speaker      `json:"speaker,omitempty"`      // speaking
+	ICEServers   []ICEServer   `json:"ice_servers,omitempty"`  // joined
+}
+
+// Candidate is a trickled ICE candidate, shaped like the browser's
+// RTCIceCandidateInit so a web client can pass it through unchanged.
+type Candidate struct {
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
+	UsernameFragment *string `json:"usernameFragment,omitempty"`
+}
+
+// Participant describes one member of a room.
+type Participant struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Organizer bool   `json:"organizer"`
+	Muted     bool   `json:"muted"` // muted by an organizer or by itself: not heard
+	Hand      bool   `json:"hand"`  // hand raised
+	Floor     bool   `json:"floor"` // holds the floor
+	// Source is the value the server puts in the CSRC field of the RTP
+	// packets that carry this participant's voice on an audio slot.
+	Source uint32 `json:"source"`
+}
+
+// RoomInfo is what a participant may know of the room's settings.
+type RoomInfo struct {
+	Name            string `json:"name"`
+	Mode            string `json:"mode"`
+	Locked          bool   `json:"locked"`
+	HasPassword     bool   `json:"has_password"`
+	MaxParticipants int    `json:"max_participants"` // 0: no limit
+	MaxSpeakers     int    `json:"max_speakers"`     // floor size in ptt and moderated rooms
+	Slots           int    `json:"slots"`            // audio slots (downstream tracks) per participant
+}
+
+// Speaker says which participant is heard on an audio slot. An empty
+// Participant means the slot went quiet.
+type Speaker struct {
+	Slot        int    `json:"slot"`
+	Participant string `json:"participant"`
+	Source      uint32 `json:"source"`
+}
+
+// ICEServer is a STUN or TURN server the client may use.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// Error is a protocol error: a stable code and a human message. It
+// implements error so the client can return it.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// ErrorReply builds the error reply to a request with the given id.
+func ErrorReply(id uint32, code, message string) Message {
+	return Message{Type: TypeError, ID: id, Code: code, Message: message}
+}

@@ -1,0 +1,152 @@
+package proto
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+)
+
+// requestTypes lists what a client may send.
+var requestTypes = map[string]bool{
+	TypeHello: true, TypeJoin: true, TypeAnswer: true, TypeCandidate: true,
+	TypePTTOn: true, TypePTTOff: true, TypeRaiseHand: true, TypeLowerHand: true,
+	TypeMute: true, TypeUnmute: true, TypeKick: true, TypeLock: true, TypeUnlock: true,
+	TypeSetMode: true, TypeSetPassword: true, TypeGrant: true, TypeRevoke: true,
+	TypeLeave: true, TypePing: true,
+}
+
+// DecodeRequest parses and validates one client message. On failure it
+// returns a *Error with code bad_message; the returned Message still carries
+// the request id when it could be read, so the error reply can echo it.
+func DecodeRequest(data []byte) (Message, error) {
+	var m Message
+	if len(data) > MaxMessageBytes {
+		return m, badf("message of %d bytes exceeds %d", len(data), MaxMessageBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&m); err != nil {
+		return m, badf("not a JSON message object: %v", err)
+	}
+	if dec.More() {
+		return m, badf("trailing data after the JSON object")
+	}
+	return m, m.Validate()
+}
+
+// Validate checks a client request: known type, the fields that type needs,
+// and every field within its limits.
+func (m *Message) Validate() error {
+	if m.Type == "" {
+		return badf("missing type")
+	}
+	if !requestTypes[m.Type] {
+		return badf("unknown message type %q", truncate(m.Type, 32))
+	}
+	if err := m.checkLimits(); err != nil {
+		return err
+	}
+	switch m.Type {
+	case TypeHello:
+		if m.Version <= 0 {
+			return badf("hello needs a positive version")
+		}
+	case TypeJoin:
+		if m.Room == "" {
+			return badf("join needs a room")
+		}
+		if err := ValidDisplayName(m.Name); err != nil {
+			return err
+		}
+	case TypeAnswer:
+		if m.SDP == "" {
+			return badf("answer needs an sdp")
+		}
+	case TypeCandidate:
+		if m.Candidate == nil {
+			return badf("candidate needs a candidate")
+		}
+	case TypeKick, TypeGrant, TypeRevoke:
+		if m.Target == "" {
+			return badf("%s needs a target", m.Type)
+		}
+	case TypeSetMode:
+		if !ValidMode(m.Mode) {
+			return badf("mode must be open, ptt or moderated")
+		}
+	}
+	return nil
+}
+
+func (m *Message) checkLimits() error {
+	switch {
+	case len(m.Room) > 64:
+		return badf("room name too long")
+	case len(m.Password) > MaxPasswordBytes:
+		return badf("password longer than %d bytes", MaxPasswordBytes)
+	case len(m.Secret) > MaxSecretBytes:
+		return badf("secret longer than %d bytes", MaxSecretBytes)
+	case len(m.Target) > MaxIDLen:
+		return badf("target longer than %d bytes", MaxIDLen)
+	case len(m.Mode) > 16:
+		return badf("mode too long")
+	case len(m.Software) > 128:
+		return badf("software longer than 128 bytes")
+	case len(m.SDP) > MaxSDPBytes:
+		return badf("sdp longer than %d bytes", MaxSDPBytes)
+	case len(m.Name) > 4*MaxNameRunes:
+		return badf("name too long")
+	}
+	if c := m.Candidate; c != nil {
+		if len(c.Candidate) > MaxCandidateLen {
+			return badf("candidate longer than %d bytes", MaxCandidateLen)
+		}
+		if (c.SDPMid != nil && len(*c.SDPMid) > 64) ||
+			(c.UsernameFragment != nil && len(*c.UsernameFragment) > 256) {
+			return badf("candidate field too long")
+		}
+	}
+	return nil
+}
+
+// ValidMode reports whether s names a room mode.
+func ValidMode(s string) bool {
+	return s == ModeOpen || s == ModePTT || s == ModeModerated
+}
+
+// ValidDisplayName checks a participant's display name: 1 to MaxNameRunes
+// characters of valid UTF-8, no control characters, not only spaces.
+func ValidDisplayName(name string) error {
+	if !utf8.ValidString(name) {
+		return badf("name is not valid UTF-8")
+	}
+	n := utf8.RuneCountInString(name)
+	if n == 0 || n > MaxNameRunes {
+		return badf("name must have 1 to %d characters", MaxNameRunes)
+	}
+	blank := true
+	for _, r := range name {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return badf("name contains a control character")
+		}
+		if !unicode.IsSpace(r) {
+			blank = false
+		}
+	}
+	if blank {
+		return badf("name is blank")
+	}
+	return nil
+}
+
+func badf(format string, args ...any) *Error {
+	return &Error{Code: CodeBadMessage, Message: fmt.Sprintf(format, args...)}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

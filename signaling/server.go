@@ -1,0 +1,189 @@
+// Package signaling is Palabre's front door: the HTTP API, the /ws WebSocket
+// endpoint and one session state machine per connection. It glues the room
+// definitions (package rooms) to the media plane (package sfu); it forwards
+// no media itself.
+package signaling
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"palabre/rooms"
+	"palabre/sfu"
+	"palabre/signaling/proto"
+)
+
+// Software is what the server calls itself in welcome messages.
+var Software = "palabre/dev"
+
+// Config wires a Server to its parts.
+type Config struct {
+	Rooms  *rooms.Store
+	Guard  *rooms.Guard
+	Engine *sfu.Engine
+
+	// AdhocRooms lets a join to an unknown room create an ephemeral open room.
+	AdhocRooms bool
+	// PublicURL is the base of the links handed to organizers
+	// ("https://talk.example.org"). Empty: taken from each request's Host.
+	PublicURL string
+	// CreateToken, when set, must be presented as "Authorization: Bearer
+	// TOKEN" to create rooms over the HTTP API. Empty: anyone may.
+	CreateToken string
+	// MessagesPerSecond and MessageBurst bound what one WebSocket client may
+	// send; past them the connection is closed as a flood. Defaults 20, 60.
+	MessagesPerSecond float64
+	MessageBurst      int
+	// ICEServers are handed to participants in the joined message.
+	ICEServers []proto.ICEServer
+
+	Logger *slog.Logger
+}
+
+// Server serves the HTTP API and the WebSocket signaling endpoint.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	mux *http.ServeMux
+
+	mu       sync.Mutex
+	live     map[string]*liveRoom
+	sessions map[*session]struct{}
+	closed   bool
+	wg       sync.WaitGroup // session goroutines
+
+	createLimit *rate.Limiter // room creation over HTTP, all clients
+}
+
+// NewServer checks cfg and builds a Server.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Rooms == nil || cfg.Engine == nil {
+		return nil, errors.New("signaling: Config needs Rooms and Engine")
+	}
+	if cfg.Guard == nil {
+		cfg.Guard = rooms.NewGuard(rooms.GuardConfig{})
+	}
+	if cfg.MessagesPerSecond <= 0 {
+		cfg.MessagesPerSecond = 20
+	}
+	if cfg.MessageBurst <= 0 {
+		cfg.MessageBurst = 60
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		mux:         http.NewServeMux(),
+		live:        make(map[string]*liveRoom),
+		sessions:    make(map[*session]struct{}),
+		createLimit: rate.NewLimiter(rate.Limit(2), 20),
+	}
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Handle lets the caller add routes (the web app, metrics) to the same mux.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Close disconnects every session and closes every live room. It waits for
+// the sessions' goroutines or until ctx is done.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	sessions := make([]*session, 0, len(s.sessions))
+	for se := range s.sessions {
+		sessions = append(sessions, se)
+	}
+	s.mu.Unlock()
+	for _, se := range sessions {
+		se.shutdown("server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// LiveRooms reports how many rooms have participants, and how many
+// participants there are in all.
+func (s *Server) LiveRooms() (rooms, participants int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, lr := range s.live {
+		rooms++
+		participants += lr.count()
+	}
+	return rooms, participants
+}
+
+func (s *Server) addSession(se *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.sessions[se] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) removeSession(se *session) {
+	s.mu.Lock()
+	delete(s.sessions, se)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// liveRoomFor returns the live room for def, creating it if needed.
+func (s *Server) liveRoomFor(def rooms.Room) (*liveRoom, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("server closing")
+	}
+	if lr := s.live[def.Name]; lr != nil {
+		return lr, nil
+	}
+	lr := newLiveRoom(s, def)
+	s.live[def.Name] = lr
+	return lr, nil
+}
+
+// lookupLive returns the live room of that name, or nil.
+func (s *Server) lookupLive(name string) *liveRoom {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.live[name]
+}
+
+// releaseIfEmpty closes lr and forgets it once its last member has left.
+func (s *Server) releaseIfEmpty(lr *liveRoom) {
+	s.mu.Lock()
+	if s.live[lr.name] != lr || !lr.closeIfEmpty() {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.live, lr.name)
+	s.mu.Unlock()
+	lr.media.Close()
+	s.cfg.Rooms.DropEphemeral(lr.name)
+	s.log.Debug("room closed", "room", lr.name)
+}
+
+// idleTimeout bounds how long a connection may stay silent before joining.
+const idleTimeout = 30 * time.Second

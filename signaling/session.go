@@ -1,0 +1,328 @@
+package signaling
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
+
+	"palabre/sfu"
+	"palabre/signaling/proto"
+)
+
+// Limits of one connection.
+const (
+	// hardReadLimit closes the connection; messages between
+	// proto.MaxMessageBytes and this get an error reply and are dropped.
+	hardReadLimit = 256 << 10
+	// outQueue is how many messages may wait for a slow client before it
+	// is disconnected.
+	outQueue     = 512
+	writeTimeout = 10 * time.Second
+	pingInterval = 25 * time.Second
+)
+
+type sessionState int
+
+const (
+	stateNew    sessionState = iota // waiting for hello
+	stateReady                      // waiting for join
+	stateJoined                     // in a room
+)
+
+// session is one WebSocket connection. Its read loop runs in the HTTP
+// handler's goroutine; a second goroutine writes.
+type session struct {
+	s      *Server
+	conn   *websocket.Conn
+	ip     netip.Addr
+	log    *slog.Logger
+	limit  *rate.Limiter
+	out    chan []byte
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	closeOnce sync.Once
+	closing   chan struct{} // closed by closeWith
+	closeCode websocket.StatusCode
+	closeMsg  string
+
+	// Owned by the read loop.
+	state     sessionState
+	room      *liveRoom
+	part      *sfu.Participant
+	organizer bool
+	answered  bool
+
+	// info is the public record; written under room.mu once joined.
+	info proto.Participant
+	// mutedByOrganizer forbids unmuting oneself. Under room.mu.
+	mutedByOrganizer bool
+
+	// Local ICE candidates wait until the offer has been sent.
+	candMu    sync.Mutex
+	offerSent bool
+	pending   []proto.Candidate
+}
+
+func newSession(s *Server, conn *websocket.Conn, ip netip.Addr) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &session{
+		s:      s,
+		conn:   conn,
+		ip:     ip,
+		log:    s.log.With("remote", ip.String()),
+		limit:  rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
+		out:     make(chan []byte, outQueue),
+		closing: make(chan struct{}),
+		ctx:     ctx,
+		cancel: cancel,
+	}
+}
+
+// run serves the connection until it ends.
+func (se *session) run() {
+	defer se.s.removeSession(se)
+	writerDone := make(chan struct{})
+	go func() { defer close(writerDone); se.writeLoop() }()
+	se.readLoop()
+	se.closeWith(websocket.StatusNormalClosure, "")
+	se.leaveRoom(se.leaveReason())
+	<-writerDone
+	se.cancel()
+}
+
+func (se *session) readLoop() {
+	for {
+		ctx := se.ctx
+		var cancel context.CancelFunc = func() {}
+		if se.state != stateJoined {
+			ctx, cancel = context.WithTimeout(se.ctx, idleTimeout)
+		}
+		typ, data, err := se.conn.Read(ctx)
+		cancel()
+		if err != nil {
+			se.log.Debug("connection ended", "err", err)
+			return
+		}
+		if !se.limit.Allow() {
+			se.log.Warn("flood: closing connection", "participant", se.info.ID)
+			se.send(proto.ErrorReply(0, proto.CodeFlood, "too many messages; connection closed"))
+			se.closeWith(websocket.StatusPolicyViolation, "flood")
+			return
+		}
+		if typ != websocket.MessageText {
+			se.send(proto.ErrorReply(0, proto.CodeBadMessage, "binary messages are not part of the protocol"))
+			continue
+		}
+		m, err := proto.DecodeRequest(data)
+		if err != nil {
+			se.send(proto.ErrorReply(m.ID, proto.CodeBadMessage, errMessage(err)))
+			continue
+		}
+		if done := se.handle(m); done {
+			return
+		}
+	}
+}
+
+// handle runs one valid request. It reports whether the session is over.
+func (se *session) handle(m proto.Message) bool {
+	switch se.state {
+	case stateNew:
+		if m.Type != proto.TypeHello {
+			se.send(proto.ErrorReply(m.ID, proto.CodeBadState, "say hello first"))
+			return false
+		}
+		if m.Version != proto.Version {
+			se.send(proto.ErrorReply(m.ID, proto.CodeUnsupportedVersion, "this server speaks protocol version 1"))
+			se.closeWith(websocket.StatusPolicyViolation, "unsupported version")
+			return true
+		}
+		se.state = stateReady
+		se.send(proto.Message{Type: proto.TypeWelcome, ID: m.ID, Version: proto.Version, Software: Software})
+		return false
+	case stateReady:
+		switch m.Type {
+		case proto.TypeJoin:
+			se.join(m)
+		case proto.TypePing:
+			se.send(proto.Message{Type: proto.TypePong, ID: m.ID})
+		case proto.TypeLeave:
+			se.ack(m)
+			se.closeWith(websocket.StatusNormalClosure, "bye")
+			return true
+		default:
+			se.send(proto.ErrorReply(m.ID, proto.CodeBadState, m.Type+" before join"))
+		}
+		return false
+	}
+	return se.handleInRoom(m)
+}
+
+func (se *session) send(m proto.Message) {
+	data, err := json.Marshal(m)
+	if err != nil {
+		se.log.Error("encode", "type", m.Type, "err", err)
+		return
+	}
+	se.enqueue(data)
+}
+
+func (se *session) ack(m proto.Message) {
+	if m.ID != 0 {
+		se.send(proto.Message{Type: proto.TypeAck, ID: m.ID})
+	}
+}
+
+func (se *session) fail(m proto.Message, code, msg string) {
+	se.send(proto.ErrorReply(m.ID, code, msg))
+}
+
+// enqueue queues data for the writer without ever blocking: a client that
+// cannot keep up is disconnected so it cannot hold up its room.
+func (se *session) enqueue(data []byte) {
+	select {
+	case se.out <- data:
+	case <-se.ctx.Done():
+	default:
+		se.log.Warn("client too slow: closing connection", "participant", se.info.ID)
+		se.closeWith(websocket.StatusPolicyViolation, "too slow")
+	}
+}
+
+func (se *session) writeLoop() {
+	ping := time.NewTicker(pingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case data := <-se.out:
+			if !se.write(data) {
+				se.closeWith(websocket.StatusGoingAway, "write failed")
+				se.conn.CloseNow()
+				return
+			}
+		case <-ping.C:
+			ctx, cancel := context.WithTimeout(se.ctx, writeTimeout)
+			err := se.conn.Ping(ctx)
+			cancel()
+			if err != nil {
+				se.closeWith(websocket.StatusGoingAway, "ping timeout")
+				se.conn.CloseNow()
+				return
+			}
+		case <-se.closing:
+			// Flush what is queued (the last error, a kick notice) for up
+			// to a second, then close; that ends the read loop too.
+			se.flush(time.Now().Add(time.Second))
+			se.conn.Close(se.closeCode, se.closeMsg)
+			return
+		}
+	}
+}
+
+func (se *session) flush(deadline time.Time) {
+	for time.Now().Before(deadline) {
+		select {
+		case data := <-se.out:
+			if !se.write(data) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (se *session) write(data []byte) bool {
+	ctx, cancel := context.WithTimeout(se.ctx, writeTimeout)
+	defer cancel()
+	return se.conn.Write(ctx, websocket.MessageText, data) == nil
+}
+
+// closeWith ends the session: the writer flushes its queue and closes the
+// connection, which ends the read loop; run then cleans up.
+func (se *session) closeWith(code websocket.StatusCode, reason string) {
+	se.closeOnce.Do(func() {
+		se.closeCode, se.closeMsg = code, reason
+		close(se.closing)
+	})
+}
+
+// shutdown tells the client why and closes the session.
+func (se *session) shutdown(reason string) {
+	se.closeWith(websocket.StatusGoingAway, reason)
+}
+
+// leaveReason says why a member left, for the others.
+func (se *session) leaveReason() string {
+	switch se.closeMsg {
+	case "bye":
+		return "left"
+	case "kicked":
+		return "kicked"
+	}
+	return "disconnected"
+}
+
+// leaveRoom takes the session out of its room, once.
+func (se *session) leaveRoom(reason string) {
+	if se.state != stateJoined {
+		return
+	}
+	se.state = stateReady
+	se.part.Leave()
+	se.room.unregister(se, reason)
+}
+
+// onLocalCandidate trickles a server candidate, after the offer.
+func (se *session) onLocalCandidate(c webrtc.ICECandidateInit) {
+	pc := proto.Candidate{
+		Candidate:        c.Candidate,
+		SDPMid:           c.SDPMid,
+		SDPMLineIndex:    c.SDPMLineIndex,
+		UsernameFragment: c.UsernameFragment,
+	}
+	se.candMu.Lock()
+	defer se.candMu.Unlock()
+	if !se.offerSent {
+		se.pending = append(se.pending, pc)
+		return
+	}
+	se.send(proto.Message{Type: proto.TypeCandidate, Candidate: &pc})
+}
+
+func (se *session) flushCandidates() {
+	se.candMu.Lock()
+	defer se.candMu.Unlock()
+	se.offerSent = true
+	for i := range se.pending {
+		se.send(proto.Message{Type: proto.TypeCandidate, Candidate: &se.pending[i]})
+	}
+	se.pending = nil
+}
+
+// newParticipantID returns a short random id, unique in practice.
+func newParticipantID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "p" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+func errMessage(err error) string {
+	var pe *proto.Error
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	return err.Error()
+}
