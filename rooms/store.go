@@ -1,0 +1,455 @@
+package rooms
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// DBFile is the name of the bbolt file inside the data directory.
+const DBFile = "palabre.db"
+
+var bucketRooms = []byte("rooms")
+
+// openTimeout bounds the wait for bbolt's file lock, so that a second process
+// on the same data directory fails with a clear error instead of hanging.
+var openTimeout = time.Second
+
+// Options configure a Store.
+type Options struct {
+	Hash HashParams       // zero value = production defaults
+	Now  func() time.Time // nil = time.Now
+	// MaxEphemeral caps the number of ad-hoc rooms held at once (anyone can
+	// create one by joining a free name). 0 = 10000.
+	MaxEphemeral int
+}
+
+// DefaultMaxEphemeral is the ad-hoc room cap used when Options.MaxEphemeral is 0.
+const DefaultMaxEphemeral = 10000
+
+// Store holds room definitions: persistent rooms in bbolt with an in-memory
+// cache, and ephemeral (ad-hoc) rooms in memory only. It is safe for
+// concurrent use.
+type Store struct {
+	db           *bolt.DB
+	params       HashParams
+	now          func() time.Time
+	maxEphemeral int
+	sem          chan struct{} // bounds concurrent argon2 computations
+
+	// wmu serializes mutations of persistent rooms, and is held across the
+	// bbolt write so that memory and disk change in the same order. It is
+	// separate from mu so that readers (joins) never wait for an fsync.
+	wmu sync.Mutex
+	// mu guards the maps. persistent is changed only with wmu and mu both
+	// held (so a holder of wmu alone may read it); ephemeral only with mu.
+	// A name is never in both maps at the end of a critical section.
+	mu         sync.RWMutex
+	persistent map[string]Room
+	ephemeral  map[string]Room
+
+	testHookArgon func() // called inside the argon2 semaphore (tests)
+}
+
+// record is the stored form of a persistent room. Field names are part of
+// the file format: change them only with a new version.
+type record struct {
+	V               int       `json:"v"`
+	Name            string    `json:"name"`
+	Mode            Mode      `json:"mode"`
+	MaxParticipants int       `json:"max_participants"`
+	MaxSpeakers     int       `json:"max_speakers"`
+	Locked          bool      `json:"locked"`
+	PasswordHash    string    `json:"password_hash,omitempty"`
+	OrganizerHash   string    `json:"organizer_hash,omitempty"`
+	Created         time.Time `json:"created"`
+	Updated         time.Time `json:"updated"`
+}
+
+const recordVersion = 1
+
+func toRecord(r Room) record {
+	return record{
+		V: recordVersion, Name: r.Name, Mode: r.Mode,
+		MaxParticipants: r.MaxParticipants, MaxSpeakers: r.MaxSpeakers, Locked: r.Locked,
+		PasswordHash: r.PasswordHash, OrganizerHash: r.OrganizerHash,
+		Created: r.Created, Updated: r.Updated,
+	}
+}
+
+func decodeRecord(key, data []byte) (Room, error) {
+	var rec record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return Room{}, err
+	}
+	if rec.V != recordVersion {
+		return Room{}, fmt.Errorf("unsupported format version %d (this palabre reads %d)", rec.V, recordVersion)
+	}
+	if rec.Name != string(key) {
+		return Room{}, fmt.Errorf("name %q does not match key", rec.Name)
+	}
+	r := Room{
+		Name: rec.Name, Mode: rec.Mode,
+		MaxParticipants: rec.MaxParticipants, MaxSpeakers: rec.MaxSpeakers, Locked: rec.Locked,
+		PasswordHash: rec.PasswordHash, OrganizerHash: rec.OrganizerHash,
+		Created: rec.Created, Updated: rec.Updated,
+	}
+	if r.MaxSpeakers == 0 {
+		// normalize would fill the default; a stored room always has one.
+		return Room{}, errors.New("max_speakers missing")
+	}
+	if err := normalize(&r); err != nil {
+		return Room{}, err
+	}
+	return r, nil
+}
+
+// Open opens the store in dir, creating dir (0700) and dir/palabre.db (0600)
+// if needed, and loads every persistent room. A corrupt entry makes Open fail
+// with an error naming it: data is never dropped silently.
+func Open(dir string, opts Options) (*Store, error) {
+	params := opts.Hash.withDefaults()
+	if err := params.check(); err != nil {
+		return nil, fmt.Errorf("rooms: hash parameters: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("rooms: create data directory: %w", err)
+	}
+	path := filepath.Join(dir, DBFile)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("rooms: open %s: file is locked: data directory in use by another palabre process?", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rooms: open %s: %w", path, err)
+	}
+	s := &Store{
+		db:           db,
+		params:       params,
+		now:          opts.Now,
+		maxEphemeral: opts.MaxEphemeral,
+		sem:          make(chan struct{}, runtime.NumCPU()),
+		persistent:   make(map[string]Room),
+		ephemeral:    make(map[string]Room),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.maxEphemeral <= 0 {
+		s.maxEphemeral = DefaultMaxEphemeral
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketRooms)
+		if err != nil {
+			return err
+		}
+		return b.ForEach(func(k, v []byte) error {
+			r, err := decodeRecord(k, v)
+			if err != nil {
+				return fmt.Errorf("corrupt room entry %q in %s: %w", k, path, err)
+			}
+			s.persistent[r.Name] = r
+			return nil
+		})
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("rooms: load: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the database. The Store must not be used afterwards.
+func (s *Store) Close() error { return s.db.Close() }
+
+// stamp returns the current time without monotonic reading, in UTC, as it
+// will read back from disk.
+func (s *Store) stamp() time.Time { return s.now().Round(0).UTC() }
+
+// put writes r to bbolt. Callers hold wmu.
+func (s *Store) put(r Room) error {
+	data, err := json.Marshal(toRecord(r))
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRooms).Put([]byte(r.Name), data)
+	})
+}
+
+func notFound(name string) error { return fmt.Errorf("%w: %q", ErrNotFound, name) }
+
+// Create validates spec, hashes the password (argon2id) and a fresh organizer
+// secret, persists the room and returns it with the secret in clear: show it
+// once to the organizer, only its SHA-256 is kept. It returns ErrExists if a
+// persistent room has the name; an ephemeral room of that name is replaced.
+func (s *Store) Create(spec Spec) (Room, string, error) {
+	r, err := validateSpec(spec)
+	if err != nil {
+		return Room{}, "", err
+	}
+	// Fail fast before the expensive hash; checked again under the lock.
+	if s.existsPersistent(r.Name) {
+		return Room{}, "", fmt.Errorf("%w: %q", ErrExists, r.Name)
+	}
+	if r.PasswordHash, err = s.hashPassword(spec.Password); err != nil {
+		return Room{}, "", err
+	}
+	secret, hash, err := newOrganizerSecret()
+	if err != nil {
+		return Room{}, "", err
+	}
+	r.OrganizerHash = hash
+
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if _, ok := s.persistent[r.Name]; ok {
+		return Room{}, "", fmt.Errorf("%w: %q", ErrExists, r.Name)
+	}
+	r.Created = s.stamp()
+	r.Updated = r.Created
+	if err := s.put(r); err != nil {
+		return Room{}, "", fmt.Errorf("rooms: store %q: %w", r.Name, err)
+	}
+	s.mu.Lock()
+	s.persistent[r.Name] = r
+	delete(s.ephemeral, r.Name)
+	s.mu.Unlock()
+	return r, secret, nil
+}
+
+func (s *Store) existsPersistent(name string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.persistent[name]
+	return ok
+}
+
+// Get returns the persistent or ephemeral room called name, or ErrNotFound.
+func (s *Store) Get(name string) (Room, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if r, ok := s.persistent[name]; ok {
+		return r, nil
+	}
+	if r, ok := s.ephemeral[name]; ok {
+		return r, nil
+	}
+	return Room{}, notFound(name)
+}
+
+// Adhoc returns the room called name, creating an ephemeral open room (mode
+// defaults, no password, no organizer) if none exists. It validates the name
+// and returns ErrTooMany when Options.MaxEphemeral ad-hoc rooms exist.
+func (s *Store) Adhoc(name string) (Room, error) {
+	if err := ValidateName(name); err != nil {
+		return Room{}, err
+	}
+	if r, err := s.Get(name); err == nil {
+		return r, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.persistent[name]; ok {
+		return r, nil
+	}
+	if r, ok := s.ephemeral[name]; ok {
+		return r, nil
+	}
+	if len(s.ephemeral) >= s.maxEphemeral {
+		return Room{}, ErrTooMany
+	}
+	now := s.stamp()
+	r := Room{
+		Name:        name,
+		Mode:        ModeOpen,
+		MaxSpeakers: ModeOpen.DefaultMaxSpeakers(),
+		Ephemeral:   true,
+		Created:     now,
+		Updated:     now,
+	}
+	s.ephemeral[name] = r
+	return r, nil
+}
+
+// DropEphemeral forgets the ephemeral room called name (call it when the room
+// empties). It does nothing for persistent or unknown rooms.
+func (s *Store) DropEphemeral(name string) {
+	s.mu.Lock()
+	delete(s.ephemeral, name)
+	s.mu.Unlock()
+}
+
+// Update applies fn to a copy of the room called name, re-validates the
+// result (MaxSpeakers 0 becomes the mode's default), sets Updated and stores
+// it: written to disk first unless the room is ephemeral. An error from fn
+// aborts the update and is returned as is. fn must not change Name or
+// Ephemeral, and must not call the Store (it runs under the Store's lock).
+func (s *Store) Update(name string, fn func(*Room) error) (Room, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if cur, ok := s.persistent[name]; ok {
+		r, err := apply(cur, fn)
+		if err != nil {
+			return Room{}, err
+		}
+		r.Updated = s.stamp()
+		if err := s.put(r); err != nil {
+			return Room{}, fmt.Errorf("rooms: store %q: %w", name, err)
+		}
+		s.mu.Lock()
+		s.persistent[name] = r
+		s.mu.Unlock()
+		return r, nil
+	}
+	// Ephemeral rooms change under mu alone (Adhoc and DropEphemeral do not
+	// take wmu), so read-modify-write under mu.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.ephemeral[name]
+	if !ok {
+		return Room{}, notFound(name)
+	}
+	r, err := apply(cur, fn)
+	if err != nil {
+		return Room{}, err
+	}
+	r.Updated = s.stamp()
+	s.ephemeral[name] = r
+	return r, nil
+}
+
+func apply(cur Room, fn func(*Room) error) (Room, error) {
+	r := cur
+	if err := fn(&r); err != nil {
+		return Room{}, err
+	}
+	if r.Name != cur.Name {
+		return Room{}, fmt.Errorf("%w: a room cannot be renamed", ErrInvalid)
+	}
+	if r.Ephemeral != cur.Ephemeral {
+		return Room{}, fmt.Errorf("%w: a room cannot change between ad-hoc and persistent (use Create)", ErrInvalid)
+	}
+	r.Created = cur.Created
+	if err := normalize(&r); err != nil {
+		return Room{}, err
+	}
+	return r, nil
+}
+
+// SetPassword hashes password and stores it as the room's password; ""
+// removes the password.
+func (s *Store) SetPassword(name, password string) (Room, error) {
+	if _, err := s.Get(name); err != nil {
+		return Room{}, err // don't spend an argon2 run on a missing room
+	}
+	hash, err := s.hashPassword(password)
+	if err != nil {
+		return Room{}, err
+	}
+	return s.Update(name, func(r *Room) error {
+		r.PasswordHash = hash
+		return nil
+	})
+}
+
+// RotateOrganizerSecret gives a persistent room a fresh organizer secret,
+// returned in clear; the old one stops working. Ad-hoc rooms have no
+// organizer and return an error wrapping ErrInvalid.
+func (s *Store) RotateOrganizerSecret(name string) (Room, string, error) {
+	secret, hash, err := newOrganizerSecret()
+	if err != nil {
+		return Room{}, "", err
+	}
+	r, err := s.Update(name, func(r *Room) error {
+		if r.Ephemeral {
+			return fmt.Errorf("%w: ad-hoc room %q has no organizer", ErrInvalid, name)
+		}
+		r.OrganizerHash = hash
+		return nil
+	})
+	if err != nil {
+		return Room{}, "", err
+	}
+	return r, secret, nil
+}
+
+// Put stores r as given (after validation), replacing any room of that name
+// and keeping r's timestamps. It is meant for replication between cluster
+// nodes and for restoring backups, where the hashes come from elsewhere. An
+// ephemeral r only replaces an ephemeral room or nothing.
+func (s *Store) Put(r Room) error {
+	if err := normalize(&r); err != nil {
+		return err
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if r.Ephemeral {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if _, ok := s.persistent[r.Name]; ok {
+			return fmt.Errorf("%w: %q", ErrExists, r.Name)
+		}
+		s.ephemeral[r.Name] = r
+		return nil
+	}
+	if err := s.put(r); err != nil {
+		return fmt.Errorf("rooms: store %q: %w", r.Name, err)
+	}
+	s.mu.Lock()
+	s.persistent[r.Name] = r
+	delete(s.ephemeral, r.Name)
+	s.mu.Unlock()
+	return nil
+}
+
+// Delete removes the room called name (from disk too if persistent), or
+// returns ErrNotFound.
+func (s *Store) Delete(name string) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if _, ok := s.persistent[name]; ok {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketRooms).Delete([]byte(name))
+		})
+		if err != nil {
+			return fmt.Errorf("rooms: delete %q: %w", name, err)
+		}
+		s.mu.Lock()
+		delete(s.persistent, name)
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.ephemeral[name]; !ok {
+		return notFound(name)
+	}
+	delete(s.ephemeral, name)
+	return nil
+}
+
+// List returns all rooms, persistent and ephemeral, sorted by name.
+func (s *Store) List() []Room {
+	s.mu.RLock()
+	out := make([]Room, 0, len(s.persistent)+len(s.ephemeral))
+	for _, r := range s.persistent {
+		out = append(out, r)
+	}
+	for _, r := range s.ephemeral {
+		out = append(out, r)
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Room) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
