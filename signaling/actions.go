@@ -170,7 +170,7 @@ func (se *session) organizerAction(m proto.Message) {
 			// Open rooms hear up to three voices, the others one speaker
 			// by default: crossing that line resets the floor size.
 			if (r.Mode == rooms.ModeOpen) != (mode == rooms.ModeOpen) {
-				r.MaxSpeakers = rooms.DefaultMaxSpeakers(mode)
+				r.MaxSpeakers = mode.DefaultMaxSpeakers()
 			}
 			r.Mode = mode
 			return nil

@@ -2,6 +2,8 @@ package signaling
 
 import (
 	"bytes"
+	"flag"
+	"log/slog"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +21,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if !testing.Verbose() {
+		// pion is chatty about connections closing; tests check outcomes.
+		slog.SetDefault(slog.New(slog.DiscardHandler))
+	}
 	goleak.VerifyTestMain(m)
 }
 

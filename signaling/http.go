@@ -22,6 +22,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/rooms", s.createRoom)
 	s.mux.HandleFunc("GET /api/v1/rooms/{name}", s.getRoom)
 	s.mux.HandleFunc("DELETE /api/v1/rooms/{name}", s.deleteRoom)
+	s.mux.Handle("GET /metrics", s.metrics.handler())
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")

@@ -14,11 +14,11 @@ import (
 func (se *session) join(m proto.Message) {
 	g := se.s.cfg.Guard
 	if !g.AllowJoin(se.ip) {
-		se.fail(m, proto.CodeRateLimited, "too many joins from your address; wait a little")
+		se.refuse(m, proto.CodeRateLimited, "too many joins from your address; wait a little")
 		return
 	}
 	if err := rooms.ValidateName(m.Room); err != nil {
-		se.fail(m, proto.CodeBadMessage, err.Error())
+		se.refuse(m, proto.CodeBadMessage, err.Error())
 		return
 	}
 	def, err := se.s.cfg.Rooms.Get(m.Room)
@@ -26,12 +26,12 @@ func (se *session) join(m proto.Message) {
 		def, err = se.s.cfg.Rooms.Adhoc(m.Room)
 	}
 	if errors.Is(err, rooms.ErrNotFound) {
-		se.fail(m, proto.CodeNotFound, "no room named "+m.Room)
+		se.refuse(m, proto.CodeNotFound, "no room named "+m.Room)
 		return
 	}
 	if err != nil {
 		se.log.Error("room lookup", "room", m.Room, "err", err)
-		se.fail(m, proto.CodeInternal, "room lookup failed")
+		se.refuse(m, proto.CodeInternal, "room lookup failed")
 		return
 	}
 
@@ -39,14 +39,14 @@ func (se *session) join(m proto.Message) {
 	organizer := false
 	if m.Secret != "" || def.HasPassword() {
 		if !g.AllowPasswordAttempt(se.ip, def.Name) {
-			se.fail(m, proto.CodeRateLimited, "too many wrong passwords; wait a minute")
+			se.refuse(m, proto.CodeRateLimited, "too many wrong passwords; wait a minute")
 			return
 		}
 	}
 	if m.Secret != "" {
 		if !se.s.cfg.Rooms.CheckOrganizer(def, m.Secret) {
 			g.PasswordFailed(se.ip, def.Name)
-			se.fail(m, proto.CodeBadSecret, "wrong organizer secret")
+			se.refuse(m, proto.CodeBadSecret, "wrong organizer secret")
 			return
 		}
 		organizer = true
@@ -57,17 +57,17 @@ func (se *session) join(m proto.Message) {
 		if m.Password == "" {
 			msg = "this room needs a password"
 		}
-		se.fail(m, code, msg)
+		se.refuse(m, code, msg)
 		return
 	}
 
 	lr, err := se.s.liveRoomFor(def)
 	if err != nil {
-		se.fail(m, proto.CodeInternal, err.Error())
+		se.refuse(m, proto.CodeInternal, err.Error())
 		return
 	}
 	if code, msg := lr.admit(organizer); code != "" {
-		se.fail(m, code, msg)
+		se.refuse(m, code, msg)
 		lr.s.releaseIfEmpty(lr)
 		return
 	}
@@ -77,7 +77,7 @@ func (se *session) join(m proto.Message) {
 	if err != nil {
 		se.log.Error("media join", "room", def.Name, "err", err)
 		lr.unadmit()
-		se.fail(m, proto.CodeInternal, "could not set up the media connection")
+		se.refuse(m, proto.CodeInternal, "could not set up the media connection")
 		return
 	}
 	se.state, se.room, se.part, se.organizer = stateJoined, lr, part, organizer
@@ -87,5 +87,18 @@ func (se *session) join(m proto.Message) {
 	se.send(lr.register(se, m.ID))
 	se.send(proto.Message{Type: proto.TypeOffer, SDP: offer.SDP})
 	se.flushCandidates()
+	se.s.metrics.joins.Inc()
 	se.log.Info("joined", "organizer", organizer)
+}
+
+// joinFailureCodes are the codes a join can fail with (for metrics).
+var joinFailureCodes = []string{
+	proto.CodeBadMessage, proto.CodeBadPassword, proto.CodeBadSecret, proto.CodeNotFound,
+	proto.CodeRoomFull, proto.CodeRoomLocked, proto.CodeRateLimited, proto.CodeInternal,
+}
+
+// refuse answers a join with an error and counts it.
+func (se *session) refuse(m proto.Message, code, msg string) {
+	se.s.metrics.joinFailures.WithLabelValues(code).Inc()
+	se.fail(m, code, msg)
 }

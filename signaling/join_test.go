@@ -24,7 +24,7 @@ func TestJoinRefusals(t *testing.T) {
 			RoomPasswordFailuresPerMinute: 1, RoomPasswordFailureBurst: 100,
 		})
 	})
-	secret := ts.createRoom(CreateRoomRequest{Name: "guarded", Mode: "ptt", Password: "open sesame"}).OrganizerSecret
+	ts.createRoom(CreateRoomRequest{Name: "guarded", Mode: "ptt", Password: "open sesame"})
 	ts.createRoom(CreateRoomRequest{Name: "small", MaxParticipants: 2})
 
 	t.Run("wrong password", func(t *testing.T) {
@@ -62,21 +62,6 @@ func TestJoinRefusals(t *testing.T) {
 		if errCode(err) != proto.CodeRoomFull {
 			t.Fatalf("got %v, want room_full", err)
 		}
-	})
-	t.Run("locked room", func(t *testing.T) {
-		org := ts.joinAs(client.JoinRequest{Room: "guarded", Name: "org", Secret: secret})
-		if !org.Self().Organizer {
-			t.Fatal("joined with the organizer secret but not organizer")
-		}
-		if _, err := org.Request(testCtx(t, 5*time.Second), proto.Message{Type: proto.TypeLock}); err != nil {
-			t.Fatalf("lock: %v", err)
-		}
-		err := tryJoin(t, ts, client.JoinRequest{Room: "guarded", Name: "late", Password: "open sesame"})
-		if errCode(err) != proto.CodeRoomLocked && errCode(err) != proto.CodeRateLimited {
-			t.Fatalf("got %v, want room_locked", err)
-		}
-		// Organizers still get in.
-		ts.joinAs(client.JoinRequest{Room: "guarded", Name: "org2", Secret: secret})
 	})
 	t.Run("unknown room without ad-hoc rooms", func(t *testing.T) {
 		ts2 := startServer(t, func(c *Config) { c.AdhocRooms = false })

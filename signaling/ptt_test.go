@@ -114,6 +114,10 @@ func TestRawSenderWithoutFloorNotHeard(t *testing.T) {
 			t.Errorf("%s heard %d packets from the rogue sender", c.Self().Name, n)
 		}
 	}
+	// Its packets did reach the server: the gate dropped them.
+	if st := ts.engine.Stats(); st.DropGated < 20 {
+		t.Errorf("server gated %d packets, want the rogue's (at least 20)", st.DropGated)
+	}
 	// The rogue cannot take the floor while it is held.
 	if err := rogue.PTTOn(testCtx(t, 5*time.Second)); errCode(err) != proto.CodeFloorBusy {
 		t.Errorf("rogue ptt_on: %v, want floor_busy", err)

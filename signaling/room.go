@@ -208,6 +208,7 @@ func (lr *liveRoom) SlotChanged(slot int, participantID string, source uint32) {
 
 // FloorChanged implements sfu.Observer.
 func (lr *liveRoom) FloorChanged(holders []string) {
+	lr.s.metrics.floorChanges.Inc()
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	lr.floor = append(lr.floor[:0], holders...)

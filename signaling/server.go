@@ -59,6 +59,7 @@ type Server struct {
 	wg       sync.WaitGroup // session goroutines
 
 	createLimit *rate.Limiter // room creation over HTTP, all clients
+	metrics     *metrics
 }
 
 // NewServer checks cfg and builds a Server.
@@ -86,6 +87,7 @@ func NewServer(cfg Config) (*Server, error) {
 		sessions:    make(map[*session]struct{}),
 		createLimit: rate.NewLimiter(rate.Limit(2), 20),
 	}
+	s.metrics = newMetrics(s)
 	s.routes()
 	return s, nil
 }
@@ -129,6 +131,12 @@ func (s *Server) LiveRooms() (rooms, participants int) {
 		participants += lr.count()
 	}
 	return rooms, participants
+}
+
+func (s *Server) sessionCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
 }
 
 func (s *Server) addSession(se *session) bool {

@@ -3,6 +3,7 @@
 //	palabre serve                      run a server with working defaults
 //	palabre room create NAME ...       create a room on a running server
 //	palabre room show NAME ...         show a room's public settings
+//	palabre loadtest ...               measure a server with real WebRTC participants
 //	palabre version
 package main
 
@@ -10,10 +11,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
+
+const (
+	loadtestDefaultTurn     = 5 * time.Second
+	loadtestDefaultDuration = 30 * time.Second
+)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -29,6 +36,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "room":
 		return room(args[1:], stdin, stdout, stderr)
+	case "loadtest":
+		return loadTest(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "palabre", version)
 		return 0
@@ -48,6 +57,7 @@ Usage:
   palabre serve [flags]                 run the server (try: palabre serve -h)
   palabre room create NAME [flags]      create a room on a running server
   palabre room show NAME [flags]        show a room's settings
+  palabre loadtest [flags]              measure a server with simulated participants
   palabre version                       print the version
 
 With no flags, "palabre serve" listens on http://127.0.0.1:8080, carries

@@ -1,0 +1,90 @@
+package client
+
+import (
+	"context"
+
+	"palabre/signaling/proto"
+)
+
+// do sends a request and keeps only its error.
+func (c *Client) do(ctx context.Context, m proto.Message) error {
+	_, err := c.Request(ctx, m)
+	return err
+}
+
+// PTTOn takes the floor (push-to-talk pressed).
+func (c *Client) PTTOn(ctx context.Context) error {
+	return c.do(ctx, proto.Message{Type: proto.TypePTTOn})
+}
+
+// PTTOff releases the floor.
+func (c *Client) PTTOff(ctx context.Context) error {
+	return c.do(ctx, proto.Message{Type: proto.TypePTTOff})
+}
+
+// RaiseHand asks for the floor.
+func (c *Client) RaiseHand(ctx context.Context) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeRaiseHand})
+}
+
+// LowerHand withdraws the request for the floor.
+func (c *Client) LowerHand(ctx context.Context) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeLowerHand})
+}
+
+// Mute mutes target, or this participant when target is "".
+func (c *Client) Mute(ctx context.Context, target string) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeMute, Target: target})
+}
+
+// Unmute unmutes target, or this participant when target is "".
+func (c *Client) Unmute(ctx context.Context, target string) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeUnmute, Target: target})
+}
+
+// Kick removes target from the room (organizer).
+func (c *Client) Kick(ctx context.Context, target string) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeKick, Target: target})
+}
+
+// Lock refuses new participants (organizer).
+func (c *Client) Lock(ctx context.Context) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeLock})
+}
+
+// Unlock lets new participants in again (organizer).
+func (c *Client) Unlock(ctx context.Context) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeUnlock})
+}
+
+// SetMode changes the room's mode: proto.ModeOpen, ModePTT or ModeModerated
+// (organizer).
+func (c *Client) SetMode(ctx context.Context, mode string) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeSetMode, Mode: mode})
+}
+
+// SetPassword changes the room's password; "" removes it (organizer).
+func (c *Client) SetPassword(ctx context.Context, password string) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeSetPassword, Password: password})
+}
+
+// Grant gives target the floor (organizer).
+func (c *Client) Grant(ctx context.Context, target string) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeGrant, Target: target})
+}
+
+// Revoke takes the floor from target (organizer).
+func (c *Client) Revoke(ctx context.Context, target string) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeRevoke, Target: target})
+}
+
+// Ping sends a ping and waits for the pong.
+func (c *Client) Ping(ctx context.Context) error {
+	return c.do(ctx, proto.Message{Type: proto.TypePing})
+}
+
+// Leave leaves the room. The server acknowledges and then closes the
+// connection (Done); Close is still needed to release the client.
+func (c *Client) Leave(ctx context.Context) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeLeave})
+}

@@ -1,0 +1,73 @@
+package loadtest
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// histogram records durations from 0 to histMax with 50 µs resolution
+// (anything slower lands in the last bucket), lock-free, so thousands of
+// listener goroutines can record into one without contention on a mutex.
+type histogram struct {
+	buckets [histBuckets]atomic.Uint64
+	max     atomic.Int64 // nanoseconds
+}
+
+const (
+	histStep    = 50 * time.Microsecond
+	histMax     = 2 * time.Second
+	histBuckets = int(histMax/histStep) + 1
+)
+
+func (h *histogram) record(d time.Duration) {
+	if d < 0 {
+		d = 0
+	}
+	i := int(d / histStep)
+	if i >= histBuckets {
+		i = histBuckets - 1
+	}
+	h.buckets[i].Add(1)
+	for {
+		m := h.max.Load()
+		if int64(d) <= m || h.max.CompareAndSwap(m, int64(d)) {
+			return
+		}
+	}
+}
+
+func (h *histogram) count() uint64 {
+	var n uint64
+	for i := range h.buckets {
+		n += h.buckets[i].Load()
+	}
+	return n
+}
+
+// quantile returns the upper edge of the bucket holding quantile q, in
+// milliseconds; 0 when empty.
+func (h *histogram) quantile(q float64) float64 {
+	total := h.count()
+	if total == 0 {
+		return 0
+	}
+	rank := uint64(math.Ceil(q * float64(total)))
+	if rank == 0 {
+		rank = 1
+	}
+	var seen uint64
+	for i := range h.buckets {
+		seen += h.buckets[i].Load()
+		if seen >= rank {
+			return ms(time.Duration(i+1) * histStep)
+		}
+	}
+	return ms(histMax)
+}
+
+func (h *histogram) maxMS() float64 { return ms(time.Duration(h.max.Load())) }
+
+func ms(d time.Duration) float64 {
+	return math.Round(float64(d)/float64(time.Millisecond)*100) / 100
+}

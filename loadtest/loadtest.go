@@ -1,0 +1,308 @@
+// Package loadtest drives a Palabre server with real WebRTC participants
+// (ICE, DTLS, SRTP through the client library) and measures what an
+// operator sizing a machine needs: join times, forwarding latency, loss and
+// the server's CPU and memory per forwarded packet.
+//
+// Speakers send synthetic Opus-sized frames stamped with their send time;
+// the server does not decode audio, so listeners on the same machine can
+// measure the forwarding latency from the stamp.
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"palabre/client"
+)
+
+// Config describes one load test.
+type Config struct {
+	Server    string        // base URL, e.g. http://127.0.0.1:8080
+	Rooms     int           // rooms to create
+	Listeners int           // listeners per room
+	Speakers  int           // push-to-talk speakers per room, taking turns
+	Turn      time.Duration // how long each speaker holds the floor
+	Duration  time.Duration // measurement time once everyone has joined
+	JoinRate  float64       // joins per second while ramping up
+	Token     string        // room creation token, if the server needs one
+	ServerPID int           // read the server's CPU and memory from /proc (same machine)
+	Progress  io.Writer     // progress lines while ramping up; nil: none
+	Logger    *slog.Logger
+}
+
+func (c *Config) defaults() error {
+	if c.Server == "" {
+		c.Server = "http://127.0.0.1:8080"
+	}
+	if c.Rooms <= 0 {
+		c.Rooms = 1
+	}
+	if c.Speakers <= 0 {
+		c.Speakers = 1
+	}
+	if c.Listeners < 0 {
+		return errors.New("listeners must not be negative")
+	}
+	if c.Turn <= 0 {
+		c.Turn = 5 * time.Second
+	}
+	if c.Duration <= 0 {
+		c.Duration = 30 * time.Second
+	}
+	if c.JoinRate <= 0 {
+		c.JoinRate = 20
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// toneTag starts every synthetic frame, so listeners recognise them.
+var toneTag = []byte("palabre-lt")
+
+// run is the state of one load test.
+type run struct {
+	cfg     Config
+	joinMS  histogram
+	latency histogram
+
+	joinFailures atomic.Uint64
+	sent         atomic.Uint64 // frames sent by speakers while holding the floor
+	received     atomic.Uint64 // frames received by listeners
+
+	mu      sync.Mutex
+	clients []*client.Client
+	rooms   []*room
+}
+
+type room struct {
+	name     string
+	secret   string
+	speakers []*client.Client
+}
+
+// Run executes the load test and returns its result. It always leaves the
+// server as it found it: every participant leaves and the rooms it created
+// are deleted.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg}
+	defer r.cleanup()
+
+	if err := r.ramp(ctx); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.Progress, "all %d participants joined; measuring for %s\n", r.participants(), cfg.Duration)
+
+	// Speakers send only while taking turns, so everything counted from
+	// here on is the steady state.
+	start, err := r.serverSample(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	var wg sync.WaitGroup
+	for _, rm := range r.rooms {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.takeTurns(mctx, rm) }()
+	}
+	wg.Wait()
+	cancel()
+	time.Sleep(200 * time.Millisecond) // let the last packets land
+	end, err := r.serverSample(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.result(start, end), ctx.Err()
+}
+
+func (r *run) participants() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.clients)
+}
+
+// ramp creates the rooms and joins everybody at the configured pace.
+func (r *run) ramp(ctx context.Context) error {
+	for i := range r.cfg.Rooms {
+		rm, err := r.createRoom(ctx, i)
+		if err != nil {
+			return err
+		}
+		r.rooms = append(r.rooms, rm)
+	}
+	total := r.cfg.Rooms * (r.cfg.Speakers + r.cfg.Listeners)
+	interval := time.Duration(float64(time.Second) / r.cfg.JoinRate)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var wg sync.WaitGroup
+	var firstErr error
+	var errMu sync.Mutex
+	n := 0
+	lastReport := time.Now()
+	for _, rm := range r.rooms {
+		for j := range r.cfg.Speakers + r.cfg.Listeners {
+			speaker := j < r.cfg.Speakers
+			select {
+			case <-ctx.Done():
+				wg.Wait()
+				return ctx.Err()
+			case <-tick.C:
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := r.join(ctx, rm, speaker, j); err != nil {
+					r.joinFailures.Add(1)
+					errMu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					errMu.Unlock()
+				}
+			}()
+			n++
+			if time.Since(lastReport) >= time.Second || n == total {
+				fmt.Fprintf(r.cfg.Progress, "joining: %d/%d started, %d connected, %d failed\n",
+					n, total, r.participants(), r.joinFailures.Load())
+				lastReport = time.Now()
+			}
+		}
+	}
+	wg.Wait()
+	if f := r.joinFailures.Load(); f > 0 {
+		if int(f) == total {
+			return fmt.Errorf("every join failed; first error: %w", firstErr)
+		}
+		r.cfg.Logger.Warn("some joins failed", "failed", f, "first_error", firstErr)
+	}
+	return nil
+}
+
+func (r *run) join(ctx context.Context, rm *room, speaker bool, i int) error {
+	start := time.Now()
+	c, err := client.Dial(ctx, r.cfg.Server, client.Options{Software: "palabre-loadtest"})
+	if err != nil {
+		return err
+	}
+	name := fmt.Sprintf("listener-%d", i)
+	if speaker {
+		name = fmt.Sprintf("speaker-%d", i)
+	}
+	if !speaker {
+		c.OnRTP(r.onRTP)
+	}
+	jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := c.Join(jctx, client.JoinRequest{Room: rm.name, Name: name}); err != nil {
+		c.Close()
+		return fmt.Errorf("join %s: %w", rm.name, err)
+	}
+	if err := c.WaitConnected(jctx); err != nil {
+		c.Close()
+		return fmt.Errorf("media for %s: %w", name, err)
+	}
+	r.joinMS.record(time.Since(start))
+	r.mu.Lock()
+	r.clients = append(r.clients, c)
+	if speaker {
+		rm.speakers = append(rm.speakers, c)
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+// onRTP runs in the listeners' slot reader goroutines.
+func (r *run) onRTP(slot int, p *rtp.Packet) {
+	r.received.Add(1)
+	if _, sent, ok := client.ParseToneFrame(p.Payload, toneTag); ok {
+		r.latency.record(time.Since(sent))
+	}
+}
+
+// takeTurns passes the floor from speaker to speaker until ctx ends. A
+// speaker sends only while it holds the floor, so every frame sent should
+// reach every listener.
+func (r *run) takeTurns(ctx context.Context, rm *room) {
+	r.mu.Lock()
+	speakers := append([]*client.Client(nil), rm.speakers...)
+	r.mu.Unlock()
+	for i := 0; ctx.Err() == nil && len(speakers) > 0; i++ {
+		sp := speakers[i%len(speakers)]
+		actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := sp.PTTOn(actx)
+		cancel()
+		if err != nil {
+			r.cfg.Logger.Warn("ptt_on failed", "room", rm.name, "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		src := &countingSource{Source: client.NewToneSource(toneTag, 30), n: &r.sent}
+		if err := sp.Publish(src); err != nil {
+			r.cfg.Logger.Warn("publish failed", "room", rm.name, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(r.cfg.Turn):
+		}
+		sp.StopPublishing()
+		actx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+		_ = sp.PTTOff(actx)
+		cancel()
+	}
+}
+
+// countingSource counts the frames a speaker sends.
+type countingSource struct {
+	client.Source
+	n *atomic.Uint64
+}
+
+func (s *countingSource) NextFrame() ([]byte, uint8, time.Duration, error) {
+	p, level, d, err := s.Source.NextFrame()
+	if err == nil {
+		s.n.Add(1)
+	}
+	return p, level, d, err
+}
+
+func (r *run) cleanup() {
+	r.mu.Lock()
+	clients := r.clients
+	r.clients = nil
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for _, c := range clients {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = c.Leave(ctx)
+			cancel()
+			c.Close()
+		}()
+	}
+	wg.Wait()
+	for _, rm := range r.rooms {
+		r.deleteRoom(rm)
+	}
+}

@@ -1,0 +1,123 @@
+package loadtest
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"text/tabwriter"
+)
+
+// Result is a load test's outcome. Its JSON form is what
+// `palabre loadtest --json` prints.
+type Result struct {
+	Rooms        int     `json:"rooms"`
+	Listeners    int     `json:"listeners_per_room"`
+	Speakers     int     `json:"speakers_per_room"`
+	Participants int     `json:"participants"` // connected at the end of the ramp
+	DurationS    float64 `json:"duration_s"`
+
+	JoinMS       Quantiles `json:"join_ms"`
+	JoinFailures uint64    `json:"join_failures"`
+	LatencyMS    Quantiles `json:"latency_ms"`
+
+	LossPct         float64 `json:"loss_pct"`
+	PacketsSent     uint64  `json:"packets_sent"`     // frames sent by speakers
+	PacketsReceived uint64  `json:"packets_received"` // frames received by all listeners
+	PacketsExpected uint64  `json:"packets_expected"` // sent × listeners per room
+
+	// Server figures over the measurement, when /metrics or --server-pid
+	// gave them (omitted otherwise).
+	ServerCPUSeconds      *float64 `json:"server_cpu_seconds,omitempty"`
+	ServerCPUPct          *float64 `json:"server_cpu_pct,omitempty"`
+	ServerRSSBytes        *float64 `json:"server_rss_bytes,omitempty"`
+	ServerRSSPerPartBytes *float64 `json:"server_rss_per_participant_bytes,omitempty"`
+	ServerPacketsOut      *float64 `json:"server_packets_forwarded,omitempty"`
+	ServerCPUUsPerPacket  *float64 `json:"server_cpu_us_per_packet,omitempty"`
+}
+
+// Quantiles of a distribution, in milliseconds.
+type Quantiles struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+func (r *run) result(start, end serverSample) *Result {
+	res := &Result{
+		Rooms:        r.cfg.Rooms,
+		Listeners:    r.cfg.Listeners,
+		Speakers:     r.cfg.Speakers,
+		Participants: r.participants(),
+		DurationS:    r.cfg.Duration.Seconds(),
+		JoinMS:       Quantiles{P50: r.joinMS.quantile(0.5), P99: r.joinMS.quantile(0.99), Max: r.joinMS.maxMS()},
+		JoinFailures: r.joinFailures.Load(),
+		LatencyMS:    Quantiles{P50: r.latency.quantile(0.5), P99: r.latency.quantile(0.99), Max: r.latency.maxMS()},
+		PacketsSent:  r.sent.Load(),
+	}
+	// Loss is what the listeners' sequence numbers say is missing: the
+	// server's slots carry no holes of their own, so a hole is a lost packet.
+	var received, gaps uint64
+	r.mu.Lock()
+	for _, c := range r.clients {
+		for _, s := range c.Stats() {
+			received += s.Packets
+			gaps += s.Gaps
+		}
+	}
+	r.mu.Unlock()
+	res.PacketsReceived = received
+	res.PacketsExpected = res.PacketsSent * uint64(r.cfg.Listeners)
+	if received+gaps > 0 {
+		res.LossPct = round(100*float64(gaps)/float64(received+gaps), 3)
+	}
+	if start.known && end.known {
+		cpu := round(end.cpu-start.cpu, 3)
+		pct := round(100*cpu/r.cfg.Duration.Seconds(), 1)
+		rss := end.rss
+		res.ServerCPUSeconds, res.ServerCPUPct, res.ServerRSSBytes = &cpu, &pct, &rss
+		if res.Participants > 0 {
+			per := math.Round(rss / float64(res.Participants))
+			res.ServerRSSPerPartBytes = &per
+		}
+		packets := float64(received)
+		if start.forwarded >= 0 && end.forwarded >= 0 {
+			packets = end.forwarded - start.forwarded
+			res.ServerPacketsOut = &packets
+		}
+		if packets > 0 {
+			us := round(cpu*1e6/packets, 2)
+			res.ServerCPUUsPerPacket = &us
+		}
+	}
+	return res
+}
+
+// WriteTable prints the result for people.
+func (res *Result) WriteTable(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "participants\t%d (%d rooms × (%d speakers + %d listeners))\n", res.Participants, res.Rooms, res.Speakers, res.Listeners)
+	fmt.Fprintf(tw, "join failures\t%d\n", res.JoinFailures)
+	fmt.Fprintf(tw, "join time\tp50 %.1f ms, p99 %.1f ms, max %.1f ms\n", res.JoinMS.P50, res.JoinMS.P99, res.JoinMS.Max)
+	fmt.Fprintf(tw, "latency\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\n", res.LatencyMS.P50, res.LatencyMS.P99, res.LatencyMS.Max)
+	fmt.Fprintf(tw, "loss\t%.3f %%\n", res.LossPct)
+	fmt.Fprintf(tw, "packets\t%d sent, %d received (%d expected)\n", res.PacketsSent, res.PacketsReceived, res.PacketsExpected)
+	if res.ServerCPUSeconds != nil {
+		fmt.Fprintf(tw, "server CPU\t%.2f s over %.0f s (%.1f %% of one core)\n", *res.ServerCPUSeconds, res.DurationS, *res.ServerCPUPct)
+		fmt.Fprintf(tw, "server RSS\t%.1f MiB", *res.ServerRSSBytes/(1<<20))
+		if res.ServerRSSPerPartBytes != nil {
+			fmt.Fprintf(tw, " (%.0f KiB per participant)", *res.ServerRSSPerPartBytes/1024)
+		}
+		fmt.Fprintln(tw)
+		if res.ServerCPUUsPerPacket != nil {
+			fmt.Fprintf(tw, "server CPU per packet\t%.2f µs\n", *res.ServerCPUUsPerPacket)
+		}
+	} else {
+		fmt.Fprintln(tw, "server figures\tunknown (no /metrics; pass --server-pid on the same machine)")
+	}
+	tw.Flush()
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}

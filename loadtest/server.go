@@ -1,0 +1,169 @@
+package loadtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// serverSample is what the server reports about itself at one moment.
+type serverSample struct {
+	known     bool    // CPU and RSS were read
+	cpu       float64 // seconds of CPU used since the process started
+	rss       float64 // bytes
+	forwarded float64 // packets forwarded since start (from /metrics), -1 unknown
+}
+
+// serverSample reads the server's CPU and memory from /proc when its pid
+// is known (same machine), else from its /metrics endpoint.
+func (r *run) serverSample(ctx context.Context) (serverSample, error) {
+	s := serverSample{forwarded: -1}
+	metrics, err := r.scrape(ctx)
+	if err == nil {
+		if v, ok := metrics["palabre_forwarded_packets_total"]; ok {
+			s.forwarded = v
+		}
+		cpu, okc := metrics["process_cpu_seconds_total"]
+		rss, okr := metrics["process_resident_memory_bytes"]
+		if okc && okr {
+			s.known, s.cpu, s.rss = true, cpu, rss
+		}
+	}
+	if r.cfg.ServerPID > 0 {
+		cpu, rss, err := procSample(r.cfg.ServerPID)
+		if err != nil {
+			return s, fmt.Errorf("--server-pid %d: %w", r.cfg.ServerPID, err)
+		}
+		s.known, s.cpu, s.rss = true, cpu, rss
+	}
+	return s, nil
+}
+
+// scrape reads the server's Prometheus text metrics into name → value
+// (summed over labels).
+func (r *run) scrape(ctx context.Context) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(r.cfg.Server, "/")+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("/metrics: %s", resp.Status)
+	}
+	return parseMetrics(io.LimitReader(resp.Body, 8<<20)), nil
+}
+
+func parseMetrics(rd io.Reader) map[string]float64 {
+	out := make(map[string]float64)
+	sc := bufio.NewScanner(rd)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, rest, ok := strings.Cut(line, " ")
+		if i := strings.IndexByte(line, '{'); i >= 0 && i < len(name) {
+			name = line[:i]
+			j := strings.LastIndexByte(line, '}')
+			if j < 0 {
+				continue
+			}
+			rest = strings.TrimSpace(line[j+1:])
+		} else if !ok {
+			continue
+		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(fields[0], 64)
+		if err != nil {
+			continue
+		}
+		out[name] += v
+	}
+	return out
+}
+
+// procSample reads CPU seconds and resident memory of a local process.
+func procSample(pid int) (cpu, rss float64, err error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// Fields after the command name, which is in parentheses and may
+	// contain spaces.
+	i := bytes.LastIndexByte(stat, ')')
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 22 {
+		return 0, 0, fmt.Errorf("unexpected /proc stat format")
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	rssPages, _ := strconv.ParseFloat(f[21], 64)
+	const clockTicks = 100 // USER_HZ on Linux
+	return (utime + stime) / clockTicks, rssPages * float64(os.Getpagesize()), nil
+}
+
+// createRoom makes a push-to-talk room for the test, with a random name so
+// parallel runs and real rooms are never touched.
+func (r *run) createRoom(ctx context.Context, i int) (*room, error) {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	name := fmt.Sprintf("loadtest-%s-%d", hex.EncodeToString(b[:]), i)
+	body, _ := json.Marshal(map[string]any{"name": name, "mode": "ptt"})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(r.cfg.Server, "/")+"/api/v1/rooms", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if r.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.cfg.Token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("creating room: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusCreated {
+		return nil, fmt.Errorf("creating room: %s: %s", resp.Status, bytes.TrimSpace(raw))
+	}
+	var out struct {
+		Secret string `json:"organizer_secret"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("creating room: %w", err)
+	}
+	return &room{name: name, secret: out.Secret}, nil
+}
+
+func (r *run) deleteRoom(rm *room) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, strings.TrimRight(r.cfg.Server, "/")+"/api/v1/rooms/"+rm.name, nil)
+	if err != nil {
+		return
+	}
+	req.Header.Set("Authorization", "Bearer "+rm.secret)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+}

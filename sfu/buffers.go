@@ -1,0 +1,91 @@
+package sfu
+
+import (
+	"io"
+	"sync"
+	"time"
+
+	"github.com/pion/transport/v5/packetio"
+)
+
+// Each participant's pion API gets p.newBuffer as its SRTP buffer factory.
+//
+// RTP streams (the microphone) get an ordinary bounded packet buffer, read by
+// the microphone reader.
+//
+// RTCP streams get an rtcpSink instead of a buffer: pion's SRTCP read loop
+// hands every decrypted RTCP packet straight to the participant (NACKs for a
+// slot are answered from the publisher caches, the rest is dropped). Nothing
+// has to read RTCP: without this, every RTPSender and the RTPReceiver would
+// need a goroutine draining its RTCP (K+1 per participant) or their buffers
+// would fill up to 100 KB each.
+func (p *Participant) newBuffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
+	if kind == packetio.RTCPBufferPacket {
+		return &rtcpSink{p: p, slot: p.slotIndex(ssrc), closed: make(chan struct{})}
+	}
+	b := packetio.NewBuffer()
+	b.SetLimitSize(rtpBufferLimit)
+	return rtpBuffer{b}
+}
+
+// rtpBufferLimit bounds the decrypted RTP waiting for the microphone reader
+// (about 2 s of audio); the buffer starts at 2 KB and grows only if the
+// reader falls behind.
+const rtpBufferLimit = 64 * 1024
+
+// slotIndex maps one of p's slot SSRCs to the slot, -1 if none.
+func (p *Participant) slotIndex(ssrc uint32) int {
+	for i := range p.out {
+		if p.slotSSRC[i] == ssrc {
+			return i
+		}
+	}
+	return -1
+}
+
+// rtpBuffer adapts packetio.Buffer to what pion's SRTP streams expect (the
+// same as srtp's own default buffer).
+type rtpBuffer struct{ *packetio.Buffer }
+
+func (b rtpBuffer) Read(buf []byte) (int, error) {
+	n, _, err := b.Buffer.Read(buf, nil)
+	return n, err
+}
+
+func (b rtpBuffer) Write(buf []byte) (int, error) { return b.Buffer.Write(buf, nil) }
+
+func (b rtpBuffer) ReadWithAttributes(buf []byte, a packetio.Attributes) (int, packetio.Attributes, error) {
+	return b.Buffer.Read(buf, a)
+}
+
+func (b rtpBuffer) WriteWithAttributes(buf []byte, a packetio.Attributes) (int, error) {
+	return b.Buffer.Write(buf, a)
+}
+
+func (b rtpBuffer) SetReadDeadline(t time.Time) error { return b.Buffer.SetReadDeadline(t) }
+
+// rtcpSink consumes RTCP synchronously in pion's SRTCP read loop. Read
+// blocks until Close, like an empty buffer.
+type rtcpSink struct {
+	p      *Participant
+	slot   int // -1: not one of the slots (e.g. the microphone's SSRC)
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (s *rtcpSink) Write(b []byte) (int, error) {
+	if s.slot >= 0 {
+		s.p.handleRTCP(s.slot, b)
+	}
+	return len(b), nil
+}
+
+func (s *rtcpSink) Read([]byte) (int, error) {
+	<-s.closed
+	return 0, io.EOF
+}
+
+func (s *rtcpSink) Close() error {
+	s.once.Do(func() { close(s.closed) })
+	return nil
+}

@@ -1,0 +1,47 @@
+// Package sfu is Palabre's media plane: a selective forwarding unit for audio
+// built on pion/webrtc.
+//
+// # One port, one offer
+//
+// An [Engine] owns one UDP socket; every PeerConnection of every room is
+// multiplexed on it (ICE UDP mux). The server is always the offerer and
+// negotiates exactly once per participant: one recvonly audio m-line (the
+// participant's microphone) followed by K sendonly audio m-lines, the slots.
+// Nothing is ever renegotiated afterwards.
+//
+// # Why slots
+//
+// A subscriber does not get one track per other participant, it gets a fixed
+// set of K downstream tracks ("slot-0" … "slot-K-1"). The room puts its current
+// speakers into slots: the push-to-talk floor holders, or in open rooms the
+// voice-active participants chosen from the RFC 6464 audio level. Each
+// (subscriber, slot) pair keeps its own rewrite state so that the slot is one
+// continuous RTP stream (own SSRC, sequence numbers without holes made by
+// switching or gating, monotonic timestamps); the real speaker is named in the
+// CSRC field and in [Observer.SlotChanged]. Consequences: joining or leaving a
+// room of 500 touches nobody else's PeerConnection (no renegotiation storm),
+// per-subscriber memory is constant, and the forwarding cost is
+// O(speakers × listeners) instead of O(participants²).
+//
+// # Why the gate is on the server
+//
+// In push-to-talk and moderated rooms a participant's packets are forwarded
+// only while it holds the floor (and is not muted): a modified or buggy client
+// that keeps sending cannot be heard. Because the "press" message can arrive
+// after the first syllable, each publisher keeps a short pre-roll ring of its
+// last gated packets and releases the last 300 ms of it when it gets the
+// floor. Packets dropped by the gate never leave holes downstream: the slot
+// rewriter rebases sequence numbers whenever the gate re-opens or the speaker
+// changes.
+//
+// # Cost
+//
+// The forwarding path allocates nothing and takes no global lock: subscribers
+// are a copy-on-write snapshot, one small mutex per (room, slot) serialises
+// the writes of one packet to every subscriber's state for that slot, and each
+// subscriber gets exactly one write. RTCP from subscribers is consumed
+// synchronously inside pion's SRTCP read loop (a custom buffer factory), so a
+// participant costs no goroutine of ours beyond its microphone reader. NACKs
+// are answered from one small packet cache per publisher shared by all its
+// subscribers, instead of pion's per-stream responder buffers.
+package sfu

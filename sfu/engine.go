@@ -1,0 +1,333 @@
+package sfu
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/webrtc/v4"
+)
+
+// MaxSlots is the largest number of downstream audio slots per participant.
+const MaxSlots = 8
+
+// DefaultSlots is the number of slots when Config.Slots is 0.
+const DefaultSlots = 3
+
+const (
+	opusPayloadType = 111
+	opusClockRate   = 48000
+	audioLevelURI   = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+	streamID        = "palabre"
+)
+
+// Errors returned by the Engine, its rooms and participants.
+var (
+	ErrEngineClosed     = errors.New("sfu: engine closed")
+	ErrRoomClosed       = errors.New("sfu: room closed")
+	ErrDuplicateID      = errors.New("sfu: participant id already in the room")
+	ErrNotInRoom        = errors.New("sfu: participant is not in this room")
+	ErrAnswered         = errors.New("sfu: answer already set")
+	ErrConnectionFailed = errors.New("sfu: media connection failed")
+	ErrConnectionClosed = errors.New("sfu: media connection closed by the peer")
+)
+
+// Config configures an Engine.
+type Config struct {
+	// MediaAddr is the UDP "host:port" for all media, e.g. "127.0.0.1:8080";
+	// port 0 picks a free port. Empty means "127.0.0.1:0".
+	MediaAddr string
+	// Slots is the number of downstream audio slots per participant:
+	// 0 means DefaultSlots, at most MaxSlots.
+	Slots int
+	// PublicIPs are optional 1:1 NAT addresses announced instead of the
+	// local address in host candidates.
+	PublicIPs []string
+	// Logger receives the Engine's logs (and pion's); nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Engine is the media plane of one node: one pion API setup, one UDP port
+// shared by every PeerConnection (ICE UDP mux), and the live rooms.
+type Engine struct {
+	log      *slog.Logger
+	slots    int
+	conn     *net.UDPConn
+	mux      *ice.UDPMuxDefault
+	loopback bool
+
+	settings webrtc.SettingEngine // template; each participant gets a copy
+	media    *webrtc.MediaEngine  // copied by pion for every PeerConnection
+	registry *interceptor.Registry
+
+	start      time.Time // monotonic clock origin for nanotime
+	nextSource atomic.Uint32
+	stats      counters
+
+	mu     sync.Mutex
+	rooms  map[*Room]struct{}
+	cert   *webrtc.Certificate
+	closed bool
+	wg     sync.WaitGroup // failure clean-ups
+}
+
+// NewEngine binds the media socket and prepares the WebRTC stack.
+func NewEngine(cfg Config) (*Engine, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	slots := cfg.Slots
+	switch {
+	case slots == 0:
+		slots = DefaultSlots
+	case slots < 0 || slots > MaxSlots:
+		return nil, fmt.Errorf("sfu: %d slots: must be 1..%d", slots, MaxSlots)
+	}
+	addrStr := cfg.MediaAddr
+	if addrStr == "" {
+		addrStr = "127.0.0.1:0"
+	}
+	addr, err := net.ResolveUDPAddr("udp", addrStr)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: media address: %w", err)
+	}
+	conn, err := net.ListenUDP("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: media socket: %w", err)
+	}
+	local := conn.LocalAddr().(*net.UDPAddr)
+	e := &Engine{
+		log:      log.With("component", "sfu"),
+		slots:    slots,
+		conn:     conn,
+		loopback: local.IP.IsLoopback(),
+		start:    time.Now(),
+		rooms:    make(map[*Room]struct{}),
+	}
+	pionLogs := pionLoggerFactory{log: e.log}
+	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: pionLogs.NewLogger("udpmux")})
+
+	if err := e.setup(cfg, pionLogs); err != nil {
+		_ = e.mux.Close()
+		return nil, err
+	}
+	if _, err := e.certificate(); err != nil {
+		_ = e.mux.Close()
+		return nil, err
+	}
+	e.log.Info("media engine started", "addr", local.String(), "slots", slots, "loopback_only", e.loopback)
+	return e, nil
+}
+
+// setup builds the SettingEngine template, the MediaEngine and the
+// interceptor registry shared by every participant.
+func (e *Engine) setup(cfg Config, logs pionLoggerFactory) error {
+	se := webrtc.SettingEngine{LoggerFactory: logs}
+	se.SetICEUDPMux(e.mux)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	if e.loopback {
+		// Loopback media: offer loopback candidates only and never talk to
+		// anything else, whatever the remote side announces.
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+		se.SetRemoteIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
+	if len(cfg.PublicIPs) > 0 && !e.loopback {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        cfg.PublicIPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			return fmt.Errorf("sfu: public IPs: %w", err)
+		}
+	}
+	e.settings = se
+
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType:     webrtc.MimeTypeOpus,
+			ClockRate:    opusClockRate,
+			Channels:     2,
+			SDPFmtpLine:  "minptime=10;useinbandfec=1",
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: "nack"}},
+		},
+		PayloadType: opusPayloadType,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return err
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return err
+	}
+	e.media = m
+
+	// Interceptors. Receive side: NACK generator (asks publishers to resend
+	// lost packets; a 512-entry bitmap per upstream stream) and receiver
+	// reports. Send side: sender reports only (a few counters per slot).
+	// There is deliberately no pion NACK responder: it would keep its own
+	// packet copies for every slot of every subscriber; nack.go answers
+	// NACKs from one cache per publisher instead.
+	reg := &interceptor.Registry{}
+	gen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(logs))
+	if err != nil {
+		return err
+	}
+	reg.Add(gen)
+	recv, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(logs))
+	if err != nil {
+		return err
+	}
+	reg.Add(recv)
+	send, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(logs))
+	if err != nil {
+		return err
+	}
+	reg.Add(send)
+	e.registry = reg
+	return nil
+}
+
+// api builds the pion API of one participant: the shared settings plus a
+// buffer factory bound to that participant (see buffers.go).
+func (e *Engine) api(p *Participant) *webrtc.API {
+	se := e.settings
+	se.BufferFactory = p.newBuffer
+	return webrtc.NewAPI(
+		webrtc.WithSettingEngine(se),
+		webrtc.WithMediaEngine(e.media),
+		webrtc.WithInterceptorRegistry(e.registry),
+	)
+}
+
+// certificate returns the DTLS certificate shared by all PeerConnections,
+// renewed a day before it expires. Generating one per PeerConnection would
+// cost a key generation per join.
+func (e *Engine) certificate() (webrtc.Certificate, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cert == nil || time.Until(e.cert.Expires()) < 24*time.Hour {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return webrtc.Certificate{}, err
+		}
+		cert, err := webrtc.GenerateCertificate(key)
+		if err != nil {
+			return webrtc.Certificate{}, err
+		}
+		e.cert = cert
+	}
+	return *e.cert, nil
+}
+
+// nanotime is a monotonic clock in nanoseconds since the Engine started.
+func (e *Engine) nanotime() int64 { return int64(time.Since(e.start)) }
+
+func (e *Engine) newSource() uint32 {
+	for {
+		if s := e.nextSource.Add(1); s != 0 {
+			return s
+		}
+	}
+}
+
+// MediaAddr is the bound UDP address of the media socket.
+func (e *Engine) MediaAddr() *net.UDPAddr {
+	return e.conn.LocalAddr().(*net.UDPAddr)
+}
+
+// Slots is the number of downstream audio slots of every participant.
+func (e *Engine) Slots() int { return e.slots }
+
+// Stats returns the counters summed over all rooms.
+func (e *Engine) Stats() Stats {
+	s := e.stats.snapshot()
+	e.mu.Lock()
+	rooms := make([]*Room, 0, len(e.rooms))
+	for r := range e.rooms {
+		rooms = append(rooms, r)
+	}
+	e.mu.Unlock()
+	s.Rooms = len(rooms)
+	for _, r := range rooms {
+		s.Participants += r.Len()
+	}
+	return s
+}
+
+// NewRoom creates a live room. obs may be nil.
+func (e *Engine) NewRoom(settings RoomSettings, obs Observer) *Room {
+	r := newRoom(e, settings, obs)
+	e.mu.Lock()
+	if e.closed {
+		r.closed = true
+	} else {
+		e.rooms[r] = struct{}{}
+	}
+	e.mu.Unlock()
+	return r
+}
+
+func (e *Engine) removeRoom(r *Room) {
+	e.mu.Lock()
+	delete(e.rooms, r)
+	e.mu.Unlock()
+}
+
+// spawn runs f in a goroutine that Close waits for.
+func (e *Engine) spawn(f func()) {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		go f() // Close is already waiting for the participant through its room
+		return
+	}
+	e.wg.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.wg.Done()
+		f()
+	}()
+}
+
+// Close closes every room and participant, then the media socket. When it
+// returns, every goroutine the Engine started has ended.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	rooms := make([]*Room, 0, len(e.rooms))
+	for r := range e.rooms {
+		rooms = append(rooms, r)
+	}
+	e.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, r := range rooms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.Close()
+		}()
+	}
+	wg.Wait()
+	e.wg.Wait()
+	err := e.mux.Close()
+	e.log.Info("media engine closed")
+	return err
+}

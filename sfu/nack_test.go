@@ -1,0 +1,54 @@
+package sfu
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+)
+
+// A NACKed slot packet is re-sent from the publisher's cache with the
+// subscriber's rewritten sequence number.
+func TestNACKRetransmission(t *testing.T) {
+	e := newTestEngine(t, 3)
+	room := e.NewRoom(RoomSettings{Mode: ModePTT}, nil)
+	cs := joinAll(t, room, "speaker", "listener")
+	sp, l := cs[0], cs[1]
+	if err := room.RequestFloor(sp.part, false); err != nil {
+		t.Fatal(err)
+	}
+	sp.startTalking(20)
+	waitFor(t, 5*time.Second, "listener hears", func() bool { return len(l.received("slot-0")) >= 20 })
+	sp.stopTalking()
+	time.Sleep(50 * time.Millisecond)
+
+	pkts := l.received("slot-0")
+	want := []rxPacket{pkts[len(pkts)-10], pkts[len(pkts)-8], pkts[len(pkts)-7]}
+	l.mu.Lock()
+	ssrc := l.slotSSRC["slot-0"]
+	l.mu.Unlock()
+	nack := &rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{want[0].seq, want[1].seq, want[2].seq})}
+	if err := l.pc.WriteRTCP([]rtcp.Packet{nack}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "retransmissions", func() bool { return len(l.received("slot-0")) >= len(pkts)+len(want) })
+	got := l.received("slot-0")[len(pkts):]
+	for i, w := range want {
+		g := got[i]
+		if g.seq != w.seq || g.ts != w.ts || g.counter != w.counter || len(g.csrc) != 1 || g.csrc[0] != sp.part.Source() {
+			t.Errorf("retransmission %d = %+v, want %+v", i, g, w)
+		}
+	}
+	if st := e.Stats(); st.Retransmit != uint64(len(want)) {
+		t.Errorf("Retransmit = %d", st.Retransmit)
+	}
+	// An unknown sequence number is ignored.
+	nack.Nacks = rtcp.NackPairsFromSequenceNumbers([]uint16{pkts[len(pkts)-1].seq + 100})
+	if err := l.pc.WriteRTCP([]rtcp.Packet{nack}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(l.received("slot-0")); n != len(pkts)+len(want) {
+		t.Errorf("%d packets after a NACK for an unsent packet", n-len(pkts)-len(want))
+	}
+}

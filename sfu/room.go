@@ -1,0 +1,319 @@
+package sfu
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Mode is a room's speaking rule.
+type Mode int
+
+const (
+	ModeOpen      Mode = iota // everyone not muted; the voice-active fill the slots
+	ModePTT                   // whoever holds the floor (push-to-talk)
+	ModeModerated             // whoever was granted the floor
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeOpen:
+		return "open"
+	case ModePTT:
+		return "ptt"
+	case ModeModerated:
+		return "moderated"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// RoomSettings are a room's media settings.
+type RoomSettings struct {
+	Mode Mode
+	// MaxSpeakers is the floor size in ptt and moderated rooms: 1..Slots;
+	// 0 means 1, larger values are capped at the Engine's slot count.
+	MaxSpeakers int
+}
+
+// Observer receives room events. Methods are called synchronously from sfu
+// goroutines, possibly with sfu locks held: they must not block and must not
+// call back into the Room.
+type Observer interface {
+	// SlotChanged: slot now carries participantID's voice, whose CSRC is
+	// source; participantID "" (source 0) means the slot went quiet.
+	SlotChanged(slot int, participantID string, source uint32)
+	// FloorChanged: the floor holders, in the order they took the floor.
+	FloorChanged(holders []string)
+	// ParticipantClosed: the participant's PeerConnection failed or was
+	// closed by the peer; it has left the room. Never called for a
+	// participant whose Leave started first.
+	ParticipantClosed(participantID string, err error)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) SlotChanged(int, string, uint32) {}
+func (nopObserver) FloorChanged([]string)           {}
+func (nopObserver) ParticipantClosed(string, error) {}
+
+// roomSlot is one of the room's K audio slots. mu serialises the fan-out of
+// one packet into every subscriber's state for this slot (out[i] of each
+// participant is only touched under slots[i].mu), and owner changes.
+type roomSlot struct {
+	mu    sync.Mutex
+	owner *Participant // guarded by mu and Room.mu (written holding both)
+	_     [48]byte     // keep slots on separate cache lines
+}
+
+// Room is a live room: its participants, floor and slots.
+type Room struct {
+	engine *Engine
+	obs    Observer
+	slots  []roomSlot
+
+	mode atomic.Int32                   // Mode, read per packet
+	subs atomic.Pointer[[]*Participant] // copy-on-write list of all participants
+
+	mu          sync.Mutex // membership, floor, settings; taken before a slot's mu
+	maxSpeakers int
+	members     map[string]*Participant
+	floor       []*Participant // in the order they took it
+	closed      bool
+}
+
+func newRoom(e *Engine, s RoomSettings, obs Observer) *Room {
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	r := &Room{
+		engine:  e,
+		obs:     obs,
+		slots:   make([]roomSlot, e.slots),
+		members: make(map[string]*Participant),
+	}
+	r.mode.Store(int32(s.Mode))
+	r.maxSpeakers = r.clampSpeakers(s.MaxSpeakers)
+	r.subs.Store(&[]*Participant{})
+	return r
+}
+
+func (r *Room) clampSpeakers(n int) int {
+	return min(max(n, 1), len(r.slots))
+}
+
+func (r *Room) currentMode() Mode { return Mode(r.mode.Load()) }
+
+// Len is the number of participants in the room.
+func (r *Room) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.members)
+}
+
+// Configure changes the room's settings. A mode change clears the floor and
+// every slot; a smaller MaxSpeakers removes the longest holders.
+func (r *Room) Configure(s RoomSettings) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.maxSpeakers = r.clampSpeakers(s.MaxSpeakers)
+	if s.Mode != r.currentMode() {
+		r.mode.Store(int32(s.Mode))
+		hadFloor := len(r.floor) > 0
+		r.floor = nil
+		for i := range r.slots {
+			if o := r.slots[i].owner; o != nil {
+				r.vacateLocked(i)
+			}
+		}
+		if hadFloor {
+			r.floorChangedLocked()
+		}
+		return
+	}
+	if len(r.floor) > r.maxSpeakers {
+		for len(r.floor) > r.maxSpeakers {
+			r.dropHolderLocked(r.floor[0])
+		}
+		r.floorChangedLocked()
+	}
+}
+
+// Join adds a participant: it creates its PeerConnection with one recvonly
+// audio transceiver (the microphone) then Slots sendonly ones (the slots),
+// and returns the offer, already set as local description and carrying the
+// local candidates (which are also trickled through cfg.OnCandidate).
+func (r *Room) Join(cfg ParticipantConfig) (*Participant, webrtc.SessionDescription, error) {
+	if cfg.ID == "" {
+		return nil, webrtc.SessionDescription{}, fmt.Errorf("sfu: empty participant id")
+	}
+	cert, err := r.engine.certificate()
+	if err != nil {
+		return nil, webrtc.SessionDescription{}, err
+	}
+	p := newParticipant(r, cfg)
+
+	r.mu.Lock()
+	switch {
+	case r.closed:
+		r.mu.Unlock()
+		return nil, webrtc.SessionDescription{}, ErrRoomClosed
+	case r.members[cfg.ID] != nil:
+		r.mu.Unlock()
+		return nil, webrtc.SessionDescription{}, ErrDuplicateID
+	}
+	r.members[cfg.ID] = p // reserve the id while the PeerConnection is built
+	r.mu.Unlock()
+
+	offer, err := p.open(cert)
+	if err != nil {
+		p.abort()
+		r.mu.Lock()
+		delete(r.members, cfg.ID)
+		r.mu.Unlock()
+		return nil, webrtc.SessionDescription{}, err
+	}
+
+	r.mu.Lock()
+	if r.closed {
+		delete(r.members, cfg.ID)
+		r.mu.Unlock()
+		p.abort()
+		return nil, webrtc.SessionDescription{}, ErrRoomClosed
+	}
+	r.addSubLocked(p)
+	r.mu.Unlock()
+	r.engine.log.Debug("participant joined", "participant", p.id, "source", p.source)
+	return p, offer, nil
+}
+
+func (r *Room) addSubLocked(p *Participant) {
+	old := *r.subs.Load()
+	next := make([]*Participant, len(old), len(old)+1)
+	copy(next, old)
+	next = append(next, p)
+	r.subs.Store(&next)
+}
+
+func (r *Room) removeSubLocked(p *Participant) {
+	old := *r.subs.Load()
+	next := make([]*Participant, 0, len(old))
+	for _, q := range old {
+		if q != p {
+			next = append(next, q)
+		}
+	}
+	r.subs.Store(&next)
+}
+
+// remove takes p out of the room: floor, slot, subscriber list. It returns
+// false if p was not (or no longer) a member. When it returns no fan-out is
+// writing to p any more.
+func (r *Room) remove(p *Participant) bool {
+	r.mu.Lock()
+	if r.members[p.id] != p {
+		r.mu.Unlock()
+		return false
+	}
+	delete(r.members, p.id)
+	if r.holdsFloorLocked(p) {
+		r.dropHolderLocked(p)
+		r.floorChangedLocked()
+	} else if i := p.slot(); i >= 0 && r.slots[i].owner == p {
+		r.vacateLocked(i)
+	}
+	r.removeSubLocked(p)
+	r.mu.Unlock()
+	// Barrier: a fan-out loads the subscriber list under its slot's mutex,
+	// so once every slot mutex has been taken once, nobody writes to p.
+	for i := range r.slots {
+		r.slots[i].mu.Lock()
+		//lint:ignore SA2001 empty critical section is the barrier
+		r.slots[i].mu.Unlock()
+	}
+	return true
+}
+
+// Close closes every participant of the room; later Joins fail.
+func (r *Room) Close() {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.closed = true
+	parts := make([]*Participant, 0, len(r.members))
+	for _, p := range r.members {
+		parts = append(parts, p)
+	}
+	r.mu.Unlock()
+	r.engine.removeRoom(r)
+
+	var wg sync.WaitGroup
+	for _, p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Leave()
+		}()
+	}
+	wg.Wait()
+}
+
+// eventsLocked reports whether observer events should fire (not while the
+// room is being closed).
+func (r *Room) eventsLocked() bool { return !r.closed }
+
+// assignLocked gives slot i to p and opens p's gate (new epoch).
+func (r *Room) assignLocked(i int, p *Participant) {
+	s := &r.slots[i]
+	s.mu.Lock()
+	s.owner = p
+	p.setGrant(i)
+	s.mu.Unlock()
+	if r.eventsLocked() {
+		r.obs.SlotChanged(i, p.id, p.source)
+	}
+}
+
+// vacateLocked empties slot i and closes its owner's gate.
+func (r *Room) vacateLocked(i int) {
+	s := &r.slots[i]
+	s.mu.Lock()
+	o := s.owner
+	s.owner = nil
+	if o != nil {
+		o.setGrant(-1)
+	}
+	s.mu.Unlock()
+	if o != nil && r.eventsLocked() {
+		r.obs.SlotChanged(i, "", 0)
+	}
+}
+
+func (r *Room) freeSlotLocked() int {
+	for i := range r.slots {
+		if r.slots[i].owner == nil {
+			return i
+		}
+	}
+	return -1
+}
+
+// subscribers is the current copy-on-write participant list.
+func (r *Room) subscribers() []*Participant { return *r.subs.Load() }
+
+// now is the Engine's monotonic clock.
+func (r *Room) now() int64 { return r.engine.nanotime() }
+
+const (
+	// Open rooms: an occupant quiet for this long may be replaced.
+	quietReplace = int64(1500 * time.Millisecond)
+	// Open rooms: an occupant quiet for this long gives its slot back.
+	quietRelease = int64(5 * time.Second)
+)

@@ -1,0 +1,214 @@
+package sfu
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// slotTrack is the TrackLocal behind one downstream slot of one participant.
+// Bind records where and how to write; the fan-out writes through the
+// participant's slotState.
+type slotTrack struct {
+	p    *Participant
+	slot int
+}
+
+func (t *slotTrack) ID() string                { return "slot-" + strconv.Itoa(t.slot) }
+func (t *slotTrack) RID() string               { return "" }
+func (t *slotTrack) StreamID() string          { return streamID }
+func (t *slotTrack) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeAudio }
+func (t *slotTrack) lock() (unlock func()) {
+	s := &t.p.room.slots[t.slot]
+	s.mu.Lock()
+	return s.mu.Unlock
+}
+func (t *slotTrack) state() *slotState { return &t.p.out[t.slot] }
+func (t *slotTrack) String() string    { return t.p.id + "/" + t.ID() }
+func (t *slotTrack) Unbind(webrtc.TrackLocalContext) error {
+	defer t.lock()()
+	t.state().w = nil
+	return nil
+}
+
+// Bind stores the writer, SSRC, payload type and audio-level extension id
+// negotiated for this slot.
+func (t *slotTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	var codec *webrtc.RTPCodecParameters
+	for _, c := range ctx.CodecParameters() {
+		if strings.EqualFold(c.MimeType, webrtc.MimeTypeOpus) {
+			codec = &c
+			break
+		}
+	}
+	if codec == nil {
+		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+	}
+	var levelID uint8
+	for _, h := range ctx.HeaderExtensions() {
+		if h.URI == audioLevelURI {
+			levelID = uint8(h.ID)
+		}
+	}
+	defer t.lock()()
+	t.state().bind(ctx.WriteStream(), uint32(ctx.SSRC()), uint8(codec.PayloadType), levelID)
+	return *codec, nil
+}
+
+// slotState is the output state of one (subscriber, slot) pair: it turns the
+// packets of whoever speaks in the slot into one continuous RTP stream.
+// Guarded by the room slot's mutex. The header lives here, not on the
+// stack, so handing &hdr to pion does not allocate.
+type slotState struct {
+	w       webrtc.TrackLocalWriter // nil until bound
+	ssrc    uint32
+	pt      uint8
+	levelID uint8 // subscriber's audio-level extension id, 0 = none
+
+	started  bool
+	lastSeq  uint16 // highest sequence number written
+	lastTS   uint32 // its timestamp
+	lastWall int64  // nanotime it was written
+	source   uint32 // current speaker's Source
+	epoch    uint32 // current speaker's gate epoch
+	firstUp  uint16 // first upstream sequence number of this run
+	seqDelta uint16 // out = upstream + delta, within one run
+	tsDelta  uint32
+
+	// Recent runs, for mapping NACKed sequence numbers back to publisher
+	// packets (nack.go). segs[segHead] is the current run.
+	segs    [4]segment
+	segHead uint8
+
+	hdr   rtp.Header
+	csrc  [1]uint32
+	ext   [1]rtp.Extension
+	level [1]byte
+}
+
+// segment is one run of a speaker in a slot: from out sequence number start,
+// out = upstream + seqDelta.
+type segment struct {
+	pub      *Participant
+	epoch    uint32
+	start    uint16
+	seqDelta uint16
+	tsDelta  uint32
+}
+
+const frameTicks = opusClockRate / 50 // 20 ms at 48 kHz
+
+func (st *slotState) bind(w webrtc.TrackLocalWriter, ssrc uint32, pt, levelID uint8) {
+	st.w, st.ssrc, st.pt, st.levelID = w, ssrc, pt, levelID
+	if !st.started {
+		// Random initial sequence number and timestamp (RFC 3550).
+		st.lastSeq = uint16(rand.Uint32())
+		st.lastTS = rand.Uint32()
+	}
+}
+
+// rewrite prepares st.hdr for an upstream packet of source (publisher pub)
+// in gate epoch epoch, arriving at now. It reports false if the packet must
+// not be sent (a late packet from before the current run).
+//
+// A new run starts when the speaker or its epoch changes: the sequence
+// number continues at lastSeq+1 and the timestamp advances by the wall time
+// elapsed since the last packet (at least one 20 ms frame), so gating and
+// switching never leave holes. Within a run, upstream deltas pass through
+// unchanged: real upstream loss stays a hole, as it should.
+func (st *slotState) rewrite(pub *Participant, source, epoch uint32, h *rtp.Header, level uint8, hasLevel bool, now int64) bool {
+	marker := h.Marker
+	if !st.started || source != st.source || epoch != st.epoch {
+		outSeq := st.lastSeq + 1
+		outTS := st.lastTS
+		if st.started {
+			elapsed := uint32(max(frameTicks, (now-st.lastWall)*opusClockRate/1e9))
+			outTS += elapsed
+		}
+		st.started, st.source, st.epoch = true, source, epoch
+		st.firstUp = h.SequenceNumber
+		st.seqDelta = outSeq - h.SequenceNumber
+		st.tsDelta = outTS - h.Timestamp
+		st.segHead = (st.segHead + 1) % uint8(len(st.segs))
+		st.segs[st.segHead] = segment{pub: pub, epoch: epoch, start: outSeq, seqDelta: st.seqDelta, tsDelta: st.tsDelta}
+		marker = true
+	} else if seqBefore(h.SequenceNumber, st.firstUp) {
+		return false
+	}
+	seq := h.SequenceNumber + st.seqDelta
+	ts := h.Timestamp + st.tsDelta
+	if seqBefore(st.lastSeq, seq) {
+		st.lastSeq, st.lastTS, st.lastWall = seq, ts, now
+	}
+	st.fill(seq, ts, marker, source, level, hasLevel)
+	return true
+}
+
+// fill writes every field of st.hdr.
+func (st *slotState) fill(seq uint16, ts uint32, marker bool, source uint32, level uint8, hasLevel bool) {
+	h := &st.hdr
+	h.Version = 2
+	h.Padding = false
+	h.PaddingSize = 0
+	h.Marker = marker
+	h.PayloadType = st.pt
+	h.SequenceNumber = seq
+	h.Timestamp = ts
+	h.SSRC = st.ssrc
+	st.csrc[0] = source
+	h.CSRC = st.csrc[:]
+	h.Extension = false
+	h.ExtensionProfile = 0
+	h.Extensions = st.ext[:0] // SetExtension appends into st.ext: no allocation
+	if hasLevel && st.levelID != 0 {
+		st.level[0] = level
+		_ = h.SetExtension(st.levelID, st.level[:])
+	}
+}
+
+// seqBefore reports whether sequence number a comes before b (mod 2^16).
+func seqBefore(a, b uint16) bool { return int16(a-b) < 0 }
+
+// forward writes one packet of pub into slot i of every other subscriber.
+func (r *Room) forward(pub *Participant, i int, epoch uint32, pkt *rtp.Packet, level uint8, hasLevel bool, now int64) {
+	stats := &r.engine.stats
+	pub.cache.put(&pkt.Header, pkt.Payload, epoch, level, hasLevel)
+	s := &r.slots[i]
+	var sent, bytes, failed uint64
+	s.mu.Lock()
+	if s.owner != pub {
+		s.mu.Unlock()
+		if r.currentMode() == ModeOpen {
+			stats.noSlot.Add(1)
+		} else {
+			stats.gated.Add(1)
+		}
+		return
+	}
+	for _, sub := range r.subscribers() {
+		if sub == pub || !sub.connected.Load() {
+			continue
+		}
+		st := &sub.out[i]
+		if st.w == nil || !st.rewrite(pub, pub.source, epoch, &pkt.Header, level, hasLevel, now) {
+			continue
+		}
+		if _, err := st.w.WriteRTP(&st.hdr, pkt.Payload); err != nil {
+			failed++
+			continue
+		}
+		sent++
+		bytes += uint64(st.hdr.MarshalSize() + len(pkt.Payload))
+	}
+	s.mu.Unlock()
+	if sent > 0 {
+		stats.packetsOut.Add(sent)
+		stats.bytesOut.Add(bytes)
+	}
+	if failed > 0 {
+		stats.writeError.Add(failed)
+	}
+}

@@ -1,0 +1,97 @@
+package signaling
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus metrics. Media counters are read from
+// the sfu's atomics at scrape time, so the forwarding path pays nothing.
+type metrics struct {
+	reg          *prometheus.Registry
+	joinFailures *prometheus.CounterVec
+	joins        prometheus.Counter
+	floorChanges prometheus.Counter
+}
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		joinFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palabre_join_failures_total",
+			Help: "Refused joins, by error code.",
+		}, []string{"code"}),
+		joins: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "palabre_joins_total",
+			Help: "Participants admitted into a room.",
+		}),
+		floorChanges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "palabre_floor_changes_total",
+			Help: "Times a room's floor (who may speak) changed.",
+		}),
+	}
+	m.reg.MustRegister(
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(),
+		m.joinFailures, m.joins, m.floorChanges,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "palabre_rooms",
+			Help: "Rooms with at least one participant.",
+		}, func() float64 { r, _ := s.LiveRooms(); return float64(r) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "palabre_participants",
+			Help: "Participants in rooms.",
+		}, func() float64 { _, p := s.LiveRooms(); return float64(p) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "palabre_sessions",
+			Help: "Open WebSocket connections.",
+		}, func() float64 { return float64(s.sessionCount()) }),
+		&mediaCollector{s: s},
+	)
+	// Codes are known in advance: export zeros so rates work from the start.
+	for _, code := range joinFailureCodes {
+		m.joinFailures.WithLabelValues(code)
+	}
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// mediaCollector exports the sfu's counters.
+type mediaCollector struct{ s *Server }
+
+var (
+	descPacketsIn  = prometheus.NewDesc("palabre_received_packets_total", "RTP packets received from participants.", nil, nil)
+	descBytesIn    = prometheus.NewDesc("palabre_received_bytes_total", "Bytes of RTP received from participants.", nil, nil)
+	descPacketsOut = prometheus.NewDesc("palabre_forwarded_packets_total", "RTP packets forwarded to participants (retransmissions included).", nil, nil)
+	descBytesOut   = prometheus.NewDesc("palabre_forwarded_bytes_total", "Bytes of RTP forwarded to participants.", nil, nil)
+	descRetransmit = prometheus.NewDesc("palabre_retransmitted_packets_total", "Packets re-sent in answer to NACKs.", nil, nil)
+	descDropped    = prometheus.NewDesc("palabre_dropped_packets_total", "Packets not forwarded, by reason.", []string{"reason"}, nil)
+)
+
+func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPacketsIn, descBytesIn, descPacketsOut, descBytesOut, descRetransmit, descDropped} {
+		ch <- d
+	}
+}
+
+func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.s.cfg.Engine.Stats()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	counter(descPacketsIn, st.PacketsIn)
+	counter(descBytesIn, st.BytesIn)
+	counter(descPacketsOut, st.PacketsOut)
+	counter(descBytesOut, st.BytesOut)
+	counter(descRetransmit, st.Retransmit)
+	counter(descDropped, st.DropGated, "no_floor")
+	counter(descDropped, st.DropMuted, "muted")
+	counter(descDropped, st.DropNoSlot, "no_slot")
+	counter(descDropped, st.DropWriteError, "write_error")
+}
