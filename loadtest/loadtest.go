@@ -82,9 +82,10 @@ type run struct {
 	sent         atomic.Uint64 // frames sent by speakers while holding the floor
 	received     atomic.Uint64 // frames received by listeners
 
-	mu      sync.Mutex
-	clients []*client.Client
-	rooms   []*room
+	mu        sync.Mutex
+	clients   []*client.Client
+	listeners []*client.Client
+	rooms     []*room
 }
 
 type room struct {
@@ -221,6 +222,8 @@ func (r *run) join(ctx context.Context, rm *room, speaker bool, i int) error {
 	r.clients = append(r.clients, c)
 	if speaker {
 		rm.speakers = append(rm.speakers, c)
+	} else {
+		r.listeners = append(r.listeners, c)
 	}
 	r.mu.Unlock()
 	return nil

@@ -24,6 +24,7 @@ type Result struct {
 	PacketsSent     uint64  `json:"packets_sent"`     // frames sent by speakers
 	PacketsReceived uint64  `json:"packets_received"` // frames received by all listeners
 	PacketsExpected uint64  `json:"packets_expected"` // sent × listeners per room
+	ListenersHeard  int     `json:"listeners_heard"`  // listeners that received audio
 
 	// Server figures over the measurement, when /metrics or --server-pid
 	// gave them (omitted otherwise).
@@ -58,10 +59,15 @@ func (r *run) result(start, end serverSample) *Result {
 	// server's slots carry no holes of their own, so a hole is a lost packet.
 	var received, gaps uint64
 	r.mu.Lock()
-	for _, c := range r.clients {
+	for _, c := range r.listeners {
+		var got uint64
 		for _, s := range c.Stats() {
-			received += s.Packets
+			got += s.Packets
 			gaps += s.Gaps
+		}
+		received += got
+		if got > 0 {
+			res.ListenersHeard++
 		}
 	}
 	r.mu.Unlock()
@@ -101,6 +107,7 @@ func (res *Result) WriteTable(w io.Writer) {
 	fmt.Fprintf(tw, "latency\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\n", res.LatencyMS.P50, res.LatencyMS.P99, res.LatencyMS.Max)
 	fmt.Fprintf(tw, "loss\t%.3f %%\n", res.LossPct)
 	fmt.Fprintf(tw, "packets\t%d sent, %d received (%d expected)\n", res.PacketsSent, res.PacketsReceived, res.PacketsExpected)
+	fmt.Fprintf(tw, "listeners heard\t%d of %d\n", res.ListenersHeard, res.Rooms*res.Listeners)
 	if res.ServerCPUSeconds != nil {
 		fmt.Fprintf(tw, "server CPU\t%.2f s over %.0f s (%.1f %% of one core)\n", *res.ServerCPUSeconds, res.DurationS, *res.ServerCPUPct)
 		fmt.Fprintf(tw, "server RSS\t%.1f MiB", *res.ServerRSSBytes/(1<<20))

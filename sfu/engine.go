@@ -14,7 +14,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/webrtc/v4"
 )
@@ -174,18 +173,13 @@ func (e *Engine) setup(cfg Config, logs pionLoggerFactory) error {
 	}
 	e.media = m
 
-	// Interceptors. Receive side: NACK generator (asks publishers to resend
-	// lost packets; a 512-entry bitmap per upstream stream) and receiver
-	// reports. Send side: sender reports only (a few counters per slot).
-	// There is deliberately no pion NACK responder: it would keep its own
-	// packet copies for every slot of every subscriber; nack.go answers
-	// NACKs from one cache per publisher instead.
+	// Interceptors: receiver reports for the microphone, sender reports for
+	// the slots (a few counters per stream, one ticker goroutine each per
+	// PeerConnection). No NACK interceptors: pion's responder would keep
+	// packet copies for every slot of every subscriber and its generator
+	// wakes every PeerConnection ten times a second; nack.go and nackgen.go
+	// do both jobs from the publisher's reader and its shared cache.
 	reg := &interceptor.Registry{}
-	gen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(logs))
-	if err != nil {
-		return err
-	}
-	reg.Add(gen)
 	recv, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(logs))
 	if err != nil {
 		return err

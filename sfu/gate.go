@@ -28,13 +28,15 @@ type reader struct {
 	levelID   uint8      // the publisher's audio-level extension id, 0 = none
 	lastEpoch uint32     // last gate epoch seen
 	ring      preroll
+	nack      upstreamNACK
 	vad       voiceActivity
 	nextClaim int64 // open rooms: earliest nanotime of the next slot claim
 }
 
 // readLoop reads the microphone until the PeerConnection closes.
 func (p *Participant) readLoop(t *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
-	rd := &p.rd
+	rd := new(reader) // only participants that send pay for it
+	p.rd = rd
 	for _, h := range rcv.GetParameters().HeaderExtensions {
 		if h.URI == audioLevelURI {
 			rd.levelID = uint8(h.ID)
@@ -59,11 +61,17 @@ func (p *Participant) handle(raw []byte, now int64) {
 	st := &p.engine.stats
 	st.packetsIn.Add(1)
 	st.bytesIn.Add(uint64(len(raw)))
-	rd := &p.rd
+	rd := p.rd
 	if err := rd.pkt.Unmarshal(raw); err != nil {
 		return
 	}
-	if p.muted.Load() {
+	muted := p.muted.Load()
+	if slot, _ := splitGrant(p.grant.Load()); true {
+		if seqs := rd.nack.observe(rd.pkt.SequenceNumber, now, slot >= 0 && !muted); len(seqs) > 0 {
+			p.sendNACK(rd.pkt.SSRC, seqs)
+		}
+	}
+	if muted {
 		rd.ring.reset() // nothing said while muted may leak out later
 		st.muted.Add(1)
 		return

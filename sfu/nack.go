@@ -105,7 +105,7 @@ func (st *slotState) resend(seq uint16) (int, bool) {
 		return 0, false
 	}
 	up := seq - seg.seqDelta
-	c := &seg.pub.cache
+	c := seg.pub.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := &c.e[up%cacheSize]

@@ -43,8 +43,11 @@ type Participant struct {
 	grant     atomic.Uint64 // epoch<<8 | (slot+1); see setGrant
 	lastVoice atomic.Int64  // open rooms: nanotime of the last voice activity
 
-	cache packetCache // forwarded packets, for NACKs of any subscriber
-	rd    reader      // touched by the microphone reader goroutine only
+	// Both are allocated by the microphone reader when it starts (idle
+	// participants do not pay for them) and used by it; cache is also read
+	// by NACK handlers, reached through a segment the reader created.
+	rd    *reader      // microphone reader state
+	cache *packetCache // forwarded packets, for NACKs of any subscriber
 
 	mu           sync.Mutex
 	state        participantState

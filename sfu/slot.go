@@ -175,6 +175,9 @@ func seqBefore(a, b uint16) bool { return int16(a-b) < 0 }
 // forward writes one packet of pub into slot i of every other subscriber.
 func (r *Room) forward(pub *Participant, i int, epoch uint32, pkt *rtp.Packet, level uint8, hasLevel bool, now int64) {
 	stats := &r.engine.stats
+	if pub.cache == nil { // only the publisher's reader forwards its packets
+		pub.cache = new(packetCache)
+	}
 	pub.cache.put(&pkt.Header, pkt.Payload, epoch, level, hasLevel)
 	s := &r.slots[i]
 	var sent, bytes, failed uint64

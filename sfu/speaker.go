@@ -43,7 +43,7 @@ func (v *voiceActivity) update(level uint8) bool {
 // Packets without an audio level count as speech (the client cannot be
 // ranked, but it can be heard when a slot is free).
 func (p *Participant) openModeActivity(level uint8, hasLevel bool, now int64) {
-	rd := &p.rd
+	rd := p.rd
 	active := !hasLevel || rd.vad.update(level)
 	if active {
 		p.lastVoice.Store(now)

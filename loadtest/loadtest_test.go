@@ -1,0 +1,115 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"palabre/rooms"
+	"palabre/sfu"
+	"palabre/signaling"
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if !testing.Verbose() {
+		slog.SetDefault(slog.New(slog.DiscardHandler))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// startServer runs a real Palabre server on loopback.
+func startServer(t *testing.T) string {
+	t.Helper()
+	store, err := rooms.Open(t.TempDir(), rooms.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := sfu.NewEngine(sfu.Config{MediaAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := signaling.NewServer(signaling.Config{
+		Rooms: store, Engine: engine, AdhocRooms: true,
+		Guard: rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: 1000, JoinBurst: 1000}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+		hs.Close()
+		engine.Close()
+		store.Close()
+	})
+	return hs.URL
+}
+
+// A short run: every listener hears audio, loss stays under 1 %, and the
+// JSON result carries every field an operator reads.
+func TestShortRun(t *testing.T) {
+	url := startServer(t)
+	var progress bytes.Buffer
+	res, err := Run(context.Background(), Config{
+		Server: url, Rooms: 1, Listeners: 20, Speakers: 2,
+		Turn: 2 * time.Second, Duration: 5 * time.Second, JoinRate: 50,
+		Progress: &progress,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Participants != 22 || res.JoinFailures != 0 {
+		t.Errorf("participants %d, join failures %d; want 22 and 0", res.Participants, res.JoinFailures)
+	}
+	if res.ListenersHeard != 20 {
+		t.Errorf("%d of 20 listeners heard audio", res.ListenersHeard)
+	}
+	if res.LossPct >= 1 {
+		t.Errorf("loss %.3f %%, want < 1 %%", res.LossPct)
+	}
+	// 5 s of 50 packets/s to 20 listeners, less turn changes.
+	if res.PacketsSent < 150 || res.PacketsReceived < 20*150 {
+		t.Errorf("sent %d, received %d: too few", res.PacketsSent, res.PacketsReceived)
+	}
+	if res.LatencyMS.P50 <= 0 || res.LatencyMS.P99 < res.LatencyMS.P50 || res.LatencyMS.Max < res.LatencyMS.P99 {
+		t.Errorf("latency quantiles %+v", res.LatencyMS)
+	}
+	if !bytes.Contains(progress.Bytes(), []byte("joining:")) {
+		t.Errorf("no progress lines: %q", progress.String())
+	}
+
+	var table bytes.Buffer
+	res.WriteTable(&table)
+	t.Logf("result:\n%s", table.String())
+
+	raw, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	json.Unmarshal(raw, &fields)
+	for _, k := range []string{"participants", "join_ms", "latency_ms", "loss_pct", "packets_sent",
+		"packets_received", "server_cpu_seconds", "server_rss_bytes", "server_cpu_us_per_packet"} {
+		if _, ok := fields[k]; !ok {
+			t.Errorf("JSON result lacks %q: %s", k, raw)
+		}
+	}
+	for _, k := range []string{"join_ms", "latency_ms"} {
+		q, _ := fields[k].(map[string]any)
+		for _, sub := range []string{"p50", "p99"} {
+			if _, ok := q[sub]; !ok {
+				t.Errorf("JSON %s lacks %s", k, sub)
+			}
+		}
+	}
+}
