@@ -66,10 +66,9 @@ func (p *Participant) handle(raw []byte, now int64) {
 		return
 	}
 	muted := p.muted.Load()
-	if slot, _ := splitGrant(p.grant.Load()); true {
-		if seqs := rd.nack.observe(rd.pkt.SequenceNumber, now, slot >= 0 && !muted); len(seqs) > 0 {
-			p.sendNACK(rd.pkt.SSRC, seqs)
-		}
+	open := p.slot() >= 0 && !muted
+	if seqs := rd.nack.observe(rd.pkt.SequenceNumber, now, open); len(seqs) > 0 {
+		p.sendNACK(rd.pkt.SSRC, seqs)
 	}
 	if muted {
 		rd.ring.reset() // nothing said while muted may leak out later

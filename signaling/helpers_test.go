@@ -2,11 +2,11 @@ package signaling
 
 import (
 	"bytes"
-	"flag"
-	"log/slog"
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"

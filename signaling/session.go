@@ -78,15 +78,15 @@ type session struct {
 func newSession(s *Server, conn *websocket.Conn, ip netip.Addr) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &session{
-		s:      s,
-		conn:   conn,
-		ip:     ip,
-		log:    s.log.With("remote", ip.String()),
-		limit:  rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
+		s:       s,
+		conn:    conn,
+		ip:      ip,
+		log:     s.log.With("remote", ip.String()),
+		limit:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
 		out:     make(chan []byte, outQueue),
 		closing: make(chan struct{}),
 		ctx:     ctx,
-		cancel: cancel,
+		cancel:  cancel,
 	}
 }
 
