@@ -45,8 +45,9 @@ func (h *histogram) count() uint64 {
 	return n
 }
 
-// quantile returns the upper edge of the bucket holding quantile q, in
-// milliseconds; 0 when empty.
+// quantile returns the upper edge of the bucket holding quantile q (but
+// never more than the largest value recorded), in milliseconds; 0 when
+// empty.
 func (h *histogram) quantile(q float64) float64 {
 	total := h.count()
 	if total == 0 {
@@ -60,7 +61,7 @@ func (h *histogram) quantile(q float64) float64 {
 	for i := range h.buckets {
 		seen += h.buckets[i].Load()
 		if seen >= rank {
-			return ms(time.Duration(i+1) * histStep)
+			return ms(min(time.Duration(i+1)*histStep, time.Duration(h.max.Load())))
 		}
 	}
 	return ms(histMax)

@@ -196,7 +196,7 @@ func (r *run) ramp(ctx context.Context) error {
 
 func (r *run) join(ctx context.Context, rm *room, speaker bool, i int) error {
 	start := time.Now()
-	c, err := client.Dial(ctx, r.cfg.Server, client.Options{Software: "palabre-loadtest"})
+	c, err := client.Dial(ctx, r.cfg.Server, client.Options{Software: "palabre-loadtest", Logger: r.cfg.Logger})
 	if err != nil {
 		return err
 	}

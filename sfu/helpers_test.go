@@ -144,6 +144,7 @@ type testClient struct {
 	part *Participant
 	pc   *webrtc.PeerConnection
 	mic  *webrtc.TrackLocalStaticRTP
+	sndr *webrtc.RTPSender // the microphone's
 
 	levelID           uint8
 	negotiationNeeded atomic.Int32
@@ -251,6 +252,7 @@ func newClient(t testing.TB, room *Room, id string) *testClient {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.sndr = sender
 	if trs := pc.GetTransceivers(); len(trs) != room.engine.Slots()+1 || trs[0].Sender() != sender {
 		t.Fatalf("%s: the microphone did not reuse the offered recvonly transceiver", id)
 	}

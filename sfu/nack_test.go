@@ -52,3 +52,53 @@ func TestNACKRetransmission(t *testing.T) {
 		t.Errorf("%d packets after a NACK for an unsent packet", n-len(pkts)-len(want))
 	}
 }
+
+// The server NACKs upstream gaps of a publisher whose gate is open.
+func TestUpstreamNACKSent(t *testing.T) {
+	e := newTestEngine(t, 3)
+	room := e.NewRoom(RoomSettings{Mode: ModePTT}, nil)
+	cs := joinAll(t, room, "speaker", "listener")
+	sp := cs[0]
+	if err := room.RequestFloor(sp.part, false); err != nil {
+		t.Fatal(err)
+	}
+	nacked := make(chan []uint16, 4)
+	go func() {
+		for {
+			pkts, _, err := sp.sndr.ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, p := range pkts {
+				if n, ok := p.(*rtcp.TransportLayerNack); ok {
+					var seqs []uint16
+					for _, pair := range n.Nacks {
+						seqs = append(seqs, pair.PacketList()...)
+					}
+					nacked <- seqs
+				}
+			}
+		}
+	}()
+	for i := range 20 {
+		if i == 10 {
+			sp.sendMu.Lock()
+			lost := sp.seq
+			sp.seq++ // packet 10 is "lost"
+			sp.ts += 960
+			sp.sendMu.Unlock()
+			defer func() {
+				select {
+				case seqs := <-nacked:
+					if len(seqs) != 1 || seqs[0] != lost {
+						t.Errorf("NACK for %v, want [%d]", seqs, lost)
+					}
+				case <-time.After(5 * time.Second):
+					t.Error("no NACK for the lost packet")
+				}
+			}()
+		}
+		sp.sendOne()
+		time.Sleep(20 * time.Millisecond)
+	}
+}
