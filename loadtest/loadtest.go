@@ -28,7 +28,7 @@ type Config struct {
 	Server    string        // base URL, e.g. http://127.0.0.1:8080
 	Rooms     int           // rooms to create
 	Listeners int           // listeners per room
-	Speakers  int           // push-to-talk speakers per room, taking turns
+	Speakers  int           // push-to-talk speakers per room, taking turns (0: idle test)
 	Turn      time.Duration // how long each speaker holds the floor
 	Duration  time.Duration // measurement time once everyone has joined
 	JoinRate  float64       // joins per second while ramping up
@@ -45,11 +45,11 @@ func (c *Config) defaults() error {
 	if c.Rooms <= 0 {
 		c.Rooms = 1
 	}
-	if c.Speakers <= 0 {
-		c.Speakers = 1
+	if c.Speakers < 0 || c.Listeners < 0 {
+		return errors.New("speakers and listeners must not be negative")
 	}
-	if c.Listeners < 0 {
-		return errors.New("listeners must not be negative")
+	if c.Speakers+c.Listeners == 0 {
+		return errors.New("nobody to join: give speakers or listeners")
 	}
 	if c.Turn <= 0 {
 		c.Turn = 5 * time.Second
@@ -121,6 +121,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.takeTurns(mctx, rm) }()
 	}
+	<-mctx.Done() // with no speakers, this is an idle test
 	wg.Wait()
 	cancel()
 	time.Sleep(200 * time.Millisecond) // let the last packets land
