@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"palabre/internal/pionlog"
+
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
@@ -390,7 +392,7 @@ func (c *Client) newAPI() (*webrtc.API, error) {
 	}
 
 	var se webrtc.SettingEngine
-	se.LoggerFactory = pionLoggerFactory{c.log}
+	se.LoggerFactory = pionlog.Factory(c.log)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if c.loopback {
 		setLoopbackOnly(&se)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"palabre/internal/pionlog"
+
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
@@ -63,7 +65,7 @@ func newFakePeer(t *testing.T, s *session, slots int) *fakePeer {
 	var se webrtc.SettingEngine
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	setLoopbackOnly(&se)
-	se.LoggerFactory = pionLoggerFactory{discardLogger()}
+	se.LoggerFactory = pionlog.Factory(discardLogger())
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {

@@ -15,7 +15,8 @@ import (
 //
 // RTCP streams get an rtcpSink instead of a buffer: pion's SRTCP read loop
 // hands every decrypted RTCP packet straight to the participant (NACKs for a
-// slot are answered from the publisher caches, the rest is dropped). Nothing
+// slot are answered from the publisher caches, the publisher's sender
+// reports are noted for our receiver reports, the rest is dropped). Nothing
 // has to read RTCP: without this, every RTPSender and the RTPReceiver would
 // need a goroutine draining its RTCP (K+1 per participant) or their buffers
 // would fill up to 100 KB each.
@@ -75,7 +76,9 @@ type rtcpSink struct {
 
 func (s *rtcpSink) Write(b []byte) (int, error) {
 	if s.slot >= 0 {
-		s.p.handleRTCP(s.slot, b)
+		s.p.handleRTCP(s.slot, b) // NACKs for a slot
+	} else {
+		s.p.noteSenderReport(b) // the microphone's sender reports
 	}
 	return len(b), nil
 }

@@ -39,9 +39,19 @@
 // The forwarding path allocates nothing and takes no global lock: subscribers
 // are a copy-on-write snapshot, one small mutex per (room, slot) serialises
 // the writes of one packet to every subscriber's state for that slot, and each
-// subscriber gets exactly one write. RTCP from subscribers is consumed
-// synchronously inside pion's SRTCP read loop (a custom buffer factory), so a
-// participant costs no goroutine of ours beyond its microphone reader. NACKs
-// are answered from one small packet cache per publisher shared by all its
-// subscribers, instead of pion's per-stream responder buffers.
+// subscriber gets exactly one write.
+//
+// Idle participants must be cheap (thousands per node, most of them silent),
+// so the package runs no goroutine or timer per participant besides pion's
+// own and the microphone reader, and uses no pion interceptor:
+//   - RTCP is consumed synchronously inside pion's SRTCP read loop (a custom
+//     buffer factory, buffers.go): nobody drains K+1 RTCP streams.
+//   - NACKs from subscribers are answered from one small cache per publisher
+//     shared by all its subscribers (nack.go), not from per-stream copies.
+//   - Upstream NACKs and sender/receiver reports ride on the media path
+//     (nackgen.go, reports.go): nothing runs while nothing is sent.
+//
+// Measured (TestMeasureIdleParticipant, server process alone, 200 connected
+// participants without media): 14 goroutines per participant, all pion's
+// (ICE, DTLS, SRTP, mux), about 150 KiB of heap and 40 KiB of stacks.
 package sfu

@@ -12,9 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"palabre/internal/pionlog"
+
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -33,7 +35,6 @@ const (
 
 // Errors returned by the Engine, its rooms and participants.
 var (
-	ErrEngineClosed     = errors.New("sfu: engine closed")
 	ErrRoomClosed       = errors.New("sfu: room closed")
 	ErrDuplicateID      = errors.New("sfu: participant id already in the room")
 	ErrNotInRoom        = errors.New("sfu: participant is not in this room")
@@ -106,6 +107,10 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: media socket: %w", err)
 	}
+	// Every participant's media goes through this one socket: give it room
+	// for bursts (best effort, capped by the kernel's rmem_max/wmem_max).
+	_ = conn.SetReadBuffer(4 << 20)
+	_ = conn.SetWriteBuffer(4 << 20)
 	local := conn.LocalAddr().(*net.UDPAddr)
 	e := &Engine{
 		log:      log.With("component", "sfu"),
@@ -115,7 +120,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		start:    time.Now(),
 		rooms:    make(map[*Room]struct{}),
 	}
-	pionLogs := pionLoggerFactory{log: e.log}
+	pionLogs := pionlog.Factory(e.log)
 	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: pionLogs.NewLogger("udpmux")})
 
 	if err := e.setup(cfg, pionLogs); err != nil {
@@ -132,7 +137,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 
 // setup builds the SettingEngine template, the MediaEngine and the
 // interceptor registry shared by every participant.
-func (e *Engine) setup(cfg Config, logs pionLoggerFactory) error {
+func (e *Engine) setup(cfg Config, logs logging.LoggerFactory) error {
 	se := webrtc.SettingEngine{LoggerFactory: logs}
 	se.SetICEUDPMux(e.mux)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -173,23 +178,12 @@ func (e *Engine) setup(cfg Config, logs pionLoggerFactory) error {
 	}
 	e.media = m
 
-	// Interceptors: receiver reports for the microphone, sender reports for
-	// the slots (a few counters per stream, one ticker goroutine each per
-	// PeerConnection). No NACK interceptors: pion's responder would keep
-	// packet copies for every slot of every subscriber and its generator
-	// wakes every PeerConnection ten times a second; nack.go and nackgen.go
-	// do both jobs from the publisher's reader and its shared cache.
+	// No pion interceptors: they would cost goroutines and timers per
+	// PeerConnection for nothing when idle, allocations per packet read,
+	// and packet copies per slot of every subscriber (NACK responder).
+	// nack.go, nackgen.go and reports.go do their jobs from the media path.
+	// The registry must exist, or pion installs its defaults.
 	reg := &interceptor.Registry{}
-	recv, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(logs))
-	if err != nil {
-		return err
-	}
-	reg.Add(recv)
-	send, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(logs))
-	if err != nil {
-		return err
-	}
-	reg.Add(send)
 	e.registry = reg
 	return nil
 }

@@ -24,15 +24,25 @@ func (r *Room) RequestFloor(p *Participant, preempt bool) error {
 	case r.holdsFloorLocked(p):
 		return nil
 	}
+	i := -1
 	if len(r.floor) >= r.maxSpeakers {
 		if !preempt {
 			return ErrFloorBusy
 		}
+		// The longest holders lose the floor; p takes over the slot of the
+		// last one removed (one SlotChanged, no silent gap in between).
 		for len(r.floor) >= r.maxSpeakers {
-			r.dropHolderLocked(r.floor[0])
+			v := r.floor[0]
+			r.floor = r.floor[1:]
+			if i >= 0 {
+				r.vacateLocked(i)
+			}
+			i = v.slot()
 		}
 	}
-	i := r.freeSlotLocked()
+	if i < 0 {
+		i = r.freeSlotLocked()
+	}
 	if i < 0 { // cannot happen: only holders occupy slots in these modes
 		return ErrFloorBusy
 	}

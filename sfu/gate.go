@@ -29,6 +29,7 @@ type reader struct {
 	lastEpoch uint32     // last gate epoch seen
 	ring      preroll
 	nack      upstreamNACK
+	stats     receiverStats
 	vad       voiceActivity
 	nextClaim int64 // open rooms: earliest nanotime of the next slot claim
 }
@@ -65,6 +66,8 @@ func (p *Participant) handle(raw []byte, now int64) {
 	if err := rd.pkt.Unmarshal(raw); err != nil {
 		return
 	}
+	rd.stats.update(&rd.pkt.Header, now)
+	p.maybeSendRR(now)
 	muted := p.muted.Load()
 	open := p.slot() >= 0 && !muted
 	if seqs := rd.nack.observe(rd.pkt.SequenceNumber, now, open); len(seqs) > 0 {

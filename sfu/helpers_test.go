@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"palabre/internal/pionlog"
+
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
@@ -96,7 +98,7 @@ func (r *recorder) has(match func(event) bool) bool {
 // Opus with the audio-level extension, no interceptors (so received
 // sequence numbers are exactly what the server sent).
 var clientAPI = sync.OnceValue(func() *webrtc.API {
-	se := webrtc.SettingEngine{LoggerFactory: pionLoggerFactory{log: testLogger()}}
+	se := webrtc.SettingEngine{LoggerFactory: pionlog.Factory(testLogger())}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
@@ -157,6 +159,7 @@ type testClient struct {
 	sigStates   []webrtc.SignalingState
 	recv        map[string][]rxPacket // by track id ("slot-0", …)
 	slotSSRC    map[string]uint32
+	receivers   map[string]*webrtc.RTPReceiver
 	closed      bool
 	quiet       bool // read and discard (benchmarks)
 	readers     sync.WaitGroup
@@ -207,6 +210,7 @@ func newClient(t testing.TB, room *Room, id string) *testClient {
 		connected: make(chan struct{}),
 		recv:      make(map[string][]rxPacket),
 		slotSSRC:  make(map[string]uint32),
+		receivers: make(map[string]*webrtc.RTPReceiver),
 	}
 	pc, err := clientAPI().NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -306,7 +310,7 @@ func (c *testClient) addRemoteCandidate(cand webrtc.ICECandidateInit) {
 	_ = c.pc.AddICECandidate(cand)
 }
 
-func (c *testClient) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (c *testClient) onTrack(t *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -314,6 +318,7 @@ func (c *testClient) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	}
 	c.readers.Add(1)
 	c.slotSSRC[t.ID()] = uint32(t.SSRC())
+	c.receivers[t.ID()] = rcv
 	quiet := c.quiet
 	c.mu.Unlock()
 	defer c.readers.Done()

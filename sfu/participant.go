@@ -42,6 +42,7 @@ type Participant struct {
 	muted     atomic.Bool
 	grant     atomic.Uint64 // epoch<<8 | (slot+1); see setGrant
 	lastVoice atomic.Int64  // open rooms: nanotime of the last voice activity
+	lastSR    atomic.Uint64 // publisher's last sender report: NTP middle 32 bits <<32 | arrival (1/65536 s)
 
 	// Both are allocated by the microphone reader when it starts (idle
 	// participants do not pay for them) and used by it; cache is also read
@@ -49,13 +50,16 @@ type Participant struct {
 	rd    *reader      // microphone reader state
 	cache *packetCache // forwarded packets, for NACKs of any subscriber
 
-	mu           sync.Mutex
-	state        participantState
-	answered     bool
+	mu       sync.Mutex // lifecycle; never held while calling into pion
+	state    participantState
+	answered bool
+	readerOn bool
+	wg       sync.WaitGroup // the microphone reader
+	done     chan struct{}  // closed when fully shut down
+
+	candMu       sync.Mutex // remote candidates; may be held calling pion
+	remoteSet    bool
 	pendingCands []webrtc.ICECandidateInit
-	readerOn     bool
-	wg           sync.WaitGroup // the microphone reader
-	done         chan struct{}  // closed when fully shut down
 }
 
 type participantState int
@@ -199,21 +203,24 @@ func (p *Participant) SetAnswer(sdp string) error {
 	p.mu.Unlock()
 
 	err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
-
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if err != nil {
 		// Retry is possible only if pion did not apply it half-way.
-		p.answered = p.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer
+		retry := p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer
+		p.mu.Lock()
+		p.answered = !retry
+		p.mu.Unlock()
 		return fmt.Errorf("sfu: answer: %w", err)
 	}
-	pending := p.pendingCands
-	p.pendingCands = nil
-	for _, c := range pending {
+
+	p.candMu.Lock()
+	defer p.candMu.Unlock()
+	p.remoteSet = true
+	for _, c := range p.pendingCands {
 		if err := p.pc.AddICECandidate(c); err != nil {
 			p.log.Debug("queued candidate rejected", "err", err)
 		}
 	}
+	p.pendingCands = nil
 	return nil
 }
 
@@ -222,11 +229,14 @@ func (p *Participant) SetAnswer(sdp string) error {
 // ignored by ICE.
 func (p *Participant) AddCandidate(c webrtc.ICECandidateInit) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state != stateActive {
+	active := p.state == stateActive
+	p.mu.Unlock()
+	if !active {
 		return ErrNotInRoom
 	}
-	if p.pc.RemoteDescription() == nil {
+	p.candMu.Lock()
+	defer p.candMu.Unlock()
+	if !p.remoteSet {
 		if len(p.pendingCands) >= 64 {
 			return errors.New("sfu: too many candidates before the answer")
 		}
@@ -263,15 +273,15 @@ func (p *Participant) shutdown() {
 	close(p.done)
 }
 
-func (p *Participant) onConnectionState(s webrtc.PeerConnectionState) {
+// onConnectionState runs in a fresh goroutine per change (pion's way), so
+// changes may be seen out of order: it acts on the current state.
+func (p *Participant) onConnectionState(webrtc.PeerConnectionState) {
+	s := p.pc.ConnectionState()
+	p.connected.Store(s == webrtc.PeerConnectionStateConnected)
 	switch s {
 	case webrtc.PeerConnectionStateConnected:
-		p.connected.Store(true)
 		p.log.Debug("media connected")
-	case webrtc.PeerConnectionStateDisconnected:
-		p.connected.Store(false)
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-		p.connected.Store(false)
 		p.mu.Lock()
 		if p.state != stateActive {
 			p.mu.Unlock()

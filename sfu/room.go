@@ -80,7 +80,9 @@ type Room struct {
 	mu          sync.Mutex // membership, floor, settings; taken before a slot's mu
 	maxSpeakers int
 	members     map[string]*Participant
-	floor       []*Participant // in the order they took it
+	joining     map[string]bool // ids reserved by Joins in progress
+	joins       sync.WaitGroup  // Joins in progress
+	floor       []*Participant  // in the order they took it
 	closed      bool
 }
 
@@ -93,6 +95,7 @@ func newRoom(e *Engine, s RoomSettings, obs Observer) *Room {
 		obs:     obs,
 		slots:   make([]roomSlot, e.slots),
 		members: make(map[string]*Participant),
+		joining: make(map[string]bool),
 	}
 	r.mode.Store(int32(s.Mode))
 	r.maxSpeakers = r.clampSpeakers(s.MaxSpeakers)
@@ -163,29 +166,28 @@ func (r *Room) Join(cfg ParticipantConfig) (*Participant, webrtc.SessionDescript
 	case r.closed:
 		r.mu.Unlock()
 		return nil, webrtc.SessionDescription{}, ErrRoomClosed
-	case r.members[cfg.ID] != nil:
+	case r.members[cfg.ID] != nil || r.joining[cfg.ID]:
 		r.mu.Unlock()
 		return nil, webrtc.SessionDescription{}, ErrDuplicateID
 	}
-	r.members[cfg.ID] = p // reserve the id while the PeerConnection is built
+	r.joining[cfg.ID] = true // reserve the id while the PeerConnection is built
+	r.joins.Add(1)           // Close waits for Joins in progress
 	r.mu.Unlock()
+	defer r.joins.Done()
 
 	offer, err := p.open(cert)
-	if err != nil {
-		p.abort()
-		r.mu.Lock()
-		delete(r.members, cfg.ID)
-		r.mu.Unlock()
-		return nil, webrtc.SessionDescription{}, err
-	}
 
 	r.mu.Lock()
-	if r.closed {
-		delete(r.members, cfg.ID)
+	delete(r.joining, cfg.ID)
+	if err == nil && r.closed {
+		err = ErrRoomClosed
+	}
+	if err != nil {
 		r.mu.Unlock()
 		p.abort()
-		return nil, webrtc.SessionDescription{}, ErrRoomClosed
+		return nil, webrtc.SessionDescription{}, err
 	}
+	r.members[cfg.ID] = p
 	r.addSubLocked(p)
 	r.mu.Unlock()
 	r.engine.log.Debug("participant joined", "participant", p.id, "source", p.source)
@@ -253,6 +255,7 @@ func (r *Room) Close() {
 	}
 	r.mu.Unlock()
 	r.engine.removeRoom(r)
+	r.joins.Wait() // they see closed and close what they built
 
 	var wg sync.WaitGroup
 	for _, p := range parts {
@@ -269,10 +272,14 @@ func (r *Room) Close() {
 // room is being closed).
 func (r *Room) eventsLocked() bool { return !r.closed }
 
-// assignLocked gives slot i to p and opens p's gate (new epoch).
+// assignLocked gives slot i to p (taking it from its owner, if any) and
+// opens p's gate (new epoch). One SlotChanged.
 func (r *Room) assignLocked(i int, p *Participant) {
 	s := &r.slots[i]
 	s.mu.Lock()
+	if s.owner != nil {
+		s.owner.setGrant(-1)
+	}
 	s.owner = p
 	p.setGrant(i)
 	s.mu.Unlock()

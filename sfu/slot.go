@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -21,16 +22,17 @@ func (t *slotTrack) ID() string                { return "slot-" + strconv.Itoa(t
 func (t *slotTrack) RID() string               { return "" }
 func (t *slotTrack) StreamID() string          { return streamID }
 func (t *slotTrack) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeAudio }
-func (t *slotTrack) lock() (unlock func()) {
-	s := &t.p.room.slots[t.slot]
-	s.mu.Lock()
-	return s.mu.Unlock
-}
-func (t *slotTrack) state() *slotState { return &t.p.out[t.slot] }
-func (t *slotTrack) String() string    { return t.p.id + "/" + t.ID() }
+
+// state is the slot's rewrite state; it must be used under slotMutex.
+func (t *slotTrack) state() *slotState      { return &t.p.out[t.slot] }
+func (t *slotTrack) slotMutex() *sync.Mutex { return &t.p.room.slots[t.slot].mu }
+
+// Unbind forgets the writer: the fan-out skips this stream from now on.
 func (t *slotTrack) Unbind(webrtc.TrackLocalContext) error {
-	defer t.lock()()
+	mu := t.slotMutex()
+	mu.Lock()
 	t.state().w = nil
+	mu.Unlock()
 	return nil
 }
 
@@ -53,8 +55,10 @@ func (t *slotTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			levelID = uint8(h.ID)
 		}
 	}
-	defer t.lock()()
+	mu := t.slotMutex()
+	mu.Lock()
 	t.state().bind(ctx.WriteStream(), uint32(ctx.SSRC()), uint8(codec.PayloadType), levelID)
+	mu.Unlock()
 	return *codec, nil
 }
 
@@ -82,6 +86,9 @@ type slotState struct {
 	// packets (nack.go). segs[segHead] is the current run.
 	segs    [4]segment
 	segHead uint8
+
+	packets, octets uint32 // sent on this stream, for sender reports
+	nextSR          int64  // nanotime of the next sender report
 
 	hdr   rtp.Header
 	csrc  [1]uint32
@@ -205,6 +212,9 @@ func (r *Room) forward(pub *Participant, i int, epoch uint32, pkt *rtp.Packet, l
 		}
 		sent++
 		bytes += uint64(st.hdr.MarshalSize() + len(pkt.Payload))
+		st.packets++
+		st.octets += uint32(len(pkt.Payload))
+		st.maybeSendSR(sub, now)
 	}
 	s.mu.Unlock()
 	if sent > 0 {

@@ -81,9 +81,8 @@ func (r *Room) claimSlot(p *Participant, now int64) {
 		if i < 0 {
 			return
 		}
-		r.vacateLocked(i)
 	}
-	r.assignLocked(i, p)
+	r.assignLocked(i, p) // replaces the quiet occupant, if any
 }
 
 // releaseQuiet gives back the slot of an occupant that stopped talking, so

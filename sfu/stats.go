@@ -8,9 +8,9 @@ type Stats struct {
 	Participants int // live participants
 
 	PacketsIn  uint64 // RTP packets received from publishers
-	BytesIn    uint64 // their size (header and payload, after SRTP)
+	BytesIn    uint64 // their size (RTP header and payload)
 	PacketsOut uint64 // RTP packets written to subscribers, retransmissions included
-	BytesOut   uint64 // their size before SRTP
+	BytesOut   uint64 // their size (RTP header and payload)
 	Retransmit uint64 // packets re-sent in answer to a NACK (also in PacketsOut)
 
 	// Packets not forwarded, by reason. The first three count publisher

@@ -45,16 +45,15 @@ func (se *session) handleInRoom(m proto.Message) bool {
 }
 
 func (se *session) answer(m proto.Message) {
-	if se.answered {
+	err := se.part.SetAnswer(m.SDP)
+	switch {
+	case err == nil:
+		se.ack(m)
+	case errors.Is(err, sfu.ErrAnswered):
 		se.fail(m, proto.CodeBadState, "already answered")
-		return
-	}
-	if err := se.part.SetAnswer(m.SDP); err != nil {
+	default:
 		se.fail(m, proto.CodeBadMessage, "answer rejected: "+err.Error())
-		return
 	}
-	se.answered = true
-	se.ack(m)
 }
 
 func (se *session) candidate(m proto.Message) {

@@ -62,7 +62,6 @@ type session struct {
 	room      *liveRoom
 	part      *sfu.Participant
 	organizer bool
-	answered  bool
 
 	// info is the public record; written under room.mu once joined.
 	info proto.Participant
