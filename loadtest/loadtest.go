@@ -21,6 +21,7 @@ import (
 	"github.com/pion/rtp"
 
 	"palabre/client"
+	"palabre/signaling/proto"
 )
 
 // Config describes one load test.
@@ -195,7 +196,24 @@ func (r *run) ramp(ctx context.Context) error {
 	return nil
 }
 
+// join adds one participant. A join refused as rate limited is retried
+// after a pause (the server's per-address limit), up to ten times.
 func (r *run) join(ctx context.Context, rm *room, speaker bool, i int) error {
+	for try := 0; ; try++ {
+		err := r.joinOnce(ctx, rm, speaker, i)
+		var pe *proto.Error
+		if err == nil || try == 10 || !errors.As(err, &pe) || pe.Code != proto.CodeRateLimited {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (r *run) joinOnce(ctx context.Context, rm *room, speaker bool, i int) error {
 	start := time.Now()
 	c, err := client.Dial(ctx, r.cfg.Server, client.Options{Software: "palabre-loadtest", Logger: r.cfg.Logger})
 	if err != nil {

@@ -27,7 +27,7 @@ const (
 	hardReadLimit = 256 << 10
 	// outQueue is how many messages may wait for a slow client before it
 	// is disconnected.
-	outQueue     = 512
+	outQueue     = 1024
 	writeTimeout = 10 * time.Second
 	pingInterval = 25 * time.Second
 )
@@ -48,7 +48,12 @@ type session struct {
 	ip     netip.Addr
 	log    *slog.Logger
 	limit  *rate.Limiter
-	out    chan []byte
+	// The outgoing queue: a slice that only takes memory while messages
+	// wait (thousands of idle sessions must stay cheap) and a wake-up
+	// channel for the writer.
+	outMu   sync.Mutex
+	outQ    [][]byte
+	outWake chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -82,7 +87,7 @@ func newSession(s *Server, conn *websocket.Conn, ip netip.Addr) *session {
 		ip:      ip,
 		log:     s.log.With("remote", ip.String()),
 		limit:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
-		out:     make(chan []byte, outQueue),
+		outWake: make(chan struct{}, 1),
 		closing: make(chan struct{}),
 		ctx:     ctx,
 		cancel:  cancel,
@@ -191,13 +196,28 @@ func (se *session) fail(m proto.Message, code, msg string) {
 // enqueue queues data for the writer without ever blocking: a client that
 // cannot keep up is disconnected so it cannot hold up its room.
 func (se *session) enqueue(data []byte) {
-	select {
-	case se.out <- data:
-	case <-se.ctx.Done():
-	default:
+	se.outMu.Lock()
+	if len(se.outQ) >= outQueue {
+		se.outMu.Unlock()
 		se.log.Warn("client too slow: closing connection", "participant", se.info.ID)
 		se.closeWith(websocket.StatusPolicyViolation, "too slow")
+		return
 	}
+	se.outQ = append(se.outQ, data)
+	se.outMu.Unlock()
+	select {
+	case se.outWake <- struct{}{}:
+	default:
+	}
+}
+
+// dequeue takes every waiting message.
+func (se *session) dequeue() [][]byte {
+	se.outMu.Lock()
+	defer se.outMu.Unlock()
+	q := se.outQ
+	se.outQ = nil
+	return q
 }
 
 func (se *session) writeLoop() {
@@ -205,11 +225,13 @@ func (se *session) writeLoop() {
 	defer ping.Stop()
 	for {
 		select {
-		case data := <-se.out:
-			if !se.write(data) {
-				se.closeWith(websocket.StatusGoingAway, "write failed")
-				se.conn.CloseNow()
-				return
+		case <-se.outWake:
+			for _, data := range se.dequeue() {
+				if !se.write(data) {
+					se.closeWith(websocket.StatusGoingAway, "write failed")
+					se.conn.CloseNow()
+					return
+				}
 			}
 		case <-ping.C:
 			ctx, cancel := context.WithTimeout(se.ctx, writeTimeout)
@@ -231,13 +253,8 @@ func (se *session) writeLoop() {
 }
 
 func (se *session) flush(deadline time.Time) {
-	for time.Now().Before(deadline) {
-		select {
-		case data := <-se.out:
-			if !se.write(data) {
-				return
-			}
-		default:
+	for _, data := range se.dequeue() {
+		if time.Now().After(deadline) || !se.write(data) {
 			return
 		}
 	}

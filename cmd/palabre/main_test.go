@@ -16,7 +16,7 @@ func startTestServer(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
-	f := serveFlags{listen: "127.0.0.1:0", data: t.TempDir(), mediaPort: 0, slots: 3, adhoc: true}
+	f := serveFlags{listen: "127.0.0.1:0", data: t.TempDir(), mediaPort: 0, slots: 3, adhoc: true, joinRate: 20}
 	go func() {
 		done <- runServer(ctx, f, slog.New(slog.DiscardHandler), func(u string) { urls <- u })
 	}()

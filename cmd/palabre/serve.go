@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -30,6 +31,8 @@ type serveFlags struct {
 	createToken string
 	logLevel    string
 	logFormat   string
+	joinRate    float64
+	debugListen string
 }
 
 func serve(args []string, stderr io.Writer) int {
@@ -43,6 +46,8 @@ func serve(args []string, stderr io.Writer) int {
 	fs.BoolVar(&f.adhoc, "adhoc-rooms", true, "joining an unknown room creates an open ephemeral room")
 	fs.StringVar(&f.publicURL, "public-url", "", "base `URL` of links given to organizers (default: from each request)")
 	fs.StringVar(&f.createToken, "create-token", os.Getenv("PALABRE_CREATE_TOKEN"), "if set, creating rooms over the API needs this bearer `token` (env PALABRE_CREATE_TOKEN)")
+	fs.Float64Var(&f.joinRate, "join-rate", 20, "joins per second allowed from one address (bursts of 5× that); raise it for load tests")
+	fs.StringVar(&f.debugListen, "debug-listen", "", "if set, serve Go's pprof profiles at http://`ADDR`/debug/pprof/ (keep it on loopback)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -99,7 +104,7 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 
 	srv, err := signaling.NewServer(signaling.Config{
 		Rooms:       store,
-		Guard:       rooms.NewGuard(rooms.GuardConfig{}),
+		Guard:       rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: f.joinRate, JoinBurst: int(5 * f.joinRate)}),
 		Engine:      engine,
 		AdhocRooms:  f.adhoc,
 		PublicURL:   f.publicURL,
@@ -124,6 +129,14 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	if f.debugListen != "" {
+		dbg, err := startDebug(f.debugListen)
+		if err != nil {
+			return fmt.Errorf("--debug-listen: %w", err)
+		}
+		defer dbg.Close()
+		log.Info("profiles served", "url", "http://"+f.debugListen+"/debug/pprof/")
+	}
 	if ready != nil {
 		ready("http://" + ln.Addr().String())
 	}
@@ -140,6 +153,22 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		return err
 	}
 	return nil
+}
+
+// startDebug serves pprof on its own listener, away from the public one.
+func startDebug(addr string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return srv, nil
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
