@@ -25,6 +25,10 @@ func TestMain(m *testing.M) {
 		runChildServer() // see measure_test.go
 		return
 	}
+	if n := os.Getenv("SFU_SINK"); n != "" {
+		runSink(n) // see floor_bench_test.go
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -190,3 +190,29 @@ func replace(s, old, new string) string {
 	}
 	panic("replace: " + old + " not found")
 }
+
+// A speaker holding a slot for longer than half the sequence space (32768
+// packets, 11 minutes) must stay heard, and the output must stay gapless.
+func TestSlotRewriteLongRun(t *testing.T) {
+	var st slotState
+	st.bind(nil, 0xABCD, 111, 0)
+	pub := &Participant{source: 7}
+	h := rtp.Header{SequenceNumber: 40000, Timestamp: 1, PayloadType: 111, SSRC: 1}
+	var last uint16
+	for i := range 200000 {
+		if !st.rewrite(pub, pub.source, 1, &h, 0, false, int64(i)*20e6) {
+			t.Fatalf("packet %d (upstream seq %d) dropped", i, h.SequenceNumber)
+		}
+		if i > 0 && st.hdr.SequenceNumber != last+1 {
+			t.Fatalf("packet %d: out seq %d after %d", i, st.hdr.SequenceNumber, last)
+		}
+		last = st.hdr.SequenceNumber
+		h.SequenceNumber++
+		h.Timestamp += 960
+	}
+	// A packet far too late for this run is still refused.
+	h.SequenceNumber -= 5000
+	if st.rewrite(pub, pub.source, 1, &h, 0, false, 0) {
+		t.Error("a packet 5000 behind the run was forwarded")
+	}
+}

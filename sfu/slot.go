@@ -144,6 +144,11 @@ func (st *slotState) rewrite(pub *Participant, source, epoch uint32, h *rtp.Head
 		marker = true
 	} else if seqBefore(h.SequenceNumber, st.firstUp) {
 		return false
+	} else if d := h.SequenceNumber - st.firstUp; d > maxLateUp && d < 0x8000 {
+		// Keep the guard close behind the live stream: after 32768
+		// packets (11 minutes of speech) a fixed firstUp would look like
+		// it lies ahead, and every packet of a long turn would be dropped.
+		st.firstUp = h.SequenceNumber - maxLateUp
 	}
 	seq := h.SequenceNumber + st.seqDelta
 	ts := h.Timestamp + st.tsDelta
@@ -178,6 +183,10 @@ func (st *slotState) fill(seq uint16, ts uint32, marker bool, source uint32, lev
 
 // seqBefore reports whether sequence number a comes before b (mod 2^16).
 func seqBefore(a, b uint16) bool { return int16(a-b) < 0 }
+
+// maxLateUp is how far behind the newest packet of a run a late upstream
+// packet may still be forwarded (4096 packets: over a minute of audio).
+const maxLateUp = 4096
 
 // forward writes one packet of pub into slot i of every other subscriber.
 func (r *Room) forward(pub *Participant, i int, epoch uint32, pkt *rtp.Packet, level uint8, hasLevel bool, now int64) {
