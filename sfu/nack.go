@@ -130,7 +130,9 @@ func (st *slotState) segmentFor(seq uint16) *segment {
 		if seg.pub == nil {
 			return nil
 		}
-		if !seqBefore(seq, seg.start) {
+		// A run longer than half the sequence space holds every recent
+		// number, though its start then compares as "after" them.
+		if !seqBefore(seq, seg.start) || (k == 0 && st.lastSeq-seg.start >= 0x8000) {
 			return seg
 		}
 	}
