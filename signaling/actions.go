@@ -11,18 +11,11 @@ import (
 	"palabre/signaling/proto"
 )
 
-// handleInRoom runs a request from a joined participant. It reports
-// whether the session is over.
-func (se *session) handleInRoom(m proto.Message) bool {
+// handleInRoom runs a request from a joined participant.
+func (se *session) handleInRoom(m proto.Message) {
 	switch m.Type {
 	case proto.TypeHello, proto.TypeJoin:
 		se.fail(m, proto.CodeBadState, "already joined")
-	case proto.TypePing:
-		se.send(proto.Message{Type: proto.TypePong, ID: m.ID})
-	case proto.TypeLeave:
-		se.ack(m)
-		se.closeWith(websocket.StatusNormalClosure, "bye")
-		return true
 	case proto.TypeAnswer:
 		se.answer(m)
 	case proto.TypeCandidate:
@@ -41,7 +34,6 @@ func (se *session) handleInRoom(m proto.Message) bool {
 	default:
 		se.organizerAction(m)
 	}
-	return false
 }
 
 func (se *session) answer(m proto.Message) {

@@ -43,19 +43,19 @@ const (
 // session is one WebSocket connection. Its read loop runs in the HTTP
 // handler's goroutine; a second goroutine writes.
 type session struct {
-	s      *Server
-	conn   *websocket.Conn
-	ip     netip.Addr
-	log    *slog.Logger
-	limit  *rate.Limiter
+	s     *Server
+	conn  *websocket.Conn
+	ip    netip.Addr
+	log   *slog.Logger
+	limit *rate.Limiter
 	// The outgoing queue: a slice that only takes memory while messages
 	// wait (thousands of idle sessions must stay cheap) and a wake-up
 	// channel for the writer.
 	outMu   sync.Mutex
 	outQ    [][]byte
 	outWake chan struct{}
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx     context.Context
+	cancel  context.CancelFunc
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by closeWith
@@ -156,22 +156,26 @@ func (se *session) handle(m proto.Message) bool {
 		se.state = stateReady
 		se.send(proto.Message{Type: proto.TypeWelcome, ID: m.ID, Version: proto.Version, Software: Software})
 		return false
-	case stateReady:
-		switch m.Type {
-		case proto.TypeJoin:
+	}
+	switch m.Type {
+	case proto.TypePing:
+		se.send(proto.Message{Type: proto.TypePong, ID: m.ID})
+		return false
+	case proto.TypeLeave:
+		se.ack(m)
+		se.closeWith(websocket.StatusNormalClosure, "bye")
+		return true
+	}
+	if se.state == stateReady {
+		if m.Type == proto.TypeJoin {
 			se.join(m)
-		case proto.TypePing:
-			se.send(proto.Message{Type: proto.TypePong, ID: m.ID})
-		case proto.TypeLeave:
-			se.ack(m)
-			se.closeWith(websocket.StatusNormalClosure, "bye")
-			return true
-		default:
+		} else {
 			se.send(proto.ErrorReply(m.ID, proto.CodeBadState, m.Type+" before join"))
 		}
 		return false
 	}
-	return se.handleInRoom(m)
+	se.handleInRoom(m)
+	return false
 }
 
 func (se *session) send(m proto.Message) {
