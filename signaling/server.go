@@ -7,6 +7,7 @@ package signaling
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -42,6 +43,8 @@ type Config struct {
 	MessageBurst      int
 	// ICEServers are handed to participants in the joined message.
 	ICEServers []proto.ICEServer
+	// Web is the browser app (package client/web); nil serves none.
+	Web fs.FS
 
 	Logger *slog.Logger
 }
@@ -89,6 +92,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(s)
 	s.routes()
+	if cfg.Web != nil {
+		s.webRoutes(cfg.Web)
+	}
 	return s, nil
 }
 

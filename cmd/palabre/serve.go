@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"palabre/client/web"
 	"palabre/rooms"
 	"palabre/sfu"
 	"palabre/signaling"
@@ -109,6 +110,7 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		AdhocRooms:  f.adhoc,
 		PublicURL:   f.publicURL,
 		CreateToken: f.createToken,
+		Web:         web.Files(),
 		Logger:      log,
 	})
 	if err != nil {

@@ -1,0 +1,329 @@
+// Media: the microphone, the level meter, the <audio> elements of the
+// audio slots, and the RTCPeerConnection.
+
+let ctx = null;
+
+// audioContext is the page's one AudioContext (meters, silent streams).
+export function audioContext() {
+  if (!ctx) {
+    const AC = window.AudioContext || window.webkitAudioContext;
+    ctx = new AC();
+  }
+  return ctx;
+}
+
+// resumeAudio resumes the AudioContext; browsers only allow it during a
+// user gesture, so the app calls it on every click and key press until
+// it runs.
+export function resumeAudio() {
+  if (ctx && ctx.state !== 'running') ctx.resume().catch(() => {});
+}
+
+// Microphone owns the getUserMedia stream. track is the one sent to the
+// server; it starts disabled and the room enables it only while the user
+// may be heard. meterTrack is a clone for the level meter, always enabled,
+// so the meter works before joining and shows "you are talking while
+// muted" too.
+export class Microphone {
+  constructor() {
+    this.stream = null;
+    this.track = null;
+    this.meterTrack = null;
+    this.deviceId = '';
+    this.onEnded = null; // the device went away (unplugged, revoked)
+  }
+
+  async open(deviceId = '') {
+    const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+    if (deviceId) audio.deviceId = { exact: deviceId };
+    // Release the previous device first: some systems cannot open two.
+    this.stop();
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio });
+    } catch (err) {
+      if (deviceId && err && err.name === 'OverconstrainedError') {
+        return this.open(''); // the remembered device is gone: take the default
+      }
+      throw err;
+    }
+    this.stream = stream;
+    this.track = stream.getAudioTracks()[0] || null;
+    if (!this.track) throw new DOMException('no audio track', 'NotFoundError');
+    this.track.enabled = false; // always start silent: the room decides
+    this.meterTrack = this.track.clone();
+    this.meterTrack.enabled = true;
+    this.deviceId = (this.track.getSettings && this.track.getSettings().deviceId) || deviceId;
+    const track = this.track;
+    track.addEventListener('ended', () => {
+      if (this.track === track && this.onEnded) this.onEnded();
+    });
+    return this.track;
+  }
+
+  stop() {
+    for (const t of [this.track, this.meterTrack]) if (t) t.stop();
+    this.stream = null;
+    this.track = null;
+    this.meterTrack = null;
+  }
+
+  // devices lists the audio inputs (labels are empty before permission).
+  static async devices() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return [];
+    const all = await navigator.mediaDevices.enumerateDevices();
+    return all.filter((d) => d.kind === 'audioinput');
+  }
+}
+
+// LevelMeter analyses one track and draws its level into any number of
+// meter elements (a .level with a .level-bar child).
+export class LevelMeter {
+  constructor() {
+    this.elements = new Set();
+    this.source = null;
+    this.analyser = null;
+    this.sink = null;
+    this.buf = null;
+    this.level = 0;
+    this.lastAria = 0;
+    this.raf = 0;
+  }
+
+  addElement(el) {
+    this.elements.add(el);
+  }
+
+  attach(track) {
+    this.detach();
+    if (!track) return;
+    const ac = audioContext();
+    this.source = ac.createMediaStreamSource(new MediaStream([track]));
+    this.analyser = ac.createAnalyser();
+    this.analyser.fftSize = 1024;
+    this.buf = new Float32Array(this.analyser.fftSize);
+    // Some engines only process nodes that reach the destination: route
+    // the analyser there through a muted gain.
+    this.sink = ac.createGain();
+    this.sink.gain.value = 0;
+    this.source.connect(this.analyser);
+    this.analyser.connect(this.sink);
+    this.sink.connect(ac.destination);
+    const tick = () => {
+      this.raf = requestAnimationFrame(tick);
+      this.update();
+    };
+    this.raf = requestAnimationFrame(tick);
+  }
+
+  detach() {
+    cancelAnimationFrame(this.raf);
+    for (const n of [this.source, this.analyser, this.sink]) if (n) n.disconnect();
+    this.source = this.analyser = this.sink = null;
+    this.level = 0;
+    this.draw(0, true);
+  }
+
+  update() {
+    this.analyser.getFloatTimeDomainData(this.buf);
+    let sum = 0;
+    for (let i = 0; i < this.buf.length; i++) sum += this.buf[i] * this.buf[i];
+    const rms = Math.sqrt(sum / this.buf.length);
+    // -60 dBFS … 0 dBFS → 0 … 1, fast attack, slow release.
+    const db = 20 * Math.log10(rms + 1e-9);
+    const v = Math.min(1, Math.max(0, (db + 60) / 60));
+    this.level = v > this.level ? v : this.level * 0.9 + v * 0.1;
+    this.draw(this.level, false);
+  }
+
+  draw(v, force) {
+    const now = performance.now();
+    // aria-valuenow at a calm pace: screen readers need no 60 Hz updates.
+    const aria = force || now - this.lastAria > 500;
+    if (aria) this.lastAria = now;
+    for (const el of this.elements) {
+      const bar = el.firstElementChild;
+      if (bar) bar.style.transform = `scaleX(${v.toFixed(3)})`;
+      if (aria) el.setAttribute('aria-valuenow', String(Math.round(v * 100)));
+    }
+  }
+}
+
+// AudioOut keeps one <audio> element per audio slot. Browsers let media
+// play only after a user gesture: prime() must run synchronously inside
+// the Join click; it starts each element on a silent stream, which
+// unlocks it (Safari included) for the real stream later.
+export class AudioOut {
+  constructor(container) {
+    this.container = container;
+    this.els = [];
+    this.silent = null;
+    this.onBlocked = null; // play() was refused: the app asks for a click
+  }
+
+  element(i) {
+    while (this.els.length <= i) {
+      const el = document.createElement('audio');
+      el.autoplay = true;
+      el.setAttribute('playsinline', '');
+      el.dataset.slot = String(this.els.length);
+      this.container.appendChild(el);
+      this.els.push(el);
+    }
+    return this.els[i];
+  }
+
+  silentStream() {
+    if (!this.silent) {
+      try {
+        this.silent = audioContext().createMediaStreamDestination().stream;
+      } catch {
+        this.silent = new MediaStream();
+      }
+    }
+    return this.silent;
+  }
+
+  prime(n) {
+    for (let i = 0; i < n; i++) {
+      const el = this.element(i);
+      if (!el.srcObject) el.srcObject = this.silentStream();
+      el.play().catch(() => {});
+    }
+  }
+
+  attach(i, stream) {
+    const el = this.element(i);
+    el.srcObject = stream;
+    this.play(el);
+  }
+
+  play(el) {
+    const p = el.play();
+    if (p) {
+      p.catch((err) => {
+        if (err && err.name === 'NotAllowedError' && this.onBlocked) this.onBlocked();
+      });
+    }
+  }
+
+  // resume retries every element (from a click on "enable sound").
+  resume() {
+    for (const el of this.els) if (el.srcObject) this.play(el);
+  }
+
+  // reset drops the remote streams (between connections).
+  reset() {
+    for (const el of this.els) el.srcObject = this.silentStream();
+  }
+}
+
+// firstMid is the mid of the offer's first m-line: the microphone's.
+export function firstMid(sdp) {
+  let inMedia = false;
+  for (const line of sdp.split(/\r?\n/)) {
+    if (line.startsWith('m=')) {
+      if (inMedia) break;
+      inMedia = true;
+    } else if (inMedia && line.startsWith('a=mid:')) {
+      return line.slice(6).trim();
+    }
+  }
+  return null;
+}
+
+// MediaSession is one RTCPeerConnection, answering the server's single
+// offer. The client never creates offers.
+export class MediaSession {
+  // onCandidate(init): a local ICE candidate to send.
+  // onState(connectionState): the PeerConnection's state changed.
+  constructor({ iceServers, micTrack, out, onCandidate, onState }) {
+    this.pc = new RTCPeerConnection({ iceServers: iceServers || [] });
+    this.micTrack = micTrack || null;
+    this.out = out;
+    this.micMid = null;
+    this.micTransceiver = null;
+    this.remoteCandidates = [];
+    this.remoteSet = false;
+    this.chain = Promise.resolve();
+    this.closed = false;
+
+    this.pc.onicecandidate = (e) => {
+      // null (and, in some browsers, an empty candidate) ends gathering;
+      // the protocol has no end-of-candidates message.
+      if (e.candidate && e.candidate.candidate) onCandidate(e.candidate.toJSON());
+    };
+    this.pc.ontrack = (e) => this.onTrack(e);
+    this.pc.onconnectionstatechange = () => {
+      if (!this.closed) onState(this.pc.connectionState);
+    };
+  }
+
+  // onTrack gives each slot track its own <audio>. The slot number is the
+  // transceiver's rank among the slot m-lines. Each track gets its own
+  // MediaStream: the slots may share one msid stream, and playing that
+  // stream in K elements would play every voice K times.
+  onTrack(e) {
+    const t = e.transceiver;
+    if (!t || t.mid === this.micMid) return;
+    const slots = this.pc.getTransceivers().filter((x) => x.mid !== this.micMid);
+    const slot = slots.indexOf(t);
+    if (slot < 0) return;
+    this.out.attach(slot, new MediaStream([e.track]));
+  }
+
+  // acceptOffer applies the server's offer and returns the answer's SDP.
+  acceptOffer(sdp) {
+    const run = async () => {
+      this.micMid = firstMid(sdp);
+      await this.pc.setRemoteDescription({ type: 'offer', sdp });
+      this.remoteSet = true;
+      const trs = this.pc.getTransceivers();
+      const mic = trs.find((t) => t.mid === this.micMid) || trs[0];
+      this.micTransceiver = mic;
+      if (mic) {
+        mic.direction = 'sendonly';
+        await mic.sender.replaceTrack(this.micTrack);
+      }
+      for (const t of trs) if (t !== mic) t.direction = 'recvonly';
+      this.flushCandidates();
+      const answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+      return this.pc.localDescription.sdp;
+    };
+    const p = this.chain.then(run);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
+  // addCandidate adds a remote candidate, queued until the offer is set.
+  addCandidate(init) {
+    if (!this.remoteSet) {
+      this.remoteCandidates.push(init);
+      return;
+    }
+    this.pc.addIceCandidate(init).catch((err) => console.warn('palabre: candidate', err));
+  }
+
+  flushCandidates() {
+    const q = this.remoteCandidates;
+    this.remoteCandidates = [];
+    for (const c of q) this.addCandidate(c);
+  }
+
+  // setMicTrack swaps the sent track (another microphone).
+  async setMicTrack(track) {
+    this.micTrack = track || null;
+    if (this.micTransceiver) await this.micTransceiver.sender.replaceTrack(this.micTrack);
+  }
+
+  close() {
+    this.closed = true;
+    this.pc.ontrack = this.pc.onicecandidate = this.pc.onconnectionstatechange = null;
+    try {
+      this.pc.close();
+    } catch {
+      // already closed
+    }
+  }
+}

@@ -1,0 +1,265 @@
+// Session: being in a room over time. It joins (WebSocket, hello, join,
+// PeerConnection), watches the connection, and when it breaks rejoins from
+// scratch with backoff, keeping the microphone. The room's own logic
+// (participants, push-to-talk) lives in room.js; Session only hands it
+// the events.
+
+import { Connection, ProtocolError, PROTOCOL_VERSION, SOFTWARE } from './protocol.js';
+import { MediaSession } from './media.js';
+import { sleep } from './dom.js';
+
+// Join errors after which trying again cannot help: the user must act
+// (type the new password, ask an organizer…). Others (rate_limited,
+// room_full while our old self is still counted, internal, network) are
+// retried.
+const FATAL = new Set([
+  'bad_password', 'bad_secret', 'room_locked', 'not_found',
+  'unsupported_version', 'bad_message', 'bad_state',
+]);
+
+const BACKOFF_FIRST = 1000;
+const BACKOFF_MAX = 15000;
+const DISCONNECTED_GRACE = 5000; // a 'disconnected' PeerConnection often recovers by itself
+const CONNECT_WATCHDOG = 20000; // joined, but no media this long: start over
+const KEEPALIVE_EVERY = 20000; // a dead network can keep a WebSocket "open" for minutes
+const KEEPALIVE_TIMEOUT = 10000;
+
+export class Session {
+  // handlers: {
+  //   onJoined(joinedMsg, isRejoin), onEvent(msg), onMediaState(state),
+  //   onReconnecting(reason), onRetryFailed(err), onFatal(err), onKicked(msg)
+  // }
+  constructor({ room, name, password, secret, mic, out, handlers }) {
+    this.room = room;
+    this.name = name;
+    this.password = password || '';
+    this.secret = secret || '';
+    this.mic = mic;
+    this.out = out;
+    this.h = handlers;
+    this.conn = null;
+    this.media = null;
+    this.joined = false;
+    this.ended = false;
+    this.reconnecting = false;
+    this.timers = {};
+    this.wake = null;
+  }
+
+  get pc() {
+    return this.media ? this.media.pc : null;
+  }
+
+  get ws() {
+    return this.conn ? this.conn.ws : null;
+  }
+
+  // start joins for the first time; a failure rejects (the app stays on
+  // the prejoin screen) and nothing is retried.
+  start() {
+    return this.connect(false).catch((err) => {
+      this.teardown();
+      this.ended = true;
+      throw err;
+    });
+  }
+
+  async connect(isRejoin) {
+    this.joined = false;
+    // Events that arrive before the joined reply is handled wait here.
+    const early = [];
+    let ready = false;
+    const conn = new Connection({
+      onEvent: (msg) => {
+        if (conn !== this.conn) return;
+        if (!ready) early.push(msg);
+        else this.onEvent(msg);
+      },
+      onClose: (info) => {
+        if (conn !== this.conn || info.byUs) return;
+        this.onClose(info);
+      },
+    });
+    this.conn = conn;
+    await conn.open();
+    const welcome = await conn.request({ type: 'hello', version: PROTOCOL_VERSION, software: SOFTWARE });
+    if (welcome.version !== PROTOCOL_VERSION) throw new ProtocolError('unsupported_version');
+    const join = { type: 'join', room: this.room, name: this.name };
+    if (this.password) join.password = this.password;
+    if (this.secret) join.secret = this.secret;
+    const joined = await conn.request(join);
+    if (conn !== this.conn || this.ended) throw new ProtocolError('closed');
+
+    this.media = new MediaSession({
+      iceServers: joined.ice_servers || [],
+      micTrack: this.mic.track,
+      out: this.out,
+      onCandidate: (c) => this.conn && this.conn.send({ type: 'candidate', candidate: c }),
+      onState: (s) => this.onMediaState(s),
+    });
+    this.joined = true;
+    this.reconnecting = false;
+    ready = true;
+    this.h.onJoined(joined, isRejoin);
+    for (const m of early) this.onEvent(m);
+    this.startWatchdogs();
+  }
+
+  onEvent(msg) {
+    switch (msg.type) {
+      case 'offer':
+        this.answer(msg.sdp);
+        break;
+      case 'candidate':
+        if (this.media && msg.candidate) this.media.addCandidate(msg.candidate);
+        break;
+      case 'kicked':
+        this.ended = true;
+        this.teardown();
+        this.h.onKicked(msg);
+        break;
+      default:
+        this.h.onEvent(msg);
+    }
+  }
+
+  async answer(sdp) {
+    const media = this.media;
+    const conn = this.conn;
+    try {
+      const answer = await media.acceptOffer(sdp);
+      if (media !== this.media) return;
+      await conn.request({ type: 'answer', sdp: answer });
+    } catch (err) {
+      if (media !== this.media) return;
+      console.warn('palabre: answering the offer failed', err);
+      this.startReconnect('media');
+    }
+  }
+
+  onMediaState(state) {
+    clearTimeout(this.timers.disconnected);
+    if (state === 'connected') {
+      clearTimeout(this.timers.watchdog);
+    } else if (state === 'disconnected') {
+      this.timers.disconnected = setTimeout(() => this.startReconnect('media'), DISCONNECTED_GRACE);
+    } else if (state === 'failed') {
+      this.startReconnect('media');
+      return;
+    }
+    this.h.onMediaState(state);
+  }
+
+  onClose() {
+    if (this.ended || !this.joined) return;
+    this.startReconnect('network');
+  }
+
+  startWatchdogs() {
+    this.clearTimers();
+    this.timers.watchdog = setTimeout(() => {
+      if (this.pc && this.pc.connectionState !== 'connected') this.startReconnect('media');
+    }, CONNECT_WATCHDOG);
+    this.timers.keepalive = setInterval(() => {
+      const conn = this.conn;
+      if (!conn || !this.joined) return;
+      conn.request({ type: 'ping' }, KEEPALIVE_TIMEOUT).catch((err) => {
+        if (conn === this.conn && err.code === 'timeout') this.startReconnect('network');
+      });
+    }, KEEPALIVE_EVERY);
+  }
+
+  clearTimers() {
+    clearTimeout(this.timers.watchdog);
+    clearTimeout(this.timers.disconnected);
+    clearInterval(this.timers.keepalive);
+    this.timers = {};
+  }
+
+  // startReconnect drops the connection and rejoins from scratch.
+  startReconnect(reason) {
+    if (this.ended || this.reconnecting) return;
+    this.reconnecting = true;
+    this.teardown();
+    this.h.onReconnecting(reason);
+    this.reconnectLoop();
+  }
+
+  async reconnectLoop() {
+    let delay = BACKOFF_FIRST;
+    const online = () => this.wake && this.wake();
+    window.addEventListener('online', online);
+    try {
+      while (!this.ended) {
+        const s = sleep(delay);
+        this.wake = s.wake;
+        await s.done;
+        this.wake = null;
+        if (this.ended) return;
+        try {
+          await this.connect(true);
+          return;
+        } catch (err) {
+          if (this.ended) return;
+          this.teardown();
+          if (err instanceof ProtocolError && FATAL.has(err.code)) {
+            this.ended = true;
+            this.reconnecting = false;
+            this.h.onFatal(err);
+            return;
+          }
+          this.h.onRetryFailed(err);
+          delay = Math.min(delay * 2, BACKOFF_MAX);
+        }
+      }
+    } finally {
+      window.removeEventListener('online', online);
+    }
+  }
+
+  // request sends a room request; it fails with 'closed' while offline.
+  request(msg) {
+    if (!this.joined || !this.conn) return Promise.reject(new ProtocolError('closed'));
+    return this.conn.request(msg);
+  }
+
+  async setMicTrack(track) {
+    if (this.media) await this.media.setMicTrack(track);
+  }
+
+  // leave says goodbye and closes; no reconnect after it.
+  async leave() {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.wake) this.wake();
+    const conn = this.conn;
+    if (this.joined && conn) {
+      try {
+        await conn.request({ type: 'leave' }, 1500);
+      } catch {
+        // closing anyway
+      }
+    }
+    this.teardown();
+  }
+
+  // leaveNow is for pagehide: no time to wait for an answer.
+  leaveNow() {
+    if (this.conn) this.conn.send({ type: 'leave' });
+    this.ended = true;
+  }
+
+  teardown() {
+    this.clearTimers();
+    this.joined = false;
+    if (this.conn) {
+      this.conn.close(1000, 'bye');
+      this.conn = null;
+    }
+    if (this.media) {
+      this.media.close();
+      this.media = null;
+    }
+    this.out.reset();
+  }
+}

@@ -1,0 +1,166 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"palabre/client"
+	"palabre/signaling"
+)
+
+// Two people join a password push-to-talk room through the UI. While A
+// holds Space, B receives audio with energy in it and sees A marked as
+// speaking; after the release both stop.
+func TestBrowserPushToTalk(t *testing.T) {
+	s := startServer(t)
+	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "choir", Mode: "ptt", Password: "la-la-la"})
+	browser := newBrowser(t)
+	a := newPage(t, browser, "A")
+	b := newPage(t, browser, "B")
+	a.joinRoom(room.Link, "Alice", "la-la-la")
+	b.joinRoom(room.Link, "Bob", "la-la-la")
+	aID := eval[string](a, `window.palabre.self.id`)
+	speakingInB := fmt.Sprintf(`(document.querySelector('#participants li[data-participant-id=%q]') || {dataset: {}}).dataset.speaking === 'true'`, aID)
+
+	if on := eval[bool](a, micEnabledJS); on {
+		t.Error("A's microphone is live before pressing push-to-talk")
+	}
+	before := b.audio()
+	time.Sleep(700 * time.Millisecond)
+	if idle := b.audio(); idle.Bytes != before.Bytes {
+		t.Errorf("B received %v bytes of audio while nobody held the floor", idle.Bytes-before.Bytes)
+	}
+
+	a.space(true)
+	a.waitFor("A's microphone is live", micEnabledJS)
+	b.waitFor("B marks A as speaking", speakingInB)
+	start := b.audio()
+	b.waitFor("B receives A's audio", fmt.Sprintf(`(async () => { const s = await (%s); return s.bytes > %v + 2000 && s.energy > %v; })()`, statsJS, start.Bytes, start.Energy))
+	a.screenshot("room-en.png")
+
+	a.space(false)
+	a.waitFor("A's microphone is off", "!("+micEnabledJS+")")
+	b.waitFor("B no longer marks A as speaking", "!("+speakingInB+")")
+	time.Sleep(500 * time.Millisecond) // packets in flight
+	settled := b.audio()
+	time.Sleep(800 * time.Millisecond)
+	if after := b.audio(); after.Bytes != settled.Bytes {
+		t.Errorf("B kept receiving audio after A released push-to-talk: %v bytes", after.Bytes-settled.Bytes)
+	}
+	a.do(chromedp.SetValue(chromedp.ID("lang"), "fr"), chromedp.Evaluate[chromedp.Void](`document.getElementById('lang').dispatchEvent(new Event('change', {bubbles: true}))`))
+	a.waitFor("French interface", `document.documentElement.lang === 'fr'`)
+	a.screenshot("room-fr.png")
+	checkOnlyServer(t, s.URL, a, b)
+}
+
+// micEnabledJS is true when the page sends its microphone: the track on the
+// first transceiver is enabled.
+const micEnabledJS = `(() => {
+	const pc = window.palabre.pc;
+	if (!pc) return false;
+	const t = pc.getTransceivers()[0];
+	return !!(t && t.sender.track && t.sender.track.enabled && t.sender.track.readyState === 'live');
+})()`
+
+func TestBrowserWrongPassword(t *testing.T) {
+	s := startServer(t)
+	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "locked-choir", Mode: "ptt", Password: "right"})
+	p := newPage(t, newBrowser(t), "P")
+	p.join(room.Link, "Mallory", "wrong")
+	p.waitFor("an error message", `(document.getElementById('error').textContent || '').trim().length > 0`)
+	msg := eval[string](p, `document.getElementById('error').textContent`)
+	if !strings.Contains(strings.ToLower(msg), "password") && !strings.Contains(strings.ToLower(msg), "mot de passe") {
+		t.Errorf("error message %q does not mention the password", msg)
+	}
+	if st := eval[string](p, `window.palabre.state`); st != "prejoin" {
+		t.Errorf("state %q after a wrong password, want prejoin", st)
+	}
+	p.do(chromedp.WaitVisible(chromedp.ID("prejoin")))
+	checkOnlyServer(t, s.URL, p)
+}
+
+// The organizer removes B from the participant list; B is told.
+func TestBrowserOrganizerRemoves(t *testing.T) {
+	s := startServer(t)
+	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "assembly", Mode: "moderated"})
+	browser := newBrowser(t)
+	org := newPage(t, browser, "organizer")
+	b := newPage(t, browser, "B")
+	org.joinRoom(room.OrganizerLink, "Chair", "")
+	if !eval[bool](org, `window.palabre.self.organizer`) {
+		t.Fatal("the organizer link did not make an organizer")
+	}
+	if strings.Contains(eval[string](org, `location.href`), room.OrganizerSecret) {
+		t.Error("the organizer secret stays in the address bar")
+	}
+	b.joinRoom(room.Link, "Bob", "")
+	bID := eval[string](b, `window.palabre.self.id`)
+	kick := fmt.Sprintf(`#participants li[data-participant-id=%q] button[data-action="kick"]`, bID)
+	org.do(chromedp.WaitVisible(chromedp.CSS(kick)), chromedp.Click(chromedp.CSS(kick)))
+	b.do(chromedp.WaitVisible(chromedp.ID("ended")))
+	b.waitFor("B is told it was removed", `window.palabre.state === 'ended'`)
+	org.waitFor("B leaves the organizer's list", fmt.Sprintf(`!document.querySelector('#participants li[data-participant-id=%q]')`, bID))
+	checkOnlyServer(t, s.URL, org, b)
+}
+
+// A browser and a Go client in the same push-to-talk room hear each other.
+func TestBrowserAndGoClient(t *testing.T) {
+	s := startServer(t)
+	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "mixed", Mode: "ptt"})
+	p := newPage(t, newBrowser(t), "browser")
+	p.joinRoom(room.Link, "Browser", "")
+	browserSource := uint32(eval[float64](p, `window.palabre.self.source`))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	g, err := client.Dial(ctx, s.URL, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := g.Join(ctx, client.JoinRequest{Room: "mixed", Name: "Go bot"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Go speaks, the browser hears.
+	before := p.audio()
+	if err := g.PTTOn(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Publish(client.NewToneSource([]byte("go"), 30)); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("the browser receives the Go client's audio", fmt.Sprintf(`(async () => (await (%s)).bytes > %v + 2000)()`, statsJS, before.Bytes))
+	g.StopPublishing()
+	if err := g.PTTOff(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// The browser speaks, Go hears.
+	p.space(true)
+	deadline := time.Now().Add(15 * time.Second)
+	for heardFrom(g, browserSource) < 50 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the Go client heard %d packets from the browser", heardFrom(g, browserSource))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.space(false)
+	checkOnlyServer(t, s.URL, p)
+}
+
+func heardFrom(c *client.Client, source uint32) uint64 {
+	var n uint64
+	for _, s := range c.Stats() {
+		n += s.BySource[source]
+	}
+	return n
+}
