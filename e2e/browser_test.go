@@ -42,6 +42,10 @@ func TestBrowserPushToTalk(t *testing.T) {
 	start := b.audio()
 	b.waitFor("B receives A's audio", fmt.Sprintf(`(async () => { const s = await (%s); return s.bytes > %v + 2000 && s.energy > %v; })()`, statsJS, start.Bytes, start.Energy))
 	a.screenshot("room-en.png")
+	// Switching the language mid-talk must not lose the key's release.
+	a.do(chromedp.SetValue(chromedp.ID("lang"), "fr"), chromedp.Evaluate[chromedp.Void](`document.getElementById('lang').dispatchEvent(new Event('change', {bubbles: true}))`))
+	a.waitFor("French interface", `document.documentElement.lang === 'fr'`)
+	a.screenshot("room-fr.png")
 
 	a.space(false)
 	a.waitFor("A's microphone is off", "!("+micEnabledJS+")")
@@ -52,9 +56,6 @@ func TestBrowserPushToTalk(t *testing.T) {
 	if after := b.audio(); after.Bytes != settled.Bytes {
 		t.Errorf("B kept receiving audio after A released push-to-talk: %v bytes", after.Bytes-settled.Bytes)
 	}
-	a.do(chromedp.SetValue(chromedp.ID("lang"), "fr"), chromedp.Evaluate[chromedp.Void](`document.getElementById('lang').dispatchEvent(new Event('change', {bubbles: true}))`))
-	a.waitFor("French interface", `document.documentElement.lang === 'fr'`)
-	a.screenshot("room-fr.png")
 	checkOnlyServer(t, s.URL, a, b)
 }
 
@@ -163,4 +164,64 @@ func heardFrom(c *client.Client, source uint32) uint64 {
 		n += s.BySource[source]
 	}
 	return n
+}
+
+// The home page creates a room and hands out both links.
+func TestBrowserCreatesRoom(t *testing.T) {
+	s := startServer(t)
+	p := newPage(t, newBrowser(t), "creator")
+	p.do(chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.ID("create-name")),
+		chromedp.SendKeys(chromedp.ID("create-name"), "book-club"),
+		chromedp.SendKeys(chromedp.ID("create-password"), "chapter-one"),
+		chromedp.SetValue(chromedp.ID("create-mode"), "ptt"),
+		chromedp.Click(chromedp.ID("create-submit")),
+		chromedp.WaitVisible(chromedp.ID("participant-link")),
+	)
+	link := eval[string](p, `document.getElementById('participant-link').textContent.trim()`)
+	orgLink := eval[string](p, `document.getElementById('organizer-link').textContent.trim()`)
+	if link != s.URL+"/r/book-club" {
+		t.Errorf("participant link %q", link)
+	}
+	if !strings.HasPrefix(orgLink, link+"#org=") {
+		t.Errorf("organizer link %q", orgLink)
+	}
+	// The room exists as asked.
+	p2 := newPage(t, newBrowser(t), "guest")
+	p2.join(link, "Guest", "wrong")
+	p2.waitFor("the password is checked", `(document.getElementById('error').textContent || '').trim().length > 0`)
+	checkOnlyServer(t, s.URL, p, p2)
+}
+
+// When the connection drops, the app says so and comes back by itself.
+func TestBrowserReconnects(t *testing.T) {
+	s := startServer(t)
+	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "flaky", Mode: "ptt"})
+	p := newPage(t, newBrowser(t), "P")
+	p.joinRoom(room.Link, "Robin", "")
+	firstID := eval[string](p, `window.palabre.self.id`)
+	p.do(chromedp.Evaluate[chromedp.Void](`window.palabre.ws.close()`))
+	p.waitFor("the reconnecting banner", `(() => { const b = document.getElementById('reconnecting'); return !!b && !b.hidden && getComputedStyle(b).display !== 'none'; })()`)
+	p.waitFor("back in the room with media", `window.palabre.state === 'room' && !!window.palabre.pc && window.palabre.pc.connectionState === 'connected' && !!window.palabre.self && window.palabre.self.id !== `+fmt.Sprintf("%q", firstID))
+	p.waitFor("the banner is gone", `(() => { const b = document.getElementById('reconnecting'); return !b || b.hidden || getComputedStyle(b).display === 'none'; })()`)
+}
+
+// Every visible button has an accessible name, and the room fits a 360 px
+// wide phone screen without horizontal scrolling.
+func TestBrowserAccessibleAndNarrow(t *testing.T) {
+	s := startServer(t)
+	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "phones", Mode: "ptt"})
+	p := newPage(t, newBrowser(t), "phone")
+	p.do(chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	p.joinRoom(room.OrganizerLink, "Sam", "")
+	unnamed := eval[[]string](p, `[...document.querySelectorAll('button, select, input')]
+		.filter(e => e.offsetParent !== null)
+		.filter(e => !((e.getAttribute('aria-label') || e.textContent || '').trim() || (e.labels && e.labels.length) || e.getAttribute('aria-labelledby')))
+		.map(e => e.outerHTML.slice(0, 80))`)
+	if len(unnamed) > 0 {
+		t.Errorf("controls without an accessible name: %q", unnamed)
+	}
+	if wide := eval[bool](p, `document.documentElement.scrollWidth > window.innerWidth + 1`); wide {
+		t.Errorf("the room view scrolls sideways at 360 px: %v px wide", eval[float64](p, `document.documentElement.scrollWidth`))
+	}
+	p.screenshot("room-360.png")
 }

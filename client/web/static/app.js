@@ -46,9 +46,12 @@ const room = new Room({
   ui: {
     announce,
     error: (err, params) => showError(err, params),
+    clearNotices: () => {
+      clearError();
+      clearInfo();
+    },
     info: (key, params) => showInfo(key, params),
     leave: () => endRoom('left'),
-    micChanged: () => {},
   },
 });
 
@@ -146,6 +149,12 @@ function showInfo(key, params) {
   }, 7000);
 }
 
+function clearInfo() {
+  clearTimeout(infoTimer);
+  app.info = null;
+  renderInfo();
+}
+
 function renderInfo() {
   const el = $('info');
   el.textContent = app.info ? t(app.info.key, app.info.params) : '';
@@ -198,6 +207,7 @@ window.addEventListener('popstate', () => route(true));
 
 function openHome(focus) {
   clearError();
+  clearInfo();
   setState('home');
   showScreen('home', focus);
   setTitle('title.home');
@@ -320,6 +330,7 @@ function openPrejoin(raw, focus) {
   }
 
   clearError();
+  clearInfo();
   setState('prejoin');
   showScreen('prejoin', focus);
   setTitle('title.room', { room: name });
@@ -374,7 +385,7 @@ function renderPrejoin() {
   if (st.kind === 'loading') mode = t('prejoin.loading');
   else if (st.kind === 'adhoc') mode = t('prejoin.adhoc');
   else if (st.kind === 'ok') {
-    mode = t('prejoin.mode', { mode: t('mode.' + st.room.mode) }) + ' ' + t('mode.' + st.room.mode + '.help');
+    mode = t('mode.' + st.room.mode + '.help'); // names the mode and says what it means
     status.push(tn('prejoin.count', st.participants));
     if (st.room.locked && !app.secret) status.push(t('prejoin.locked'));
   }
@@ -382,7 +393,7 @@ function renderPrejoin() {
   $('prejoin-mode').textContent = mode;
   $('prejoin-status').textContent = status.join(' ');
   const needPassword = st.kind === 'ok' && st.room.has_password && !app.secret;
-  show($('password-field'), needPassword || app.forcePassword === app.roomName);
+  show($('password-field'), needPassword || (!!app.forcePassword && app.forcePassword === app.roomName));
   $('join').disabled = st.kind === 'invalid' || app.state === 'joining';
 }
 
@@ -646,6 +657,7 @@ async function endRoom(kind, msg) {
   app.micState = 'idle';
   show($('sound-blocked'), false);
   clearError();
+  clearInfo();
   showScreen('ended', true);
   renderEnded();
   if (s && kind === 'left') await s.leave();
@@ -676,6 +688,10 @@ function renderEnded() {
 
 window.addEventListener('pagehide', () => {
   if (app.session) app.session.leaveNow();
+});
+// Back from the back-forward cache: the connection is gone, say so.
+window.addEventListener('pageshow', (e) => {
+  if (e.persisted && app.session) endRoom('left');
 });
 
 // ---- language ----------------------------------------------------------------

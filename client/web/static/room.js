@@ -10,18 +10,19 @@ const PTT_KEY_STORE = 'palabre.pttKey';
 const SPEAK_REANNOUNCE_MS = 5000; // don't announce the same voice again within this
 const ANNOUNCE_JOINS_UP_TO = 20; // joins and departures are announced in small rooms only
 
-// The organizer's per-participant buttons. The focused one's counterpart
-// gets the focus back after the list is redrawn.
-const COUNTERPART = { mute: 'unmute', unmute: 'mute', grant: 'revoke', revoke: 'grant' };
-
 export class Room {
   // net: {request(msg) → Promise}, mic: Microphone,
-  // ui: {announce(text), error(errOrKey, params), info(key, params), leave(), micChanged(enabled)}
+  // ui: {announce(text), error(errOrKey, params), info(key, params), clearNotices(), leave()}
   constructor({ net, mic, ui }) {
     this.net = net;
     this.mic = mic;
     this.ui = ui;
-    this.pttKey = localStorage.getItem(PTT_KEY_STORE) || 'Space';
+    this.pttKey = 'Space';
+    try {
+      this.pttKey = localStorage.getItem(PTT_KEY_STORE) || 'Space';
+    } catch {
+      // storage refused: Space it is
+    }
     this.capturingKey = false;
     this.clear();
   }
@@ -35,6 +36,9 @@ export class Room {
     this.slots = new Map(); // slot → participant id ('' when quiet)
     this.speaking = new Set();
     this.lastAnnounced = new Map();
+    this.lis = new Map(); // participant id → <li>
+    const ul = $('participants');
+    if (ul) ul.replaceChildren();
     this.active = false;
     this.wantMuted = false; // the user's own mute, kept across reconnects
     this.orgMuted = false; // an organizer muted us: we cannot unmute ourselves
@@ -119,7 +123,6 @@ export class Room {
       document.body.dataset.micLive = String(live);
     }
     this.renderTalk();
-    if (this.ui) this.ui.micChanged(live);
   }
 
   // ---- push-to-talk ----------------------------------------------------
@@ -149,6 +152,7 @@ export class Room {
       this.renderTalk();
       return;
     }
+    this.ui.clearNotices(); // an old "floor busy" or "floor lost" is over
     const seq = ++this.pttSeq;
     this.talking = true;
     this.pttPending = true;
@@ -259,11 +263,12 @@ export class Room {
     if (!this.self) return;
     switch (msg.type) {
       case 'participant_joined': {
-        const p = { ...msg.participant };
-        this.participants.set(p.id, p);
-        this.renderParticipant(p);
+        const known = this.participants.has(msg.participant.id);
+        const p = this.upsert(msg.participant);
         this.renderCount();
-        if (this.participants.size <= ANNOUNCE_JOINS_UP_TO) this.ui.announce(t('announce.joined', { name: p.name }));
+        if (!known && this.participants.size <= ANNOUNCE_JOINS_UP_TO) {
+          this.ui.announce(t('announce.joined', { name: p.name }));
+        }
         break;
       }
       case 'participant_left': {
@@ -272,6 +277,7 @@ export class Room {
         for (const [slot, id] of this.slots) if (id === p.id) this.slots.set(slot, '');
         const li = this.li(p.id);
         if (li) li.remove();
+        this.lis.delete(p.id);
         this.renderCount();
         this.renderSpeaking();
         if (msg.reason === 'kicked') this.ui.announce(t('announce.kicked', { name: p.name }));
@@ -373,10 +379,12 @@ export class Room {
         // Keep our own mute too: when the organizer lifts theirs, the user
         // turns the microphone back on themselves (in open rooms).
         this.wantMuted = true;
-        this.stopTalking(false);
+        // A muted holder keeps the floor on the server: give it back.
+        this.stopTalking(true);
         this.ui.info('mute.muted_by', { name: this.name(msg.by) || t('role.organizer') });
       } else {
         if (this.info.mode !== 'open') this.wantMuted = false;
+        this.ui.clearNotices(); // "an organizer muted you" is over
         this.ui.info(this.info.mode === 'open' ? 'mute.unmuted_by_open' : 'mute.unmuted_by', {
           name: this.name(msg.by) || t('role.organizer'),
         });
@@ -410,8 +418,9 @@ export class Room {
 
   // ---- rendering -------------------------------------------------------
 
+  // li is the participant's list item (a map: rooms may hold hundreds).
   li(id) {
-    return document.querySelector(`#participants li[data-participant-id="${CSS.escape(id)}"]`);
+    return this.lis.get(id) || null;
   }
 
   render() {
@@ -428,7 +437,12 @@ export class Room {
       this.renderParticipant(p);
       seen.add(p.id);
     }
-    for (const li of [...ul.children]) if (!seen.has(li.dataset.participantId)) li.remove();
+    for (const [id, li] of this.lis) {
+      if (!seen.has(id)) {
+        li.remove();
+        this.lis.delete(id);
+      }
+    }
     // Ourselves first, then in order of arrival.
     const mine = this.li(this.self.id);
     if (mine && ul.firstElementChild !== mine) ul.prepend(mine);
@@ -442,17 +456,26 @@ export class Room {
     $('participant-count').textContent = tn('room.count', this.participants.size);
   }
 
-  // renderParticipant draws one <li>, creating it if needed.
+  // renderParticipant draws one <li>, creating it if needed. The <li> and
+  // its buttons are built once and then updated in place: a button
+  // replaced under the pointer (a floor change while the organizer
+  // clicks) would lose the click, and the keyboard focus with it.
   renderParticipant(p) {
     if (!p || !this.self) return;
-    const ul = $('participants');
     let li = this.li(p.id);
     if (!li) {
-      li = h('li', { class: 'participant', 'data-participant-id': p.id });
-      ul.append(li);
+      const button = (role) => h('button', { type: 'button', class: 'btn btn-small', 'data-role': role });
+      li = h('li', { class: 'participant', 'data-participant-id': p.id },
+        h('span', { class: 'speaking-indicator', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')),
+        h('span', { class: 'p-main' }, h('span', { class: 'p-name' }), h('span', { class: 'p-tags' })),
+        h('span', { class: 'p-actions' }, button('mute'), button('floor'), button('kick')));
+      $('participants').append(li);
+      this.lis.set(p.id, li);
     }
-    const focused = li.contains(document.activeElement) ? document.activeElement.dataset.action : null;
     const isSelf = p.id === this.self.id;
+    li.classList.toggle('is-self', isSelf);
+    li.querySelector('.p-name').textContent = p.name;
+
     const tags = [];
     if (isSelf) tags.push(h('span', { class: 'tag tag-you' }, t('tag.you')));
     if (p.organizer) tags.push(h('span', { class: 'tag tag-org' }, t('tag.organizer')));
@@ -460,33 +483,30 @@ export class Room {
     if (p.hand) tags.push(h('span', { class: 'tag tag-hand' }, t('tag.hand')));
     if (p.muted) tags.push(h('span', { class: 'tag tag-muted' }, t('tag.muted')));
     tags.push(h('span', { class: 'tag tag-speaking' }, t('tag.speaking')));
+    li.querySelector('.p-tags').replaceChildren(...tags);
 
-    const actions = [];
-    if (this.self.organizer && !isSelf) {
-      const btn = (action) =>
-        h('button', {
-          type: 'button', class: 'btn btn-small', 'data-action': action,
-          'aria-label': t(`action.${action}.label`, { name: p.name }),
-        }, t(`action.${action}`));
-      actions.push(btn(p.muted ? 'unmute' : 'mute'));
-      const mode = this.info.mode;
-      if (mode === 'moderated') actions.push(btn(p.floor ? 'revoke' : 'grant'));
-      else if (mode === 'ptt' && p.floor) actions.push(btn('revoke'));
-      actions.push(btn('kick'));
-    }
-
-    li.replaceChildren(
-      h('span', { class: 'speaking-indicator', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')),
-      h('span', { class: 'p-main' }, h('span', { class: 'p-name' }, p.name), h('span', { class: 'p-tags' }, tags)),
-      ...(actions.length ? [h('span', { class: 'p-actions' }, actions)] : []),
-    );
-    li.classList.toggle('is-self', isSelf);
+    // The organizer's buttons: mute or unmute, grant or revoke, kick.
+    const org = this.self.organizer && !isSelf;
+    const mode = this.info.mode;
+    const set = (role, action) => {
+      const b = li.querySelector(`button[data-role="${role}"]`);
+      show(b, !!action);
+      if (!action) {
+        b.removeAttribute('data-action');
+        return;
+      }
+      b.dataset.action = action;
+      b.textContent = t(`action.${action}`);
+      b.setAttribute('aria-label', t(`action.${action}.label`, { name: p.name }));
+    };
+    set('mute', org && (p.muted ? 'unmute' : 'mute'));
+    let floor = null;
+    if (org && mode === 'moderated') floor = p.floor ? 'revoke' : 'grant';
+    else if (org && mode === 'ptt' && p.floor) floor = 'revoke';
+    set('floor', floor);
+    set('kick', org && 'kick');
+    show(li.querySelector('.p-actions'), org);
     this.renderSpeakingOf(li, this.speaking.has(p.id));
-    if (focused) {
-      const again = li.querySelector(`[data-action="${focused}"]`) ||
-        li.querySelector(`[data-action="${COUNTERPART[focused]}"]`);
-      if (again) again.focus();
-    }
   }
 
   renderSpeaking() {
@@ -542,12 +562,13 @@ export class Room {
     muteBtn.classList.toggle('btn-warn', muted);
 
     const hand = $('hand');
-    show(hand, mode === 'moderated');
+    show(hand, mode === 'moderated' && !this.self.organizer); // organizers talk with the button
     hand.textContent = t(this.self.hand ? 'hand.lower' : 'hand.raise');
     hand.dataset.raised = String(!!this.self.hand);
 
     let help;
-    if (!this.mic.track) help = t('talk.no_mic');
+    if (!this.active) help = t('talk.offline');
+    else if (!this.mic.track) help = t('talk.no_mic');
     else if (this.orgMuted) help = t('mute.by_organizer');
     else if (mode === 'open') help = t(muted ? 'talk.open_muted' : 'talk.open');
     else if (mode === 'ptt') help = t('talk.ptt');
@@ -667,12 +688,9 @@ export class Room {
           $('room-password-save').disabled = false;
         });
     };
-    $('room-password-save').addEventListener('click', savePassword);
-    $('room-password').addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') {
-        e.preventDefault();
-        savePassword();
-      }
+    $('room-password-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      savePassword();
     });
   }
 
@@ -683,12 +701,18 @@ export class Room {
       this.capturingKey = false;
       if (e.code !== 'Escape' && e.code) {
         this.pttKey = e.code;
-        localStorage.setItem(PTT_KEY_STORE, e.code);
+        try {
+          localStorage.setItem(PTT_KEY_STORE, e.code);
+        } catch {
+          // remembered for this page only
+        }
       }
       this.renderTalk();
       return;
     }
-    if (e.code !== this.pttKey || !this.active) return;
+    // Only where push-to-talk exists: elsewhere Space must keep activating
+    // the focused button (mute, raise hand) for keyboard users.
+    if (e.code !== this.pttKey || !this.active || !this.canPTT()) return;
     if (isTextField(e.target)) return;
     // The focused talk button handles Space and Enter itself.
     if (e.target === $('ptt') && ['Space', 'Enter', 'NumpadEnter'].includes(e.code)) return;
