@@ -42,6 +42,9 @@ type Options struct {
 	// RelayOnly restricts ICE to relay (TURN) candidates. In loopback mode
 	// only TURN servers on a loopback address are kept.
 	RelayOnly bool
+	// TCPOnly restricts ICE to TCP candidates (ICE-TCP, RFC 6544), as a
+	// client behind a firewall that lets no UDP out would be.
+	TCPOnly bool
 	// ICEServers are used in addition to the joined message's ice_servers
 	// (outside loopback mode).
 	ICEServers []webrtc.ICEServer

@@ -147,6 +147,18 @@ func (c *Client) ConnectionState() webrtc.PeerConnectionState {
 	return pc.ConnectionState()
 }
 
+// SelectedCandidatePair is the ICE candidate pair media flows on, once
+// connected: it tells whether the client went through TURN or ICE-TCP.
+func (c *Client) SelectedCandidatePair() (*webrtc.ICECandidatePair, error) {
+	c.pcMu.Lock()
+	pc := c.pc
+	c.pcMu.Unlock()
+	if pc == nil || pc.SCTP() == nil {
+		return nil, errors.New("palabre client: no media connection")
+	}
+	return pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+}
+
 func (c *Client) mediaFailed(err error) {
 	c.failedOnce.Do(func() {
 		c.failErr = err
@@ -401,6 +413,9 @@ func (c *Client) newAPI() (*webrtc.API, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if c.loopback {
 		setLoopbackOnly(&se)
+	}
+	if c.opts.TCPOnly {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se),
 		webrtc.WithInterceptorRegistry(ir)), nil

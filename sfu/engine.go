@@ -48,6 +48,10 @@ type Config struct {
 	// MediaAddr is the UDP "host:port" for all media, e.g. "127.0.0.1:8080";
 	// port 0 picks a free port. Empty means "127.0.0.1:0".
 	MediaAddr string
+	// MediaTCPAddr, if set, is the TCP "host:port" where ICE-TCP is
+	// accepted (RFC 6544 passive candidates, one port for everyone), for
+	// participants whose networks let only TCP out. Port 0 picks a free port.
+	MediaTCPAddr string
 	// Slots is the number of downstream audio slots per participant:
 	// 0 means DefaultSlots, at most MaxSlots.
 	Slots int
@@ -65,6 +69,8 @@ type Engine struct {
 	slots    int
 	conn     *net.UDPConn
 	mux      *ice.UDPMuxDefault
+	tcpLn    *net.TCPListener // nil without ICE-TCP
+	tcpMux   ice.TCPMux
 	loopback bool
 
 	settings webrtc.SettingEngine // template; each participant gets a copy
@@ -122,16 +128,31 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	pionLogs := pionlog.Factory(e.log)
 	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: pionLogs.NewLogger("udpmux")})
+	if cfg.MediaTCPAddr != "" {
+		taddr, err := net.ResolveTCPAddr("tcp", cfg.MediaTCPAddr)
+		if err == nil {
+			e.tcpLn, err = net.ListenTCP("tcp", taddr)
+		}
+		if err != nil {
+			_ = e.mux.Close()
+			return nil, fmt.Errorf("sfu: media TCP socket: %w", err)
+		}
+		e.tcpMux = webrtc.NewICETCPMux(pionLogs.NewLogger("tcpmux"), e.tcpLn, 32)
+	}
 
 	if err := e.setup(cfg, pionLogs); err != nil {
-		_ = e.mux.Close()
+		e.closeMuxes()
 		return nil, err
 	}
 	if _, err := e.certificate(); err != nil {
-		_ = e.mux.Close()
+		e.closeMuxes()
 		return nil, err
 	}
-	e.log.Info("media engine started", "addr", local.String(), "slots", slots, "loopback_only", e.loopback)
+	tcp := ""
+	if e.tcpLn != nil {
+		tcp = e.tcpLn.Addr().String()
+	}
+	e.log.Info("media engine started", "addr", local.String(), "tcp", tcp, "slots", slots, "loopback_only", e.loopback)
 	return e, nil
 }
 
@@ -141,7 +162,12 @@ func (e *Engine) setup(cfg Config, logs logging.LoggerFactory) error {
 	se := webrtc.SettingEngine{LoggerFactory: logs}
 	se.SetICEUDPMux(e.mux)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	if e.tcpMux != nil {
+		se.SetICETCPMux(e.tcpMux)
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+	se.SetNetworkTypes(networks)
 	// Idle participants must be cheap: each ICE agent wakes up at the
 	// shortest of these intervals to send a keepalive. pion's defaults (2 s
 	// keepalive, 5 s disconnected) cost ~150 µs of CPU per participant per
@@ -243,6 +269,14 @@ func (e *Engine) MediaAddr() *net.UDPAddr {
 	return e.conn.LocalAddr().(*net.UDPAddr)
 }
 
+// MediaTCPAddr is the ICE-TCP listener's address, or nil without ICE-TCP.
+func (e *Engine) MediaTCPAddr() *net.TCPAddr {
+	if e.tcpLn == nil {
+		return nil
+	}
+	return e.tcpLn.Addr().(*net.TCPAddr)
+}
+
 // Slots is the number of downstream audio slots of every participant.
 func (e *Engine) Slots() int { return e.slots }
 
@@ -322,7 +356,15 @@ func (e *Engine) Close() error {
 	}
 	wg.Wait()
 	e.wg.Wait()
-	err := e.mux.Close()
+	err := e.closeMuxes()
 	e.log.Info("media engine closed")
 	return err
+}
+
+func (e *Engine) closeMuxes() error {
+	if e.tcpMux != nil {
+		_ = e.tcpMux.Close()
+		_ = e.tcpLn.Close()
+	}
+	return e.mux.Close()
 }

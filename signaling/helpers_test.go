@@ -39,6 +39,7 @@ type testServer struct {
 	t      *testing.T
 	dir    string
 	cfg    Config
+	media  sfu.Config
 	store  *rooms.Store
 	engine *sfu.Engine
 	srv    *Server
@@ -46,14 +47,21 @@ type testServer struct {
 	URL    string
 }
 
-type serverOption func(*Config)
+type serverOption func(*testServer)
+
+// withEngine sets the media engine's configuration.
+func withEngine(c sfu.Config) serverOption { return func(ts *testServer) { ts.media = c } }
+
+// withConfig changes the signaling configuration.
+func withConfig(fn func(*Config)) serverOption { return func(ts *testServer) { fn(&ts.cfg) } }
 
 func startServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
 	ts := &testServer{t: t, dir: t.TempDir()}
 	ts.cfg = Config{AdhocRooms: true}
+	ts.media = sfu.Config{MediaAddr: "127.0.0.1:0"}
 	for _, o := range opts {
-		o(&ts.cfg)
+		o(ts)
 	}
 	ts.start()
 	t.Cleanup(ts.stop)
@@ -67,7 +75,7 @@ func (ts *testServer) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := sfu.NewEngine(sfu.Config{MediaAddr: "127.0.0.1:0"})
+	engine, err := sfu.NewEngine(ts.media)
 	if err != nil {
 		store.Close()
 		t.Fatal(err)

@@ -17,13 +17,13 @@ func tryJoin(t *testing.T, ts *testServer, req client.JoinRequest) error {
 }
 
 func TestJoinRefusals(t *testing.T) {
-	ts := startServer(t, func(c *Config) {
+	ts := startServer(t, withConfig(func(c *Config) {
 		c.Guard = rooms.NewGuard(rooms.GuardConfig{
 			JoinsPerSecond: 1000, JoinBurst: 1000,
 			PasswordFailuresPerMinute: 1, PasswordFailureBurst: 3,
 			RoomPasswordFailuresPerMinute: 1, RoomPasswordFailureBurst: 100,
 		})
-	})
+	}))
 	ts.createRoom(CreateRoomRequest{Name: "guarded", Mode: "ptt", Password: "open sesame"})
 	ts.createRoom(CreateRoomRequest{Name: "small", MaxParticipants: 2})
 
@@ -64,7 +64,7 @@ func TestJoinRefusals(t *testing.T) {
 		}
 	})
 	t.Run("unknown room without ad-hoc rooms", func(t *testing.T) {
-		ts2 := startServer(t, func(c *Config) { c.AdhocRooms = false })
+		ts2 := startServer(t, withConfig(func(c *Config) { c.AdhocRooms = false }))
 		err := tryJoin(t, ts2, client.JoinRequest{Room: "nowhere", Name: "x"})
 		if errCode(err) != proto.CodeNotFound {
 			t.Fatalf("got %v, want not_found", err)

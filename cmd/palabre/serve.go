@@ -26,6 +26,7 @@ type serveFlags struct {
 	listen      string
 	data        string
 	mediaPort   int
+	mediaTCP    int
 	slots       int
 	adhoc       bool
 	publicURL   string
@@ -43,6 +44,7 @@ func serve(args []string, stderr io.Writer) int {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP and WebSocket listen `address`")
 	fs.StringVar(&f.data, "data", "palabre-data", "`directory` for rooms and state (created if missing)")
 	fs.IntVar(&f.mediaPort, "media-port", -1, "UDP `port` carrying all media, on the listen address's host (default: the listen port)")
+	fs.IntVar(&f.mediaTCP, "media-tcp-port", -1, "TCP `port` for ICE-TCP, for participants who can only use TCP (default: the listen port + 1; 0 turns it off)")
 	fs.IntVar(&f.slots, "slots", 3, "audio slots per participant: how many voices each one hears at once (1-8)")
 	fs.BoolVar(&f.adhoc, "adhoc-rooms", true, "joining an unknown room creates an open ephemeral room")
 	fs.StringVar(&f.publicURL, "public-url", "", "base `URL` of links given to organizers (default: from each request)")
@@ -87,6 +89,21 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 			return fmt.Errorf("--listen %q: port must be a number to derive --media-port", f.listen)
 		}
 	}
+	if f.mediaTCP < 0 {
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return fmt.Errorf("--listen %q: port must be a number to derive --media-tcp-port", f.listen)
+		}
+		if p != 0 {
+			f.mediaTCP = p + 1
+		} else {
+			f.mediaTCP = 0
+		}
+	}
+	mediaTCP := ""
+	if f.mediaTCP > 0 {
+		mediaTCP = net.JoinHostPort(host, strconv.Itoa(f.mediaTCP))
+	}
 	store, err := rooms.Open(f.data, rooms.Options{})
 	if err != nil {
 		return err
@@ -94,9 +111,10 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 	defer store.Close()
 
 	engine, err := sfu.NewEngine(sfu.Config{
-		MediaAddr: net.JoinHostPort(host, strconv.Itoa(f.mediaPort)),
-		Slots:     f.slots,
-		Logger:    log,
+		MediaAddr:    net.JoinHostPort(host, strconv.Itoa(f.mediaPort)),
+		MediaTCPAddr: mediaTCP,
+		Slots:        f.slots,
+		Logger:       log,
 	})
 	if err != nil {
 		return fmt.Errorf("media: %w", err)
