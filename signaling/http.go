@@ -35,7 +35,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the client
 	}
 	conn.SetReadLimit(hardReadLimit)
-	se := newSession(s, conn, clientIP(r))
+	se := newSession(s, conn, clientIP(r), requestHost(r))
 	if !s.addSession(se) {
 		conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
@@ -52,6 +52,15 @@ func clientIP(r *http.Request) netip.Addr {
 		return a.Unmap()
 	}
 	return ap.Addr().Unmap()
+}
+
+// requestHost is the host part of the Host header ("talk.example.org",
+// "127.0.0.1", "::1").
+func requestHost(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.Host); err == nil {
+		return h
+	}
+	return r.Host
 }
 
 // CreateRoomRequest is the body of POST /api/v1/rooms.

@@ -93,7 +93,7 @@ func (lr *liveRoom) register(se *session, id uint32) proto.Message {
 		RoomInfo:     &info,
 		Participants: lr.participantsLocked(),
 		Floor:        append([]string(nil), lr.floor...),
-		ICEServers:   lr.s.cfg.ICEServers,
+		ICEServers:   se.iceServers(),
 	}
 	self := se.info
 	lr.broadcastLocked(proto.Message{Type: proto.TypeParticipantJoined, Participant: &self}, se)

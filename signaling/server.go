@@ -43,10 +43,23 @@ type Config struct {
 	MessageBurst      int
 	// ICEServers are handed to participants in the joined message.
 	ICEServers []proto.ICEServer
+	// TURN, if set, adds the bundled TURN server to every participant's
+	// ICE servers, with credentials of its own valid for TURNTTL
+	// (default 6 h).
+	TURN    TURN
+	TURNTTL time.Duration
 	// Web is the browser app (package client/web); nil serves none.
 	Web fs.FS
 
 	Logger *slog.Logger
+}
+
+// TURN is what signaling needs of the bundled TURN server (package turn).
+type TURN interface {
+	// Credentials returns ephemeral credentials for a participant.
+	Credentials(id string, ttl time.Duration) (username, password string)
+	// URLs returns the TURN URLs for clients that reach the server as host.
+	URLs(host string) []string
 }
 
 // Server serves the HTTP API and the WebSocket signaling endpoint.
@@ -81,6 +94,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.TURNTTL <= 0 {
+		cfg.TURNTTL = 6 * time.Hour
 	}
 	s := &Server{
 		cfg:         cfg,

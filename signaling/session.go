@@ -46,6 +46,7 @@ type session struct {
 	s     *Server
 	conn  *websocket.Conn
 	ip    netip.Addr
+	host  string // the host name the client reached us by, for TURN URLs
 	log   *slog.Logger
 	limit *rate.Limiter
 	// The outgoing queue: a slice that only takes memory while messages
@@ -79,12 +80,13 @@ type session struct {
 	pending   []proto.Candidate
 }
 
-func newSession(s *Server, conn *websocket.Conn, ip netip.Addr) *session {
+func newSession(s *Server, conn *websocket.Conn, ip netip.Addr, host string) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &session{
 		s:       s,
 		conn:    conn,
 		ip:      ip,
+		host:    host,
 		log:     s.log.With("remote", ip.String()),
 		limit:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
 		outWake: make(chan struct{}, 1),
@@ -330,6 +332,17 @@ func (se *session) flushCandidates() {
 		se.send(proto.Message{Type: proto.TypeCandidate, Candidate: &se.pending[i]})
 	}
 	se.pending = nil
+}
+
+// iceServers are the configured ones plus the bundled TURN server with
+// credentials for this participant.
+func (se *session) iceServers() []proto.ICEServer {
+	servers := append([]proto.ICEServer(nil), se.s.cfg.ICEServers...)
+	if t := se.s.cfg.TURN; t != nil {
+		user, pass := t.Credentials(se.info.ID, se.s.cfg.TURNTTL)
+		servers = append(servers, proto.ICEServer{URLs: t.URLs(se.host), Username: user, Credential: pass})
+	}
+	return servers
 }
 
 // newParticipantID returns a short random id, unique in practice.
