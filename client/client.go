@@ -42,6 +42,9 @@ type Options struct {
 	// RelayOnly restricts ICE to relay (TURN) candidates. In loopback mode
 	// only TURN servers on a loopback address are kept.
 	RelayOnly bool
+	// TURNTransport, if "udp" or "tcp", keeps only the TURN URLs of that
+	// transport (tests: reach the relay over TCP only).
+	TURNTransport string
 	// TCPOnly restricts ICE to TCP candidates (ICE-TCP, RFC 6544), as a
 	// client behind a firewall that lets no UDP out would be.
 	TCPOnly bool

@@ -445,6 +445,9 @@ func (c *Client) iceServers() []webrtc.ICEServer {
 			servers = append(servers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 		}
 	}
+	if t := c.opts.TURNTransport; t != "" {
+		servers = keepTransport(servers, t)
+	}
 	if !c.loopback {
 		return servers
 	}
@@ -456,6 +459,33 @@ func (c *Client) iceServers() []webrtc.ICEServer {
 				urls = append(urls, u)
 			} else {
 				c.log.Debug("loopback mode: ignoring ICE server", "url", u)
+			}
+		}
+		if len(urls) > 0 {
+			s.URLs = urls
+			kept = append(kept, s)
+		}
+	}
+	return kept
+}
+
+// keepTransport keeps the TURN URLs whose transport is t (RFC 7065: no
+// transport parameter means UDP).
+func keepTransport(servers []webrtc.ICEServer, t string) []webrtc.ICEServer {
+	var kept []webrtc.ICEServer
+	for _, s := range servers {
+		var urls []string
+		for _, u := range s.URLs {
+			got := "udp"
+			if _, q, ok := strings.Cut(u, "?"); ok {
+				for _, kv := range strings.Split(q, "&") {
+					if v, ok := strings.CutPrefix(kv, "transport="); ok {
+						got = strings.ToLower(v)
+					}
+				}
+			}
+			if got == t {
+				urls = append(urls, u)
 			}
 		}
 		if len(urls) > 0 {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"palabre/rooms"
 	"palabre/sfu"
 	"palabre/signaling/proto"
+	"palabre/turn"
 )
 
 func TestMain(m *testing.M) {
@@ -40,6 +42,9 @@ type testServer struct {
 	dir    string
 	cfg    Config
 	media  sfu.Config
+	// withTURN runs a bundled TURN server on loopback beside the engine.
+	withTURN bool
+	turn     *turn.Server
 	store  *rooms.Store
 	engine *sfu.Engine
 	srv    *Server
@@ -51,6 +56,9 @@ type serverOption func(*testServer)
 
 // withEngine sets the media engine's configuration.
 func withEngine(c sfu.Config) serverOption { return func(ts *testServer) { ts.media = c } }
+
+// withBundledTURN runs the TURN server beside the media engine.
+func withBundledTURN() serverOption { return func(ts *testServer) { ts.withTURN = true } }
 
 // withConfig changes the signaling configuration.
 func withConfig(fn func(*Config)) serverOption { return func(ts *testServer) { fn(&ts.cfg) } }
@@ -82,6 +90,18 @@ func (ts *testServer) start() {
 	}
 	cfg := ts.cfg
 	cfg.Rooms, cfg.Engine = store, engine
+	if ts.withTURN {
+		ts.turn, err = turn.New(turn.Config{
+			ListenIP: "127.0.0.1", RelayIP: "127.0.0.1", RelayPortMin: 40000, RelayPortMax: 49000,
+			Secret:   []byte("test secret, 32 bytes long......"),
+			OwnAddrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")},
+			OwnPorts: []int{engine.MediaAddr().Port},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TURN = ts.turn
+	}
 	if cfg.Guard == nil {
 		cfg.Guard = rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: 1000, JoinBurst: 1000})
 	}
@@ -105,6 +125,9 @@ func (ts *testServer) stop() {
 	}
 	ts.http.Close()
 	ts.engine.Close()
+	if ts.turn != nil {
+		ts.turn.Close()
+	}
 	ts.store.Close()
 	ts.srv = nil
 }

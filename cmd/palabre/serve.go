@@ -35,6 +35,7 @@ type serveFlags struct {
 	logFormat   string
 	joinRate    float64
 	debugListen string
+	net         networkFlags
 }
 
 func serve(args []string, stderr io.Writer) int {
@@ -43,7 +44,7 @@ func serve(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP and WebSocket listen `address`")
 	fs.StringVar(&f.data, "data", "palabre-data", "`directory` for rooms and state (created if missing)")
-	fs.IntVar(&f.mediaPort, "media-port", -1, "UDP `port` carrying all media, on the listen address's host (default: the listen port)")
+	fs.IntVar(&f.mediaPort, "media-port", -1, "UDP `port` carrying all media (default: the listen port)")
 	fs.IntVar(&f.mediaTCP, "media-tcp-port", -1, "TCP `port` for ICE-TCP, for participants who can only use TCP (default: the listen port + 1; 0 turns it off)")
 	fs.IntVar(&f.slots, "slots", 3, "audio slots per participant: how many voices each one hears at once (1-8)")
 	fs.BoolVar(&f.adhoc, "adhoc-rooms", true, "joining an unknown room creates an open ephemeral room")
@@ -51,6 +52,7 @@ func serve(args []string, stderr io.Writer) int {
 	fs.StringVar(&f.createToken, "create-token", os.Getenv("PALABRE_CREATE_TOKEN"), "if set, creating rooms over the API needs this bearer `token` (env PALABRE_CREATE_TOKEN)")
 	fs.Float64Var(&f.joinRate, "join-rate", 20, "joins per second allowed from one address (bursts of 5× that); raise it for load tests")
 	fs.StringVar(&f.debugListen, "debug-listen", "", "if set, serve Go's pprof profiles at http://`ADDR`/debug/pprof/ (keep it on loopback)")
+	f.net.register(fs)
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -100,9 +102,13 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 			f.mediaTCP = 0
 		}
 	}
+	mediaIP, err := mediaBindIP(f.net, host)
+	if err != nil {
+		return err
+	}
 	mediaTCP := ""
 	if f.mediaTCP > 0 {
-		mediaTCP = net.JoinHostPort(host, strconv.Itoa(f.mediaTCP))
+		mediaTCP = net.JoinHostPort(mediaIP, strconv.Itoa(f.mediaTCP))
 	}
 	store, err := rooms.Open(f.data, rooms.Options{})
 	if err != nil {
@@ -111,8 +117,9 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 	defer store.Close()
 
 	engine, err := sfu.NewEngine(sfu.Config{
-		MediaAddr:    net.JoinHostPort(host, strconv.Itoa(f.mediaPort)),
+		MediaAddr:    net.JoinHostPort(mediaIP, strconv.Itoa(f.mediaPort)),
 		MediaTCPAddr: mediaTCP,
+		PublicIPs:    f.net.publicIPs,
 		Slots:        f.slots,
 		Logger:       log,
 	})
@@ -120,6 +127,17 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		return fmt.Errorf("media: %w", err)
 	}
 	defer engine.Close()
+
+	var turnServer signaling.TURN
+	if f.net.turnOn {
+		ts, err := startTURN(f.net, f.data, mediaIP, []int{engine.MediaAddr().Port, f.mediaTCP}, log)
+		if err != nil {
+			return fmt.Errorf("TURN: %w", err)
+		}
+		defer ts.Close()
+		turnServer = ts
+		log.Info("TURN serving", "udp", ts.UDPAddr().String(), "tcp", ts.TCPAddr().String())
+	}
 
 	srv, err := signaling.NewServer(signaling.Config{
 		Rooms:       store,
@@ -129,6 +147,8 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		PublicURL:   f.publicURL,
 		CreateToken: f.createToken,
 		Web:         web.Files(),
+		TURN:        turnServer,
+		TURNTTL:     f.net.turnTTL,
 		Logger:      log,
 	})
 	if err != nil {

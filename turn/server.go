@@ -1,0 +1,310 @@
+package turn
+
+import (
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pturn "github.com/pion/turn/v5"
+)
+
+// closeTimeout bounds how long Close waits for pion to let go of its sockets.
+const closeTimeout = 5 * time.Second
+
+// Server is the bundled TURN server.
+type Server struct {
+	log         *slog.Logger
+	now         func() time.Time
+	secret      []byte
+	realm       string
+	policy      Policy
+	ownPorts    []int
+	listenPorts []int // the TURN ports, never reachable through a relay to an own address
+
+	limiter *failureLimiter
+	quotas  *quotas
+	tracker *tracker
+	stats   counters
+
+	pion    *pturn.Server
+	tlsLn   *tlsListener
+	udpAddr *net.UDPAddr
+	tcpAddr *net.TCPAddr
+	tlsAddr *net.TCPAddr
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Stats are counters for metrics.
+type Stats struct {
+	Allocations        int64  // live allocations
+	AllocationsTotal   uint64 // allocations created since start
+	AuthFailures       uint64 // refused credentials: malformed, expired, wrong password, wrong realm
+	AuthThrottled      uint64 // requests refused because their source spent its auth failure budget
+	QuotaRefused       uint64 // allocations refused by a quota
+	PermissionsRefused uint64 // permissions, channel binds and TCP connects refused by the relay policy
+	RelayPortRefused   uint64 // relayed packets and TCP connects refused by the own-address port rules
+	ConnsRefused       uint64 // TCP and TLS connections refused by the per-IP cap
+}
+
+type counters struct {
+	allocations        atomic.Int64
+	allocationsTotal   atomic.Uint64
+	authFailures       atomic.Uint64
+	authThrottled      atomic.Uint64
+	quotaRefused       atomic.Uint64
+	permissionsRefused atomic.Uint64
+	relayPortRefused   atomic.Uint64
+	connsRefused       atomic.Uint64
+}
+
+// New starts the UDP and TCP listeners (and TLS when TLSPort != 0).
+func New(cfg Config) (*Server, error) {
+	set, err := cfg.settings()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		log:    set.Logger.With("component", "turn"),
+		now:    set.Now,
+		secret: set.Secret,
+		realm:  set.Realm,
+		policy: Policy{
+			Allow: append([]netip.Prefix(nil), set.AllowPeers...),
+			Deny:  append([]netip.Prefix(nil), set.DenyPeers...),
+			Own:   append([]netip.Addr(nil), set.OwnAddrs...),
+		},
+		ownPorts: append([]int(nil), set.OwnPorts...),
+		limiter:  newFailureLimiter(set.AuthFailuresPerMinute, set.AuthFailureBurst),
+		quotas:   newQuotas(set.MaxAllocationsPerUser, set.MaxAllocationsPerIP),
+	}
+	s.tracker = newTracker(set.MaxConnsPerIP, func(remote net.Addr) {
+		s.stats.connsRefused.Add(1)
+		s.log.Debug("turn: connection refused, too many from this address", "client", remote)
+	})
+
+	udp, tcp, err := listenPair(set.listenIP, set.Port)
+	if err != nil {
+		return nil, err
+	}
+	udpConn := newTrackedPacketConn(udp, s.tracker)
+	tcpLn := newTrackedListener(tcp, s.tracker, true)
+	s.tracker.add(udpConn)
+	s.tracker.add(tcpLn)
+	s.udpAddr = udp.LocalAddr().(*net.UDPAddr)
+	s.tcpAddr = tcp.Addr().(*net.TCPAddr)
+	s.listenPorts = []int{s.udpAddr.Port, s.tcpAddr.Port}
+
+	if set.TLSPort != 0 {
+		_, tcpNet := networks(set.listenIP)
+		port := max(set.TLSPort, 0)
+		raw, err := net.Listen(tcpNet, net.JoinHostPort(set.listenIP.String(), strconv.Itoa(port)))
+		if err != nil {
+			s.abort()
+			return nil, err
+		}
+		inner := newTrackedListener(raw, s.tracker, true)
+		s.tracker.add(inner)
+		tlsCfg := set.TLSConfig.Clone()
+		tlsCfg.MinVersion = max(tlsCfg.MinVersion, tls.VersionTLS12)
+		s.tlsLn = newTLSListener(inner, tlsCfg)
+		s.tlsAddr = raw.Addr().(*net.TCPAddr)
+		s.listenPorts = append(s.listenPorts, s.tlsAddr.Port)
+	}
+
+	gen := &relayGenerator{
+		inner: &pturn.RelayAddressGeneratorPortRange{
+			RelayAddress: set.announceIP.AsSlice(),
+			Address:      set.relayIP.String(),
+			MinPort:      uint16(set.RelayPortMin), //nolint:gosec // checked in settings
+			MaxPort:      uint16(set.RelayPortMax), //nolint:gosec // checked in settings
+			MaxRetries:   min(set.RelayPortMax-set.RelayPortMin+1, 32),
+		},
+		bind:      set.relayIP,
+		announce:  set.announceIP,
+		tcpRelays: set.TCPRelays,
+		s:         s,
+	}
+	listeners := []pturn.ListenerConfig{{Listener: tcpLn, RelayAddressGenerator: gen, PermissionHandler: s.permissionHandler}}
+	if s.tlsLn != nil {
+		listeners = append(listeners, pturn.ListenerConfig{Listener: s.tlsLn, RelayAddressGenerator: gen, PermissionHandler: s.permissionHandler})
+	}
+	s.pion, err = pturn.NewServer(pturn.ServerConfig{
+		PacketConnConfigs:  []pturn.PacketConnConfig{{PacketConn: udpConn, RelayAddressGenerator: gen, PermissionHandler: s.permissionHandler}},
+		ListenerConfigs:    listeners,
+		LoggerFactory:      pionLoggerFactory{s.log},
+		Realm:              s.realm,
+		AuthHandler:        s.authHandler,
+		QuotaHandler:       s.quotaHandler,
+		EventHandler:       s.eventHandler(),
+		AllocationLifetime: set.AllocationLifetime,
+	})
+	if err != nil {
+		s.abort()
+		return nil, err
+	}
+	s.log.Info("turn: listening", "udp", s.udpAddr, "tcp", s.tcpAddr, "tls", s.tlsAddr,
+		"relay", set.relayIP, "announce", set.announceIP,
+		"relay_ports", strconv.Itoa(set.RelayPortMin)+"-"+strconv.Itoa(set.RelayPortMax))
+	return s, nil
+}
+
+// abort closes what New opened before pion took over.
+func (s *Server) abort() {
+	if s.tlsLn != nil {
+		_ = s.tlsLn.Close()
+	}
+	s.tracker.shutdown(closeTimeout)
+	if s.tlsLn != nil {
+		s.tlsLn.wait()
+	}
+}
+
+// Close stops the listeners, closes every connection and relay, and returns
+// once pion has let go of them.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.closeErr = s.pion.Close()
+		if !s.tracker.shutdown(closeTimeout) {
+			s.log.Warn("turn: close timed out waiting for connections and relays")
+		}
+		if s.tlsLn != nil {
+			s.tlsLn.wait()
+		}
+		s.log.Info("turn: closed")
+	})
+	return s.closeErr
+}
+
+// UDPAddr is the address of the UDP listener.
+func (s *Server) UDPAddr() *net.UDPAddr { return s.udpAddr }
+
+// TCPAddr is the address of the TCP listener.
+func (s *Server) TCPAddr() *net.TCPAddr { return s.tcpAddr }
+
+// TLSAddr is the address of the TLS listener, nil without TLS.
+func (s *Server) TLSAddr() *net.TCPAddr { return s.tlsAddr }
+
+// Policy returns the relay policy in force.
+func (s *Server) Policy() Policy { return s.policy }
+
+// URLs returns the ICE server URLs for clients that reach the server as host
+// (a name or an address, with or without brackets or port):
+// "turn:HOST:PORT?transport=udp", "turn:HOST:PORT?transport=tcp", and
+// "turns:HOST:TLSPORT?transport=tcp" when TLS is on.
+func (s *Server) URLs(host string) []string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	hp := func(port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+	urls := []string{
+		"turn:" + hp(s.udpAddr.Port) + "?transport=udp",
+		"turn:" + hp(s.tcpAddr.Port) + "?transport=tcp",
+	}
+	if s.tlsAddr != nil {
+		urls = append(urls, "turns:"+hp(s.tlsAddr.Port)+"?transport=tcp")
+	}
+	return urls
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Allocations:        s.stats.allocations.Load(),
+		AllocationsTotal:   s.stats.allocationsTotal.Load(),
+		AuthFailures:       s.stats.authFailures.Load(),
+		AuthThrottled:      s.stats.authThrottled.Load(),
+		QuotaRefused:       s.stats.quotaRefused.Load(),
+		PermissionsRefused: s.stats.permissionsRefused.Load(),
+		RelayPortRefused:   s.stats.relayPortRefused.Load(),
+		ConnsRefused:       s.stats.connsRefused.Load(),
+	}
+}
+
+// authHandler gives pion the key of a TURN REST username. pion checks the
+// request's MESSAGE-INTEGRITY with it afterwards and reports a mismatch
+// (wrong password) through EventHandler.OnAuth.
+func (s *Server) authHandler(ra *pturn.RequestAttributes) (userID string, key []byte, ok bool) {
+	ip := addrIP(ra.SrcAddr)
+	now := s.now()
+	if s.limiter.blocked(ip, now) {
+		s.stats.authThrottled.Add(1)
+		s.log.Debug("turn: auth refused, too many failures from this address", "client", ra.SrcAddr)
+		return "", nil, false
+	}
+	if ra.Realm != s.realm {
+		s.authFailed(ip, ra.SrcAddr, ra.Username, "wrong realm")
+		return "", nil, false
+	}
+	id, err := parseUsername(ra.Username, now)
+	if err != nil {
+		reason := "malformed username"
+		if errors.Is(err, errExpiredUsername) {
+			reason = "expired username"
+		}
+		s.authFailed(ip, ra.SrcAddr, ra.Username, reason)
+		return "", nil, false
+	}
+	return id, pturn.GenerateAuthKey(ra.Username, ra.Realm, restPassword(s.secret, ra.Username)), true
+}
+
+func (s *Server) authFailed(ip netip.Addr, src net.Addr, username, reason string) {
+	s.stats.authFailures.Add(1)
+	s.limiter.fail(ip, s.now())
+	if len(username) > 64 {
+		username = username[:64] + "…"
+	}
+	s.log.Info("turn: auth failed", "client", src, "username", username, "reason", reason)
+}
+
+// quotaHandler reserves an allocation slot for userID from srcAddr.
+func (s *Server) quotaHandler(userID, _ string, srcAddr net.Addr) bool {
+	ok, which := s.quotas.reserve(userID, addrIP(srcAddr), s.now())
+	if !ok {
+		s.stats.quotaRefused.Add(1)
+		s.log.Info("turn: allocation refused, quota reached", "client", srcAddr, "user", userID, "quota", which)
+	}
+	return ok
+}
+
+// permissionHandler applies the relay policy to CreatePermission,
+// ChannelBind and Connect requests.
+func (s *Server) permissionHandler(clientAddr net.Addr, peerIP net.IP) bool {
+	addr, _ := netip.AddrFromSlice(peerIP)
+	if s.policy.PeerAllowed(addr) {
+		return true
+	}
+	s.stats.permissionsRefused.Add(1)
+	s.log.Debug("turn: peer refused by relay policy", "client", clientAddr, "peer", peerIP)
+	return false
+}
+
+func (s *Server) eventHandler() pturn.EventHandler {
+	return pturn.EventHandler{
+		OnAuth: func(src, _ net.Addr, _, username, _, method string, verdict bool) {
+			if !verdict {
+				s.authFailed(addrIP(src), src, username, "wrong password ("+method+")")
+			}
+		},
+		OnAllocationCreated: func(src, _ net.Addr, _, userID, _ string, relay net.Addr, _ int) {
+			s.quotas.created(userID, addrIP(src))
+			s.stats.allocations.Add(1)
+			s.stats.allocationsTotal.Add(1)
+			s.log.Debug("turn: allocation created", "client", src, "user", userID, "relay", relay)
+		},
+		OnAllocationDeleted: func(src, _ net.Addr, _, userID, _ string) {
+			s.quotas.deleted(userID, addrIP(src))
+			s.stats.allocations.Add(-1)
+			s.log.Debug("turn: allocation deleted", "client", src, "user", userID)
+		},
+	}
+}
