@@ -38,18 +38,18 @@ var cheapHash = rooms.HashParams{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, 
 // testServer is a whole Palabre server on loopback: bbolt store in a temp
 // dir, a real sfu engine on a UDP port, the signaling server over HTTP.
 type testServer struct {
-	t      *testing.T
-	dir    string
-	cfg    Config
-	media  sfu.Config
+	t     *testing.T
+	dir   string
+	cfg   Config
+	media sfu.Config
 	// withTURN runs a bundled TURN server on loopback beside the engine.
 	withTURN bool
 	turn     *turn.Server
-	store  *rooms.Store
-	engine *sfu.Engine
-	srv    *Server
-	http   *httptest.Server
-	URL    string
+	store    *rooms.Store
+	engine   *sfu.Engine
+	srv      *Server
+	http     *httptest.Server
+	URL      string
 }
 
 type serverOption func(*testServer)
