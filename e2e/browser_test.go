@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"palabre/client"
@@ -224,4 +225,64 @@ func TestBrowserAccessibleAndNarrow(t *testing.T) {
 		t.Errorf("the room view scrolls sideways at 360 px: %v px wide", eval[float64](p, `document.documentElement.scrollWidth`))
 	}
 	p.screenshot("room-360.png")
+}
+
+// forceRelayJS makes every RTCPeerConnection of the page relay-only, as if
+// the browser's network let nothing but TURN through. DevTools injects it
+// before the page's own scripts.
+const forceRelayJS = `(() => {
+	const Native = window.RTCPeerConnection;
+	window.RTCPeerConnection = function (cfg, ...rest) {
+		return new Native(Object.assign({}, cfg, {iceTransportPolicy: 'relay'}), ...rest);
+	};
+	window.RTCPeerConnection.prototype = Native.prototype;
+})()`
+
+// relayPairJS is true when the page's media flows through a TURN relay.
+const relayPairJS = `(async () => {
+	const stats = await window.palabre.pc.getStats();
+	let local = null;
+	stats.forEach(r => { if (r.type === 'transport' && r.selectedCandidatePairId) local = stats.get(r.selectedCandidatePairId).localCandidateId; });
+	return !!local && stats.get(local).candidateType === 'relay';
+})()`
+
+// A browser whose network allows only TURN joins through the bundled TURN
+// server and hears a speaker.
+func TestBrowserThroughTURN(t *testing.T) {
+	s := startServer(t)
+	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "firewalled", Mode: "ptt"})
+	p := newPage(t, newBrowser(t), "relayed")
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	_, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: forceRelayJS})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.joinRoom(room.Link, "Relayed", "")
+	if !eval[bool](p, relayPairJS) {
+		t.Fatal("media does not go through the relay")
+	}
+
+	gctx, gcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer gcancel()
+	g, err := client.Dial(gctx, s.URL, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := g.Join(gctx, client.JoinRequest{Room: "firewalled", Name: "speaker"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.WaitConnected(gctx); err != nil {
+		t.Fatal(err)
+	}
+	before := p.audio()
+	if err := g.PTTOn(gctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Publish(client.NewToneSource([]byte("go"), 30)); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("the relayed browser receives audio", fmt.Sprintf(`(async () => (await (%s)).bytes > %v + 2000)()`, statsJS, before.Bytes))
+	checkOnlyServer(t, s.URL, p)
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +30,7 @@ import (
 	"palabre/rooms"
 	"palabre/sfu"
 	"palabre/signaling"
+	"palabre/turn"
 )
 
 var chromiumPath string
@@ -70,8 +72,17 @@ func startServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	relay, err := turn.New(turn.Config{
+		ListenIP: "127.0.0.1", RelayIP: "127.0.0.1", RelayPortMin: 40000, RelayPortMax: 49000,
+		Secret:   []byte("e2e secret, at least 16 bytes"),
+		OwnAddrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")},
+		OwnPorts: []int{engine.MediaAddr().Port},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := signaling.NewServer(signaling.Config{
-		Rooms: store, Engine: engine, AdhocRooms: true, Web: web.Files(),
+		Rooms: store, Engine: engine, AdhocRooms: true, Web: web.Files(), TURN: relay,
 		Guard: rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: 100, JoinBurst: 100}),
 	})
 	if err != nil {
@@ -84,6 +95,7 @@ func startServer(t *testing.T) *server {
 		srv.Close(ctx)
 		hs.Close()
 		engine.Close()
+		relay.Close()
 		store.Close()
 	})
 	return &server{URL: hs.URL, engine: engine}

@@ -18,7 +18,7 @@ func TestTCPRelaysOffByDefault(t *testing.T) {
 	if st := s.Stats(); st.Allocations != 0 {
 		t.Errorf("stats %+v", st)
 	}
-	// The failed attempt holds no quota slot for long.
+	// The connection still serves UDP relays.
 	if _, err := allocate(t, c); err != nil {
 		t.Fatalf("UDP relay on the same connection: %v", err)
 	}

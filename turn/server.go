@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,6 +147,11 @@ func New(cfg Config) (*Server, error) {
 		QuotaHandler:       s.quotaHandler,
 		EventHandler:       s.eventHandler(),
 		AllocationLifetime: set.AllocationLifetime,
+		// Relays are of RelayIP's family only. With an IPv4 relay, a client
+		// that names no family gets IPv4 (RFC 6156) even when it reached a
+		// dual-stack listener over IPv6; otherwise pion would follow the
+		// client's family and fail.
+		StrictAddressFamily: set.relayIP.Is4(),
 	})
 	if err != nil {
 		s.abort()
@@ -194,7 +200,13 @@ func (s *Server) TCPAddr() *net.TCPAddr { return s.tcpAddr }
 func (s *Server) TLSAddr() *net.TCPAddr { return s.tlsAddr }
 
 // Policy returns the relay policy in force.
-func (s *Server) Policy() Policy { return s.policy }
+func (s *Server) Policy() Policy {
+	return Policy{
+		Allow: slices.Clone(s.policy.Allow),
+		Deny:  slices.Clone(s.policy.Deny),
+		Own:   slices.Clone(s.policy.Own),
+	}
+}
 
 // URLs returns the ICE server URLs for clients that reach the server as host
 // (a name or an address, with or without brackets or port):

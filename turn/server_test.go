@@ -169,6 +169,37 @@ func TestWildcardListen(t *testing.T) {
 	}
 }
 
+// A dual-stack listener with an IPv4 relay gives IPv6 clients IPv4 relays.
+func TestDualStackListenerIPv4Relay(t *testing.T) {
+	if pc, err := net.ListenPacket("udp6", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	} else {
+		_ = pc.Close()
+	}
+	cfg := testConfig()
+	cfg.ListenIP = "::"
+	cfg.RelayIP = testIP
+	s := startServer(t, cfg)
+	echo := udpEcho(t, net.JoinHostPort(testIP, "0"))
+	for _, tr := range []transport{overUDP, overTCP} {
+		user, pass := s.Credentials("v6client", time.Hour)
+		c, conn := dialClientConn(t, s, tr, user, pass)
+		if ip := addrIP(conn.LocalAddr()); !ip.Is6() {
+			t.Fatalf("client on %v, want IPv6", ip)
+		}
+		relay, err := allocate(t, c)
+		if err != nil {
+			t.Fatalf("%s: Allocate: %v", tr, err)
+		}
+		if ra := relay.LocalAddr().(*net.UDPAddr); ra.IP.String() != testIP {
+			t.Errorf("%s: relayed address %v", tr, ra)
+		}
+		if err := roundTrip(relay, echo, "hello", 2*time.Second); err != nil {
+			t.Errorf("%s: round trip: %v", tr, err)
+		}
+	}
+}
+
 // Close closes the TCP connections pion accepted, the handshakes in
 // progress and the relays, and leaves no goroutine behind.
 func TestCloseLeavesNothing(t *testing.T) {
