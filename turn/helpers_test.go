@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -130,6 +131,13 @@ func dialClientConn(t *testing.T, s *Server, tr transport, username, password st
 	if s.UDPAddr().IP.To4() == nil {
 		local = "::1"
 	}
+	// A wildcard listener is reached on loopback.
+	reach := func(ip net.IP, port int) string {
+		if ip.IsUnspecified() {
+			ip = net.ParseIP(local)
+		}
+		return net.JoinHostPort(ip.String(), strconv.Itoa(port))
+	}
 	var conn net.PacketConn
 	var server string
 	switch tr {
@@ -138,22 +146,24 @@ func dialClientConn(t *testing.T, s *Server, tr transport, username, password st
 		if err != nil {
 			t.Fatal(err)
 		}
-		conn, server = pc, s.UDPAddr().String()
+		conn, server = pc, reach(s.UDPAddr().IP, s.UDPAddr().Port)
 	case overTCP:
-		c, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}).Dial("tcp", s.TCPAddr().String())
+		server = reach(s.TCPAddr().IP, s.TCPAddr().Port)
+		c, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}).Dial("tcp", server)
 		if err != nil {
 			t.Fatal(err)
 		}
-		conn, server = pturn.NewSTUNConn(c), s.TCPAddr().String()
+		conn = pturn.NewSTUNConn(c)
 	case overTLS:
+		server = reach(s.TLSAddr().IP, s.TLSAddr().Port)
 		c, err := (&tls.Dialer{
 			NetDialer: &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}},
 			Config:    &tls.Config{RootCAs: testCA.pool, ServerName: "turn.test"},
-		}).Dial("tcp", s.TLSAddr().String())
+		}).Dial("tcp", server)
 		if err != nil {
 			t.Fatal(err)
 		}
-		conn, server = pturn.NewSTUNConn(c), s.TLSAddr().String()
+		conn = pturn.NewSTUNConn(c)
 	}
 	c, err := pturn.NewClient(&pturn.ClientConfig{
 		TURNServerAddr: server,
