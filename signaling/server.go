@@ -45,7 +45,7 @@ type Config struct {
 	ICEServers []proto.ICEServer
 	// TURN, if set, adds the bundled TURN server to every participant's
 	// ICE servers, with credentials of its own valid for TURNTTL
-	// (default 6 h).
+	// (default 12 h: a relayed participant keeps its allocation with them).
 	TURN    TURN
 	TURNTTL time.Duration
 	// Web is the browser app (package client/web); nil serves none.
@@ -96,7 +96,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.TURNTTL <= 0 {
-		cfg.TURNTTL = 6 * time.Hour
+		cfg.TURNTTL = 12 * time.Hour
 	}
 	s := &Server{
 		cfg:         cfg,

@@ -124,8 +124,9 @@ func dialClient(t *testing.T, s *Server, tr transport, username, password string
 	return c
 }
 
-// dialClientConn is dialClient, also returning the client's socket.
-func dialClientConn(t *testing.T, s *Server, tr transport, username, password string) (*pturn.Client, net.PacketConn) {
+// dialClientConn is dialClient, also returning the client's socket; opts
+// edit the client's configuration.
+func dialClientConn(t *testing.T, s *Server, tr transport, username, password string, opts ...func(*pturn.ClientConfig)) (*pturn.Client, net.PacketConn) {
 	t.Helper()
 	local := "127.0.0.1"
 	if s.UDPAddr().IP.To4() == nil {
@@ -165,14 +166,18 @@ func dialClientConn(t *testing.T, s *Server, tr transport, username, password st
 		}
 		conn = pturn.NewSTUNConn(c)
 	}
-	c, err := pturn.NewClient(&pturn.ClientConfig{
+	cfg := &pturn.ClientConfig{
 		TURNServerAddr: server,
 		Conn:           conn,
 		Username:       username,
 		Password:       password,
 		LoggerFactory:  quietLogs,
 		RTO:            100 * time.Millisecond,
-	})
+	}
+	for _, o := range opts {
+		o(cfg)
+	}
+	c, err := pturn.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,11 +13,11 @@ var briefRanges = []string{
 	"127.0.0.0/8", "::1/128", // loopback
 	"0.0.0.0/8", "::/128", // unspecified
 	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", // RFC 1918
-	"100.64.0.0/10",                 // CGNAT
-	"169.254.0.0/16", "fe80::/10",   // link-local
-	"224.0.0.0/4", "ff00::/8",       // multicast
-	"255.255.255.255/32",            // broadcast
-	"198.18.0.0/15",                 // benchmarking
+	"100.64.0.0/10",               // CGNAT
+	"169.254.0.0/16", "fe80::/10", // link-local
+	"224.0.0.0/4", "ff00::/8", // multicast
+	"255.255.255.255/32",                                                 // broadcast
+	"198.18.0.0/15",                                                      // benchmarking
 	"192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", // documentation
 	"240.0.0.0/4", "192.0.0.0/24", // reserved
 	"fc00::/7", "fec0::/10", // ULA, site-local
@@ -108,35 +108,35 @@ func TestPolicyPeerAllowed(t *testing.T) {
 		{own, "::", false},
 		{own, "255.255.255.255", false},
 		{own, "127.0.0.2", true},
-		{own, "::ffff:127.0.0.2", true},      // the own address, IPv4-mapped
-		{own, "64:ff9b::7f00:2", true},       // the own address through NAT64
-		{own, "fd00::2", true},               // own addresses win over the built-in ranges
-		{own, "fd00::3", false},              // …only themselves
-		{own, "64:ff9b::a00:1", false},       // NAT64 of 10.0.0.1
-		{own, "64:ff9b::a9fe:a9fe", false},   // NAT64 of 169.254.169.254
-		{own, "64:ff9b::808:808", true},      // NAT64 of 8.8.8.8
-		{own, "64:ff9b:1::808:808", false},   // local-use NAT64
-		{own, "2002:a00:1::1", false},        // 6to4 of 10.0.0.1
-		{own, "2001:0:4136:e378::1", false},  // Teredo
-		{own, "::a00:1", false},              // IPv4-compatible (deprecated)
-		{own, "100::1", false},               // discard
-		{own, "8.8.8.8", true},               // public unicast
-		{own, "1.1.1.1", true},               // public unicast
-		{own, "2606:4700:4700::1111", true},  // public unicast
-		{own, "2001:4860:4860::8888", true},  // public unicast (2001:4860::/32 is not Teredo)
-		{Policy{}, "127.0.0.2", false},       // not own without OwnAddrs
-		{Policy{}, "", false},                // invalid
+		{own, "::ffff:127.0.0.2", true},     // the own address, IPv4-mapped
+		{own, "64:ff9b::7f00:2", true},      // the own address through NAT64
+		{own, "fd00::2", true},              // own addresses win over the built-in ranges
+		{own, "fd00::3", false},             // …only themselves
+		{own, "64:ff9b::a00:1", false},      // NAT64 of 10.0.0.1
+		{own, "64:ff9b::a9fe:a9fe", false},  // NAT64 of 169.254.169.254
+		{own, "64:ff9b::808:808", true},     // NAT64 of 8.8.8.8
+		{own, "64:ff9b:1::808:808", false},  // local-use NAT64
+		{own, "2002:a00:1::1", false},       // 6to4 of 10.0.0.1
+		{own, "2001:0:4136:e378::1", false}, // Teredo
+		{own, "::a00:1", false},             // IPv4-compatible (deprecated)
+		{own, "100::1", false},              // discard
+		{own, "8.8.8.8", true},              // public unicast
+		{own, "1.1.1.1", true},              // public unicast
+		{own, "2606:4700:4700::1111", true}, // public unicast
+		{own, "2001:4860:4860::8888", true}, // public unicast (2001:4860::/32 is not Teredo)
+		{Policy{}, "127.0.0.2", false},      // not own without OwnAddrs
+		{Policy{}, "", false},               // invalid
 
 		// Operator lists: the longest match wins, Deny on a tie.
-		{ops, "10.1.3.4", true},       // allowed exception inside RFC 1918
-		{ops, "10.1.2.3", false},      // denied inside the exception
-		{ops, "10.2.0.1", false},      // outside the exception: built-in refusal
-		{ops, "192.168.7.1", true},    // IPv4-mapped Allow prefix applies to IPv4
+		{ops, "10.1.3.4", true},    // allowed exception inside RFC 1918
+		{ops, "10.1.2.3", false},   // denied inside the exception
+		{ops, "10.2.0.1", false},   // outside the exception: built-in refusal
+		{ops, "192.168.7.1", true}, // IPv4-mapped Allow prefix applies to IPv4
 		{ops, "::ffff:192.168.7.1", true},
-		{ops, "192.168.7.7", false},   // /32 Deny beats /24 Allow
-		{ops, "8.8.4.4", true},        // public, allowed anyway
-		{ops, "8.8.8.8", false},       // /24 Deny beats /16 Allow
-		{ops, "203.1.1.1", false},     // extra refusal of a public range
+		{ops, "192.168.7.7", false},       // /32 Deny beats /24 Allow
+		{ops, "8.8.4.4", true},            // public, allowed anyway
+		{ops, "8.8.8.8", false},           // /24 Deny beats /16 Allow
+		{ops, "203.1.1.1", false},         // extra refusal of a public range
 		{ops, "64:ff9b::cb01:101", false}, // NAT64 of 203.1.1.1
 		{ops, "64:ff9b::a01:304", true},   // NAT64 of 10.1.3.4
 		{Policy{Allow: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, Deny: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}}, "8.8.8.8", false},

@@ -94,7 +94,7 @@ func TestQuotasBookkeeping(t *testing.T) {
 	steps := []step{
 		{op: "reserve", user: "a", ip: ip1, ok: true, byUser: 1, byIP: 1},
 		{op: "created", user: "a", ip: ip1, byUser: 1, byIP: 1},
-		{op: "reserve", user: "a", ip: ip1, ok: true, byUser: 2, byIP: 2}, // pending: counts already
+		{op: "reserve", user: "a", ip: ip1, ok: true, byUser: 2, byIP: 2},  // pending: counts already
 		{op: "reserve", user: "a", ip: ip2, ok: false, byUser: 2, byIP: 0}, // user full
 		{op: "reserve", user: "b", ip: ip1, ok: true, byUser: 1, byIP: 3},
 		{op: "reserve", user: "c", ip: ip1, ok: false, byUser: 0, byIP: 3}, // IP full

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"palabre/internal/pionlog"
+
 	pturn "github.com/pion/turn/v5"
 )
 
@@ -141,7 +143,7 @@ func New(cfg Config) (*Server, error) {
 	s.pion, err = pturn.NewServer(pturn.ServerConfig{
 		PacketConnConfigs:  []pturn.PacketConnConfig{{PacketConn: udpConn, RelayAddressGenerator: gen, PermissionHandler: s.permissionHandler}},
 		ListenerConfigs:    listeners,
-		LoggerFactory:      pionLoggerFactory{s.log},
+		LoggerFactory:      pionlog.Factory(s.log),
 		Realm:              s.realm,
 		AuthHandler:        s.authHandler,
 		QuotaHandler:       s.quotaHandler,

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	pturn "github.com/pion/turn/v5"
 	"go.uber.org/goleak"
 )
 
@@ -169,7 +170,9 @@ func TestWildcardListen(t *testing.T) {
 	}
 }
 
-// A dual-stack listener with an IPv4 relay gives IPv6 clients IPv4 relays.
+// A dual-stack listener with an IPv4 relay gives IPv4 relays to IPv6
+// clients that name no address family, as browsers do. (One that asks for
+// IPv6 explicitly is refused: the relay has no IPv6 address.)
 func TestDualStackListenerIPv4Relay(t *testing.T) {
 	if pc, err := net.ListenPacket("udp6", "[::1]:0"); err != nil {
 		t.Skipf("no IPv6 loopback: %v", err)
@@ -183,7 +186,9 @@ func TestDualStackListenerIPv4Relay(t *testing.T) {
 	echo := udpEcho(t, net.JoinHostPort(testIP, "0"))
 	for _, tr := range []transport{overUDP, overTCP} {
 		user, pass := s.Credentials("v6client", time.Hour)
-		c, conn := dialClientConn(t, s, tr, user, pass)
+		c, conn := dialClientConn(t, s, tr, user, pass, func(cc *pturn.ClientConfig) {
+			cc.RequestedAddressFamily = pturn.RequestedAddressFamilyIPv4 // i.e. none: IPv4 is the default
+		})
 		if ip := addrIP(conn.LocalAddr()); !ip.Is6() {
 			t.Fatalf("client on %v, want IPv6", ip)
 		}
@@ -197,6 +202,10 @@ func TestDualStackListenerIPv4Relay(t *testing.T) {
 		if err := roundTrip(relay, echo, "hello", 2*time.Second); err != nil {
 			t.Errorf("%s: round trip: %v", tr, err)
 		}
+	}
+	user, pass := s.Credentials("v6only", time.Hour)
+	if _, err := allocate(t, dialClient(t, s, overUDP, user, pass)); err == nil {
+		t.Error("an IPv6 relay was allocated")
 	}
 }
 

@@ -16,12 +16,17 @@ func startTestServer(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
-	f := serveFlags{listen: "127.0.0.1:0", data: t.TempDir(), mediaPort: 0, slots: 3, adhoc: true, joinRate: 20}
+	f := serveFlags{listen: "127.0.0.1:0", data: t.TempDir(), mediaPort: 0, slots: 3, adhoc: true, joinRate: 20,
+		net: networkFlags{turnOn: true, turnPort: 0, relayPorts: "40000-40100", turnTTL: time.Hour}}
 	go func() {
 		done <- runServer(ctx, f, slog.New(slog.DiscardHandler), func(u string) { urls <- u })
 	}()
+	stopped := false
 	t.Cleanup(func() {
 		cancel()
+		if stopped {
+			return
+		}
 		if err := <-done; err != nil {
 			t.Errorf("server: %v", err)
 		}
@@ -30,6 +35,7 @@ func startTestServer(t *testing.T) string {
 	case u := <-urls:
 		return u
 	case err := <-done:
+		stopped = true
 		t.Fatalf("server did not start: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not start")
@@ -85,6 +91,24 @@ func TestUsageErrors(t *testing.T) {
 		code := run(tc.args, strings.NewReader(""), &out, &errOut)
 		if code != tc.code || !strings.Contains(out.String()+errOut.String(), tc.want) {
 			t.Errorf("%v: exit %d, output %q; want exit %d with %q", tc.args, code, out.String()+errOut.String(), tc.code, tc.want)
+		}
+	}
+}
+
+func TestNetworkFlagErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--media-ip", "not-an-ip", "--data", t.TempDir()}, "--media-ip"},
+		{[]string{"serve", "--turn-relay-ports", "9-5", "--listen", "127.0.0.1:0", "--data", t.TempDir()}, "--turn-relay-ports"},
+		{[]string{"serve", "--turn-allow-peer", "10.0.0.0/99", "--listen", "127.0.0.1:0", "--data", t.TempDir()}, "--turn-allow-peer"},
+		{[]string{"serve", "--turn-tls-port", "5349", "--listen", "127.0.0.1:0", "--data", t.TempDir()}, "--tls-cert"},
+	}
+	for _, tc := range cases {
+		var out, errOut bytes.Buffer
+		if code := run(tc.args, strings.NewReader(""), &out, &errOut); code != 1 || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("%v: exit %d, %q; want exit 1 mentioning %s", tc.args, code, errOut.String(), tc.want)
 		}
 	}
 }

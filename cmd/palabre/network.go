@@ -40,7 +40,7 @@ func (n *networkFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.tlsCert, "tls-cert", "", "certificate `file` (PEM) for TURN over TLS")
 	fs.StringVar(&n.tlsKey, "tls-key", "", "private key `file` (PEM) for TURN over TLS")
 	fs.StringVar(&n.turnSecret, "turn-secret", os.Getenv("PALABRE_TURN_SECRET"), "shared `secret` of TURN credentials, the same on every node (env PALABRE_TURN_SECRET; default: generated once in the data directory)")
-	fs.DurationVar(&n.turnTTL, "turn-ttl", 6*time.Hour, "how long the TURN credentials handed to a participant stay valid")
+	fs.DurationVar(&n.turnTTL, "turn-ttl", turn.DefaultCredentialTTL, "how long the TURN credentials handed to a participant stay valid")
 	fs.StringVar(&n.relayPorts, "turn-relay-ports", "49152-65535", "`range` of TURN relay ports")
 	fs.Var(&n.allowPeers, "turn-allow-peer", "`CIDR` the relay may reach although the built-in policy refuses it (repeatable)")
 	fs.Var(&n.denyPeers, "turn-deny-peer", "`CIDR` the relay must never reach, besides the built-in refusals (repeatable)")

@@ -130,13 +130,16 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 
 	var turnServer signaling.TURN
 	if f.net.turnOn {
-		ts, err := startTURN(f.net, f.data, mediaIP, []int{engine.MediaAddr().Port, f.mediaTCP}, log)
+		ports := []int{engine.MediaAddr().Port}
+		if a := engine.MediaTCPAddr(); a != nil {
+			ports = append(ports, a.Port)
+		}
+		ts, err := startTURN(f.net, f.data, mediaIP, ports, log)
 		if err != nil {
 			return fmt.Errorf("TURN: %w", err)
 		}
 		defer ts.Close()
 		turnServer = ts
-		log.Info("TURN serving", "udp", ts.UDPAddr().String(), "tcp", ts.TCPAddr().String())
 	}
 
 	srv, err := signaling.NewServer(signaling.Config{
