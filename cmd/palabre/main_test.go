@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
+
+	pturn "github.com/pion/turn/v5"
+
+	"palabre/client"
+	"palabre/internal/pionlog"
 )
 
 // startTestServer runs the real server assembly on loopback ports chosen by
@@ -110,5 +116,81 @@ func TestNetworkFlagErrors(t *testing.T) {
 		if code := run(tc.args, strings.NewReader(""), &out, &errOut); code != 1 || !strings.Contains(errOut.String(), tc.want) {
 			t.Errorf("%v: exit %d, %q; want exit 1 mentioning %s", tc.args, code, errOut.String(), tc.want)
 		}
+	}
+}
+
+// With media bound to 127.0.0.2, participants get TURN credentials for
+// 127.0.0.2, and the relay refuses every non-public peer but the server's
+// own media address. Only permissions are asked for: nothing is relayed.
+func TestTURNRelayPolicyWithMediaIP(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	f := serveFlags{listen: "127.0.0.1:0", data: t.TempDir(), mediaPort: 0, slots: 3, adhoc: true, joinRate: 20,
+		net: networkFlags{mediaIP: "127.0.0.2", turnOn: true, turnPort: 0, relayPorts: "40000-40100", turnTTL: time.Hour}}
+	go func() { done <- runServer(ctx, f, slog.New(slog.DiscardHandler), func(u string) { urls <- u }) }()
+	defer func() { cancel(); <-done }()
+	var url string
+	select {
+	case url = <-urls:
+	case err := <-done:
+		done <- err
+		t.Fatalf("server: %v", err)
+	}
+
+	jctx, jcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer jcancel()
+	c, err := client.Dial(jctx, url, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	joined, err := c.Join(jctx, client.JoinRequest{Room: "lobby", Name: "tester"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(joined.ICEServers) != 1 {
+		t.Fatalf("ice servers %+v", joined.ICEServers)
+	}
+	ice := joined.ICEServers[0]
+	var turnAddr string
+	for _, u := range ice.URLs {
+		if rest, ok := strings.CutPrefix(u, "turn:"); ok && strings.HasSuffix(u, "?transport=udp") {
+			turnAddr = strings.TrimSuffix(rest, "?transport=udp")
+		}
+	}
+	if !strings.HasPrefix(turnAddr, "127.0.0.2:") {
+		t.Fatalf("TURN URLs %v do not name 127.0.0.2", ice.URLs)
+	}
+
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tc, err := pturn.NewClient(&pturn.ClientConfig{
+		TURNServerAddr: turnAddr, Conn: conn, Username: ice.Username, Password: ice.Credential,
+		Realm: "palabre", LoggerFactory: pionlog.Factory(slog.New(slog.DiscardHandler)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	if err := tc.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	relay, err := tc.Allocate()
+	if err != nil {
+		t.Fatalf("allocate with the joined credentials: %v", err)
+	}
+	defer relay.Close()
+	for _, peer := range []string{"127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.1.1", "100.64.0.1",
+		"169.254.169.254", "0.0.0.0", "224.0.0.1", "::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "fe80::1"} {
+		if err := tc.CreatePermission(&net.UDPAddr{IP: net.ParseIP(peer), Port: 9}); err == nil {
+			t.Errorf("permission for %s granted", peer)
+		}
+	}
+	if err := tc.CreatePermission(&net.UDPAddr{IP: net.ParseIP("127.0.0.2"), Port: 9}); err != nil {
+		t.Errorf("permission for the server's own media address 127.0.0.2: %v", err)
 	}
 }

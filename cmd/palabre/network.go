@@ -128,6 +128,31 @@ func startTURN(n networkFlags, dataDir, mediaIP string, mediaPorts []int, log *s
 	return turn.New(cfg)
 }
 
+// turnAt hands out TURN URLs naming the address TURN really listens on
+// when that is known (a public IP, or a specific --media-ip), else the host
+// the client reached the web server by (the same machine).
+type turnAt struct {
+	*turn.Server
+	host string
+}
+
+func (t turnAt) URLs(requestHost string) []string {
+	if t.host != "" {
+		return t.Server.URLs(t.host)
+	}
+	return t.Server.URLs(requestHost)
+}
+
+func turnHost(mediaIP string, public []string) string {
+	if len(public) > 0 {
+		return public[0]
+	}
+	if a, err := netip.ParseAddr(mediaIP); err == nil && !a.IsUnspecified() {
+		return mediaIP
+	}
+	return ""
+}
+
 func portRange(s string) (lo, hi int, err error) {
 	a, b, ok := strings.Cut(s, "-")
 	if ok {

@@ -139,7 +139,7 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 			return fmt.Errorf("TURN: %w", err)
 		}
 		defer ts.Close()
-		turnServer = ts
+		turnServer = turnAt{ts, turnHost(mediaIP, f.net.publicIPs)}
 	}
 
 	srv, err := signaling.NewServer(signaling.Config{
