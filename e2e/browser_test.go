@@ -19,7 +19,7 @@ import (
 // speaking; after the release both stop.
 func TestBrowserPushToTalk(t *testing.T) {
 	s := startServer(t)
-	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "choir", Mode: "ptt", Password: "la-la-la"})
+	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "choir", Mode: "ptt", Password: "la-la-la"})
 	browser := newBrowser(t)
 	a := newPage(t, browser, "A")
 	b := newPage(t, browser, "B")
@@ -71,7 +71,7 @@ const micEnabledJS = `(() => {
 
 func TestBrowserWrongPassword(t *testing.T) {
 	s := startServer(t)
-	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "locked-choir", Mode: "ptt", Password: "right"})
+	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "locked-choir", Mode: "ptt", Password: "right"})
 	p := newPage(t, newBrowser(t), "P")
 	p.join(room.Link, "Mallory", "wrong")
 	p.waitFor("an error message", `(document.getElementById('error').textContent || '').trim().length > 0`)
@@ -89,7 +89,7 @@ func TestBrowserWrongPassword(t *testing.T) {
 // The organizer removes B from the participant list; B is told.
 func TestBrowserOrganizerRemoves(t *testing.T) {
 	s := startServer(t)
-	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "assembly", Mode: "moderated"})
+	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "assembly", Mode: "moderated"})
 	browser := newBrowser(t)
 	org := newPage(t, browser, "organizer")
 	b := newPage(t, browser, "B")
@@ -113,7 +113,7 @@ func TestBrowserOrganizerRemoves(t *testing.T) {
 // A browser and a Go client in the same push-to-talk room hear each other.
 func TestBrowserAndGoClient(t *testing.T) {
 	s := startServer(t)
-	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "mixed", Mode: "ptt"})
+	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "mixed", Mode: "ptt"})
 	p := newPage(t, newBrowser(t), "browser")
 	p.joinRoom(room.Link, "Browser", "")
 	browserSource := uint32(eval[float64](p, `window.palabre.self.source`))
@@ -196,7 +196,7 @@ func TestBrowserCreatesRoom(t *testing.T) {
 // When the connection drops, the app says so and comes back by itself.
 func TestBrowserReconnects(t *testing.T) {
 	s := startServer(t)
-	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "flaky", Mode: "ptt"})
+	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "flaky", Mode: "ptt"})
 	p := newPage(t, newBrowser(t), "P")
 	p.joinRoom(room.Link, "Robin", "")
 	firstID := eval[string](p, `window.palabre.self.id`)
@@ -210,7 +210,7 @@ func TestBrowserReconnects(t *testing.T) {
 // wide phone screen without horizontal scrolling.
 func TestBrowserAccessibleAndNarrow(t *testing.T) {
 	s := startServer(t)
-	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "phones", Mode: "ptt"})
+	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "phones", Mode: "ptt"})
 	p := newPage(t, newBrowser(t), "phone")
 	p.do(chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulateTouch))
 	p.joinRoom(room.OrganizerLink, "Sam", "")
@@ -250,7 +250,7 @@ const relayPairJS = `(async () => {
 // server and hears a speaker.
 func TestBrowserThroughTURN(t *testing.T) {
 	s := startServer(t)
-	room := s.createRoom(t, signaling.CreateRoomRequest{Name: "firewalled", Mode: "ptt"})
+	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "firewalled", Mode: "ptt"})
 	p := newPage(t, newBrowser(t), "relayed")
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 	_, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: forceRelayJS})

@@ -5,15 +5,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,11 +21,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"palabre/client/web"
-	"palabre/rooms"
-	"palabre/sfu"
-	"palabre/signaling"
-	"palabre/turn"
+	"palabre/internal/testserver"
 )
 
 var chromiumPath string
@@ -56,65 +47,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// server is a whole Palabre server with the browser app, on loopback.
-type server struct {
-	URL    string
-	engine *sfu.Engine
-}
-
-func startServer(t *testing.T) *server {
-	t.Helper()
-	store, err := rooms.Open(t.TempDir(), rooms.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := sfu.NewEngine(sfu.Config{MediaAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay, err := turn.New(turn.Config{
-		ListenIP: "127.0.0.1", RelayIP: "127.0.0.1", RelayPortMin: 40000, RelayPortMax: 49000,
-		Secret:   []byte("e2e secret, at least 16 bytes"),
-		OwnAddrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")},
-		OwnPorts: []int{engine.MediaAddr().Port},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := signaling.NewServer(signaling.Config{
-		Rooms: store, Engine: engine, AdhocRooms: true, Web: web.Files(), TURN: relay,
-		Guard: rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: 100, JoinBurst: 100}),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Close(ctx)
-		hs.Close()
-		engine.Close()
-		relay.Close()
-		store.Close()
-	})
-	return &server{URL: hs.URL, engine: engine}
-}
-
-func (s *server) createRoom(t *testing.T, req signaling.CreateRoomRequest) signaling.CreateRoomResponse {
-	t.Helper()
-	body, _ := json.Marshal(req)
-	resp, err := http.Post(s.URL+"/api/v1/rooms", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out signaling.CreateRoomResponse
-	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
-		t.Fatalf("create room: %s", resp.Status)
-	}
-	return out
-}
+func startServer(t *testing.T) *testserver.Server { return testserver.Start(t) }
 
 // newBrowser starts one headless Chromium for the test. Each page made from
 // it lives in its own browser context (its own storage), like separate

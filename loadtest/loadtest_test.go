@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"flag"
 	"log/slog"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
-	"palabre/rooms"
-	"palabre/sfu"
-	"palabre/signaling"
+	"palabre/internal/testserver"
 )
 
 func TestMain(m *testing.M) {
@@ -25,40 +22,10 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// startServer runs a real Palabre server on loopback.
-func startServer(t *testing.T) string {
-	t.Helper()
-	store, err := rooms.Open(t.TempDir(), rooms.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := sfu.NewEngine(sfu.Config{MediaAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := signaling.NewServer(signaling.Config{
-		Rooms: store, Engine: engine, AdhocRooms: true,
-		Guard: rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: 1000, JoinBurst: 1000}),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Close(ctx)
-		hs.Close()
-		engine.Close()
-		store.Close()
-	})
-	return hs.URL
-}
-
 // A short run: every listener hears audio, loss stays under 1 %, and the
 // JSON result carries every field an operator reads.
 func TestShortRun(t *testing.T) {
-	url := startServer(t)
+	url := testserver.Start(t).URL
 	var progress bytes.Buffer
 	res, err := Run(context.Background(), Config{
 		Server: url, Rooms: 1, Listeners: 20, Speakers: 2,
