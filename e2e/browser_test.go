@@ -40,6 +40,7 @@ func TestBrowserPushToTalk(t *testing.T) {
 	a.space(true)
 	a.waitFor("A's microphone is live", micEnabledJS)
 	b.waitFor("B marks A as speaking", speakingInB)
+	b.waitFor("B's live region announces A", `(document.getElementById('announcer').textContent || '').includes('Alice')`)
 	start := b.audio()
 	b.waitFor("B receives A's audio", fmt.Sprintf(`(async () => { const s = await (%s); return s.bytes > %v + 2000 && s.energy > %v; })()`, statsJS, start.Bytes, start.Energy))
 	a.screenshot("room-en.png")
@@ -86,7 +87,9 @@ func TestBrowserWrongPassword(t *testing.T) {
 	checkOnlyServer(t, s.URL, p)
 }
 
-// The organizer removes B from the participant list; B is told.
+// In a moderated room the organizer gives B the floor and takes it back
+// (B's microphone follows), then removes B from the participant list; B
+// is told.
 func TestBrowserOrganizerRemoves(t *testing.T) {
 	s := startServer(t)
 	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "assembly", Mode: "moderated"})
@@ -102,6 +105,18 @@ func TestBrowserOrganizerRemoves(t *testing.T) {
 	}
 	b.joinRoom(room.Link, "Bob", "")
 	bID := eval[string](b, `window.palabre.self.id`)
+	// In a moderated room B talks only when given the floor: its
+	// microphone follows the organizer's grant and revoke.
+	if eval[bool](b, micEnabledJS) {
+		t.Error("B's microphone is live before being given the floor")
+	}
+	grant := fmt.Sprintf(`#participants li[data-participant-id=%q] button[data-action="grant"]`, bID)
+	org.do(chromedp.WaitVisible(chromedp.CSS(grant)), chromedp.Click(chromedp.CSS(grant)))
+	b.waitFor("B's microphone is live once granted", micEnabledJS)
+	revoke := fmt.Sprintf(`#participants li[data-participant-id=%q] button[data-action="revoke"]`, bID)
+	org.do(chromedp.WaitVisible(chromedp.CSS(revoke)), chromedp.Click(chromedp.CSS(revoke)))
+	b.waitFor("B's microphone is off once revoked", "!("+micEnabledJS+")")
+
 	kick := fmt.Sprintf(`#participants li[data-participant-id=%q] button[data-action="kick"]`, bID)
 	org.do(chromedp.WaitVisible(chromedp.CSS(kick)), chromedp.Click(chromedp.CSS(kick)))
 	b.do(chromedp.WaitVisible(chromedp.ID("ended")))
