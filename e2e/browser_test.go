@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +86,7 @@ func TestBrowserWrongPassword(t *testing.T) {
 		t.Errorf("state %q after a wrong password, want prejoin", st)
 	}
 	p.do(chromedp.WaitVisible(chromedp.ID("prejoin")))
+	p.screenshot("prejoin-error-en.png")
 	checkOnlyServer(t, s.URL, p)
 }
 
@@ -186,13 +189,16 @@ func heardFrom(c *client.Client, source uint32) uint64 {
 func TestBrowserCreatesRoom(t *testing.T) {
 	s := startServer(t)
 	p := newPage(t, newBrowser(t), "creator")
-	p.do(chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.ID("create-name")),
+	p.do(chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.ID("create-name")))
+	p.screenshot("home-en.png")
+	p.do(
 		chromedp.SendKeys(chromedp.ID("create-name"), "book-club"),
 		chromedp.SendKeys(chromedp.ID("create-password"), "chapter-one"),
 		chromedp.SetValue(chromedp.ID("create-mode"), "ptt"),
 		chromedp.Click(chromedp.ID("create-submit")),
 		chromedp.WaitVisible(chromedp.ID("participant-link")),
 	)
+	p.screenshot("created-en.png")
 	link := eval[string](p, `document.getElementById('participant-link').textContent.trim()`)
 	orgLink := eval[string](p, `document.getElementById('organizer-link').textContent.trim()`)
 	if link != s.URL+"/r/book-club" {
@@ -202,6 +208,16 @@ func TestBrowserCreatesRoom(t *testing.T) {
 		t.Errorf("organizer link %q", orgLink)
 	}
 	// The room exists as asked.
+	resp, err := http.Get(s.URL + "/api/v1/rooms/book-club")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st signaling.RoomStatus
+	json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if st.Room.Mode != "ptt" || !st.Room.HasPassword {
+		t.Errorf("room created as %+v, want ptt with a password", st.Room)
+	}
 	p2 := newPage(t, newBrowser(t), "guest")
 	p2.join(link, "Guest", "wrong")
 	p2.waitFor("the password is checked", `(document.getElementById('error').textContent || '').trim().length > 0`)
