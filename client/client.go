@@ -43,7 +43,8 @@ type Options struct {
 	// only TURN servers on a loopback address are kept.
 	RelayOnly bool
 	// TURNTransport, if "udp" or "tcp", keeps only the TURN URLs of that
-	// transport (tests: reach the relay over TCP only).
+	// transport (tests: reach the relay over TCP only); "none" uses no
+	// TURN server at all (checks of direct connectivity).
 	TURNTransport string
 	// TCPOnly restricts ICE to TCP candidates (ICE-TCP, RFC 6544), as a
 	// client behind a firewall that lets no UDP out would be.

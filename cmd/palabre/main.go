@@ -4,6 +4,7 @@
 //	palabre room create NAME ...       create a room on a running server
 //	palabre room show NAME ...         show a room's public settings
 //	palabre loadtest ...               measure a server with real WebRTC participants
+//	palabre check ...                  test a deployment as a participant would reach it
 //	palabre version
 package main
 
@@ -38,6 +39,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return room(args[1:], stdin, stdout, stderr)
 	case "loadtest":
 		return loadTest(args[1:], stdout, stderr)
+	case "check":
+		return check(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "palabre", version)
 		return 0
@@ -58,6 +61,7 @@ Usage:
   palabre room create NAME [flags]      create a room on a running server
   palabre room show NAME [flags]        show a room's settings
   palabre loadtest [flags]              measure a server with simulated participants
+  palabre check [--server URL]          test a deployment: web, signaling, UDP, TCP, TURN
   palabre version                       print the version
 
 With no flags, "palabre serve" listens on http://127.0.0.1:8080, carries

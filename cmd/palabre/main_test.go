@@ -19,11 +19,18 @@ import (
 // the system, with its data in a temporary directory.
 func startTestServer(t *testing.T) string {
 	t.Helper()
+	return startTestServerWith(t, func(*serveFlags) {})
+}
+
+// startTestServerWith is startTestServer with changed flags.
+func startTestServerWith(t *testing.T, edit func(*serveFlags)) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
 	f := serveFlags{listen: "127.0.0.1:0", data: t.TempDir(), mediaPort: 0, slots: 3, adhoc: true, joinRate: 20,
 		net: networkFlags{turnOn: true, turnPort: 0, relayPorts: "40000-40100", turnTTL: time.Hour}}
+	edit(&f)
 	go func() {
 		done <- runServer(ctx, f, slog.New(slog.DiscardHandler), func(u string) { urls <- u })
 	}()
@@ -192,5 +199,34 @@ func TestTURNRelayPolicyWithMediaIP(t *testing.T) {
 	}
 	if err := tc.CreatePermission(&net.UDPAddr{IP: net.ParseIP("127.0.0.2"), Port: 9}); err != nil {
 		t.Errorf("permission for the server's own media address 127.0.0.2: %v", err)
+	}
+}
+
+// palabre check passes every check against a server with ICE-TCP and TURN,
+// and reports the failing ones when a path is missing.
+func TestCheck(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcpPort := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	url := startTestServerWith(t, func(f *serveFlags) { f.mediaTCP = tcpPort })
+	var out, errOut bytes.Buffer
+	if code := run([]string{"check", "--server", url}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("check: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	for _, want := range []string{"media over UDP", "media over TCP (ICE-TCP)", "through TURN over UDP", "through TURN over TCP"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	// Without ICE-TCP, that check fails and says so.
+	url = startTestServer(t)
+	out.Reset()
+	if code := run([]string{"check", "--server", url, "--timeout", "3s"}, nil, &out, &errOut); code != 1 ||
+		!strings.Contains(out.String(), "1 of 6 checks failed") {
+		t.Errorf("check without ICE-TCP: exit %d\n%s", code, out.String())
 	}
 }
