@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -83,11 +84,13 @@ type session struct {
 func newSession(s *Server, conn *websocket.Conn, ip netip.Addr, host string) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &session{
-		s:       s,
-		conn:    conn,
-		ip:      ip,
-		host:    host,
-		log:     s.log.With("remote", ip.String()),
+		s:    s,
+		conn: conn,
+		ip:   ip,
+		host: host,
+		// No address in the logs: Palabre collects nothing about the
+		// people who use it. A random session id ties the lines together.
+		log:     s.log.With("session", newSessionID()),
 		limit:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
 		outWake: make(chan struct{}, 1),
 		closing: make(chan struct{}),
@@ -343,6 +346,13 @@ func (se *session) iceServers() []proto.ICEServer {
 		servers = append(servers, proto.ICEServer{URLs: t.URLs(se.host), Username: user, Credential: pass})
 	}
 	return servers
+}
+
+// newSessionID names a connection in the logs.
+func newSessionID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // newParticipantID returns a short random id, unique in practice.

@@ -277,7 +277,10 @@ func (s *Server) authFailed(ip netip.Addr, src net.Addr, username, reason string
 	if len(username) > 64 {
 		username = username[:64] + "…"
 	}
-	s.log.Info("turn: auth failed", "client", src, "username", username, "reason", reason)
+	// Client addresses and credential ids only at debug: Palabre logs
+	// nothing about the people using it by default.
+	s.log.Info("turn: auth failed", "reason", reason)
+	s.log.Debug("turn: auth failed", "client", src, "username", username, "reason", reason)
 }
 
 // quotaHandler reserves an allocation slot for userID from srcAddr.
@@ -285,7 +288,8 @@ func (s *Server) quotaHandler(userID, _ string, srcAddr net.Addr) bool {
 	ok, which := s.quotas.reserve(userID, addrIP(srcAddr), s.now())
 	if !ok {
 		s.stats.quotaRefused.Add(1)
-		s.log.Info("turn: allocation refused, quota reached", "client", srcAddr, "user", userID, "quota", which)
+		s.log.Info("turn: allocation refused, quota reached", "quota", which)
+		s.log.Debug("turn: allocation refused, quota reached", "client", srcAddr, "user", userID, "quota", which)
 	}
 	return ok
 }

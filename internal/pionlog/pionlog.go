@@ -1,10 +1,12 @@
 // Package pionlog sends pion's logs to log/slog.
 //
 // pion logs routine events loudly (a read on a connection that just
-// closed, a candidate that could not be used), so everything goes one
-// level down: pion errors become slog warnings, warnings become infos,
-// infos become debug, and pion's debug and trace go below slog's debug
-// (shown only with a handler set lower than slog.LevelDebug).
+// closed, a candidate that could not be used), and its messages often
+// carry the remote side's addresses, which Palabre does not log by
+// default. So pion is heard only at debug level: its errors and warnings
+// become slog debug, its infos LevelDebug-2, its debug and trace
+// LevelDebug-4 (shown only with a handler set that low). Palabre's own
+// code logs what an operator needs at info.
 package pionlog
 
 import (
@@ -15,9 +17,10 @@ import (
 	"github.com/pion/logging"
 )
 
-// Levels below slog.LevelDebug for pion's own debug and trace output.
+// Levels below slog.LevelDebug for pion's own info, debug and trace output.
 const (
-	LevelDebug = slog.LevelDebug - 2
+	LevelInfo  = slog.LevelDebug - 2
+	LevelDebug = slog.LevelDebug - 4
 	LevelTrace = slog.LevelDebug - 4
 )
 
@@ -49,9 +52,9 @@ func (l logger) Trace(msg string)                  { l.emit(LevelTrace, msg) }
 func (l logger) Tracef(format string, args ...any) { l.emitf(LevelTrace, format, args...) }
 func (l logger) Debug(msg string)                  { l.emit(LevelDebug, msg) }
 func (l logger) Debugf(format string, args ...any) { l.emitf(LevelDebug, format, args...) }
-func (l logger) Info(msg string)                   { l.emit(slog.LevelDebug, msg) }
-func (l logger) Infof(format string, args ...any)  { l.emitf(slog.LevelDebug, format, args...) }
-func (l logger) Warn(msg string)                   { l.emit(slog.LevelInfo, msg) }
-func (l logger) Warnf(format string, args ...any)  { l.emitf(slog.LevelInfo, format, args...) }
-func (l logger) Error(msg string)                  { l.emit(slog.LevelWarn, msg) }
-func (l logger) Errorf(format string, args ...any) { l.emitf(slog.LevelWarn, format, args...) }
+func (l logger) Info(msg string)                   { l.emit(LevelInfo, msg) }
+func (l logger) Infof(format string, args ...any)  { l.emitf(LevelInfo, format, args...) }
+func (l logger) Warn(msg string)                   { l.emit(slog.LevelDebug, msg) }
+func (l logger) Warnf(format string, args ...any)  { l.emitf(slog.LevelDebug, format, args...) }
+func (l logger) Error(msg string)                  { l.emit(slog.LevelDebug, msg) }
+func (l logger) Errorf(format string, args ...any) { l.emitf(slog.LevelDebug, format, args...) }

@@ -15,10 +15,10 @@ func TestLevels(t *testing.T) {
 		emit func()
 		want string
 	}{
-		{func() { l.Error("e") }, "level=WARN msg=e pion=ice"},
-		{func() { l.Warnf("w%d", 1) }, "level=INFO msg=w1 pion=ice"},
-		{func() { l.Info("i") }, "level=DEBUG msg=i pion=ice"},
-		{func() { l.Debug("d") }, "level=DEBUG-2 msg=d pion=ice"},
+		{func() { l.Error("e") }, "level=DEBUG msg=e pion=ice"},
+		{func() { l.Warnf("w%d", 1) }, "level=DEBUG msg=w1 pion=ice"},
+		{func() { l.Info("i") }, "level=DEBUG-2 msg=i pion=ice"},
+		{func() { l.Debug("d") }, "level=DEBUG-4 msg=d pion=ice"},
 		{func() { l.Tracef("t%s", "x") }, "level=DEBUG-4 msg=tx pion=ice"},
 	}
 	for _, tc := range cases {
@@ -31,10 +31,11 @@ func TestLevels(t *testing.T) {
 
 	// Below the handler's level nothing is formatted or written.
 	buf.Reset()
-	quiet := Factory(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))).NewLogger("pc")
+	quiet := Factory(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))).NewLogger("pc")
+	quiet.Error("may name a peer address")
 	quiet.Warn("routine")
 	quiet.Debugf("%v", "noise")
 	if buf.Len() != 0 {
-		t.Errorf("warn-level handler wrote %q", buf.String())
+		t.Errorf("info-level handler wrote %q", buf.String())
 	}
 }
