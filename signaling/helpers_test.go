@@ -65,6 +65,15 @@ func withConfig(fn func(*Config)) serverOption { return func(ts *testServer) { f
 
 func startServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
+	// Every test leaves no goroutine behind, checked when it ends (this
+	// cleanup runs last), so a leak names its test. goleak retries for a
+	// while: pion's ICE task loop may outlive PeerConnection.Close briefly.
+	ign := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		if err := goleak.Find(ign); err != nil {
+			t.Errorf("goroutines left behind: %v", err)
+		}
+	})
 	ts := &testServer{t: t, dir: t.TempDir()}
 	ts.cfg = Config{AdhocRooms: true}
 	ts.media = sfu.Config{MediaAddr: "127.0.0.1:0"}
