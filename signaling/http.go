@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 
@@ -23,6 +22,20 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/rooms/{name}", s.getRoom)
 	s.mux.HandleFunc("DELETE /api/v1/rooms/{name}", s.deleteRoom)
 	s.mux.Handle("GET /metrics", s.metrics.handler())
+	// readyz says whether this node takes new participants: not while it
+	// shuts down (a load balancer should send people elsewhere).
+	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "shutting down\n")
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
@@ -35,23 +48,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the client
 	}
 	conn.SetReadLimit(hardReadLimit)
-	se := newSession(s, conn, clientIP(r), requestHost(r))
+	se := newSession(s, conn, s.clientIP(r), requestHost(r))
 	if !s.addSession(se) {
 		conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
 	se.run()
-}
-
-// clientIP is the address rate limits apply to.
-func clientIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		host, _, _ := net.SplitHostPort(r.RemoteAddr)
-		a, _ := netip.ParseAddr(host)
-		return a.Unmap()
-	}
-	return ap.Addr().Unmap()
 }
 
 // requestHost is the host part of the Host header ("talk.example.org",
@@ -208,11 +210,7 @@ func (s *Server) baseURL(r *http.Request) string {
 	if s.cfg.PublicURL != "" {
 		return strings.TrimRight(s.cfg.PublicURL, "/")
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return s.scheme(r) + "://" + r.Host
 }
 
 func bearerIs(r *http.Request, token string) bool {

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -48,6 +49,9 @@ type Config struct {
 	// (default 12 h: a relayed participant keeps its allocation with them).
 	TURN    TURN
 	TURNTTL time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto headers are believed; nobody else's are.
+	TrustedProxies []netip.Prefix
 	// Web is the browser app (package client/web); nil serves none.
 	Web fs.FS
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -36,6 +37,7 @@ type serveFlags struct {
 	joinRate    float64
 	debugListen string
 	net         networkFlags
+	proxies     listFlag
 }
 
 func serve(args []string, stderr io.Writer) int {
@@ -53,6 +55,7 @@ func serve(args []string, stderr io.Writer) int {
 	fs.Float64Var(&f.joinRate, "join-rate", 20, "joins per second allowed from one address (bursts of 5× that); raise it for load tests")
 	fs.StringVar(&f.debugListen, "debug-listen", "", "if set, serve Go's pprof profiles at http://`ADDR`/debug/pprof/ (keep it on loopback)")
 	f.net.register(fs)
+	fs.Var(&f.proxies, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -128,6 +131,15 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 	}
 	defer engine.Close()
 
+	var proxies []netip.Prefix
+	for _, p := range f.proxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return fmt.Errorf("--trusted-proxy %q: %w", p, err)
+		}
+		proxies = append(proxies, pfx)
+	}
+
 	var turnServer signaling.TURN
 	if f.net.turnOn {
 		ports := []int{engine.MediaAddr().Port}
@@ -143,16 +155,17 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 	}
 
 	srv, err := signaling.NewServer(signaling.Config{
-		Rooms:       store,
-		Guard:       rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: f.joinRate, JoinBurst: int(5 * f.joinRate)}),
-		Engine:      engine,
-		AdhocRooms:  f.adhoc,
-		PublicURL:   f.publicURL,
-		CreateToken: f.createToken,
-		Web:         web.Files(),
-		TURN:        turnServer,
-		TURNTTL:     f.net.turnTTL,
-		Logger:      log,
+		Rooms:          store,
+		Guard:          rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: f.joinRate, JoinBurst: int(5 * f.joinRate)}),
+		Engine:         engine,
+		AdhocRooms:     f.adhoc,
+		PublicURL:      f.publicURL,
+		CreateToken:    f.createToken,
+		Web:            web.Files(),
+		TURN:           turnServer,
+		TrustedProxies: proxies,
+		TURNTTL:        f.net.turnTTL,
+		Logger:         log,
 	})
 	if err != nil {
 		return err
