@@ -42,6 +42,9 @@ type Options struct {
 	// RelayOnly restricts ICE to relay (TURN) candidates. In loopback mode
 	// only TURN servers on a loopback address are kept.
 	RelayOnly bool
+	// HTTPClient makes the WebSocket handshake (for example with the CA
+	// of a test server); nil means http.DefaultClient.
+	HTTPClient *http.Client
 	// TURNTransport, if "udp" or "tcp", keeps only the TURN URLs of that
 	// transport (tests: reach the relay over TCP only); "none" uses no
 	// TURN server at all (checks of direct connectivity).
@@ -139,7 +142,7 @@ func Dial(ctx context.Context, serverURL string, opts Options) (*Client, error) 
 	}
 	log = log.With("component", "palabre-client")
 
-	conn, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: opts.Header})
+	conn, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: opts.Header, HTTPClient: opts.HTTPClient})
 	if err != nil {
 		if resp != nil {
 			return nil, fmt.Errorf("palabre client: dial %s: %s: %w", wsURL, resp.Status, err)

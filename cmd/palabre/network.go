@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -37,8 +36,8 @@ func (n *networkFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&n.turnOn, "turn", true, "run the bundled TURN server, for participants behind restrictive networks")
 	fs.IntVar(&n.turnPort, "turn-port", 3478, "TURN `port`, UDP and TCP")
 	fs.IntVar(&n.turnTLSPort, "turn-tls-port", 0, "TURN over TLS `port` (needs --tls-cert and --tls-key; 0: off)")
-	fs.StringVar(&n.tlsCert, "tls-cert", "", "certificate `file` (PEM) for TURN over TLS")
-	fs.StringVar(&n.tlsKey, "tls-key", "", "private key `file` (PEM) for TURN over TLS")
+	fs.StringVar(&n.tlsCert, "tls-cert", "", "certificate `file` (PEM): --listen then speaks HTTPS (and TURN over TLS can use it); reloaded when it changes")
+	fs.StringVar(&n.tlsKey, "tls-key", "", "private key `file` (PEM) of --tls-cert")
 	fs.StringVar(&n.turnSecret, "turn-secret", os.Getenv("PALABRE_TURN_SECRET"), "shared `secret` of TURN credentials, the same on every node (env PALABRE_TURN_SECRET; default: generated once in the data directory)")
 	fs.DurationVar(&n.turnTTL, "turn-ttl", turn.DefaultCredentialTTL, "how long the TURN credentials handed to a participant stay valid")
 	fs.StringVar(&n.relayPorts, "turn-relay-ports", "49152-65535", "`range` of TURN relay ports")
@@ -104,11 +103,11 @@ func startTURN(n networkFlags, dataDir, mediaIP string, mediaPorts []int, log *s
 		if n.tlsCert == "" || n.tlsKey == "" {
 			return nil, fmt.Errorf("--turn-tls-port needs --tls-cert and --tls-key")
 		}
-		cert, err := tls.LoadX509KeyPair(n.tlsCert, n.tlsKey)
+		certs, err := newCertReloader(n.tlsCert, n.tlsKey)
 		if err != nil {
-			return nil, fmt.Errorf("TLS certificate: %w", err)
+			return nil, err
 		}
-		cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		cfg.TLSConfig = certs.tlsConfig()
 	}
 	for _, s := range n.allowPeers {
 		p, err := netip.ParsePrefix(s)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -180,7 +181,18 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("palabre serving", "version", version, "url", "http://"+ln.Addr().String(),
+	scheme := "http"
+	if f.net.tlsCert != "" || f.net.tlsKey != "" {
+		certs, err := newCertReloader(f.net.tlsCert, f.net.tlsKey)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		hs.TLSConfig = certs.tlsConfig()
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	}
+	log.Info("palabre serving", "version", version, "url", scheme+"://"+ln.Addr().String(),
 		"media_udp", engine.MediaAddr().String(), "data", f.data, "adhoc_rooms", f.adhoc)
 
 	errc := make(chan error, 1)
@@ -194,7 +206,7 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		log.Info("profiles served", "url", "http://"+f.debugListen+"/debug/pprof/")
 	}
 	if ready != nil {
-		ready("http://" + ln.Addr().String())
+		ready(scheme + "://" + ln.Addr().String())
 	}
 	select {
 	case err := <-errc:
