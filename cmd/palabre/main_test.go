@@ -230,3 +230,70 @@ func TestCheck(t *testing.T) {
 		t.Errorf("check without ICE-TCP: exit %d\n%s", code, out.String())
 	}
 }
+
+// Stopping the server during a live call (what SIGTERM does): the
+// participants are told, the server exits within its deadline, and the
+// rooms are intact when it starts again on the same data directory.
+func TestGracefulShutdownDuringCall(t *testing.T) {
+	data := t.TempDir()
+	f := serveFlags{listen: "127.0.0.1:0", data: data, mediaPort: 0, slots: 3, adhoc: true, joinRate: 20}
+	ctx, cancel := context.WithCancel(context.Background())
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- runServer(ctx, f, slog.New(slog.DiscardHandler), func(u string) { urls <- u }) }()
+	url := <-urls
+
+	var out, errOut bytes.Buffer
+	if code := run([]string{"room", "create", "durable", "--mode", "ptt", "--server", url}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("room create: %s", errOut.String())
+	}
+	jctx, jcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer jcancel()
+	var clients []*client.Client
+	for _, name := range []string{"speaker", "listener"} {
+		c, err := client.Dial(jctx, url, client.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Join(jctx, client.JoinRequest{Room: "durable", Name: name}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WaitConnected(jctx); err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	if err := clients[0].PTTOn(jctx); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	cancel() // SIGTERM
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("server stopped with %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("server did not stop within its 10 s deadline")
+	}
+	t.Logf("stopped in %v", time.Since(start))
+	for _, c := range clients {
+		select {
+		case <-c.Done():
+			if err := c.Err(); err == nil || !strings.Contains(err.Error(), "shutting down") {
+				t.Errorf("client closed with %v, want the shutdown reason", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("a client was not disconnected")
+		}
+	}
+
+	// Back up on the same data directory: the room is still there.
+	url = startTestServerWith(t, func(g *serveFlags) { g.data = data })
+	out.Reset()
+	if code := run([]string{"room", "show", "durable", "--server", url}, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "ptt") {
+		t.Errorf("after restart: exit %d %q %q", code, out.String(), errOut.String())
+	}
+}
