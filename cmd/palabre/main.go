@@ -41,6 +41,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return loadTest(args[1:], stdout, stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
+	case "config":
+		if len(args) > 1 && args[1] == "show" {
+			return configShow(args[2:], stdout, stderr)
+		}
+		fmt.Fprintln(stderr, "usage: palabre config show [--config FILE] [serve flags]")
+		return 2
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "palabre", version)
 		return 0
@@ -62,6 +68,7 @@ Usage:
   palabre room show NAME [flags]        show a room's settings
   palabre loadtest [flags]              measure a server with simulated participants
   palabre check [--server URL]          test a deployment: web, signaling, UDP, TCP, TURN
+  palabre config show [--config FILE]   print every setting, its value and its source
   palabre version                       print the version
 
 With no flags, "palabre serve" listens on http://127.0.0.1:8080, carries

@@ -39,26 +39,11 @@ type serveFlags struct {
 	debugListen string
 	net         networkFlags
 	proxies     listFlag
+	configFile  string
 }
 
 func serve(args []string, stderr io.Writer) int {
-	var f serveFlags
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP and WebSocket listen `address`")
-	fs.StringVar(&f.data, "data", "palabre-data", "`directory` for rooms and state (created if missing)")
-	fs.IntVar(&f.mediaPort, "media-port", -1, "UDP `port` carrying all media (default: the listen port)")
-	fs.IntVar(&f.mediaTCP, "media-tcp-port", -1, "TCP `port` for ICE-TCP, for participants who can only use TCP (default: the listen port + 1; 0 turns it off)")
-	fs.IntVar(&f.slots, "slots", 3, "audio slots per participant: how many voices each one hears at once (1-8)")
-	fs.BoolVar(&f.adhoc, "adhoc-rooms", true, "joining an unknown room creates an open ephemeral room")
-	fs.StringVar(&f.publicURL, "public-url", "", "base `URL` of links given to organizers (default: from each request)")
-	fs.StringVar(&f.createToken, "create-token", os.Getenv("PALABRE_CREATE_TOKEN"), "if set, creating rooms over the API needs this bearer `token` (env PALABRE_CREATE_TOKEN)")
-	fs.Float64Var(&f.joinRate, "join-rate", 20, "joins per second allowed from one address (bursts of 5× that); raise it for load tests")
-	fs.StringVar(&f.debugListen, "debug-listen", "", "if set, serve Go's pprof profiles at http://`ADDR`/debug/pprof/ (keep it on loopback)")
-	f.net.register(fs)
-	fs.Var(&f.proxies, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)")
-	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fs, f := newServeFlags(stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -66,6 +51,37 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if _, err := applyConfig(fs, f.configFile, os.Getenv); err != nil {
+		fmt.Fprintln(stderr, "serve:", err)
+		return 2
+	}
+	return serveWith(*f, stderr)
+}
+
+// newServeFlags declares every setting of palabre serve.
+func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
+	f := new(serveFlags)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.configFile, "config", "", "TOML `file` of settings named like these flags (env PALABRE_CONFIG); flags and PALABRE_* variables win over it")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP and WebSocket listen `address`")
+	fs.StringVar(&f.data, "data", "palabre-data", "`directory` for rooms and state (created if missing)")
+	fs.IntVar(&f.mediaPort, "media-port", -1, "UDP `port` carrying all media (default: the listen port)")
+	fs.IntVar(&f.mediaTCP, "media-tcp-port", -1, "TCP `port` for ICE-TCP, for participants who can only use TCP (default: the listen port + 1; 0 turns it off)")
+	fs.IntVar(&f.slots, "slots", 3, "audio slots per participant: how many voices each one hears at once (1-8)")
+	fs.BoolVar(&f.adhoc, "adhoc-rooms", true, "joining an unknown room creates an open ephemeral room")
+	fs.StringVar(&f.publicURL, "public-url", "", "base `URL` of links given to organizers (default: from each request)")
+	fs.StringVar(&f.createToken, "create-token", "", "if set, creating rooms over the API needs this bearer `token`")
+	fs.Float64Var(&f.joinRate, "join-rate", 20, "joins per second allowed from one address (bursts of 5× that); raise it for load tests")
+	fs.StringVar(&f.debugListen, "debug-listen", "", "if set, serve Go's pprof profiles at http://`ADDR`/debug/pprof/ (keep it on loopback)")
+	f.net.register(fs)
+	fs.Var(&f.proxies, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	return fs, f
+}
+
+func serveWith(f serveFlags, stderr io.Writer) int {
 	log, err := newLogger(stderr, f.logLevel, f.logFormat)
 	if err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
