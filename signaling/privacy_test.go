@@ -62,3 +62,14 @@ func TestLogsHoldNoAddressOrName(t *testing.T) {
 		}
 	}
 }
+
+// With LogIPs, the operator's explicit choice, the address is logged.
+func TestLogIPsOptIn(t *testing.T) {
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ts := startServer(t, withConfig(func(c *Config) { c.Logger, c.LogIPs = logger, true }))
+	ts.join("opt-in", "someone", "")
+	if !strings.Contains(logs.String(), "remote=127.0.0.1") {
+		t.Errorf("LogIPs on, but no address in the logs:\n%s", logs.String())
+	}
+}

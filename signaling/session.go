@@ -88,9 +88,10 @@ func newSession(s *Server, conn *websocket.Conn, ip netip.Addr, host string) *se
 		conn: conn,
 		ip:   ip,
 		host: host,
-		// No address in the logs: Palabre collects nothing about the
-		// people who use it. A random session id ties the lines together.
-		log:     s.log.With("session", newSessionID()),
+		// No address in the logs unless the operator asks: Palabre
+		// collects nothing about the people who use it. A random session
+		// id ties the lines together.
+		log:     sessionLogger(s, ip),
 		limit:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
 		outWake: make(chan struct{}, 1),
 		closing: make(chan struct{}),
@@ -346,6 +347,14 @@ func (se *session) iceServers() []proto.ICEServer {
 		servers = append(servers, proto.ICEServer{URLs: t.URLs(se.host), Username: user, Credential: pass})
 	}
 	return servers
+}
+
+func sessionLogger(s *Server, ip netip.Addr) *slog.Logger {
+	l := s.log.With("session", newSessionID())
+	if s.cfg.LogIPs {
+		l = l.With("remote", ip.String())
+	}
+	return l
 }
 
 // newSessionID names a connection in the logs.

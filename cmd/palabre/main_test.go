@@ -297,3 +297,15 @@ func TestGracefulShutdownDuringCall(t *testing.T) {
 		t.Errorf("after restart: exit %d %q %q", code, out.String(), errOut.String())
 	}
 }
+
+func TestLogFormatAuto(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := newLogger(&buf, "info", "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("hello")
+	if !strings.HasPrefix(buf.String(), "{") {
+		t.Errorf("auto format on a non-terminal wrote %q, want JSON", buf.String())
+	}
+}

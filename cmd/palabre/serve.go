@@ -36,10 +36,11 @@ type serveFlags struct {
 	logLevel    string
 	logFormat   string
 	joinRate    float64
-	debugListen string
+	adminListen string
 	net         networkFlags
 	proxies     listFlag
 	configFile  string
+	logIPs      bool
 }
 
 func serve(args []string, stderr io.Writer) int {
@@ -73,11 +74,12 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.publicURL, "public-url", "", "base `URL` of links given to organizers (default: from each request)")
 	fs.StringVar(&f.createToken, "create-token", "", "if set, creating rooms over the API needs this bearer `token`")
 	fs.Float64Var(&f.joinRate, "join-rate", 20, "joins per second allowed from one address (bursts of 5× that); raise it for load tests")
-	fs.StringVar(&f.debugListen, "debug-listen", "", "if set, serve Go's pprof profiles at http://`ADDR`/debug/pprof/ (keep it on loopback)")
+	fs.StringVar(&f.adminListen, "admin-listen", "", "if set, an admin listener at `ADDR` serves Go's pprof profiles under /debug/pprof/ (keep it on loopback)")
+	fs.BoolVar(&f.logIPs, "log-ips", false, "log participants' IP addresses (off by default: Palabre collects nothing about the people using it)")
 	f.net.register(fs)
 	fs.Var(&f.proxies, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&f.logFormat, "log-format", "auto", "text, json, or auto: text on a terminal, JSON otherwise")
 	return fs, f
 }
 
@@ -181,6 +183,7 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		Web:            web.Files(),
 		TURN:           turnServer,
 		TrustedProxies: proxies,
+		LogIPs:         f.logIPs,
 		TURNTTL:        f.net.turnTTL,
 		Logger:         log,
 	})
@@ -213,13 +216,13 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	if f.debugListen != "" {
-		dbg, err := startDebug(f.debugListen)
+	if f.adminListen != "" {
+		dbg, err := startAdmin(f.adminListen)
 		if err != nil {
-			return fmt.Errorf("--debug-listen: %w", err)
+			return fmt.Errorf("--admin-listen: %w", err)
 		}
 		defer dbg.Close()
-		log.Info("profiles served", "url", "http://"+f.debugListen+"/debug/pprof/")
+		log.Info("profiles served", "url", "http://"+f.adminListen+"/debug/pprof/")
 	}
 	if ready != nil {
 		ready(scheme + "://" + ln.Addr().String())
@@ -239,8 +242,8 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 	return nil
 }
 
-// startDebug serves pprof on its own listener, away from the public one.
-func startDebug(addr string) (*http.Server, error) {
+// startAdmin serves pprof on its own listener, away from the public one.
+func startAdmin(addr string) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -261,11 +264,19 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
 	switch format {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	return nil, fmt.Errorf("--log-format %q: want text, json or auto", format)
 }
