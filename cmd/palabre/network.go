@@ -94,7 +94,7 @@ func startTURN(n networkFlags, dataDir, mediaIP string, mediaPorts []int, log *s
 		OwnPorts:     mediaPorts,
 		Logger:       log,
 	}
-	if cfg.RelayIP == "" && len(n.publicIPs) == 0 {
+	if a, err := netip.ParseAddr(cfg.RelayIP); (err != nil || a.IsUnspecified()) && len(n.publicIPs) == 0 {
 		// Relays need a concrete address to announce.
 		cfg.RelayIP = firstGlobalIP()
 	}
