@@ -21,6 +21,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/rooms", s.createRoom)
 	s.mux.HandleFunc("GET /api/v1/rooms/{name}", s.getRoom)
 	s.mux.HandleFunc("DELETE /api/v1/rooms/{name}", s.deleteRoom)
+	s.mux.HandleFunc("PATCH /api/v1/rooms/{name}", s.updateRoom)
+	s.mux.HandleFunc("GET /api/v1/rooms", s.listRooms)
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	// readyz says whether this node takes new participants: not while it
 	// shuts down (a load balancer should send people elsewhere).
@@ -89,7 +91,7 @@ type APIError struct {
 }
 
 func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.CreateToken != "" && !bearerIs(r, s.cfg.CreateToken) {
+	if s.cfg.CreateToken != "" && !bearerIs(r, s.cfg.CreateToken) && !s.isAdmin(r) {
 		apiError(w, http.StatusUnauthorized, proto.CodeNotAllowed, "creating rooms needs the server's creation token")
 		return
 	}
@@ -162,17 +164,14 @@ func (s *Server) getRoom(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// deleteRoom needs the organizer secret as a bearer token. People in the
-// room are disconnected.
+// deleteRoom needs the organizer secret or an admin token as bearer
+// token. People in the room are disconnected.
 func (s *Server) deleteRoom(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	def, err := s.cfg.Rooms.Get(name)
-	secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if err != nil || !s.cfg.Rooms.CheckOrganizer(def, secret) {
-		// Same answer for "no room" and "wrong secret": no room oracle.
-		apiError(w, http.StatusForbidden, proto.CodeNotAllowed, "unknown room or wrong organizer secret")
+	def, ok := s.authorizeRoom(w, r)
+	if !ok {
 		return
 	}
+	name := def.Name
 	if err := s.cfg.Rooms.Delete(name); err != nil {
 		apiError(w, http.StatusInternalServerError, proto.CodeInternal, err.Error())
 		return

@@ -52,6 +52,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed; nobody else's are.
 	TrustedProxies []netip.Prefix
+	// AdminTokens is the file of admin token hashes (see NewAdminToken);
+	// empty: no admin API.
+	AdminTokens string
 	// LogIPs adds the client's address to its session's log lines. Off
 	// by default: Palabre collects nothing about the people using it.
 	LogIPs bool

@@ -41,6 +41,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return loadTest(args[1:], stdout, stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
+	case "admin":
+		return admin(args[1:], stdout, stderr)
 	case "config":
 		if len(args) > 1 && args[1] == "show" {
 			return configShow(args[2:], stdout, stderr)
@@ -66,6 +68,8 @@ Usage:
   palabre serve [flags]                 run the server (try: palabre serve -h)
   palabre room create NAME [flags]      create a room on a running server
   palabre room show NAME [flags]        show a room's settings
+  palabre room list|delete|set-password|set-mode ...   manage rooms (admin token)
+  palabre admin token [--data DIR]      create an admin token for the room commands
   palabre loadtest [flags]              measure a server with simulated participants
   palabre check [--server URL]          test a deployment: web, signaling, UDP, TCP, TURN
   palabre config show [--config FILE]   print every setting, its value and its source

@@ -19,7 +19,7 @@ import (
 
 func room(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: palabre room create|show NAME [flags]")
+		fmt.Fprintln(stderr, "usage: palabre room create|show|list|delete|set-password|set-mode ...")
 		return 2
 	}
 	switch args[0] {
@@ -27,32 +27,56 @@ func room(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return roomCreate(args[1:], stdin, stdout, stderr)
 	case "show":
 		return roomShow(args[1:], stdout, stderr)
+	case "list":
+		return roomList(args[1:], stdout, stderr)
+	case "delete", "set-password", "set-mode":
+		return roomChange(args[0], args[1:], stdin, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "palabre room: unknown command %q (want create or show)\n", args[0])
+	fmt.Fprintf(stderr, "palabre room: unknown command %q (want create, show, list, delete, set-password or set-mode)\n", args[0])
 	return 2
 }
 
-// splitName takes the room name wherever it stands among the flags, so
-// both "create NAME --mode ptt" and "create --mode ptt NAME" work.
-func splitName(fs *flag.FlagSet, args []string) (string, error) {
-	var name string
-	for len(args) > 0 {
+// positionals parses the flags wherever they stand among the words, so
+// both "create NAME --mode ptt" and "create --mode ptt NAME" work, and
+// returns the words.
+func positionals(fs *flag.FlagSet, args []string) ([]string, error) {
+	var words []string
+	for {
 		if err := fs.Parse(args); err != nil {
-			return "", err
+			return nil, err
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			break
+			return words, nil
 		}
-		if name != "" {
-			return "", fmt.Errorf("unexpected argument %q", args[0])
-		}
-		name, args = args[0], args[1:]
+		words, args = append(words, args[0]), args[1:]
 	}
-	if name == "" {
+}
+
+// splitName is positionals for commands that take exactly one room name.
+func splitName(fs *flag.FlagSet, args []string) (string, error) {
+	words, err := positionals(fs, args)
+	switch {
+	case err != nil:
+		return "", err
+	case len(words) == 0:
 		return "", errors.New("missing room NAME")
+	case len(words) > 1:
+		return "", fmt.Errorf("unexpected argument %q", words[1])
 	}
-	return name, nil
+	return words[0], nil
+}
+
+// readLine reads one line (a password) from standard input.
+func readLine(stdin io.Reader) (string, error) {
+	if stdin == nil {
+		return "", nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
 
 func roomCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -63,7 +87,7 @@ func roomCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	pwStdin := fs.Bool("password-stdin", false, "read the room password from the first line of standard input")
 	maxP := fs.Int("max-participants", 0, "participant limit (0: none)")
 	maxS := fs.Int("max-speakers", 0, "simultaneous speakers in ptt and moderated rooms (0: mode default)")
-	token := fs.String("token", os.Getenv("PALABRE_CREATE_TOKEN"), "room creation `token`, if the server needs one (env PALABRE_CREATE_TOKEN)")
+	token := fs.String("token", firstNonEmpty(os.Getenv("PALABRE_CREATE_TOKEN"), os.Getenv("PALABRE_ADMIN_TOKEN")), "room creation or admin `token`, if the server needs one (env PALABRE_CREATE_TOKEN or PALABRE_ADMIN_TOKEN)")
 	asJSON := fs.Bool("json", false, "print the server's JSON answer")
 	name, err := splitName(fs, args)
 	if err != nil {
@@ -72,12 +96,12 @@ func roomCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	req := signaling.CreateRoomRequest{Name: name, Mode: *mode, MaxParticipants: *maxP, MaxSpeakers: *maxS}
 	if *pwStdin {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
+		line, err := readLine(stdin)
+		if err != nil {
 			fmt.Fprintln(stderr, "room create: reading the password:", err)
 			return 1
 		}
-		req.Password = strings.TrimRight(line, "\r\n")
+		req.Password = line
 		if req.Password == "" {
 			fmt.Fprintln(stderr, "room create: --password-stdin given but standard input has no password")
 			return 2
@@ -164,6 +188,9 @@ func call(req *http.Request, want int, into any) ([]byte, error) {
 		}
 		return raw, fmt.Errorf("server answered %s", resp.Status)
 	}
+	if into == nil {
+		return raw, nil
+	}
 	return raw, json.Unmarshal(raw, into)
 }
 
@@ -172,4 +199,13 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

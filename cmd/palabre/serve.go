@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -184,6 +185,7 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		TURN:           turnServer,
 		TrustedProxies: proxies,
 		LogIPs:         f.logIPs,
+		AdminTokens:    filepath.Join(f.data, signaling.AdminTokenFile),
 		TURNTTL:        f.net.turnTTL,
 		Logger:         log,
 	})

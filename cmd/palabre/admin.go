@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"palabre/signaling"
+)
+
+// admin runs "palabre admin token": a new admin token, shown once; the
+// server keeps its hash in the data directory and accepts it at once.
+func admin(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "token" {
+		fmt.Fprintln(stderr, "usage: palabre admin token [--data DIR]")
+		return 2
+	}
+	fs := flag.NewFlagSet("admin token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "palabre-data", "the server's data `directory`")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	token, err := signaling.NewAdminToken(*data)
+	if err != nil {
+		fmt.Fprintln(stderr, "admin token:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, token)
+	fmt.Fprintln(stderr, "Admin token created (shown only this once). Keep it in a file readable by you only and pass it with --admin-token-file, or set PALABRE_ADMIN_TOKEN.")
+	return 0
+}
+
+// adminFlags are the flags of the room commands that need an admin token.
+type adminFlags struct {
+	server    *string
+	tokenFile *string
+}
+
+func addAdminFlags(fs *flag.FlagSet) adminFlags {
+	return adminFlags{
+		server:    fs.String("server", "http://127.0.0.1:8080", "server `URL`"),
+		tokenFile: fs.String("admin-token-file", "", "`file` holding an admin token (default: $PALABRE_ADMIN_TOKEN)"),
+	}
+}
+
+func (a adminFlags) token() (string, error) {
+	if *a.tokenFile != "" {
+		b, err := os.ReadFile(*a.tokenFile)
+		if err != nil {
+			return "", fmt.Errorf("admin token: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if t := os.Getenv("PALABRE_ADMIN_TOKEN"); t != "" {
+		return t, nil
+	}
+	return "", errors.New("needs an admin token: --admin-token-file FILE or PALABRE_ADMIN_TOKEN (create one with: palabre admin token)")
+}
+
+// adminCall sends one admin request and decodes the answer into out.
+func (a adminFlags) call(method, path string, body any, want int, out any) error {
+	token, err := a.token()
+	if err != nil {
+		return err
+	}
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, apiURL(*a.server, path), rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	_, err = call(req, want, out)
+	if err != nil && strings.Contains(err.Error(), "(not_allowed)") {
+		return fmt.Errorf("the server refused the admin token, or there is no such room: %w", err)
+	}
+	return err
+}
+
+func roomList(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("room list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	a := addAdminFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var list []signaling.RoomStatus
+	if err := a.call(http.MethodGet, "/api/v1/rooms", nil, http.StatusOK, &list); err != nil {
+		fmt.Fprintln(stderr, "room list:", err)
+		return 1
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tMODE\tPASSWORD\tLOCKED\tPARTICIPANTS")
+	for _, st := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", st.Room.Name, st.Room.Mode, yesNo(st.Room.HasPassword), yesNo(st.Room.Locked), st.Participants)
+	}
+	tw.Flush()
+	return 0
+}
+
+// roomChange runs delete, set-password and set-mode.
+func roomChange(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("room "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	a := addAdminFlags(fs)
+	pwStdin := fs.Bool("password-stdin", false, "set-password: read the new password from standard input (empty line: remove it)")
+	want := 1
+	if cmd == "set-mode" {
+		want = 2 // set-mode NAME MODE
+	}
+	words, err := positionals(fs, args)
+	if err == nil && len(words) != want {
+		err = fmt.Errorf("want %d argument(s): NAME%s", want, map[bool]string{true: " MODE", false: ""}[want == 2])
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "room %s: %v\n", cmd, err)
+		return 2
+	}
+	path := "/api/v1/rooms/" + url.PathEscape(words[0])
+	switch cmd {
+	case "delete":
+		err = a.call(http.MethodDelete, path, nil, http.StatusNoContent, nil)
+	case "set-mode":
+		err = a.call(http.MethodPatch, path, signaling.UpdateRoomRequest{Mode: words[1]}, http.StatusOK, nil)
+	case "set-password":
+		if !*pwStdin {
+			fmt.Fprintln(stderr, "room set-password: give the password with --password-stdin")
+			return 2
+		}
+		line, rerr := readLine(stdin)
+		if rerr != nil {
+			fmt.Fprintln(stderr, "room set-password:", rerr)
+			return 1
+		}
+		err = a.call(http.MethodPatch, path, signaling.UpdateRoomRequest{Password: &line}, http.StatusOK, nil)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "room %s: %v\n", cmd, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "room %s: done\n", cmd)
+	return 0
+}
