@@ -95,10 +95,10 @@ func (s *Server) listRooms(w http.ResponseWriter, r *http.Request) {
 // UpdateRoomRequest is the body of PATCH /api/v1/rooms/{name}: the fields
 // given are changed.
 type UpdateRoomRequest struct {
-	Mode          string  `json:"mode,omitempty"`
-	Password      *string `json:"password,omitempty"` // "" removes it
-	Locked        *bool   `json:"locked,omitempty"`
-	MaxSpeakers   *int    `json:"max_speakers,omitempty"`
+	Mode            string  `json:"mode,omitempty"`
+	Password        *string `json:"password,omitempty"` // "" removes it
+	Locked          *bool   `json:"locked,omitempty"`
+	MaxSpeakers     *int    `json:"max_speakers,omitempty"`
 	MaxParticipants *int    `json:"max_participants,omitempty"`
 }
 
