@@ -126,3 +126,46 @@ func TestHTTPSWithCertificateFiles(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// --lan serves HTTPS with a self-signed certificate kept in the data
+// directory, and the same one after a restart.
+func TestLANCertificate(t *testing.T) {
+	data := t.TempDir()
+	url := startTestServerWith(t, func(f *serveFlags) { f.lan, f.data = true, data })
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("--lan URL %s", url)
+	}
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(url, "https://"), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := fingerprint(conn.ConnectionState().PeerCertificates[0].Raw)
+	conn.Close()
+	_, again, err := lanCertificate(data)
+	if err != nil || again != served {
+		t.Errorf("kept certificate %s (%v), served %s", again, err, served)
+	}
+}
+
+func TestTLSModeErrors(t *testing.T) {
+	cases := []struct {
+		f    serveFlags
+		want string
+	}{
+		{serveFlags{acmeEmail: "ops@example.org"}, "--public-url https://NAME"},
+		{serveFlags{acmeEmail: "ops@example.org", publicURL: "https://203.0.113.5"}, "a DNS name"},
+		{serveFlags{acmeEmail: "ops@example.org", lan: true}, "choose one"},
+	}
+	for _, tc := range cases {
+		tc.f.data = t.TempDir()
+		if _, _, _, err := serverTLS(tc.f); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.f, err, tc.want)
+		}
+	}
+	// A valid ACME setup builds (no certificate is asked for until a
+	// browser connects).
+	cfg, h80, _, err := serverTLS(serveFlags{acmeEmail: "ops@example.org", publicURL: "https://talk.example.org", data: t.TempDir()})
+	if err != nil || cfg == nil || h80 == nil || cfg.GetCertificate == nil {
+		t.Errorf("ACME: %v", err)
+	}
+}

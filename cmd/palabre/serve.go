@@ -42,6 +42,8 @@ type serveFlags struct {
 	proxies     listFlag
 	configFile  string
 	logIPs      bool
+	acmeEmail   string
+	lan         bool
 }
 
 func serve(args []string, stderr io.Writer) int {
@@ -53,9 +55,13 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if _, err := applyConfig(fs, f.configFile, os.Getenv); err != nil {
+	source, err := applyConfig(fs, f.configFile, os.Getenv)
+	if err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 2
+	}
+	if f.lan && source["listen"] == "default" {
+		f.listen = ":8443" // a LAN meeting listens on every interface
 	}
 	return serveWith(*f, stderr)
 }
@@ -76,6 +82,8 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.createToken, "create-token", "", "if set, creating rooms over the API needs this bearer `token`")
 	fs.Float64Var(&f.joinRate, "join-rate", 20, "joins per second allowed from one address (bursts of 5× that); raise it for load tests")
 	fs.StringVar(&f.adminListen, "admin-listen", "", "if set, an admin listener at `ADDR` serves Go's pprof profiles under /debug/pprof/ (keep it on loopback)")
+	fs.StringVar(&f.acmeEmail, "acme-email", "", "get the HTTPS certificate for --public-url's name from Let's Encrypt (ACME, TLS-ALPN-01 and HTTP-01 on :80), with this contact `address`")
+	fs.BoolVar(&f.lan, "lan", false, "serve HTTPS with a self-signed certificate (kept in the data directory) for a quick meeting on a local network; prints its fingerprint")
 	fs.BoolVar(&f.logIPs, "log-ips", false, "log participants' IP addresses (off by default: Palabre collects nothing about the people using it)")
 	f.net.register(fs)
 	fs.Var(&f.proxies, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)")
@@ -203,15 +211,28 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"
-	if f.net.tlsCert != "" || f.net.tlsKey != "" {
-		certs, err := newCertReloader(f.net.tlsCert, f.net.tlsKey)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		hs.TLSConfig = certs.tlsConfig()
-		ln = tls.NewListener(ln, hs.TLSConfig)
+	tlsConfig, acmeHTTP, lanFingerprint, err := serverTLS(f)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if tlsConfig != nil {
+		hs.TLSConfig = tlsConfig
+		ln = tls.NewListener(ln, tlsConfig)
 		scheme = "https"
+	}
+	if acmeHTTP != nil {
+		// HTTP-01 challenges, and a redirect to HTTPS for everything else.
+		h80 := &http.Server{Addr: ":80", Handler: acmeHTTP, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := h80.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Warn("ACME HTTP-01 listener on :80", "err", err)
+			}
+		}()
+		defer h80.Close()
+	}
+	if lanFingerprint != "" {
+		log.Info("self-signed LAN certificate: check this fingerprint in the browser before accepting it", "sha256", lanFingerprint)
 	}
 	log.Info("palabre serving", "version", version, "url", scheme+"://"+ln.Addr().String(),
 		"media_udp", engine.MediaAddr().String(), "data", f.data, "adhoc_rooms", f.adhoc)
