@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"palabre/client"
+	"palabre/internal/testserver"
 	"palabre/signaling"
 )
 
@@ -315,5 +316,20 @@ func TestBrowserThroughTURN(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitFor("the relayed browser receives audio", fmt.Sprintf(`(async () => (await (%s)).bytes > %v + 2000)()`, statsJS, before.Bytes))
+	checkOnlyServer(t, s.URL, p)
+}
+
+// Over HTTPS the app loads, joins and gets media, the WebSocket being wss.
+func TestBrowserOverHTTPS(t *testing.T) {
+	s := testserver.StartTLS(t)
+	if !strings.HasPrefix(s.URL, "https://") {
+		t.Fatalf("server URL %s", s.URL)
+	}
+	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "secure", Mode: "ptt"})
+	p := newPage(t, newBrowser(t), "secure")
+	p.joinRoom(room.Link, "Secure", "")
+	if proto := eval[string](p, `new URL(window.palabre.ws.url).protocol`); proto != "wss:" {
+		t.Errorf("WebSocket protocol %q, want wss:", proto)
+	}
 	checkOnlyServer(t, s.URL, p)
 }

@@ -69,6 +69,8 @@ func newBrowser(t *testing.T) context.Context {
 		// WebRTC on loopback: offer plain addresses, and use loopback.
 		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns,Translate"),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		// The HTTPS test uses httptest's self-signed certificate.
+		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.WindowSize(1000, 800),
 	)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

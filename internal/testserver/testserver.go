@@ -25,13 +25,19 @@ import (
 // Server is a running test server.
 type Server struct {
 	URL    string
+	Client *http.Client // trusts the server's certificate under StartTLS
 	Engine *sfu.Engine
 	TURN   *turn.Server
 }
 
 // Start runs a server until the test ends: ad-hoc rooms on, generous join
 // limits, the browser app, and the bundled TURN server on 127.0.0.1.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { return start(t, false) }
+
+// StartTLS is Start over HTTPS, with httptest's self-signed certificate.
+func StartTLS(t testing.TB) *Server { return start(t, true) }
+
+func start(t testing.TB, useTLS bool) *Server {
 	t.Helper()
 	store, err := rooms.Open(t.TempDir(), rooms.Options{})
 	if err != nil {
@@ -57,7 +63,12 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
+	hs := httptest.NewUnstartedServer(srv)
+	if useTLS {
+		hs.StartTLS()
+	} else {
+		hs.Start()
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -67,14 +78,14 @@ func Start(t testing.TB) *Server {
 		relay.Close()
 		store.Close()
 	})
-	return &Server{URL: hs.URL, Engine: engine, TURN: relay}
+	return &Server{URL: hs.URL, Client: hs.Client(), Engine: engine, TURN: relay}
 }
 
 // CreateRoom creates a room over the HTTP API.
 func (s *Server) CreateRoom(t testing.TB, req signaling.CreateRoomRequest) signaling.CreateRoomResponse {
 	t.Helper()
 	body, _ := json.Marshal(req)
-	resp, err := http.Post(s.URL+"/api/v1/rooms", "application/json", bytes.NewReader(body))
+	resp, err := s.Client.Post(s.URL+"/api/v1/rooms", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
