@@ -227,12 +227,7 @@ func (c *Client) handleRemoteCandidate(cand *proto.Candidate) {
 	if cand == nil {
 		return
 	}
-	init := webrtc.ICECandidateInit{
-		Candidate:        cand.Candidate,
-		SDPMid:           cand.SDPMid,
-		SDPMLineIndex:    cand.SDPMLineIndex,
-		UsernameFragment: cand.UsernameFragment,
-	}
+	init := webrtc.ICECandidateInit(*cand) // same fields by design
 	if !c.remoteSet {
 		c.remoteCands = append(c.remoteCands, init)
 		return
@@ -519,12 +514,8 @@ func isLoopbackTURN(u string) bool {
 }
 
 func (c *Client) sendLocalCandidate(init webrtc.ICECandidateInit) {
-	m := proto.Message{Type: proto.TypeCandidate, Candidate: &proto.Candidate{
-		Candidate:        init.Candidate,
-		SDPMid:           init.SDPMid,
-		SDPMLineIndex:    init.SDPMLineIndex,
-		UsernameFragment: init.UsernameFragment,
-	}}
+	pc := proto.Candidate(init)
+	m := proto.Message{Type: proto.TypeCandidate, Candidate: &pc}
 	c.sigMu.Lock()
 	defer c.sigMu.Unlock()
 	if !c.answerSent {

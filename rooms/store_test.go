@@ -332,11 +332,12 @@ func TestSurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, secretA, err := s.Create(Spec{Name: "alpha", Mode: ModeModerated, Password: "pw-a", MaxParticipants: 42, MaxSpeakers: 2})
+	_, secretA, err := s.Create(Spec{Name: "alpha", Mode: ModeModerated, Password: "pw-a", MaxParticipants: 42, MaxSpeakers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, err = s.Update("alpha", func(r *Room) error { r.Locked = true; return nil }); err != nil {
+	a, err := s.Update("alpha", func(r *Room) error { r.Locked = true; return nil })
+	if err != nil {
 		t.Fatal(err)
 	}
 	b, secretB, err := s.Create(Spec{Name: "beta"})

@@ -315,9 +315,6 @@ func (r *Room) freeSlotLocked() int {
 // subscribers is the current copy-on-write participant list.
 func (r *Room) subscribers() []*Participant { return *r.subs.Load() }
 
-// now is the Engine's monotonic clock.
-func (r *Room) now() int64 { return r.engine.nanotime() }
-
 const (
 	// Open rooms: an occupant quiet for this long may be replaced.
 	quietReplace = int64(1500 * time.Millisecond)

@@ -49,13 +49,7 @@ func (se *session) answer(m proto.Message) {
 }
 
 func (se *session) candidate(m proto.Message) {
-	c := m.Candidate
-	err := se.part.AddCandidate(webrtc.ICECandidateInit{
-		Candidate:        c.Candidate,
-		SDPMid:           c.SDPMid,
-		SDPMLineIndex:    c.SDPMLineIndex,
-		UsernameFragment: c.UsernameFragment,
-	})
+	err := se.part.AddCandidate(webrtc.ICECandidateInit(*m.Candidate))
 	if err != nil {
 		se.fail(m, proto.CodeBadMessage, "candidate rejected: "+err.Error())
 		return

@@ -61,15 +61,24 @@ func (se *session) join(m proto.Message) {
 		return
 	}
 
-	lr, err := se.s.liveRoomFor(def)
-	if err != nil {
-		se.refuse(m, proto.CodeInternal, err.Error())
-		return
-	}
-	if code, msg := lr.admit(organizer); code != "" {
-		se.refuse(m, code, msg)
-		lr.s.releaseIfEmpty(lr)
-		return
+	// The live room found may be closing as its last member leaves: then
+	// the next lookup makes a fresh one.
+	var lr *liveRoom
+	for {
+		if lr, err = se.s.liveRoomFor(def); err != nil {
+			se.refuse(m, proto.CodeInternal, err.Error())
+			return
+		}
+		code, msg := lr.admit(organizer)
+		if code == errRoomClosing {
+			continue
+		}
+		if code != "" {
+			se.refuse(m, code, msg)
+			lr.s.releaseIfEmpty(lr)
+			return
+		}
+		break
 	}
 
 	id := newParticipantID()

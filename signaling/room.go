@@ -52,6 +52,10 @@ func (lr *liveRoom) count() int {
 	return len(lr.members) + lr.pending
 }
 
+// errRoomClosing is admit's answer for a live room that just closed; it
+// never reaches a client.
+const errRoomClosing = "closing"
+
 // admit reserves a place for a new participant, checking lock and capacity
 // against the current definition. It returns an error code or "".
 func (lr *liveRoom) admit(organizer bool) (code, msg string) {
@@ -59,7 +63,7 @@ func (lr *liveRoom) admit(organizer bool) (code, msg string) {
 	defer lr.mu.Unlock()
 	switch {
 	case lr.closed:
-		return proto.CodeInternal, "room is closing, try again"
+		return errRoomClosing, ""
 	case lr.def.Locked && !organizer:
 		return proto.CodeRoomLocked, "the room is locked"
 	case lr.def.MaxParticipants > 0 && len(lr.members)+lr.pending >= lr.def.MaxParticipants:

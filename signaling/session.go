@@ -313,12 +313,7 @@ func (se *session) leaveRoom(reason string) {
 
 // onLocalCandidate trickles a server candidate, after the offer.
 func (se *session) onLocalCandidate(c webrtc.ICECandidateInit) {
-	pc := proto.Candidate{
-		Candidate:        c.Candidate,
-		SDPMid:           c.SDPMid,
-		SDPMLineIndex:    c.SDPMLineIndex,
-		UsernameFragment: c.UsernameFragment,
-	}
+	pc := proto.Candidate(c)
 	se.candMu.Lock()
 	defer se.candMu.Unlock()
 	if !se.offerSent {

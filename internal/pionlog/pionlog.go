@@ -17,10 +17,9 @@ import (
 	"github.com/pion/logging"
 )
 
-// Levels below slog.LevelDebug for pion's own info, debug and trace output.
+// Levels below slog.LevelDebug for pion's own info, and debug and trace.
 const (
 	LevelInfo  = slog.LevelDebug - 2
-	LevelDebug = slog.LevelDebug - 4
 	LevelTrace = slog.LevelDebug - 4
 )
 
@@ -50,8 +49,8 @@ func (l logger) emitf(level slog.Level, format string, args ...any) {
 
 func (l logger) Trace(msg string)                  { l.emit(LevelTrace, msg) }
 func (l logger) Tracef(format string, args ...any) { l.emitf(LevelTrace, format, args...) }
-func (l logger) Debug(msg string)                  { l.emit(LevelDebug, msg) }
-func (l logger) Debugf(format string, args ...any) { l.emitf(LevelDebug, format, args...) }
+func (l logger) Debug(msg string)                  { l.emit(LevelTrace, msg) }
+func (l logger) Debugf(format string, args ...any) { l.emitf(LevelTrace, format, args...) }
 func (l logger) Info(msg string)                   { l.emit(LevelInfo, msg) }
 func (l logger) Infof(format string, args ...any)  { l.emitf(LevelInfo, format, args...) }
 func (l logger) Warn(msg string)                   { l.emit(slog.LevelDebug, msg) }

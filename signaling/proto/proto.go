@@ -124,7 +124,9 @@ type Message struct {
 }
 
 // Candidate is a trickled ICE candidate, shaped like the browser's
-// RTCIceCandidateInit so a web client can pass it through unchanged.
+// RTCIceCandidateInit so a web client can pass it through unchanged. Its
+// fields are exactly those of pion's webrtc.ICECandidateInit, so Go code
+// converts between the two with a plain type conversion.
 type Candidate struct {
 	Candidate        string  `json:"candidate"`
 	SDPMid           *string `json:"sdpMid,omitempty"`

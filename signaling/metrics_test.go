@@ -1,0 +1,67 @@
+package signaling
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"palabre/client"
+	"palabre/rooms"
+	"palabre/signaling/proto"
+)
+
+// /metrics follows what happens: joins, refusals, participants, floor
+// changes and forwarded packets.
+func TestMetrics(t *testing.T) {
+	ts := startServer(t)
+	ts.createRoom(CreateRoomRequest{Name: "counted", Mode: "ptt", Password: "pw"})
+	if err := tryJoin(t, ts, client.JoinRequest{Room: "counted", Name: "x", Password: "no"}); errCode(err) != proto.CodeBadPassword {
+		t.Fatal(err)
+	}
+	a := ts.join("counted", "a", "pw")
+	b := ts.join("counted", "b", "pw")
+	if err := a.PTTOn(testCtx(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Publish(client.NewToneSource([]byte("a"), 30)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "b hears a", func() bool { return heard(b, a.Self().Source) > 10 })
+
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(body)
+	for _, want := range []string{
+		"palabre_participants 2", "palabre_rooms 1", "palabre_joins_total 2",
+		`palabre_join_failures_total{code="bad_password"} 1`, "palabre_floor_changes_total 1",
+		"process_resident_memory_bytes",
+	} {
+		if !strings.Contains(text, want+"\n") && !strings.Contains(text, want+" ") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "palabre_forwarded_packets_total 0\n") {
+		t.Error("no forwarded packets counted")
+	}
+}
+
+// Joins from one address are rate limited.
+func TestJoinRateLimit(t *testing.T) {
+	ts := startServer(t, withConfig(func(c *Config) {
+		c.Guard = rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: 0.01, JoinBurst: 2})
+	}))
+	for i := range 2 {
+		if err := tryJoin(t, ts, client.JoinRequest{Room: "busy-door", Name: "ok"}); err != nil {
+			t.Fatalf("join %d: %v", i, err)
+		}
+	}
+	if err := tryJoin(t, ts, client.JoinRequest{Room: "busy-door", Name: "one too many"}); errCode(err) != proto.CodeRateLimited {
+		t.Fatalf("third join: %v, want rate_limited", err)
+	}
+}
