@@ -50,6 +50,10 @@ type media struct {
 	pcMu     sync.Mutex
 	pc       *webrtc.PeerConnection
 	pcClosed bool
+	// negMu is held from the PeerConnection's creation to the local
+	// answer: closing in the middle of pion's SetLocalDescription can leave
+	// an ICE agent running forever, so closeMedia waits for it.
+	negMu sync.Mutex
 
 	// Owned by mediaLoop.
 	sender      *webrtc.RTPSender
@@ -249,37 +253,9 @@ func (c *Client) handleOffer(sdp string) error {
 	if c.negotiations.Load() > 1 {
 		c.log.Warn("the server renegotiates", "offers", c.negotiations.Load())
 	}
-	pc, err := c.ensurePeerConnection()
+	answer, err := c.negotiate(sdp)
 	if err != nil {
 		return err
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
-		return fmt.Errorf("set remote description: %w", err)
-	}
-	if !c.remoteSet {
-		c.remoteSet = true
-		for _, init := range c.remoteCands {
-			c.addRemoteCandidate(init)
-		}
-		c.remoteCands = nil
-	}
-	if c.sender == nil {
-		// pion reuses the transceiver of the offer's recvonly m-line.
-		sender, err := pc.AddTrack(c.track)
-		if err != nil {
-			return fmt.Errorf("add the upstream track: %w", err)
-		}
-		c.sender = sender
-		if c.goStart() {
-			go c.drainRTCP(sender)
-		}
-	}
-	answer, err := pc.CreateAnswer(nil)
-	if err != nil {
-		return fmt.Errorf("create answer: %w", err)
-	}
-	if err := pc.SetLocalDescription(answer); err != nil {
-		return fmt.Errorf("set local description: %w", err)
 	}
 	c.audioLevelID.Store(0)
 	for _, ext := range c.sender.GetParameters().HeaderExtensions {
@@ -321,6 +297,45 @@ func (c *Client) handleOffer(sdp string) error {
 		}()
 	}
 	return nil
+}
+
+// negotiate applies the offer and sets the local answer, under negMu.
+func (c *Client) negotiate(sdp string) (webrtc.SessionDescription, error) {
+	c.negMu.Lock()
+	defer c.negMu.Unlock()
+	pc, err := c.ensurePeerConnection()
+	if err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("set remote description: %w", err)
+	}
+	if !c.remoteSet {
+		c.remoteSet = true
+		for _, init := range c.remoteCands {
+			c.addRemoteCandidate(init)
+		}
+		c.remoteCands = nil
+	}
+	if c.sender == nil {
+		// pion reuses the transceiver of the offer's recvonly m-line.
+		sender, err := pc.AddTrack(c.track)
+		if err != nil {
+			return webrtc.SessionDescription{}, fmt.Errorf("add the upstream track: %w", err)
+		}
+		c.sender = sender
+		if c.goStart() {
+			go c.drainRTCP(sender)
+		}
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("create answer: %w", err)
+	}
+	if err := pc.SetLocalDescription(answer); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("set local description: %w", err)
+	}
+	return answer, nil
 }
 
 func (c *Client) ensurePeerConnection() (*webrtc.PeerConnection, error) {
@@ -579,6 +594,8 @@ func (c *Client) drainRTCP(sender *webrtc.RTPSender) {
 
 // closeMedia closes the PeerConnection; no new one is created after.
 func (c *Client) closeMedia() {
+	c.negMu.Lock()
+	defer c.negMu.Unlock()
 	c.pcMu.Lock()
 	c.pcClosed = true
 	pc := c.pc

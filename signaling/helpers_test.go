@@ -66,12 +66,21 @@ func withConfig(fn func(*Config)) serverOption { return func(ts *testServer) { f
 func startServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
 	// Every test leaves no goroutine behind, checked when it ends (this
-	// cleanup runs last), so a leak names its test. goleak retries for a
-	// while: pion's ICE task loop may outlive PeerConnection.Close briefly.
+	// cleanup runs last), so a leak names its test. It waits up to 5 s:
+	// pion's ICE task loop may outlive PeerConnection.Close for a moment.
 	ign := goleak.IgnoreCurrent()
 	t.Cleanup(func() {
-		if err := goleak.Find(ign); err != nil {
-			t.Errorf("goroutines left behind: %v", err)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			err := goleak.Find(ign)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("goroutines left behind for 5 s: %v", err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	})
 	ts := &testServer{t: t, dir: t.TempDir()}
