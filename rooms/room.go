@@ -39,6 +39,9 @@ type Room struct {
 	// rooms, which have no organizer.
 	OrganizerHash    string
 	Created, Updated time.Time
+	// Version orders writes across a cluster (see Replica); zero for
+	// ad-hoc rooms, which are not replicated.
+	Version Version
 }
 
 // HasPassword reports whether joining r needs a password.

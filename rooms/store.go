@@ -57,6 +57,11 @@ type Store struct {
 	mu         sync.RWMutex
 	persistent map[string]Room
 	ephemeral  map[string]Room
+	tombstones map[string]Version // deleted persistent rooms (replication)
+
+	// Replication hooks (SetReplication), read and called under wmu.
+	stampVersion func() Version
+	published    func(Replica)
 
 	testHookArgon func() // called inside the argon2 semaphore (tests)
 }
@@ -74,6 +79,8 @@ type record struct {
 	OrganizerHash   string    `json:"organizer_hash,omitempty"`
 	Created         time.Time `json:"created"`
 	Updated         time.Time `json:"updated"`
+	Clock           uint64    `json:"clock,omitempty"` // Version.Clock
+	Node            string    `json:"node,omitempty"`  // Version.Node
 }
 
 const recordVersion = 1
@@ -84,6 +91,7 @@ func toRecord(r Room) record {
 		MaxParticipants: r.MaxParticipants, MaxSpeakers: r.MaxSpeakers, Locked: r.Locked,
 		PasswordHash: r.PasswordHash, OrganizerHash: r.OrganizerHash,
 		Created: r.Created, Updated: r.Updated,
+		Clock: r.Version.Clock, Node: r.Version.Node,
 	}
 }
 
@@ -103,6 +111,7 @@ func decodeRecord(key, data []byte) (Room, error) {
 		MaxParticipants: rec.MaxParticipants, MaxSpeakers: rec.MaxSpeakers, Locked: rec.Locked,
 		PasswordHash: rec.PasswordHash, OrganizerHash: rec.OrganizerHash,
 		Created: rec.Created, Updated: rec.Updated,
+		Version: Version{Clock: rec.Clock, Node: rec.Node},
 	}
 	if r.MaxSpeakers == 0 {
 		// normalize would fill the default; a stored room always has one.
@@ -141,6 +150,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		sem:          make(chan struct{}, runtime.NumCPU()),
 		persistent:   make(map[string]Room),
 		ephemeral:    make(map[string]Room),
+		tombstones:   make(map[string]Version),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -153,7 +163,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		if err != nil {
 			return err
 		}
-		return b.ForEach(func(k, v []byte) error {
+		err = b.ForEach(func(k, v []byte) error {
 			r, err := decodeRecord(k, v)
 			if err != nil {
 				return fmt.Errorf("corrupt room entry %q in %s: %w", k, path, err)
@@ -161,6 +171,10 @@ func Open(dir string, opts Options) (*Store, error) {
 			s.persistent[r.Name] = r
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		return s.loadTombstones(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -176,13 +190,17 @@ func (s *Store) Close() error { return s.db.Close() }
 // will read back from disk.
 func (s *Store) stamp() time.Time { return s.now().Round(0).UTC() }
 
-// put writes r to bbolt. Callers hold wmu.
+// put writes r to bbolt, dropping any tombstone of its name. Callers hold
+// wmu.
 func (s *Store) put(r Room) error {
 	data, err := json.Marshal(toRecord(r))
 	if err != nil {
 		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketTombstones).Delete([]byte(r.Name)); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketRooms).Put([]byte(r.Name), data)
 	})
 }
@@ -218,13 +236,16 @@ func (s *Store) Create(spec Spec) (Room, string, error) {
 	}
 	r.Created = s.stamp()
 	r.Updated = r.Created
+	r.Version = s.nextVersion(s.currentVersion(r.Name))
 	if err := s.put(r); err != nil {
 		return Room{}, "", fmt.Errorf("rooms: store %q: %w", r.Name, err)
 	}
 	s.mu.Lock()
 	s.persistent[r.Name] = r
 	delete(s.ephemeral, r.Name)
+	delete(s.tombstones, r.Name)
 	s.mu.Unlock()
+	s.publish(r)
 	return r, secret, nil
 }
 
@@ -304,12 +325,14 @@ func (s *Store) Update(name string, fn func(*Room) error) (Room, error) {
 			return Room{}, err
 		}
 		r.Updated = s.stamp()
+		r.Version = s.nextVersion(cur.Version)
 		if err := s.put(r); err != nil {
 			return Room{}, fmt.Errorf("rooms: store %q: %w", name, err)
 		}
 		s.mu.Lock()
 		s.persistent[name] = r
 		s.mu.Unlock()
+		s.publish(r)
 		return r, nil
 	}
 	// Ephemeral rooms change under mu alone (Adhoc and DropEphemeral do not
@@ -341,6 +364,7 @@ func apply(cur Room, fn func(*Room) error) (Room, error) {
 		return Room{}, fmt.Errorf("%w: a room cannot change between ad-hoc and persistent (use Create)", ErrInvalid)
 	}
 	r.Created = cur.Created
+	r.Version = cur.Version
 	if err := normalize(&r); err != nil {
 		return Room{}, err
 	}
@@ -385,9 +409,10 @@ func (s *Store) RotateOrganizerSecret(name string) (Room, string, error) {
 }
 
 // Put stores r as given (after validation), replacing any room of that name
-// and keeping r's timestamps. It is meant for replication between cluster
-// nodes and for restoring backups, where the hashes come from elsewhere. An
-// ephemeral r only replaces an ephemeral room or nothing.
+// and keeping r's timestamps, as a new local write (a fresh Version). It is
+// meant for restoring backups, where the hashes come from elsewhere;
+// replication between nodes uses ApplyReplica. An ephemeral r only replaces
+// an ephemeral room or nothing.
 func (s *Store) Put(r Room) error {
 	if err := normalize(&r); err != nil {
 		return err
@@ -403,13 +428,16 @@ func (s *Store) Put(r Room) error {
 		s.ephemeral[r.Name] = r
 		return nil
 	}
+	r.Version = s.nextVersion(s.currentVersion(r.Name))
 	if err := s.put(r); err != nil {
 		return fmt.Errorf("rooms: store %q: %w", r.Name, err)
 	}
 	s.mu.Lock()
 	s.persistent[r.Name] = r
 	delete(s.ephemeral, r.Name)
+	delete(s.tombstones, r.Name)
 	s.mu.Unlock()
+	s.publish(r)
 	return nil
 }
 
@@ -418,16 +446,18 @@ func (s *Store) Put(r Room) error {
 func (s *Store) Delete(name string) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if _, ok := s.persistent[name]; ok {
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketRooms).Delete([]byte(name))
-		})
-		if err != nil {
-			return fmt.Errorf("rooms: delete %q: %w", name, err)
+	if cur, ok := s.persistent[name]; ok {
+		// A tombstone, so that the deletion wins over older copies of the
+		// room that other nodes may still send.
+		v := s.nextVersion(cur.Version)
+		if err := s.writeTombstone(name, v); err != nil {
+			return err
 		}
 		s.mu.Lock()
 		delete(s.persistent, name)
+		s.tombstones[name] = v
 		s.mu.Unlock()
+		s.publishDeletion(name, v)
 		return nil
 	}
 	s.mu.Lock()

@@ -485,6 +485,10 @@ func TestPut(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := dst.Get("rep")
+	if !r.Version.Less(got.Version) {
+		t.Errorf("Put kept version %+v, want a newer one than %+v", got.Version, r.Version)
+	}
+	got.Version = r.Version
 	if got != r || !dst.CheckPassword(got, "pw") || !dst.CheckOrganizer(got, secret) {
 		t.Errorf("Put then Get = %+v", got)
 	}

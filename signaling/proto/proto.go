@@ -64,7 +64,25 @@ const (
 	TypeFloor             = "floor"              // {floor, by?}: who holds the floor now
 	TypeRoom              = "room"               // {room, by?}: room settings changed
 	TypeKicked            = "kicked"             // {by, message}: you were removed; the server closes
+	// TypeRedirect sends the client to another node of the cluster: as the
+	// reply to a join whose room lives elsewhere (reason "elsewhere"), or
+	// unsolicited when the room moves (reason "moved": a drain, or two
+	// nodes found holding the same room). The client connects to url and
+	// joins again with hops + 1; after an unsolicited redirect the server
+	// closes the connection (status 1012).
+	TypeRedirect = "redirect" // {url, reason}
 )
+
+// Redirect reasons.
+const (
+	RedirectElsewhere = "elsewhere" // the room lives on another node
+	RedirectMoved     = "moved"     // the room is moving to another node
+)
+
+// MaxHops bounds Message.Hops: a join that followed this many redirects is
+// accepted where it lands, so two nodes with different views of the
+// cluster can never bounce a client forever.
+const MaxHops = 3
 
 // Room modes.
 const (
@@ -105,6 +123,7 @@ type Message struct {
 	Secret   string `json:"secret,omitempty"`   // join: organizer secret
 	Mode     string `json:"mode,omitempty"`     // set_mode
 	Target   string `json:"target,omitempty"`   // mute, unmute, kick, grant, revoke: participant id
+	Hops     int    `json:"hops,omitempty"`     // join: redirects followed to get here (0..MaxHops)
 
 	SDP       string     `json:"sdp,omitempty"`       // offer, answer
 	Candidate *Candidate `json:"candidate,omitempty"` // candidate
@@ -121,6 +140,11 @@ type Message struct {
 	Floor        []string      `json:"floor,omitempty"`        // joined, floor: holders' ids
 	Speaker      *Speaker      `json:"speaker,omitempty"`      // speaking
 	ICEServers   []ICEServer   `json:"ice_servers,omitempty"`  // joined
+	// URL is a node's public base URL ("https://b.example.org"): redirect.
+	URL string `json:"url,omitempty"`
+	// Nodes are the public base URLs of the cluster's nodes, this one
+	// first (joined): where to reconnect when this node fails.
+	Nodes []string `json:"nodes,omitempty"`
 }
 
 // Candidate is a trickled ICE candidate, shaped like the browser's

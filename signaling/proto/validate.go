@@ -59,6 +59,9 @@ func (m *Message) Validate() error {
 		if err := ValidDisplayName(m.Name); err != nil {
 			return err
 		}
+		if m.Hops < 0 || m.Hops > MaxHops {
+			return badf("hops must be 0 to %d", MaxHops)
+		}
 	case TypeAnswer:
 		if m.SDP == "" {
 			return badf("answer needs an sdp")
