@@ -64,6 +64,9 @@ window.palabre = Object.defineProperties({}, {
   state: { enumerable: true, get: () => app.state },
   lang: { enumerable: true, get: () => getLang() },
   micEnabled: { enumerable: true, get: () => !!mic.track && mic.track.enabled },
+  // socketURL(): the URL of the current WebSocket ('' without one), which
+  // says which node of a cluster the page is talking to.
+  socketURL: { enumerable: true, value: () => (app.session && app.session.ws ? app.session.ws.url : '') },
 });
 
 function setState(s) {

@@ -8,8 +8,15 @@ export const PROTOCOL_VERSION = 1;
 export const SOFTWARE = 'palabre-web/1';
 
 // Reply types: a message of one of these types with a known id settles a
-// request. Anything else is an event.
-const REPLIES = new Set(['welcome', 'joined', 'ack', 'pong', 'error']);
+// request. Anything else is an event. A redirect is the reply to a join
+// whose room lives on another node; without an id it is an event (the
+// room is moving).
+const REPLIES = new Set(['welcome', 'joined', 'ack', 'pong', 'error', 'redirect']);
+
+// The most redirects a join may follow (MaxHops in signaling/proto) and
+// the most cluster nodes remembered from a joined message.
+export const MAX_HOPS = 3;
+export const MAX_NODES = 16;
 
 // ProtocolError is a failed request: code is a protocol error code
 // (bad_password, floor_busy, …) or one of the client's own: closed (the
@@ -22,16 +29,35 @@ export class ProtocolError extends Error {
   }
 }
 
-// socketURL is the WebSocket endpoint of the server that served the page.
-export function socketURL() {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/ws`;
+// nodeURL checks a node's public base URL sent by the server (redirect,
+// joined.nodes) and returns it without a trailing slash, or '' when it is
+// not an absolute http: or https: URL: nothing else is ever connected to.
+export function nodeURL(s) {
+  if (typeof s !== 'string' || s.length > 2048) return '';
+  let u;
+  try {
+    u = new URL(s);
+  } catch {
+    return '';
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password) return '';
+  return u.origin + u.pathname.replace(/\/+$/, '');
+}
+
+// socketURL is the WebSocket endpoint ("/ws") of the node at base, a base
+// URL as nodeURL returns it; by default the server that served the page.
+export function socketURL(base = location.origin) {
+  const u = new URL(base);
+  const scheme = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${u.host}${u.pathname.replace(/\/+$/, '')}/ws`;
 }
 
 export class Connection {
+  // url: the WebSocket endpoint (socketURL()).
   // onEvent(msg): every message that is not a reply.
   // onClose({code, reason, byUs}): the socket closed; byUs when close() was called.
-  constructor({ onEvent, onClose, requestTimeout = 15000 }) {
+  constructor({ url = socketURL(), onEvent, onClose, requestTimeout = 15000 }) {
+    this.url = url;
     this.onEvent = onEvent;
     this.onClose = onClose;
     this.requestTimeout = requestTimeout;
@@ -47,7 +73,7 @@ export class Connection {
     return new Promise((resolve, reject) => {
       let ws;
       try {
-        ws = new WebSocket(socketURL());
+        ws = new WebSocket(this.url);
       } catch (err) {
         reject(new ProtocolError('network', String(err)));
         return;

@@ -3,8 +3,14 @@
 // scratch with backoff, keeping the microphone. The room's own logic
 // (participants, push-to-talk) lives in room.js; Session only hands it
 // the events.
+//
+// In a cluster, the WebSocket may go to another node than the page's
+// server: a join answered by a redirect is sent again where the room
+// lives; a room that moves sends an unsolicited redirect, followed by a
+// rejoin there; and when the node dies, the rejoin tries the cluster's
+// other nodes (joined.nodes) and the page's own server in turn.
 
-import { Connection, ProtocolError, PROTOCOL_VERSION, SOFTWARE } from './protocol.js';
+import { Connection, ProtocolError, PROTOCOL_VERSION, SOFTWARE, MAX_HOPS, MAX_NODES, nodeURL, socketURL } from './protocol.js';
 import { MediaSession } from './media.js';
 import { sleep } from './dom.js';
 
@@ -44,6 +50,9 @@ export class Session {
     this.reconnecting = false;
     this.timers = {};
     this.wake = null;
+    this.base = ''; // base URL of the node we joined
+    this.nodes = []; // the cluster's nodes (base URLs) as the last joined listed them
+    this.movedTo = ''; // the room moved there: the next rejoin goes there first
   }
 
   get pc() {
@@ -57,19 +66,22 @@ export class Session {
   // start joins for the first time; a failure rejects (the app stays on
   // the prejoin screen) and nothing is retried.
   start() {
-    return this.connect(false).catch((err) => {
+    return this.connect(false, location.origin).catch((err) => {
       this.teardown();
       this.ended = true;
       throw err;
     });
   }
 
-  async connect(isRejoin) {
+  // connect joins through the node at base (a base URL), following the
+  // redirects of the join; hops is how many were followed to get there.
+  async connect(isRejoin, base, hops = 0) {
     this.joined = false;
     // Events that arrive before the joined reply is handled wait here.
     const early = [];
     let ready = false;
     const conn = new Connection({
+      url: socketURL(base),
       onEvent: (msg) => {
         if (conn !== this.conn) return;
         if (!ready) early.push(msg);
@@ -87,8 +99,20 @@ export class Session {
     const join = { type: 'join', room: this.room, name: this.name };
     if (this.password) join.password = this.password;
     if (this.secret) join.secret = this.secret;
+    if (hops) join.hops = hops;
     const joined = await conn.request(join);
     if (conn !== this.conn || this.ended) throw new ProtocolError('closed');
+    if (joined.type === 'redirect') {
+      // The room lives on another node: join there instead. The server
+      // accepts a join with MAX_HOPS wherever it lands, so one more
+      // redirect means a broken cluster.
+      const url = nodeURL(joined.url);
+      if (!url || hops >= MAX_HOPS) throw new ProtocolError('redirect');
+      conn.close(1000, 'redirect');
+      return this.connect(isRejoin, url, hops + 1);
+    }
+    this.base = base;
+    this.nodes = (Array.isArray(joined.nodes) ? joined.nodes : []).slice(0, MAX_NODES).map(nodeURL).filter(Boolean);
 
     this.media = new MediaSession({
       iceServers: joined.ice_servers || [],
@@ -118,6 +142,15 @@ export class Session {
         this.teardown();
         this.h.onKicked(msg);
         break;
+      case 'redirect': {
+        // The room is moving to another node; the server closes this
+        // connection next. Rejoin over there, as after a lost connection.
+        const url = nodeURL(msg.url);
+        if (!url) break; // the coming close starts an ordinary reconnect
+        this.movedTo = url;
+        this.startReconnect('moved');
+        break;
+      }
       default:
         this.h.onEvent(msg);
     }
@@ -187,6 +220,11 @@ export class Session {
 
   async reconnectLoop() {
     let delay = BACKOFF_FIRST;
+    // Where to rejoin, one per attempt in turn: the node we were on, the
+    // cluster's other nodes, the page's own server (without a cluster,
+    // the page's server only). Whichever answers may redirect the join.
+    const bases = [...new Set([this.base, ...this.nodes, location.origin].filter(Boolean))];
+    let next = 0;
     const online = () => this.wake && this.wake();
     window.addEventListener('online', online);
     try {
@@ -196,8 +234,18 @@ export class Session {
         await s.done;
         this.wake = null;
         if (this.ended) return;
+        let base;
+        let hops = 0;
+        if (this.movedTo) {
+          // Sent there by a redirect: that counts as one hop.
+          base = this.movedTo;
+          hops = 1;
+          this.movedTo = '';
+        } else {
+          base = bases[next++ % bases.length];
+        }
         try {
-          await this.connect(true);
+          await this.connect(true, base, hops);
           return;
         } catch (err) {
           if (this.ended) return;

@@ -1,0 +1,505 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// DefaultPort is the gossip port (TCP and UDP) when the bind address has
+// none: memberlist's usual port.
+const DefaultPort = 7946
+
+// Config describes this node and how it reaches the others.
+type Config struct {
+	// NodeID names this node in the cluster: unique, stable across
+	// restarts (the caller keeps it in the data directory).
+	NodeID string
+	// PublicURL is where participants reach this node
+	// ("https://b.example.org"): redirects point there.
+	PublicURL string
+	// Region is free text shown to operators ("eu-west", "school-basement").
+	Region string
+	// Capacity is this node's weight in placement: 2 takes twice the rooms
+	// of 1. Default 1.
+	Capacity float64
+	// BindAddr is the gossip address ("0.0.0.0:7946"); port 0 picks one.
+	BindAddr string
+	// AdvertiseAddr is the address other nodes reach this one at, when it
+	// differs from BindAddr (NAT, 0.0.0.0).
+	AdvertiseAddr string
+	// Key encrypts and authenticates gossip (16, 24 or 32 bytes). A node
+	// without it cannot join. Required unless Insecure.
+	Key []byte
+	// Insecure allows a cluster without a key: gossip in clear, anyone
+	// who reaches the port may join. For tests and closed networks only.
+	Insecure bool
+	// WAN tunes failure detection for nodes across the Internet (slower,
+	// more tolerant); the default suits one data centre or LAN.
+	WAN bool
+	// Logger receives the cluster's logs; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Entry is one entry of the replicated registry, as package rooms defines
+// it (rooms.Replica has the same fields, so the two convert).
+type Entry struct {
+	Name    string `json:"n"`
+	Clock   uint64 `json:"c"`
+	Node    string `json:"o"`
+	Deleted bool   `json:"d,omitempty"`
+	Data    []byte `json:"v,omitempty"`
+}
+
+// Registry stores the replicated entries (package rooms' Store, through an
+// adapter): every entry and tombstone for a full-state exchange, and the
+// last-writer-wins merge of one entry from a peer.
+type Registry interface {
+	Entries() []Entry
+	Apply(Entry) (changed bool, err error)
+}
+
+// Member is one node as this node sees it.
+type Member struct {
+	ID           string  `json:"id"`
+	URL          string  `json:"url"`
+	Region       string  `json:"region,omitempty"`
+	Capacity     float64 `json:"capacity"`
+	Participants int     `json:"participants"`
+	Rooms        int     `json:"rooms"`
+	Draining     bool    `json:"draining"`
+	// State is "alive", "suspect" (missed its probes; dead soon unless it
+	// answers) or "draining".
+	State    string `json:"state"`
+	Protocol int    `json:"protocol"`
+	Addr     string `json:"addr"` // gossip address
+	Local    bool   `json:"local,omitempty"`
+}
+
+// Placement says where a room belongs.
+type Placement struct {
+	Member
+	// Live is true when the room has participants on that node, false
+	// when the node was chosen by hashing.
+	Live bool
+}
+
+// Node is this process's membership in the cluster.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	ml    *memberlist.Memberlist
+	clock hlc
+
+	mu       sync.Mutex
+	meta     meta
+	registry Registry
+	live     liveTable
+	seq      uint64          // of this node's live announcements
+	dirty    map[string]bool // rooms whose participant count changed since the last tick
+	outbox   batch           // waiting for the sender
+	metaSent meta            // load as last gossiped
+	// members is the membership as memberlist's events told it (copied
+	// inside the callbacks: the *memberlist.Node values it hands out
+	// change under its own lock afterwards).
+	members       map[string]memberRecord
+	probeInterval time.Duration
+
+	kick chan struct{}
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// tick is how often participant counts and load are sent.
+const tick = time.Second
+
+// New starts this node's gossip listener; it is alone until Join.
+// Attach the registry with SetRegistry before Join.
+func New(cfg Config) (*Node, error) {
+	if cfg.NodeID == "" || len(cfg.NodeID) > 64 || strings.ContainsAny(cfg.NodeID, " \t\r\n") {
+		return nil, errors.New("cluster: node id must be 1 to 64 characters without spaces")
+	}
+	if err := checkPublicURL(cfg.PublicURL); err != nil {
+		return nil, err
+	}
+	switch len(cfg.Key) {
+	case 0:
+		if !cfg.Insecure {
+			return nil, errors.New("cluster: a key is required to encrypt gossip: make one with `palabre cluster keygen > cluster.key` and pass --cluster-key-file on every node (or --cluster-insecure on a closed test network)")
+		}
+	case 16, 24, 32:
+	default:
+		return nil, fmt.Errorf("cluster: key is %d bytes, want 16, 24 or 32", len(cfg.Key))
+	}
+	if cfg.Capacity < 0 || cfg.Capacity > 1000 {
+		return nil, fmt.Errorf("cluster: capacity %g out of range 0..1000", cfg.Capacity)
+	}
+	if cfg.Capacity == 0 {
+		cfg.Capacity = 1
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	n := &Node{
+		cfg:   cfg,
+		log:   cfg.Logger.With("component", "cluster"),
+		clock: hlc{now: time.Now},
+		meta: meta{
+			URL: cfg.PublicURL, Region: cfg.Region, Capacity: cfg.Capacity, Protocol: ProtocolVersion,
+		},
+		live:    liveTable{},
+		dirty:   make(map[string]bool),
+		members: make(map[string]memberRecord),
+		kick:  make(chan struct{}, 1),
+		stop:  make(chan struct{}),
+	}
+	if _, err := n.meta.encode(); err != nil {
+		return nil, err
+	}
+	mc, err := n.memberlistConfig()
+	if err != nil {
+		return nil, err
+	}
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: start gossip on %s: %w", cfg.BindAddr, err)
+	}
+	n.ml = ml
+	n.wg.Add(2)
+	go n.sendLoop()
+	go n.tickLoop()
+	n.log.Info("cluster node started", "node", cfg.NodeID, "gossip", n.GossipAddr(), "encrypted", len(cfg.Key) > 0)
+	return n, nil
+}
+
+func (n *Node) memberlistConfig() (*memberlist.Config, error) {
+	mc := memberlist.DefaultLANConfig()
+	if n.cfg.WAN {
+		mc = memberlist.DefaultWANConfig()
+	} else {
+		// Room definitions also travel by direct sends; the periodic
+		// full-state exchange repairs what those missed.
+		mc.PushPullInterval = 15 * time.Second
+	}
+	mc.Name = n.cfg.NodeID
+	host, port, err := splitHostPort(n.cfg.BindAddr, "0.0.0.0")
+	if err != nil {
+		return nil, fmt.Errorf("cluster: bind address: %w", err)
+	}
+	mc.BindAddr, mc.BindPort = host, port
+	mc.AdvertisePort = port
+	if n.cfg.AdvertiseAddr != "" {
+		host, port, err := splitHostPort(n.cfg.AdvertiseAddr, "")
+		if err != nil || host == "" {
+			return nil, fmt.Errorf("cluster: advertise address %q: want host:port", n.cfg.AdvertiseAddr)
+		}
+		mc.AdvertiseAddr, mc.AdvertisePort = host, port
+	}
+	if len(n.cfg.Key) > 0 {
+		mc.SecretKey = n.cfg.Key
+	}
+	// A label keeps other memberlist users (Consul, Nomad…) on the same
+	// network from mixing with this cluster.
+	mc.Label = "palabre"
+	mc.DeadNodeReclaimTime = 30 * time.Second // a node may come back with a new address
+	d := &delegate{n}
+	mc.Delegate, mc.Events, mc.Ping = d, d, d
+	n.probeInterval = mc.ProbeInterval
+	mc.Logger = newMemberlistLogger(n.log)
+	return mc, nil
+}
+
+// splitHostPort parses "host:port", "host" or ":port".
+func splitHostPort(addr, defaultHost string) (string, int, error) {
+	if addr == "" {
+		return defaultHost, DefaultPort, nil
+	}
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr, DefaultPort, nil // a bare host
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port in %q", addr)
+	}
+	if host == "" {
+		host = defaultHost
+	}
+	return host, port, nil
+}
+
+// SetRegistry attaches the replicated registry. Entries that arrive
+// before it is set are dropped (the next full-state exchange brings them).
+func (n *Node) SetRegistry(r Registry) {
+	n.mu.Lock()
+	n.registry = r
+	n.mu.Unlock()
+}
+
+// ID returns this node's id.
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// GossipAddr returns the address and port other nodes join this one at.
+func (n *Node) GossipAddr() string {
+	ln := n.ml.LocalNode()
+	return net.JoinHostPort(ln.Addr.String(), strconv.Itoa(int(ln.Port)))
+}
+
+// Join contacts the given nodes ("host:port") in the background until one
+// answers; it returns at once. A node started alone (no peers, or none
+// reachable yet) keeps serving, and the others can join it.
+func (n *Node) Join(peers []string) {
+	if len(peers) == 0 {
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		wait := 500 * time.Millisecond
+		for {
+			count, err := n.ml.Join(peers)
+			if count > 0 {
+				n.log.Info("joined the cluster", "through", count, "members", n.ml.NumMembers())
+				return
+			}
+			n.log.Warn("could not join the cluster; retrying (check --cluster-join, the firewall, and that every node has the same --cluster-key-file)",
+				"peers", strings.Join(peers, ","), "err", err, "retry_in", wait)
+			select {
+			case <-n.stop:
+				return
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, 10*time.Second)
+		}
+	}()
+}
+
+// Stamp returns a fresh version for a local registry write.
+func (n *Node) Stamp() (clock uint64, node string) { return n.clock.next(), n.cfg.NodeID }
+
+// Publish sends a local registry write to every other node.
+func (n *Node) Publish(e Entry) {
+	n.mu.Lock()
+	n.outbox.Entries = append(n.outbox.Entries, e)
+	n.mu.Unlock()
+	n.wake()
+}
+
+func (n *Node) wake() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// SetLive records how many participants a room has on this node (0: it
+// emptied) and announces it: at once when the room goes live or empties,
+// with the next tick for a changed count.
+func (n *Node) SetLive(room string, participants int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	self := n.cfg.NodeID
+	cur := n.live[self][room]
+	if cur.participants == participants {
+		return
+	}
+	if (cur.participants > 0) == (participants > 0) {
+		// Same state, new count: sent with the next tick.
+		n.live[self][room] = liveEntry{seq: cur.seq, participants: participants, since: cur.since}
+		n.dirty[room] = true
+		return
+	}
+	since := cur.since
+	if participants > 0 {
+		since = time.Now().UnixNano()
+	}
+	n.announceLocked(room, participants, since)
+	n.wake()
+}
+
+// announceLocked records and queues one announcement of this node's.
+func (n *Node) announceLocked(room string, participants int, since int64) {
+	n.seq++
+	m := liveMsg{Node: n.cfg.NodeID, Seq: n.seq, Room: room, Participants: participants, Since: since}
+	n.live.apply(m)
+	n.outbox.Live = append(n.outbox.Live, m)
+	delete(n.dirty, room)
+}
+
+// SetDraining marks this node as draining (no new rooms; its live rooms
+// go elsewhere) and tells the others at once.
+func (n *Node) SetDraining(draining bool) {
+	n.mu.Lock()
+	n.meta.Draining = draining
+	n.mu.Unlock()
+	if err := n.ml.UpdateNode(5 * time.Second); err != nil {
+		n.log.Warn("could not announce draining to every node", "err", err)
+	}
+}
+
+// Draining reports whether SetDraining(true) was called.
+func (n *Node) Draining() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.meta.Draining
+}
+
+// Members returns the nodes that are alive or suspect, this one included,
+// sorted by id.
+func (n *Node) Members() []Member {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	suspectAfter := n.suspectAfterLocked()
+	now := time.Now()
+	out := make([]Member, 0, len(n.members))
+	for id, r := range n.members {
+		m := r.meta
+		local := id == n.cfg.NodeID
+		if local {
+			m = n.meta
+		}
+		state := "alive"
+		switch {
+		case !local && now.Sub(r.lastSeen) > suspectAfter:
+			state = "suspect"
+		case m.Draining:
+			state = "draining"
+		}
+		out = append(out, Member{
+			ID: id, URL: m.URL, Region: m.Region, Capacity: m.Capacity,
+			Participants: m.Participants, Rooms: m.Rooms, Draining: m.Draining,
+			State: state, Protocol: m.Protocol, Addr: r.addr, Local: local,
+		})
+	}
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// suspectAfterLocked is how long a node may go without answering this
+// node's probes before it is shown as suspect: memberlist probes one peer
+// per interval in turn, so each peer about every (peers × interval).
+func (n *Node) suspectAfterLocked() time.Duration {
+	peers := max(len(n.members)-1, 1)
+	return time.Duration(peers+2) * n.probeInterval
+}
+
+// Local returns this node as the others see it.
+func (n *Node) Local() Member {
+	for _, m := range n.Members() {
+		if m.Local {
+			return m
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return Member{ID: n.cfg.NodeID, URL: n.meta.URL, Capacity: n.meta.Capacity, State: "alive", Local: true, Protocol: ProtocolVersion}
+}
+
+// Owner says which node should host room: the node where it is live if
+// any (the one that keeps it, if several), else the rendezvous choice
+// among alive nodes that are not draining. Draining nodes hold on to no
+// room. With no candidate at all, this node.
+func (n *Node) Owner(room string) Placement {
+	ms := n.Members()
+	byID := make(map[string]Member, len(ms))
+	for _, m := range ms {
+		byID[m.ID] = m
+	}
+	n.mu.Lock()
+	hs := n.live.holders(room)
+	n.mu.Unlock()
+	var best *holding
+	for i, h := range hs {
+		m, ok := byID[h.node]
+		if !ok || m.Draining || m.Protocol != ProtocolVersion {
+			continue
+		}
+		if best == nil || keeps(h, *best) {
+			best = &hs[i]
+		}
+	}
+	if best != nil {
+		return Placement{Member: byID[best.node], Live: true}
+	}
+	candidates := ms[:0:0]
+	for _, m := range ms {
+		if m.State == "alive" && m.Protocol == ProtocolVersion {
+			candidates = append(candidates, m)
+		}
+	}
+	if i := rendezvous(room, candidates); i >= 0 {
+		return Placement{Member: candidates[i]}
+	}
+	return Placement{Member: n.Local()}
+}
+
+// Leave tells the other nodes this one is going (so they do not wait for
+// it to time out), then stops gossip. Use Shutdown alone for a crash-like
+// stop.
+func (n *Node) Leave(timeout time.Duration) error {
+	err := n.ml.Leave(timeout)
+	return errors.Join(err, n.Shutdown())
+}
+
+// Shutdown stops gossip and the node's goroutines.
+func (n *Node) Shutdown() error {
+	select {
+	case <-n.stop:
+		return nil
+	default:
+	}
+	close(n.stop)
+	err := n.ml.Shutdown()
+	n.wg.Wait()
+	return err
+}
+
+// tickLoop sends changed participant counts and refreshes the load in
+// this node's metadata.
+func (n *Node) tickLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		n.mu.Lock()
+		self := n.live[n.cfg.NodeID]
+		for room := range n.dirty {
+			e := self[room]
+			n.announceLocked(room, e.participants, e.since)
+		}
+		n.live.purge(time.Now().Add(-time.Minute))
+		participants, rooms := 0, 0
+		for _, e := range self {
+			if e.participants > 0 {
+				participants += e.participants
+				rooms++
+			}
+		}
+		n.meta.Participants, n.meta.Rooms = participants, rooms
+		changed := n.meta != n.metaSent
+		n.metaSent = n.meta
+		pending := len(n.outbox.Live) > 0
+		n.mu.Unlock()
+		if pending {
+			n.wake()
+		}
+		if changed {
+			if err := n.ml.UpdateNode(tick); err != nil {
+				n.log.Debug("metadata update", "err", err)
+			}
+		}
+	}
+}
