@@ -98,8 +98,9 @@ type Client struct {
 	welcome proto.Message
 	joined  *proto.Message
 	self    proto.Participant
-	lastErr *proto.Error   // the error event just received, if it was the last message
-	kicked  *proto.Message // kicked message, if any
+	lastErr  *proto.Error   // the error event just received, if it was the last message
+	kicked   *proto.Message // kicked message, if any
+	redirect *proto.Message // unsolicited redirect (the room moved), if any
 
 	events  chan proto.Message
 	dropped atomic.Uint64
@@ -233,11 +234,26 @@ type JoinRequest struct {
 	Name     string
 	Password string
 	Secret   string // organizer secret
+	// Hops is the number of redirects followed to reach this server
+	// (see proto.MaxHops); Member sets it.
+	Hops int
+}
+
+// RedirectError is Join's answer when the room lives on another node of
+// the server's cluster: join again at URL with Hops + 1 (Member does).
+type RedirectError struct {
+	URL    string // the node's public base URL
+	Reason string // proto.RedirectElsewhere
+}
+
+func (e *RedirectError) Error() string {
+	return "palabre client: the room is on another node: " + e.URL
 }
 
 // Join joins a room and returns the joined message. The server's offer is
 // then answered in the background; WaitConnected waits for the media. A
-// refusal is a *proto.Error (bad_password, room_full, …).
+// refusal is a *proto.Error (bad_password, room_full, …); a room hosted by
+// another node of a cluster gives a *RedirectError.
 func (c *Client) Join(ctx context.Context, req JoinRequest) (*proto.Message, error) {
 	m, err := c.Request(ctx, proto.Message{
 		Type:     proto.TypeJoin,
@@ -245,9 +261,13 @@ func (c *Client) Join(ctx context.Context, req JoinRequest) (*proto.Message, err
 		Name:     req.Name,
 		Password: req.Password,
 		Secret:   req.Secret,
+		Hops:     req.Hops,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if m.Type == proto.TypeRedirect {
+		return nil, &RedirectError{URL: m.URL, Reason: m.Reason}
 	}
 	if m.Type != proto.TypeJoined {
 		return nil, fmt.Errorf("palabre client: join answered by %q, want joined", m.Type)
@@ -414,7 +434,10 @@ type ClosedError struct {
 	// last message before closing, such as flood; nil otherwise.
 	Last   *proto.Error
 	Kicked *proto.Message // the kicked message, if the server sent one
-	Err    error          // the underlying read error
+	// Redirect is the redirect the server sent before closing, if the
+	// room moved to another node: rejoin at Redirect.URL.
+	Redirect *proto.Message
+	Err      error // the underlying read error
 }
 
 func (e *ClosedError) Error() string {
@@ -509,7 +532,7 @@ func (c *Client) readLoop() {
 		ce.Reason = wce.Reason
 	}
 	c.mu.Lock()
-	ce.Last, ce.Kicked = c.lastErr, c.kicked
+	ce.Last, ce.Kicked, ce.Redirect = c.lastErr, c.kicked, c.redirect
 	c.mu.Unlock()
 	c.errOnce.Do(func() { c.err = ce })
 	c.log.Debug("connection ended", "err", c.err)
@@ -545,6 +568,11 @@ func (c *Client) dispatch(m proto.Message) {
 	case proto.TypeKicked:
 		km := m
 		c.kicked = &km
+	case proto.TypeRedirect:
+		if m.ID == 0 {
+			rm := m
+			c.redirect = &rm
+		}
 	}
 	var reply chan proto.Message
 	if m.ID != 0 {

@@ -405,7 +405,7 @@ func (n *Node) Local() Member {
 
 // Owner says which node should host room: the node where it is live if
 // any (the one that keeps it, if several), else the rendezvous choice
-// among alive nodes that are not draining. Draining nodes hold on to no
+// among the members that are not draining. Draining nodes hold on to no
 // room. With no candidate at all, this node.
 func (n *Node) Owner(room string) Placement {
 	ms := n.Members()
@@ -431,7 +431,9 @@ func (n *Node) Owner(room string) Placement {
 	}
 	candidates := ms[:0:0]
 	for _, m := range ms {
-		if m.State == "alive" && m.Protocol == ProtocolVersion {
+		// Suspect nodes stay candidates: suspicion is this node's own
+		// guess, and placement must be the same on every node.
+		if !m.Draining && m.Protocol == ProtocolVersion {
 			candidates = append(candidates, m)
 		}
 	}

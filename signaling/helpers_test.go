@@ -8,6 +8,7 @@ import (
 	"flag"
 	"log/slog"
 	"net/http"
+	"net"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"palabre/client"
+	"palabre/cluster"
 	"palabre/rooms"
 	"palabre/sfu"
 	"palabre/signaling/proto"
@@ -50,6 +52,11 @@ type testServer struct {
 	srv      *Server
 	http     *httptest.Server
 	URL      string
+	// nodeID, if set, makes the server a cluster node of that id, joining
+	// the gossip addresses that peers returns.
+	nodeID string
+	peers  func() []string
+	node   *cluster.Node
 }
 
 type serverOption func(*testServer)
@@ -59,6 +66,21 @@ func withEngine(c sfu.Config) serverOption { return func(ts *testServer) { ts.me
 
 // withBundledTURN runs the TURN server beside the media engine.
 func withBundledTURN() serverOption { return func(ts *testServer) { ts.withTURN = true } }
+
+// withCluster makes the server a cluster node that joins peers' gossip
+// addresses (none: it starts the cluster).
+func withCluster(id string, peers ...*testServer) serverOption {
+	return func(ts *testServer) {
+		ts.nodeID = id
+		ts.peers = func() []string {
+			var addrs []string
+			for _, p := range peers {
+				addrs = append(addrs, p.node.GossipAddr())
+			}
+			return addrs
+		}
+	}
+}
 
 // withConfig changes the signaling configuration.
 func withConfig(fn func(*Config)) serverOption { return func(ts *testServer) { fn(&ts.cfg) } }
@@ -123,13 +145,34 @@ func (ts *testServer) start() {
 	if cfg.Guard == nil {
 		cfg.Guard = rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: 1000, JoinBurst: 1000})
 	}
+	// The listener comes first: a cluster node needs its public URL.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.URL = "http://" + ln.Addr().String()
+	if ts.nodeID != "" {
+		ts.node, err = cluster.New(cluster.Config{
+			NodeID: ts.nodeID, PublicURL: ts.URL, BindAddr: "127.0.0.1:0", Insecure: true,
+			Logger: slog.Default(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Cluster = ts.node
+	}
 	srv, err := NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts.store, ts.engine, ts.srv = store, engine, srv
-	ts.http = httptest.NewServer(srv)
-	ts.URL = ts.http.URL
+	ts.http = httptest.NewUnstartedServer(srv)
+	ts.http.Listener.Close()
+	ts.http.Listener = ln
+	ts.http.Start()
+	if ts.node != nil {
+		ts.node.Join(ts.peers())
+	}
 }
 
 func (ts *testServer) stop() {
@@ -140,6 +183,9 @@ func (ts *testServer) stop() {
 	defer cancel()
 	if err := ts.srv.Close(ctx); err != nil {
 		ts.t.Errorf("server close: %v", err)
+	}
+	if ts.node != nil {
+		ts.node.Shutdown()
 	}
 	ts.http.Close()
 	ts.engine.Close()

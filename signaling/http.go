@@ -23,6 +23,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("DELETE /api/v1/rooms/{name}", s.deleteRoom)
 	s.mux.HandleFunc("PATCH /api/v1/rooms/{name}", s.updateRoom)
 	s.mux.HandleFunc("GET /api/v1/rooms", s.listRooms)
+	s.mux.HandleFunc("GET /api/v1/cluster/nodes", s.clusterNodes)
+	s.mux.HandleFunc("POST /api/v1/cluster/drain", s.drain)
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	// readyz says whether this node takes new participants: not while it
 	// shuts down (a load balancer should send people elsewhere).
@@ -45,7 +47,7 @@ func (s *Server) routes() {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	conn, err := websocket.Accept(w, r, nil)
+	conn, err := websocket.Accept(w, r, s.acceptOptions())
 	if err != nil {
 		return // Accept has answered the client
 	}
@@ -148,7 +150,10 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
 // RoomStatus is the public view of a room: GET /api/v1/rooms/{name}.
 type RoomStatus struct {
 	Room         proto.RoomInfo `json:"room"`
-	Participants int            `json:"participants"`
+	Participants int            `json:"participants"` // on this node
+	// Node is the id of the cluster node that hosts the room (or would,
+	// if someone joined now); empty without a cluster.
+	Node string `json:"node,omitempty"`
 }
 
 func (s *Server) getRoom(w http.ResponseWriter, r *http.Request) {
@@ -158,6 +163,9 @@ func (s *Server) getRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := RoomStatus{Room: s.roomInfo(def)}
+	if c := s.cfg.Cluster; c != nil {
+		st.Node = c.Owner(def.Name).ID
+	}
 	if lr := s.lookupLive(def.Name); lr != nil {
 		st.Participants = lr.count()
 	}
@@ -177,16 +185,7 @@ func (s *Server) deleteRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if lr := s.lookupLive(name); lr != nil {
-		lr.mu.Lock()
-		members := make([]*session, 0, len(lr.members))
-		for _, se := range lr.members {
-			members = append(members, se)
-		}
-		lr.mu.Unlock()
-		for _, se := range members {
-			se.send(proto.Message{Type: proto.TypeKicked, Message: "the room was deleted"})
-			se.closeWith(websocket.StatusNormalClosure, "kicked")
-		}
+		lr.kickAll("the room was deleted")
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

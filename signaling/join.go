@@ -22,6 +22,17 @@ func (se *session) join(m proto.Message) {
 		return
 	}
 	def, err := se.s.cfg.Rooms.Get(m.Room)
+	known := err == nil || errors.Is(err, rooms.ErrNotFound) && se.s.cfg.AdhocRooms
+	if known {
+		// The room's node checks the password: every attempt on a room
+		// then meets the same rate limit.
+		if url := se.s.redirectFor(m.Room, m.Hops); url != "" {
+			se.log.Debug("redirecting join", "room", m.Room, "to", url)
+			se.s.metrics.redirects.Inc()
+			se.send(proto.Message{Type: proto.TypeRedirect, ID: m.ID, URL: url, Reason: proto.RedirectElsewhere})
+			return
+		}
+	}
 	if errors.Is(err, rooms.ErrNotFound) && se.s.cfg.AdhocRooms {
 		def, err = se.s.cfg.Rooms.Adhoc(m.Room)
 	}

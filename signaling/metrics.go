@@ -14,6 +14,7 @@ type metrics struct {
 	reg          *prometheus.Registry
 	joinFailures *prometheus.CounterVec
 	joins        prometheus.Counter
+	redirects    prometheus.Counter
 	floorChanges prometheus.Counter
 }
 
@@ -28,6 +29,10 @@ func newMetrics(s *Server) *metrics {
 			Name: "palabre_joins_total",
 			Help: "Participants admitted into a room.",
 		}),
+		redirects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "palabre_join_redirects_total",
+			Help: "Joins sent to the cluster node that hosts their room.",
+		}),
 		floorChanges: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "palabre_floor_changes_total",
 			Help: "Times a room's floor (who may speak) changed.",
@@ -36,7 +41,7 @@ func newMetrics(s *Server) *metrics {
 	m.reg.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
-		m.joinFailures, m.joins, m.floorChanges,
+		m.joinFailures, m.joins, m.redirects, m.floorChanges,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "palabre_rooms",
 			Help: "Rooms with at least one participant.",
@@ -49,6 +54,15 @@ func newMetrics(s *Server) *metrics {
 			Name: "palabre_sessions",
 			Help: "Open WebSocket connections.",
 		}, func() float64 { return float64(s.sessionCount()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "palabre_cluster_nodes",
+			Help: "Cluster nodes this node sees alive or suspect, itself included (1 without a cluster).",
+		}, func() float64 {
+			if s.cfg.Cluster == nil {
+				return 1
+			}
+			return float64(len(s.cfg.Cluster.Members()))
+		}),
 		&mediaCollector{s: s},
 	)
 	// Codes are known in advance: export zeros so rates work from the start.

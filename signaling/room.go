@@ -99,8 +99,10 @@ func (lr *liveRoom) register(se *session, id uint32) proto.Message {
 		Floor:        append([]string(nil), lr.floor...),
 		ICEServers:   se.iceServers(),
 	}
+	joined.Nodes = lr.s.nodeURLs()
 	self := se.info
 	lr.broadcastLocked(proto.Message{Type: proto.TypeParticipantJoined, Participant: &self}, se)
+	lr.s.reportLive(lr.name, len(lr.members))
 	return joined
 }
 
@@ -120,6 +122,7 @@ func (lr *liveRoom) unregister(se *session, reason string) {
 	}
 	gone := se.info
 	lr.broadcastLocked(proto.Message{Type: proto.TypeParticipantLeft, Participant: &gone, Reason: reason}, nil)
+	lr.s.reportLive(lr.name, len(lr.members))
 	lr.mu.Unlock()
 	lr.s.releaseIfEmpty(lr)
 }

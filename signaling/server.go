@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"palabre/cluster"
 	"palabre/rooms"
 	"palabre/sfu"
 	"palabre/signaling/proto"
@@ -60,6 +61,10 @@ type Config struct {
 	LogIPs bool
 	// Web is the browser app (package client/web); nil serves none.
 	Web fs.FS
+	// Cluster, if set, is this node's cluster: room definitions are
+	// replicated through it, joins for rooms that live on another node
+	// are redirected there, and Drain moves rooms to other nodes.
+	Cluster *cluster.Node
 
 	Logger *slog.Logger
 }
@@ -86,6 +91,12 @@ type Server struct {
 
 	createLimit *rate.Limiter // room creation over HTTP, all clients
 	metrics     *metrics
+
+	stopCluster    chan struct{} // closed by Close: ends reconcileLoop
+	drainNow       chan struct{} // wakes reconcileLoop when a drain starts
+	drainRequested chan struct{} // closed by POST /api/v1/cluster/drain
+	drainOnce      sync.Once
+	closeOnce      sync.Once
 }
 
 // NewServer checks cfg and builds a Server.
@@ -115,11 +126,18 @@ func NewServer(cfg Config) (*Server, error) {
 		live:        make(map[string]*liveRoom),
 		sessions:    make(map[*session]struct{}),
 		createLimit: rate.NewLimiter(rate.Limit(2), 20),
+
+		stopCluster:    make(chan struct{}),
+		drainNow:       make(chan struct{}, 1),
+		drainRequested: make(chan struct{}),
 	}
 	s.metrics = newMetrics(s)
 	s.routes()
 	if cfg.Web != nil {
 		s.webRoutes(cfg.Web)
+	}
+	if cfg.Cluster != nil {
+		s.joinCluster()
 	}
 	return s, nil
 }
@@ -133,6 +151,7 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 // Close disconnects every session and closes every live room. It waits for
 // the sessions' goroutines or until ctx is done.
 func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.stopCluster) })
 	s.mu.Lock()
 	s.closed = true
 	sessions := make([]*session, 0, len(s.sessions))
