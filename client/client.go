@@ -92,12 +92,12 @@ type Client struct {
 
 	nextID atomic.Uint32
 
-	mu      sync.Mutex
-	closed  bool // Close was called: start no goroutine
-	pending map[uint32]chan proto.Message
-	welcome proto.Message
-	joined  *proto.Message
-	self    proto.Participant
+	mu       sync.Mutex
+	closed   bool // Close was called: start no goroutine
+	pending  map[uint32]chan proto.Message
+	welcome  proto.Message
+	joined   *proto.Message
+	self     proto.Participant
 	lastErr  *proto.Error   // the error event just received, if it was the last message
 	kicked   *proto.Message // kicked message, if any
 	redirect *proto.Message // unsolicited redirect (the room moved), if any

@@ -158,8 +158,8 @@ func New(cfg Config) (*Node, error) {
 		live:    liveTable{},
 		dirty:   make(map[string]bool),
 		members: make(map[string]memberRecord),
-		kick:  make(chan struct{}, 1),
-		stop:  make(chan struct{}),
+		kick:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
 	}
 	if _, err := n.meta.encode(); err != nil {
 		return nil, err
