@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
 	"sync"
@@ -156,6 +157,7 @@ func (m *Member) supervise() {
 		}
 		err := c.Err()
 		c.Close()
+		m.log().Debug("connection lost; rejoining", "err", err)
 		var ce *ClosedError
 		errors.As(err, &ce)
 		if ce != nil && ce.Kicked != nil {
@@ -191,6 +193,7 @@ func (m *Member) rejoin(moved string) (*Client, string, error) {
 		if err == nil {
 			return c, got, nil
 		}
+		m.log().Debug("rejoin attempt failed", "server", base, "err", err)
 		if m.ctx.Err() != nil {
 			return nil, "", ErrClosed
 		}
@@ -241,6 +244,13 @@ func (m *Member) stop(err error) {
 		m.err = err
 	}
 	m.mu.Unlock()
+}
+
+func (m *Member) log() *slog.Logger {
+	if m.opts.Logger != nil {
+		return m.opts.Logger
+	}
+	return slog.Default()
 }
 
 // Client returns the current connection. It changes after a reconnect.

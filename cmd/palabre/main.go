@@ -41,6 +41,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return loadTest(args[1:], stdout, stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
+	case "cluster":
+		return clusterCmd(args[1:], stdout, stderr)
+	case "drain":
+		return drainCmd(args[1:], stdout, stderr)
 	case "admin":
 		return admin(args[1:], stdout, stderr)
 	case "config":
@@ -72,6 +76,9 @@ Usage:
   palabre admin token [--data DIR]      create an admin token for the room commands
   palabre loadtest [flags]              measure a server with simulated participants
   palabre check [--server URL]          test a deployment: web, signaling, UDP, TCP, TURN
+  palabre cluster keygen [--out FILE]   make the key every node of a cluster shares
+  palabre cluster nodes [--server URL]  list a cluster's nodes, their state and load (admin token)
+  palabre drain [--server URL]          move a node's rooms to the others, then stop it (admin token)
   palabre config show [--config FILE]   print every setting, its value and its source
   palabre version                       print the version
 

@@ -37,7 +37,7 @@ func (n *networkFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&n.turnTLSPort, "turn-tls-port", 0, "TURN over TLS `port` (needs --tls-cert and --tls-key; 0: off)")
 	fs.StringVar(&n.tlsCert, "tls-cert", "", "certificate `file` (PEM): --listen then speaks HTTPS (and TURN over TLS can use it); reloaded when it changes")
 	fs.StringVar(&n.tlsKey, "tls-key", "", "private key `file` (PEM) of --tls-cert")
-	fs.StringVar(&n.turnSecret, "turn-secret", "", "shared `secret` of TURN credentials, the same on every node (default: generated once in the data directory)")
+	fs.StringVar(&n.turnSecret, "turn-secret", "", "shared `secret` of TURN credentials, the same on every node (default: derived from the cluster key on a cluster node, else generated once in the data directory)")
 	fs.DurationVar(&n.turnTTL, "turn-ttl", turn.DefaultCredentialTTL, "how long the TURN credentials handed to a participant stay valid")
 	fs.StringVar(&n.relayPorts, "turn-relay-ports", "49152-65535", "`range` of TURN relay ports")
 	fs.Var(&n.allowPeers, "turn-allow-peer", "`CIDR` the relay may reach although the built-in policy refuses it (repeatable)")

@@ -44,6 +44,7 @@ type serveFlags struct {
 	logIPs      bool
 	acmeEmail   string
 	lan         bool
+	cluster     clusterFlags
 }
 
 func serve(args []string, stderr io.Writer) int {
@@ -86,6 +87,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.BoolVar(&f.lan, "lan", false, "serve HTTPS with a self-signed certificate (kept in the data directory) for a quick meeting on a local network; prints its fingerprint")
 	fs.BoolVar(&f.logIPs, "log-ips", false, "log participants' IP addresses (off by default: Palabre collects nothing about the people using it)")
 	f.net.register(fs)
+	f.cluster.register(fs)
 	fs.Var(&f.proxies, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "auto", "text, json, or auto: text on a terminal, JSON otherwise")
@@ -168,6 +170,41 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		proxies = append(proxies, pfx)
 	}
 
+	// The listener comes before the cluster node, whose public URL may be
+	// derived from it.
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	scheme := "http"
+	tlsConfig, acmeHTTP, lanFingerprint, err := serverTLS(f)
+	if err != nil {
+		return err
+	}
+	if tlsConfig != nil {
+		scheme = "https"
+	}
+	publicURL := f.publicURL
+	if publicURL == "" && f.cluster.bind != "" {
+		publicURL = defaultPublicURL(scheme, ln.Addr())
+	}
+	node, clusterKey, err := startCluster(f.cluster, f.data, publicURL, log)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	if node != nil {
+		defer node.Shutdown()
+		if f.net.turnSecret == "" && clusterKey != nil {
+			// Credentials from any node must work on every node.
+			secret, err := turnSecretFromKey(clusterKey)
+			if err != nil {
+				return err
+			}
+			f.net.turnSecret = string(secret)
+		}
+	}
+
 	var turnServer signaling.TURN
 	if f.net.turnOn {
 		ports := []int{engine.MediaAddr().Port}
@@ -195,12 +232,9 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		LogIPs:         f.logIPs,
 		AdminTokens:    filepath.Join(f.data, signaling.AdminTokenFile),
 		TURNTTL:        f.net.turnTTL,
+		Cluster:        node,
 		Logger:         log,
 	})
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return err
 	}
@@ -210,16 +244,9 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	scheme := "http"
-	tlsConfig, acmeHTTP, lanFingerprint, err := serverTLS(f)
-	if err != nil {
-		ln.Close()
-		return err
-	}
 	if tlsConfig != nil {
 		hs.TLSConfig = tlsConfig
 		ln = tls.NewListener(ln, tlsConfig)
-		scheme = "https"
 	}
 	if acmeHTTP != nil {
 		// HTTP-01 challenges, and a redirect to HTTPS for everything else.
@@ -247,6 +274,9 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		defer dbg.Close()
 		log.Info("profiles served", "url", "http://"+f.adminListen+"/debug/pprof/")
 	}
+	if node != nil {
+		node.Join(f.cluster.join)
+	}
 	if ready != nil {
 		ready(scheme + "://" + ln.Addr().String())
 	}
@@ -254,6 +284,24 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	case <-srv.DrainRequested():
+		log.Info("drain requested over the admin API")
+	}
+	if node != nil {
+		// Move the rooms to other nodes while still serving (newcomers
+		// are redirected), then say goodbye to the cluster.
+		log.Info("draining: moving rooms to other nodes", "timeout", f.cluster.drainTimeout)
+		dctx, cancel := context.WithTimeout(context.Background(), f.cluster.drainTimeout)
+		left := srv.Drain(dctx)
+		cancel()
+		if left > 0 {
+			log.Warn("drain timeout: rooms still here are closed", "rooms", left)
+		} else {
+			log.Info("drained: no room left")
+		}
+		if err := node.Leave(5 * time.Second); err != nil {
+			log.Warn("leaving the cluster", "err", err)
+		}
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
