@@ -383,4 +383,3 @@ func allocate(port int, username, password string) error {
 	}
 	return relay.Close()
 }
-
