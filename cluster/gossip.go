@@ -91,6 +91,10 @@ func (n *Node) receive(entries []Entry, live []liveMsg) {
 		if m.Node == n.cfg.NodeID {
 			continue // only this node speaks for itself
 		}
+		if !m.valid() {
+			n.log.Warn("dropped a malformed live-room announcement from a peer", "node", truncate(m.Node, 64))
+			continue
+		}
 		n.live.apply(m)
 	}
 	n.mu.Unlock()
@@ -181,6 +185,9 @@ type memberRecord struct {
 // callbacks with its node lock held, the only time nd may be read.
 func (d *delegate) record(nd *memberlist.Node) {
 	m, err := decodeMeta(nd.Meta)
+	if err == nil {
+		err = m.check()
+	}
 	if err != nil {
 		d.n.log.Warn("ignoring a node with bad metadata", "node", nd.Name, "err", err)
 		return

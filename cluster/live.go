@@ -13,6 +13,13 @@ type liveMsg struct {
 	Since        int64  `json:"t,omitempty"`
 }
 
+// valid checks an announcement from a peer: ids and names of sane length,
+// counts in range.
+func (m liveMsg) valid() bool {
+	return m.Node != "" && len(m.Node) <= 64 && m.Room != "" && len(m.Room) <= 64 &&
+		m.Participants >= 0 && m.Participants <= 1_000_000
+}
+
 type liveEntry struct {
 	seq          uint64
 	participants int // 0: a removal, kept so an older announcement cannot revive it

@@ -53,3 +53,24 @@ func TestLiveTablePurge(t *testing.T) {
 		t.Error("live room purged")
 	}
 }
+
+func TestLiveMsgValid(t *testing.T) {
+	long := string(make([]byte, 65))
+	cases := []struct {
+		m    liveMsg
+		want bool
+	}{
+		{liveMsg{Node: "a", Room: "r", Participants: 3}, true},
+		{liveMsg{Node: "a", Room: "r"}, true},
+		{liveMsg{Room: "r"}, false},
+		{liveMsg{Node: "a"}, false},
+		{liveMsg{Node: long, Room: "r"}, false},
+		{liveMsg{Node: "a", Room: long}, false},
+		{liveMsg{Node: "a", Room: "r", Participants: -1}, false},
+	}
+	for i, tc := range cases {
+		if got := tc.m.valid(); got != tc.want {
+			t.Errorf("case %d: valid = %v, want %v", i, got, tc.want)
+		}
+	}
+}

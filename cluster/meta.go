@@ -45,6 +45,24 @@ func decodeMeta(b []byte) (meta, error) {
 	return m, nil
 }
 
+// check validates a peer's metadata.
+func (m meta) check() error {
+	if err := checkPublicURL(m.URL); err != nil {
+		return err
+	}
+	if m.Capacity <= 0 || m.Capacity > 1000 || m.Participants < 0 || m.Rooms < 0 || len(m.Region) > 64 {
+		return fmt.Errorf("cluster: node metadata out of range")
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
 // checkPublicURL validates a node's public base URL: absolute http or
 // https, a host, no query or fragment.
 func checkPublicURL(s string) error {

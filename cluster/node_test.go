@@ -376,3 +376,39 @@ func TestDeadNodeRoomsReplaced(t *testing.T) {
 		t.Errorf("survivors disagree: %s vs %s", a.ID, b.ID)
 	}
 }
+
+// A peer (with the key) that sends garbage is ignored, and the node keeps
+// replicating.
+func TestMalformedPeerMessagesDropped(t *testing.T) {
+	nodes := startCluster(t, 2)
+	n1 := nodes[0]
+	n1.mu.Lock()
+	peer := n1.members["n2"].node
+	n1.mu.Unlock()
+	long := string(make([]byte, 100))
+	for _, msg := range []string{
+		"not json",
+		`{"l":[{"n":"n1","s":1,"r":"x","p":1}]}`, // well formed: recorded
+		`{"l":[{"n":"","s":1,"r":"x","p":1}]}`,
+		`{"l":[{"n":"n1","s":1,"r":"` + long + `","p":1}]}`,
+		`{"l":[{"n":"n1","s":1,"r":"y","p":-5}]}`,
+	} {
+		if err := n1.ml.SendReliable(&peer, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n1.write("after", "ok")
+	eventually(t, 2*time.Second, func() error {
+		if _, ok := nodes[1].reg.get("after"); !ok {
+			return fmt.Errorf("n2 stopped replicating")
+		}
+		return nil
+	})
+	nodes[1].mu.Lock()
+	defer nodes[1].mu.Unlock()
+	for room, e := range nodes[1].live["n1"] {
+		if room != "x" || e.participants != 1 {
+			t.Errorf("n2 recorded a malformed announcement: %q %+v", room, e)
+		}
+	}
+}

@@ -104,6 +104,12 @@ func serveWith(f serveFlags, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal (drain, then shutdown), a second one
+		// stops the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	if err := runServer(ctx, f, log, nil); err != nil {
 		log.Error("server stopped", "err", err)
 		return 1
