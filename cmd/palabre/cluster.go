@@ -90,12 +90,12 @@ func (c *clusterFlags) loadNodeID(dataDir string) (string, error) {
 func startCluster(c clusterFlags, dataDir, publicURL string, log *slog.Logger) (*cluster.Node, []byte, error) {
 	if c.bind == "" {
 		if len(c.join) > 0 || c.keyFile != "" {
-			return nil, nil, errors.New("--cluster-join and --cluster-key-file need --cluster-bind")
+			return nil, nil, errors.New("cluster: --cluster-join and --cluster-key-file need --cluster-bind")
 		}
 		return nil, nil, nil
 	}
 	if publicURL == "" {
-		return nil, nil, errors.New("a cluster node needs --public-url: the address participants are redirected to")
+		return nil, nil, errors.New("cluster: a cluster node needs --public-url: the address participants are redirected to")
 	}
 	var key []byte
 	if c.keyFile != "" {
@@ -106,7 +106,7 @@ func startCluster(c clusterFlags, dataDir, publicURL string, log *slog.Logger) (
 	}
 	id, err := c.loadNodeID(dataDir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("node id: %w", err)
+		return nil, nil, fmt.Errorf("cluster: node id: %w", err)
 	}
 	node, err := cluster.New(cluster.Config{
 		NodeID: id, PublicURL: publicURL, Region: c.region, Capacity: c.capacity,

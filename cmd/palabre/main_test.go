@@ -5,6 +5,8 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +111,10 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestNetworkFlagErrors(t *testing.T) {
+	worldReadable := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(worldReadable, []byte("MDEyMzQ1Njc4OWFiY2RlZg=="), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		args []string
 		want string
@@ -117,6 +123,10 @@ func TestNetworkFlagErrors(t *testing.T) {
 		{[]string{"serve", "--turn-relay-ports", "9-5", "--listen", "127.0.0.1:0", "--data", t.TempDir()}, "--turn-relay-ports"},
 		{[]string{"serve", "--turn-allow-peer", "10.0.0.0/99", "--listen", "127.0.0.1:0", "--data", t.TempDir()}, "--turn-allow-peer"},
 		{[]string{"serve", "--turn-tls-port", "5349", "--listen", "127.0.0.1:0", "--data", t.TempDir()}, "--tls-cert"},
+		{[]string{"serve", "--cluster-join", "127.0.0.1:7946", "--listen", "127.0.0.1:0", "--turn=false", "--data", t.TempDir()}, "need --cluster-bind"},
+		{[]string{"serve", "--cluster-bind", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--turn=false", "--data", t.TempDir()}, "palabre cluster keygen --out"},
+		{[]string{"serve", "--cluster-bind", "127.0.0.1:0", "--cluster-key-file", worldReadable, "--listen", "127.0.0.1:0", "--turn=false", "--data", t.TempDir()}, "chmod 600"},
+		{[]string{"serve", "--cluster-bind", "127.0.0.1:0", "--cluster-insecure", "--listen", "0.0.0.0:0", "--turn=false", "--data", t.TempDir()}, "needs --public-url"},
 	}
 	for _, tc := range cases {
 		var out, errOut bytes.Buffer

@@ -197,7 +197,7 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 	}
 	node, clusterKey, err := startCluster(f.cluster, f.data, publicURL, log)
 	if err != nil {
-		return fmt.Errorf("cluster: %w", err)
+		return err
 	}
 	if node != nil {
 		defer node.Shutdown()
