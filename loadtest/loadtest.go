@@ -215,22 +215,35 @@ func (r *run) join(ctx context.Context, rm *room, speaker bool, i int) error {
 
 func (r *run) joinOnce(ctx context.Context, rm *room, speaker bool, i int) error {
 	start := time.Now()
-	c, err := client.Dial(ctx, r.cfg.Server, client.Options{Software: "palabre-loadtest", Logger: r.cfg.Logger})
-	if err != nil {
-		return err
-	}
 	name := fmt.Sprintf("listener-%d", i)
 	if speaker {
 		name = fmt.Sprintf("speaker-%d", i)
 	}
-	if !speaker {
-		c.OnRTP(r.onRTP)
-	}
 	jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := c.Join(jctx, client.JoinRequest{Room: rm.name, Name: name}); err != nil {
+	// In a cluster, a room on another node answers with a redirect:
+	// follow it, as participants' clients do.
+	server := r.cfg.Server
+	var c *client.Client
+	for hops := 0; ; hops++ {
+		var err error
+		c, err = client.Dial(ctx, server, client.Options{Software: "palabre-loadtest", Logger: r.cfg.Logger})
+		if err != nil {
+			return err
+		}
+		if !speaker {
+			c.OnRTP(r.onRTP)
+		}
+		_, err = c.Join(jctx, client.JoinRequest{Room: rm.name, Name: name, Hops: hops})
+		if err == nil {
+			break
+		}
 		c.Close()
-		return fmt.Errorf("join %s: %w", rm.name, err)
+		var re *client.RedirectError
+		if !errors.As(err, &re) || hops == proto.MaxHops {
+			return fmt.Errorf("join %s: %w", rm.name, err)
+		}
+		server = re.URL
 	}
 	if err := c.WaitConnected(jctx); err != nil {
 		c.Close()
