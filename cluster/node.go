@@ -133,7 +133,7 @@ func New(cfg Config) (*Node, error) {
 	switch len(cfg.Key) {
 	case 0:
 		if !cfg.Insecure {
-			return nil, errors.New("cluster: a key is required to encrypt gossip: make one with `palabre cluster keygen > cluster.key` and pass --cluster-key-file on every node (or --cluster-insecure on a closed test network)")
+			return nil, errors.New("cluster: a key is required to encrypt gossip: make one with `palabre cluster keygen --out cluster.key` and pass --cluster-key-file on every node (or --cluster-insecure on a closed test network)")
 		}
 	case 16, 24, 32:
 	default:

@@ -91,8 +91,9 @@ type page struct {
 	ctx  context.Context
 	name string
 
-	mu   sync.Mutex
-	urls []string
+	mu      sync.Mutex
+	urls    []string
+	console []string // what the page wrote to its console, logged if the test fails
 }
 
 func newPage(t *testing.T, browser context.Context, name string) *page {
@@ -105,6 +106,27 @@ func newPage(t *testing.T, browser context.Context, name string) *page {
 	}
 	requests := chromedp.Events(ctx, network.RequestWillBeSent)
 	sockets := chromedp.Events(ctx, network.WebSocketCreated)
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.console = append(p.console, m.Time.Format("15:04:05.000")+" "+m.String())
+			p.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, line := range p.console {
+			t.Logf("%s console: %s", name, line)
+		}
+	})
 	go func() {
 		for ev, err := range requests {
 			if err != nil {
@@ -224,16 +246,33 @@ func (p *page) requests() []string {
 // checkOnlyServer fails if the page asked anything of another origin.
 func checkOnlyServer(t *testing.T, serverURL string, pages ...*page) {
 	t.Helper()
-	ws := "ws" + strings.TrimPrefix(serverURL, "http")
+	checkOnlyServers(t, []string{serverURL}, pages...)
+}
+
+// checkOnlyServers fails if the page asked anything of an origin that is
+// none of serverURLs (the nodes of a cluster).
+func checkOnlyServers(t *testing.T, serverURLs []string, pages ...*page) {
+	t.Helper()
+	var allowed []string
+	for _, s := range serverURLs {
+		allowed = append(allowed, s+"/", "ws"+strings.TrimPrefix(s, "http")+"/")
+	}
 	for _, p := range pages {
 		urls := p.requests()
 		if len(urls) == 0 {
 			t.Errorf("%s: no network requests recorded", p.name)
 		}
+	next:
 		for _, u := range urls {
-			if !strings.HasPrefix(u, serverURL+"/") && !strings.HasPrefix(u, ws+"/") && !strings.HasPrefix(u, "data:") {
-				t.Errorf("%s asked another origin: %s", p.name, u)
+			if strings.HasPrefix(u, "data:") {
+				continue
 			}
+			for _, a := range allowed {
+				if strings.HasPrefix(u, a) {
+					continue next
+				}
+			}
+			t.Errorf("%s asked another origin: %s", p.name, u)
 		}
 	}
 }

@@ -3,8 +3,10 @@ package signaling
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,11 +155,7 @@ func (s *Server) reconcileLoop() {
 func (s *Server) liveRooms() []*liveRoom {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*liveRoom, 0, len(s.live))
-	for _, lr := range s.live {
-		out = append(out, lr)
-	}
-	return out
+	return slices.Collect(maps.Values(s.live))
 }
 
 // moveTo sends every member to the room's new node and disconnects them;
@@ -180,11 +178,7 @@ func (lr *liveRoom) kickAll(message string) {
 func (lr *liveRoom) sessions() []*session {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
-	out := make([]*session, 0, len(lr.members))
-	for _, se := range lr.members {
-		out = append(out, se)
-	}
-	return out
+	return slices.Collect(maps.Values(lr.members))
 }
 
 // Drain stops new rooms on this node and moves its live rooms to the
