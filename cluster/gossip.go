@@ -200,6 +200,9 @@ func (d *delegate) record(nd *memberlist.Node) {
 		r.lastSeen = time.Now()
 	}
 	d.n.members[nd.Name] = r
+	if _, ok := d.n.everURL[nd.Name]; ok || len(d.n.everURL) < maxKnownURLs {
+		d.n.everURL[nd.Name] = m.URL
+	}
 	d.n.mu.Unlock()
 }
 

@@ -112,6 +112,9 @@ type Node struct {
 	// change under its own lock afterwards).
 	members       map[string]memberRecord
 	probeInterval time.Duration
+	// everURL holds the public URL of every node seen since start, gone
+	// ones included: pages they served must still reach the survivors.
+	everURL map[string]string
 
 	kick chan struct{}
 	stop chan struct{}
@@ -158,6 +161,7 @@ func New(cfg Config) (*Node, error) {
 		live:    liveTable{},
 		dirty:   make(map[string]bool),
 		members: make(map[string]memberRecord),
+		everURL: make(map[string]string),
 		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 	}
@@ -389,6 +393,24 @@ func (n *Node) Members() []Member {
 func (n *Node) suspectAfterLocked() time.Duration {
 	peers := max(len(n.members)-1, 1)
 	return time.Duration(peers+2) * n.probeInterval
+}
+
+// maxKnownURLs bounds KnownURLs.
+const maxKnownURLs = 1024
+
+// KnownURLs returns the public URLs of every node seen since this one
+// started, including nodes that have since left or failed, sorted.
+func (n *Node) KnownURLs() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := []string{n.meta.URL}
+	for _, u := range n.everURL {
+		if !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Local returns this node as the others see it.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -371,6 +372,9 @@ func TestDeadNodeRoomsReplaced(t *testing.T) {
 	t.Logf("dead node's room re-placed after %v", time.Since(start))
 	if !sawSuspect {
 		t.Error("the dead node was never shown as suspect before it was dropped")
+	}
+	if urls := nodes[0].KnownURLs(); !slices.Contains(urls, "http://n3.test") || len(urls) != 3 {
+		t.Errorf("known URLs after n3 died: %v, want n3's kept", urls)
 	}
 	if a, b := nodes[0].Owner("orphan"), nodes[1].Owner("orphan"); a.ID != b.ID {
 		t.Errorf("survivors disagree: %s vs %s", a.ID, b.ID)

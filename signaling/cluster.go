@@ -242,16 +242,17 @@ func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"draining": true, "rooms": rooms, "participants": participants})
 }
 
-// peerOrigins are the origins of the other nodes, whose pages may open a
-// WebSocket here and whose WebSockets this node's pages may open.
+// peerOrigins are the origins of the cluster's nodes, whose pages may open
+// a WebSocket here and whose WebSockets this node's pages may open. Nodes
+// that failed stay in: the pages they served reconnect here.
 func (s *Server) peerOrigins() []*url.URL {
 	c := s.cfg.Cluster
 	if c == nil {
 		return nil
 	}
 	var out []*url.URL
-	for _, m := range c.Members() {
-		if u, err := url.Parse(m.URL); err == nil && u.Host != "" {
+	for _, raw := range c.KnownURLs() {
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
 			out = append(out, u)
 		}
 	}

@@ -25,6 +25,7 @@ const FATAL = new Set([
 
 const BACKOFF_FIRST = 1000;
 const BACKOFF_MAX = 15000;
+const BACKOFF_NEXT_NODE = 250; // between two nodes of one round
 const DISCONNECTED_GRACE = 5000; // a 'disconnected' PeerConnection often recovers by itself
 const CONNECT_WATCHDOG = 20000; // joined, but no media this long: start over
 const KEEPALIVE_EVERY = 20000; // a dead network can keep a WebSocket "open" for minutes
@@ -219,7 +220,8 @@ export class Session {
   }
 
   async reconnectLoop() {
-    let delay = BACKOFF_FIRST;
+    let delay = BACKOFF_FIRST; // before the next attempt
+    let roundDelay = BACKOFF_FIRST; // before the next round of every node
     // Where to rejoin, one per attempt in turn: the node we were on, the
     // cluster's other nodes, the page's own server (without a cluster,
     // the page's server only). Whichever answers may redirect the join.
@@ -257,7 +259,15 @@ export class Session {
             return;
           }
           this.h.onRetryFailed(err);
-          delay = Math.min(delay * 2, BACKOFF_MAX);
+          // Within one round of the nodes, try the next one soon: in a
+          // cluster, the node we were on may be dead while another
+          // answers. Back off only once every node has failed.
+          if (next % bases.length !== 0) {
+            delay = BACKOFF_NEXT_NODE;
+          } else {
+            roundDelay = Math.min(roundDelay * 2, BACKOFF_MAX);
+            delay = roundDelay;
+          }
         }
       }
     } finally {
