@@ -192,6 +192,13 @@ func (n *Node) memberlistConfig() (*memberlist.Config, error) {
 		// Room definitions also travel by direct sends; the periodic
 		// full-state exchange repairs what those missed.
 		mc.PushPullInterval = 15 * time.Second
+		// Probe twice as often as memberlist's LAN default (1 s, 500 ms):
+		// a dead node is found in about 3 s instead of 6, which is how
+		// long its participants wait in silence. The cost is one more
+		// small UDP probe per node per second; a LAN answers in far less
+		// than 250 ms.
+		mc.ProbeInterval = 500 * time.Millisecond
+		mc.ProbeTimeout = 250 * time.Millisecond
 	}
 	mc.Name = n.cfg.NodeID
 	host, port, err := splitHostPort(n.cfg.BindAddr, "0.0.0.0")
