@@ -28,6 +28,7 @@ type node struct {
 	http   int // HTTP port
 	gossip int // gossip port (TCP and UDP)
 	turn   int // TURN port (UDP and TCP)
+	ice    int // ICE-TCP port
 	relays string
 	key    string   // key file
 	join   []string // gossip addresses to join
@@ -78,7 +79,7 @@ func freePort(t *testing.T) int {
 func newNode(t *testing.T, id, key string, relayBase int) *node {
 	return &node{
 		t: t, id: id, data: t.TempDir(), key: key,
-		http: freePort(t), gossip: freePort(t), turn: freePort(t),
+		http: freePort(t), gossip: freePort(t), turn: freePort(t), ice: freePort(t),
 		relays: fmt.Sprintf("%d-%d", relayBase, relayBase+99),
 	}
 }
@@ -92,7 +93,7 @@ func (n *node) start() {
 	t.Helper()
 	args := []string{"serve",
 		"--listen", "127.0.0.1:" + strconv.Itoa(n.http), "--public-url", n.url(),
-		"--media-port", "0", "--media-tcp-port", "0",
+		"--media-port", "0", "--media-tcp-port", strconv.Itoa(n.ice),
 		"--turn-port", strconv.Itoa(n.turn), "--turn-relay-ports", n.relays,
 		"--data", n.data, "--node-id", n.id, "--join-rate", "1000",
 		"--cluster-bind", n.gossipAddr(), "--cluster-key-file", n.key,
