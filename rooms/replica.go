@@ -180,7 +180,7 @@ func (s *Store) ApplyReplica(rep Replica) (changed bool, err error) {
 // writeTombstone removes name's room from disk and records its deletion,
 // in one transaction. Callers hold wmu.
 func (s *Store) writeTombstone(name string, v Version) error {
-	data, err := json.Marshal(tombstone{Clock: v.Clock, Node: v.Node})
+	data, err := json.Marshal(tombstone(v))
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func (s *Store) loadTombstones(tx *bolt.Tx) error {
 			expired = append(expired, slices.Clone(k))
 			return nil
 		}
-		s.tombstones[string(k)] = Version{Clock: t.Clock, Node: t.Node}
+		s.tombstones[string(k)] = Version(t)
 		return nil
 	})
 	if err != nil {
