@@ -83,11 +83,7 @@ func (s *Server) listRooms(w http.ResponseWriter, r *http.Request) {
 	}
 	list := []RoomStatus{}
 	for _, def := range s.cfg.Rooms.List() {
-		st := RoomStatus{Room: s.roomInfo(def)}
-		if lr := s.lookupLive(def.Name); lr != nil {
-			st.Participants = lr.count()
-		}
-		list = append(list, st)
+		list = append(list, s.roomStatus(def))
 	}
 	writeJSON(w, http.StatusOK, list)
 }

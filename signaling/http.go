@@ -169,6 +169,12 @@ func (s *Server) getRoom(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, proto.CodeNotFound, "no such room")
 		return
 	}
+	writeJSON(w, http.StatusOK, s.roomStatus(def))
+}
+
+// roomStatus is a room's settings, its participants on this node and, in
+// a cluster, the node that carries it.
+func (s *Server) roomStatus(def rooms.Room) RoomStatus {
 	st := RoomStatus{Room: s.roomInfo(def)}
 	if c := s.cfg.Cluster; c != nil {
 		st.Node = c.Owner(def.Name).ID
@@ -176,7 +182,7 @@ func (s *Server) getRoom(w http.ResponseWriter, r *http.Request) {
 	if lr := s.lookupLive(def.Name); lr != nil {
 		st.Participants = lr.count()
 	}
-	writeJSON(w, http.StatusOK, st)
+	return st
 }
 
 // deleteRoom needs the organizer secret or an admin token as bearer

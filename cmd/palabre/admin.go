@@ -103,9 +103,11 @@ func roomList(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tMODE\tPASSWORD\tLOCKED\tPARTICIPANTS")
+	fmt.Fprintln(tw, "NAME\tMODE\tPASSWORD\tLOCKED\tPARTICIPANTS\tNODE")
 	for _, st := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", st.Room.Name, st.Room.Mode, yesNo(st.Room.HasPassword), yesNo(st.Room.Locked), st.Participants)
+		// In a cluster, participants are those on the node asked; NODE
+		// is where the room lives.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", st.Room.Name, st.Room.Mode, yesNo(st.Room.HasPassword), yesNo(st.Room.Locked), st.Participants, st.Node)
 	}
 	tw.Flush()
 	return 0
