@@ -223,3 +223,47 @@ func TestBrowserFailover(t *testing.T) {
 	}
 	checkOnlyServers(t, nodeURLs(nodes), p)
 }
+
+// A node drains (maintenance): the page is told the room moves, says so,
+// rejoins on the other node at once and hears the speaker there.
+func TestBrowserFollowsDrain(t *testing.T) {
+	nodes := testserver.StartCluster(t, 2)
+	nodes[0].CreateRoom(t, signaling.CreateRoomRequest{Name: "ferry"})
+	home, other := roomHome(t, nodes, "ferry")
+	joinSpeaker(t, home.URL, "ferry", "Go speaker")
+
+	p := newPage(t, newBrowser(t), "drained")
+	p.joinRoom(home.URL+"/r/ferry", "Passenger", "")
+	p.waitAudio("the page receives the speaker before the drain")
+	// Record the banners the page shows from now on.
+	eval[bool](p, `(() => {
+		window.bannerTexts = [];
+		const b = document.getElementById('reconnecting');
+		new MutationObserver(() => { if (!b.hidden) window.bannerTexts.push(b.textContent.trim()); })
+			.observe(b, {attributes: true, childList: true, subtree: true, characterData: true});
+		return true;
+	})()`)
+
+	start := time.Now()
+	drained := make(chan int, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		drained <- home.Signaling.Drain(ctx)
+	}()
+	p.waitFor("the page is on the other node", fmt.Sprintf(`window.palabre.socketURL() === %q && window.palabre.state === 'room'`, wsURL(other)))
+	p.waitAudio("the page hears the speaker on the other node")
+	t.Logf("browser drain: audio back on %s %.2f s after the drain started", other.NodeID, time.Since(start).Seconds())
+	if left := <-drained; left != 0 {
+		t.Errorf("%d rooms left on the drained node", left)
+	}
+	banners := eval[[]string](p, `window.bannerTexts`)
+	moving := false
+	for _, b := range banners {
+		moving = moving || strings.Contains(b, "moving to another server")
+	}
+	if !moving {
+		t.Errorf("the page never said the room was moving; banners shown: %q", banners)
+	}
+	checkOnlyServers(t, nodeURLs(nodes), p)
+}

@@ -592,14 +592,19 @@ function sessionHandlers() {
       app.mediaState = state;
       renderMediaStatus();
     },
-    onReconnecting() {
+    onReconnecting(reason) {
       room.suspend();
       app.retryError = null;
       app.mediaState = 'new';
+      // A room moving to another node is not a lost connection: say so.
+      const key = reason === 'moved' ? 'reconnect.moving' : 'reconnect.banner';
+      const banner = $('reconnecting').querySelector('[data-i18n]');
+      banner.dataset.i18n = key;
+      banner.textContent = t(key);
       setState('reconnecting');
       renderReconnect();
       renderMediaStatus();
-      announce(t('reconnect.banner'));
+      announce(t(key));
     },
     onRetryFailed(err) {
       app.retryError = err;

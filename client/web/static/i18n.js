@@ -100,6 +100,7 @@ const fr = {
   'media.connecting': 'Connexion audio en cours…',
   'media.unstable': 'Connexion audio instable…',
   'reconnect.banner': 'Connexion perdue, reconnexion…',
+  'reconnect.moving': 'La salle change de serveur, reconnexion…',
   'reconnect.detail': '(dernier essai : {reason})',
   'reconnect.back': 'Reconnecté.',
 
@@ -302,6 +303,7 @@ const en = {
   'media.connecting': 'Connecting audio…',
   'media.unstable': 'Audio connection unstable…',
   'reconnect.banner': 'Connection lost, reconnecting…',
+  'reconnect.moving': 'The room is moving to another server, reconnecting…',
   'reconnect.detail': '(last attempt: {reason})',
   'reconnect.back': 'Reconnected.',
 

@@ -220,7 +220,9 @@ export class Session {
   }
 
   async reconnectLoop() {
-    let delay = BACKOFF_FIRST; // before the next attempt
+    // A move is planned (drain, conflict): go at once. A loss may be a
+    // blip: give the network a second.
+    let delay = this.movedTo ? 0 : BACKOFF_FIRST; // before the next attempt
     let roundDelay = BACKOFF_FIRST; // before the next round of every node
     // Where to rejoin, one per attempt in turn: the node we were on, the
     // cluster's other nodes, the page's own server (without a cluster,
