@@ -146,6 +146,7 @@ func (s *Server) reconcileLoop() {
 				continue
 			}
 			s.log.Info("moving room", "room", lr.name, "to", p.ID, "draining", draining)
+			s.metrics.roomsMoved.Inc()
 			lr.moveTo(p.URL)
 		}
 		lost = seen

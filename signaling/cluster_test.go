@@ -219,6 +219,15 @@ func TestClusterConflictSmallerSideMoves(t *testing.T) {
 	if a.URL() != nodes[1].URL || b.URL() != nodes[1].URL || a.Reconnects()+b.Reconnects() != 0 {
 		t.Error("the bigger side was disturbed")
 	}
+	resp, err := http.Get(nodes[0].URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "palabre_rooms_moved_total 1\n") {
+		t.Error("/metrics of the smaller side does not count the move")
+	}
 }
 
 // A room edited on one node changes on the node where it is live.

@@ -15,6 +15,7 @@ type metrics struct {
 	joinFailures *prometheus.CounterVec
 	joins        prometheus.Counter
 	redirects    prometheus.Counter
+	roomsMoved   prometheus.Counter
 	floorChanges prometheus.Counter
 }
 
@@ -33,6 +34,10 @@ func newMetrics(s *Server) *metrics {
 			Name: "palabre_join_redirects_total",
 			Help: "Joins sent to the cluster node that hosts their room.",
 		}),
+		roomsMoved: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "palabre_rooms_moved_total",
+			Help: "Live rooms moved to another cluster node (drain, or another node kept the room).",
+		}),
 		floorChanges: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "palabre_floor_changes_total",
 			Help: "Times a room's floor (who may speak) changed.",
@@ -41,7 +46,7 @@ func newMetrics(s *Server) *metrics {
 	m.reg.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
-		m.joinFailures, m.joins, m.redirects, m.floorChanges,
+		m.joinFailures, m.joins, m.redirects, m.roomsMoved, m.floorChanges,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "palabre_rooms",
 			Help: "Rooms with at least one participant.",
