@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -311,40 +310,6 @@ func (n *Node) wake() {
 	}
 }
 
-// SetLive records how many participants a room has on this node (0: it
-// emptied) and announces it: at once when the room goes live or empties,
-// with the next tick for a changed count.
-func (n *Node) SetLive(room string, participants int) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	self := n.cfg.NodeID
-	cur := n.live[self][room]
-	if cur.participants == participants {
-		return
-	}
-	if (cur.participants > 0) == (participants > 0) {
-		// Same state, new count: sent with the next tick.
-		n.live[self][room] = liveEntry{seq: cur.seq, participants: participants, since: cur.since}
-		n.dirty[room] = true
-		return
-	}
-	since := cur.since
-	if participants > 0 {
-		since = time.Now().UnixNano()
-	}
-	n.announceLocked(room, participants, since)
-	n.wake()
-}
-
-// announceLocked records and queues one announcement of this node's.
-func (n *Node) announceLocked(room string, participants int, since int64) {
-	n.seq++
-	m := liveMsg{Node: n.cfg.NodeID, Seq: n.seq, Room: room, Participants: participants, Since: since}
-	n.live.apply(m)
-	n.outbox.Live = append(n.outbox.Live, m)
-	delete(n.dirty, room)
-}
-
 // SetDraining marks this node as draining (no new rooms; its live rooms
 // go elsewhere) and tells the others at once.
 func (n *Node) SetDraining(draining bool) {
@@ -361,115 +326,6 @@ func (n *Node) Draining() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.meta.Draining
-}
-
-// Members returns the nodes that are alive or suspect, this one included,
-// sorted by id.
-func (n *Node) Members() []Member {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	suspectAfter := n.suspectAfterLocked()
-	now := time.Now()
-	out := make([]Member, 0, len(n.members))
-	for id, r := range n.members {
-		m := r.meta
-		local := id == n.cfg.NodeID
-		if local {
-			m = n.meta
-		}
-		state := "alive"
-		switch {
-		case !local && now.Sub(r.lastSeen) > suspectAfter:
-			state = "suspect"
-		case m.Draining:
-			state = "draining"
-		}
-		out = append(out, Member{
-			ID: id, URL: m.URL, Region: m.Region, Capacity: m.Capacity,
-			Participants: m.Participants, Rooms: m.Rooms, Draining: m.Draining,
-			State: state, Protocol: m.Protocol, Addr: r.addr, Local: local,
-		})
-	}
-	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
-	return out
-}
-
-// suspectAfterLocked is how long a node may go without answering this
-// node's probes before it is shown as suspect: memberlist probes one peer
-// per interval in turn, so each peer about every (peers × interval).
-func (n *Node) suspectAfterLocked() time.Duration {
-	peers := max(len(n.members)-1, 1)
-	return time.Duration(peers+2) * n.probeInterval
-}
-
-// maxKnownURLs bounds KnownURLs.
-const maxKnownURLs = 1024
-
-// KnownURLs returns the public URLs of every node seen since this one
-// started, including nodes that have since left or failed, sorted.
-func (n *Node) KnownURLs() []string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	out := []string{n.meta.URL}
-	for _, u := range n.everURL {
-		if !slices.Contains(out, u) {
-			out = append(out, u)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// Local returns this node as the others see it.
-func (n *Node) Local() Member {
-	for _, m := range n.Members() {
-		if m.Local {
-			return m
-		}
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return Member{ID: n.cfg.NodeID, URL: n.meta.URL, Capacity: n.meta.Capacity, State: "alive", Local: true, Protocol: ProtocolVersion}
-}
-
-// Owner says which node should host room: the node where it is live if
-// any (the one that keeps it, if several), else the rendezvous choice
-// among the members that are not draining. Draining nodes hold on to no
-// room. With no candidate at all, this node.
-func (n *Node) Owner(room string) Placement {
-	ms := n.Members()
-	byID := make(map[string]Member, len(ms))
-	for _, m := range ms {
-		byID[m.ID] = m
-	}
-	n.mu.Lock()
-	hs := n.live.holders(room)
-	n.mu.Unlock()
-	var best *holding
-	for i, h := range hs {
-		m, ok := byID[h.node]
-		if !ok || m.Draining || m.Protocol != ProtocolVersion {
-			continue
-		}
-		if best == nil || keeps(h, *best) {
-			best = &hs[i]
-		}
-	}
-	if best != nil {
-		return Placement{Member: byID[best.node], Live: true}
-	}
-	candidates := ms[:0:0]
-	for _, m := range ms {
-		// Suspect nodes stay candidates: suspicion is this node's own
-		// guess, and placement must be the same on every node.
-		if !m.Draining && m.Protocol == ProtocolVersion {
-			candidates = append(candidates, m)
-		}
-	}
-	if i := rendezvous(room, candidates); i >= 0 {
-		return Placement{Member: candidates[i]}
-	}
-	return Placement{Member: n.Local()}
 }
 
 // Leave tells the other nodes this one is going (so they do not wait for
@@ -491,46 +347,4 @@ func (n *Node) Shutdown() error {
 	err := n.ml.Shutdown()
 	n.wg.Wait()
 	return err
-}
-
-// tickLoop sends changed participant counts and refreshes the load in
-// this node's metadata.
-func (n *Node) tickLoop() {
-	defer n.wg.Done()
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-n.stop:
-			return
-		case <-t.C:
-		}
-		n.mu.Lock()
-		self := n.live[n.cfg.NodeID]
-		for room := range n.dirty {
-			e := self[room]
-			n.announceLocked(room, e.participants, e.since)
-		}
-		n.live.purge(time.Now().Add(-time.Minute))
-		participants, rooms := 0, 0
-		for _, e := range self {
-			if e.participants > 0 {
-				participants += e.participants
-				rooms++
-			}
-		}
-		n.meta.Participants, n.meta.Rooms = participants, rooms
-		changed := n.meta != n.metaSent
-		n.metaSent = n.meta
-		pending := len(n.outbox.Live) > 0
-		n.mu.Unlock()
-		if pending {
-			n.wake()
-		}
-		if changed {
-			if err := n.ml.UpdateNode(tick); err != nil {
-				n.log.Debug("metadata update", "err", err)
-			}
-		}
-	}
 }
