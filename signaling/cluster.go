@@ -187,7 +187,8 @@ func (lr *liveRoom) sessions() []*session {
 // rooms were still live here. Without a cluster it only waits: there is no
 // other node to move to.
 func (s *Server) Drain(ctx context.Context) int {
-	if c := s.cfg.Cluster; c != nil {
+	c := s.cfg.Cluster
+	if c != nil {
 		c.SetDraining(true)
 		select {
 		case s.drainNow <- struct{}{}:
@@ -198,8 +199,10 @@ func (s *Server) Drain(ctx context.Context) int {
 	defer t.Stop()
 	for {
 		n, _ := s.LiveRooms()
-		if n == 0 {
-			return 0
+		if n == 0 || c == nil || !s.otherNodeTakesRooms() {
+			// Nothing left, or nowhere to move it: waiting would only
+			// keep the process from stopping.
+			return n
 		}
 		select {
 		case <-ctx.Done():
@@ -207,6 +210,17 @@ func (s *Server) Drain(ctx context.Context) int {
 		case <-t.C:
 		}
 	}
+}
+
+// otherNodeTakesRooms reports whether another node could take this
+// node's rooms.
+func (s *Server) otherNodeTakesRooms() bool {
+	for _, m := range s.cfg.Cluster.Members() {
+		if !m.Local && !m.Draining {
+			return true
+		}
+	}
+	return false
 }
 
 // DrainRequested is closed when an admin asks for a drain over the API

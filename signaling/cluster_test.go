@@ -182,6 +182,20 @@ func TestClusterDrainMovesRooms(t *testing.T) {
 	}
 }
 
+// A node alone in its cluster has nowhere to move its rooms: Drain
+// returns at once instead of waiting for the deadline.
+func TestClusterDrainAloneReturnsAtOnce(t *testing.T) {
+	nodes := startTestCluster(t, 1)
+	joinMember(t, nodes[0].URL, "island", "Ana", false)
+	start := time.Now()
+	if left := nodes[0].srv.Drain(testCtx(t, 20*time.Second)); left != 1 {
+		t.Errorf("Drain = %d rooms left, want 1", left)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Drain took %v with no other node", d)
+	}
+}
+
 // anchorRoom makes room live on the node at url, whatever the hash says:
 // its join claims the redirect limit was reached, so the node admits it.
 func anchorRoom(t *testing.T, url, room string) *client.Client {

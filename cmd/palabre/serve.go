@@ -301,7 +301,7 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 		left := srv.Drain(dctx)
 		cancel()
 		if left > 0 {
-			log.Warn("drain timeout: rooms still here are closed", "rooms", left)
+			log.Warn("rooms not moved (no other node to take them, or --drain-timeout reached) are closed", "rooms", left)
 		} else {
 			log.Info("drained: no room left")
 		}
