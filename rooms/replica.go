@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,7 +154,7 @@ func (s *Store) ApplyReplica(rep Replica) (changed bool, err error) {
 
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if !s.currentVersion(rep.Name).Less(v) {
+	if !s.wins(rep) {
 		return false, nil
 	}
 	if rep.Deleted {
@@ -175,6 +176,31 @@ func (s *Store) ApplyReplica(rep Replica) (changed bool, err error) {
 	delete(s.ephemeral, rep.Name)
 	s.mu.Unlock()
 	return true, nil
+}
+
+// wins reports whether rep replaces what this store holds for its name:
+// a newer version, or the same version with different content (two
+// servers that ran alone, both from before versions existed, then joined
+// one cluster). Then a tombstone beats a room, and between two rooms the
+// greater stored record, byte for byte: every node picks the same one.
+// Callers hold wmu.
+func (s *Store) wins(rep Replica) bool {
+	v, cur := rep.Version(), s.currentVersion(rep.Name)
+	if cur != v {
+		return cur.Less(v)
+	}
+	room, isRoom := s.persistent[rep.Name]
+	_, isTomb := s.tombstones[rep.Name]
+	switch {
+	case !isRoom && !isTomb:
+		return true // nothing here (a zero version)
+	case rep.Deleted:
+		return isRoom
+	case isTomb:
+		return false
+	}
+	mine, err := json.Marshal(toRecord(room))
+	return err == nil && bytes.Compare(rep.Data, mine) > 0
 }
 
 // writeTombstone removes name's room from disk and records its deletion,

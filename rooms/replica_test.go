@@ -171,6 +171,49 @@ func TestReplicaConcurrentEditsConverge(t *testing.T) {
 	}
 }
 
+// Two servers that ran alone before versions existed hold different rooms
+// of one name with the same (zero) version: once they exchange them, both
+// keep the same one.
+func TestEqualVersionsConverge(t *testing.T) {
+	a := openTest(t, t.TempDir())
+	b := openTest(t, t.TempDir())
+	for _, s := range []*Store{a, b} {
+		if _, _, err := s.Create(Spec{Name: "shared"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Update("shared", func(r *Room) error { r.MaxParticipants = 7; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// Make both versions equal, as records written before versions were.
+	for _, s := range []*Store{a, b} {
+		s.wmu.Lock()
+		r := s.persistent["shared"]
+		r.Version = Version{}
+		if err := s.put(r); err != nil {
+			t.Fatal(err)
+		}
+		s.persistent["shared"] = r
+		s.wmu.Unlock()
+	}
+	fromA, fromB := a.Replicas(), b.Replicas()
+	applyAll(t, a, fromB)
+	applyAll(t, b, fromA)
+	ra, _ := a.Get("shared")
+	rb, _ := b.Get("shared")
+	if ra != rb {
+		t.Fatalf("diverged:\n a: %+v\n b: %+v", ra, rb)
+	}
+	// And a tombstone of the same version beats the room.
+	tomb := Replica{Name: "shared", Deleted: true}
+	if changed, _ := a.ApplyReplica(tomb); !changed {
+		t.Error("a tombstone of the same version did not win over the room")
+	}
+	if changed, _ := a.ApplyReplica(fromB[0]); changed {
+		t.Error("a room of the same version came back over its tombstone")
+	}
+}
+
 func TestTombstonesPersistAndExpire(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
