@@ -34,6 +34,7 @@ func (n *Node) announceLocked(room string, participants int, since int64) {
 	n.live.apply(m)
 	n.outbox.Live = append(n.outbox.Live, m)
 	delete(n.dirty, room)
+	n.gossipCopy("l:"+room, batch{Live: []liveMsg{m}})
 }
 
 // tickLoop sends changed participant counts and refreshes the load in

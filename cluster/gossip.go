@@ -51,7 +51,7 @@ func (n *Node) sendLoop() {
 		b := n.outbox
 		n.outbox = batch{}
 		n.mu.Unlock()
-		if len(b.Entries) == 0 && len(b.Live) == 0 {
+		if len(b.Entries) == 0 && len(b.Live) == 0 || n.noDirect.Load() {
 			continue
 		}
 		msg, err := json.Marshal(b)
@@ -133,8 +133,49 @@ func (d *delegate) NotifyMsg(msg []byte) {
 	d.n.receive(b.Entries, b.Live)
 }
 
-// GetBroadcasts: everything goes by direct sends (sendLoop) and push/pull.
-func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+// GetBroadcasts hands memberlist the queued gossip copies of writes and
+// announcements (see gossipCopy).
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
+	if q := d.n.gossipQueue.Load(); q != nil {
+		return q.GetBroadcasts(overhead, limit)
+	}
+	return nil
+}
+
+// maxGossipBytes bounds a gossiped message: memberlist packs broadcasts
+// into UDP packets of about 1,400 bytes.
+const maxGossipBytes = 1000
+
+// gossipCopy queues one write or announcement for memberlist's gossip as
+// well, besides the direct sends: a node that a direct send missed (a
+// dropped connection) gets it from its neighbours within a second or so
+// instead of at the next push/pull. A newer message for the same key
+// replaces a queued one.
+func (n *Node) gossipCopy(key string, b batch) {
+	q := n.gossipQueue.Load()
+	if q == nil {
+		return
+	}
+	msg, err := json.Marshal(b)
+	if err != nil || len(msg) > maxGossipBytes {
+		return // the direct sends and push/pull carry it
+	}
+	q.QueueBroadcast(&gossipMsg{key: key, msg: msg})
+}
+
+// gossipMsg is one queued gossip message (memberlist.NamedBroadcast).
+type gossipMsg struct {
+	key string
+	msg []byte
+}
+
+func (g *gossipMsg) Invalidates(b memberlist.Broadcast) bool {
+	o, ok := b.(*gossipMsg)
+	return ok && o.key == g.key
+}
+func (g *gossipMsg) Name() string    { return g.key }
+func (g *gossipMsg) Message() []byte { return g.msg }
+func (g *gossipMsg) Finished()       {}
 
 func (d *delegate) LocalState(join bool) []byte {
 	n := d.n

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -118,6 +119,9 @@ type Node struct {
 	kick chan struct{}
 	stop chan struct{}
 	wg   sync.WaitGroup
+
+	gossipQueue atomic.Pointer[memberlist.TransmitLimitedQueue] // set once ml exists
+	noDirect    atomic.Bool                                     // tests: gossip only
 }
 
 // tick is how often participant counts and load are sent.
@@ -176,6 +180,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("cluster: start gossip on %s: %w", cfg.BindAddr, err)
 	}
 	n.ml = ml
+	n.gossipQueue.Store(&memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: mc.RetransmitMult})
 	n.wg.Add(2)
 	go n.sendLoop()
 	go n.tickLoop()
@@ -301,6 +306,7 @@ func (n *Node) Publish(e Entry) {
 	n.outbox.Entries = append(n.outbox.Entries, e)
 	n.mu.Unlock()
 	n.wake()
+	n.gossipCopy("e:"+e.Name, batch{Entries: []Entry{e}})
 }
 
 func (n *Node) wake() {

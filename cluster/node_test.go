@@ -169,6 +169,32 @@ func TestClusterFormsAndReplicates(t *testing.T) {
 	})
 }
 
+// Without the direct sends, writes and announcements still spread by
+// gossip alone.
+func TestGossipCarriesWrites(t *testing.T) {
+	nodes := startCluster(t, 3)
+	nodes[0].noDirect.Store(true)
+	for i := 0; i < 10; i++ {
+		nodes[0].write(fmt.Sprintf("gossiped-%d", i), "v")
+	}
+	nodes[0].SetLive("by-gossip", 2)
+	start := time.Now()
+	for _, n := range nodes[1:] {
+		eventually(t, 5*time.Second, func() error {
+			for i := 0; i < 10; i++ {
+				if _, ok := n.reg.get(fmt.Sprintf("gossiped-%d", i)); !ok {
+					return fmt.Errorf("%s misses gossiped-%d", n.ID(), i)
+				}
+			}
+			if p := n.Owner("by-gossip"); p.ID != "n1" || !p.Live {
+				return fmt.Errorf("%s does not know by-gossip is live on n1", n.ID())
+			}
+			return nil
+		})
+	}
+	t.Logf("10 entries and one announcement spread by gossip alone in %v", time.Since(start))
+}
+
 // Two nodes write the same entry at once: every node ends with the same
 // value, and the clock moved past what it saw.
 func TestConcurrentWritesConverge(t *testing.T) {
