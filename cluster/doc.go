@@ -11,8 +11,8 @@
 // keeps it and the other moves its participants.
 //
 // The registry is a last-writer-wins map with tombstones. This package
-// moves its entries between nodes (direct sends on every local write,
-// full-state exchange on join and periodically) and keeps a hybrid logical
+// moves its entries between nodes (direct sends and gossip on every local
+// write, full-state exchange on join and periodically) and keeps a hybrid logical
 // clock for versions; storing and merging is the Registry's job (package
 // rooms). The package touches no media and knows no room semantics.
 package cluster
