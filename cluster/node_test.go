@@ -442,3 +442,21 @@ func TestMalformedPeerMessagesDropped(t *testing.T) {
 		}
 	}
 }
+
+// --cluster-wan takes memberlist's WAN timings; the default probes twice as
+// often as memberlist's LAN default.
+func TestTimings(t *testing.T) {
+	for _, tc := range []struct {
+		wan  bool
+		want time.Duration
+	}{{false, 500 * time.Millisecond}, {true, 5 * time.Second}} {
+		n, err := New(Config{NodeID: "t", PublicURL: "http://t", BindAddr: "127.0.0.1:0", Insecure: true, WAN: tc.wan, Logger: quietLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.probeInterval != tc.want {
+			t.Errorf("WAN %v: probe interval %v, want %v", tc.wan, n.probeInterval, tc.want)
+		}
+		n.Shutdown()
+	}
+}
