@@ -170,6 +170,15 @@ func TestClusterDrainMovesRooms(t *testing.T) {
 		t.Fatalf("%d rooms still live after the drain deadline", left)
 	}
 	t.Logf("drained in %v", time.Since(start))
+	resp, err := http.Get(home.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || string(body) != "draining\n" {
+		t.Errorf("/readyz of a draining node: %s %q", resp.Status, body)
+	}
 	eventually(t, 10*time.Second, "both participants on node 2", func() bool {
 		return l.URL() == nodes[1].URL && speaker.URL() == nodes[1].URL
 	})
