@@ -182,13 +182,16 @@ func (m *Member) supervise() {
 // in turn, with a growing pause, until one admits the member again.
 func (m *Member) rejoin(moved string) (*Client, string, error) {
 	backoff := 100 * time.Millisecond
-	for i := 0; ; i++ {
-		candidates := m.candidates()
-		base, hops := candidates[i%len(candidates)], 0
-		if moved != "" {
-			base, hops, moved = moved, 1, ""
-			i--
+	next := 0 // index in candidates() of the next node to try
+	for {
+		// The new home of a moved room first, as one redirect followed.
+		base, hops := moved, 1
+		if moved == "" {
+			candidates := m.candidates()
+			base, hops = candidates[next%len(candidates)], 0
+			next++
 		}
+		moved = ""
 		c, got, err := m.connect(m.ctx, base, hops)
 		if err == nil {
 			return c, got, nil

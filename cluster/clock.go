@@ -26,10 +26,18 @@ func (c *hlc) next() uint64 {
 	return t
 }
 
-// observe moves the clock past a value seen from another node.
+// maxDrift bounds how far ahead of this node's wall clock an observed
+// value may pull the clock: a peer whose clock is years off must not drag
+// every later version with it.
+const maxDrift = time.Hour
+
+// observe moves the clock past a value seen from another node, unless that
+// value is more than maxDrift ahead of the wall clock. (Such a write is
+// still ordered correctly: the store stamps the next local write of that
+// room past it.)
 func (c *hlc) observe(v uint64) {
 	c.mu.Lock()
-	if v > c.last {
+	if v > c.last && v <= uint64(c.now().Add(maxDrift).UnixNano()) {
 		c.last = v
 	}
 	c.mu.Unlock()

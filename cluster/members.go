@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -53,14 +54,9 @@ const maxKnownURLs = 1024
 func (n *Node) KnownURLs() []string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	out := []string{n.meta.URL}
-	for _, u := range n.everURL {
-		if !slices.Contains(out, u) {
-			out = append(out, u)
-		}
-	}
+	out := append(slices.Collect(maps.Values(n.everURL)), n.meta.URL)
 	slices.Sort(out)
-	return out
+	return slices.Compact(out)
 }
 
 // Local returns this node as the others see it.

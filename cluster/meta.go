@@ -14,6 +14,10 @@ const ProtocolVersion = 1
 // MaxMetaBytes is memberlist's limit on node metadata.
 const MaxMetaBytes = 512
 
+// maxRegionLen bounds Config.Region; with a public URL of at most 256
+// bytes, the metadata stays under MaxMetaBytes.
+const maxRegionLen = 64
+
 // meta is what a node tells the others about itself, gossiped with its
 // membership. Short keys keep it far below MaxMetaBytes.
 type meta struct {
@@ -50,7 +54,7 @@ func (m meta) check() error {
 	if err := checkPublicURL(m.URL); err != nil {
 		return err
 	}
-	if m.Capacity <= 0 || m.Capacity > 1000 || m.Participants < 0 || m.Rooms < 0 || len(m.Region) > 64 {
+	if m.Capacity <= 0 || m.Capacity > 1000 || m.Participants < 0 || m.Rooms < 0 || len(m.Region) > maxRegionLen {
 		return fmt.Errorf("cluster: node metadata out of range")
 	}
 	return nil

@@ -145,6 +145,9 @@ func New(cfg Config) (*Node, error) {
 	default:
 		return nil, fmt.Errorf("cluster: key is %d bytes, want 16, 24 or 32", len(cfg.Key))
 	}
+	if len(cfg.Region) > maxRegionLen {
+		return nil, fmt.Errorf("cluster: region is %d bytes long, at most %d allowed", len(cfg.Region), maxRegionLen)
+	}
 	if cfg.Capacity < 0 || cfg.Capacity > 1000 {
 		return nil, fmt.Errorf("cluster: capacity %g out of range 0..1000", cfg.Capacity)
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -256,6 +257,8 @@ func TestConfigErrors(t *testing.T) {
 		{"no url", Config{NodeID: "a", Insecure: true}},
 		{"bad url", Config{NodeID: "a", PublicURL: "ftp://a", Insecure: true}},
 		{"negative capacity", Config{NodeID: "a", PublicURL: "http://a", Insecure: true, Capacity: -1}},
+		{"region too long", Config{NodeID: "a", PublicURL: "http://a", Insecure: true, Region: strings.Repeat("r", 65)}},
+		{"URL too long", Config{NodeID: "a", PublicURL: "http://a/" + strings.Repeat("p", 300), Insecure: true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -458,5 +461,21 @@ func TestTimings(t *testing.T) {
 			t.Errorf("WAN %v: probe interval %v, want %v", tc.wan, n.probeInterval, tc.want)
 		}
 		n.Shutdown()
+	}
+}
+
+// The largest configuration a node accepts still fits memberlist's
+// metadata limit, and peers accept it.
+func TestLargestMetadataFits(t *testing.T) {
+	m := meta{
+		URL: "https://" + strings.Repeat("h", 240) + ".org", Region: strings.Repeat("r", maxRegionLen),
+		Capacity: 999.999, Participants: 1 << 30, Rooms: 1 << 30, Draining: true, Protocol: ProtocolVersion,
+	}
+	b, err := m.encode()
+	if err != nil || len(b) > MaxMetaBytes {
+		t.Fatalf("largest metadata: %d bytes, %v", len(b), err)
+	}
+	if err := m.check(); err != nil {
+		t.Errorf("peers would refuse it: %v", err)
 	}
 }
