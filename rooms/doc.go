@@ -1,4 +1,4 @@
-// Package rooms owns Palabre's room definitions: names, modes, limits,
+// Package rooms owns Palabre's room definitions ([Definition]): names, modes, limits,
 // password rooms and organizer secrets, and their persistence.
 //
 // A [Store] keeps persistent rooms in a bbolt file (palabre.db in the data
@@ -13,9 +13,8 @@
 // SHA-256. Password checks are bounded to runtime.NumCPU() concurrent argon2
 // computations so that a burst of joins cannot exhaust memory.
 //
-// A [Guard] holds the rate limits on joins and on failed password attempts,
-// keyed by client address (IPv6 by /64) and by room. Its memory is bounded
-// without a background goroutine.
+// Rate limits on who may try a password live in package admission: this
+// package is definitions and their persistence only.
 //
 // The package does no network I/O; the signaling layer calls into it.
 package rooms

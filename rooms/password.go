@@ -186,8 +186,8 @@ func (s *Store) hashPassword(password string) (string, error) {
 // CheckPassword verifies password against r.PasswordHash in constant time.
 // It returns true if r has no password, and false if the stored hash cannot be
 // parsed. At most runtime.NumCPU() argon2 computations run at once; callers
-// beyond that wait. Rate limiting is the caller's job (see Guard).
-func (s *Store) CheckPassword(r Room, password string) bool {
+// beyond that wait. Rate limiting is the caller's job (package admission).
+func (s *Store) CheckPassword(r Definition, password string) bool {
 	if r.PasswordHash == "" {
 		return true
 	}
@@ -224,7 +224,7 @@ func organizerHash(secret string) string {
 // SHA-256(secret) with r.OrganizerHash in constant time. It is false when r
 // has no organizer or secret is "". A plain hash is enough here (no argon2):
 // the secret is 128 random bits, not something a person chose.
-func (s *Store) CheckOrganizer(r Room, secret string) bool {
+func (s *Store) CheckOrganizer(r Definition, secret string) bool {
 	if r.OrganizerHash == "" || secret == "" {
 		return false
 	}

@@ -21,7 +21,7 @@ func TestHashAndCheckPassword(t *testing.T) {
 	if !regexp.MustCompile(`^\$argon2id\$v=19\$m=1024,t=1,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`).MatchString(hash) {
 		t.Fatalf("hash %q is not the expected PHC form", hash)
 	}
-	r := Room{PasswordHash: hash}
+	r := Definition{PasswordHash: hash}
 	tests := []struct {
 		pw   string
 		want bool
@@ -37,10 +37,10 @@ func TestHashAndCheckPassword(t *testing.T) {
 			t.Errorf("CheckPassword(%q) = %v, want %v", tt.pw, got, tt.want)
 		}
 	}
-	if !s.CheckPassword(Room{}, "anything") {
+	if !s.CheckPassword(Definition{}, "anything") {
 		t.Error("room without password refused a join")
 	}
-	if s.CheckPassword(Room{PasswordHash: "garbage"}, "") {
+	if s.CheckPassword(Definition{PasswordHash: "garbage"}, "") {
 		t.Error("unparsable hash accepted")
 	}
 	// Same password, fresh salt.
@@ -59,7 +59,7 @@ func TestCheckPasswordOtherParams(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2 := openTest(t, t.TempDir())
-	if !s2.CheckPassword(Room{PasswordHash: hash}, "pw") {
+	if !s2.CheckPassword(Definition{PasswordHash: hash}, "pw") {
 		t.Errorf("hash %q not verified by a store with other parameters", hash)
 	}
 }
@@ -134,18 +134,18 @@ func TestCheckOrganizer(t *testing.T) {
 		wrong = secret[:21] + "B"
 	}
 	s := &Store{}
-	r := Room{OrganizerHash: hash}
+	r := Definition{OrganizerHash: hash}
 	tests := []struct {
 		name   string
-		r      Room
+		r      Definition
 		secret string
 		want   bool
 	}{
 		{"right", r, secret, true},
 		{"wrong", r, wrong, false},
 		{"empty secret", r, "", false},
-		{"no organizer", Room{}, secret, false},
-		{"no organizer, empty secret", Room{}, "", false},
+		{"no organizer", Definition{}, secret, false},
+		{"no organizer, empty secret", Definition{}, "", false},
 		{"hash as secret", r, hash, false},
 	}
 	for _, tt := range tests {
@@ -178,7 +178,7 @@ func TestCheckPasswordConcurrencyBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 12 {
 		wg.Go(func() {
-			if !s.CheckPassword(Room{PasswordHash: hash}, "pw") {
+			if !s.CheckPassword(Definition{PasswordHash: hash}, "pw") {
 				t.Error("right password refused")
 			}
 		})

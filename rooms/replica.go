@@ -94,13 +94,13 @@ func (s *Store) currentVersion(name string) Version {
 }
 
 // publish hands a local write to the replication hook. Callers hold wmu.
-func (s *Store) publish(r Room) {
+func (s *Store) publish(r Definition) {
 	if s.published == nil {
 		return
 	}
 	data, err := json.Marshal(toRecord(r))
 	if err != nil {
-		return // a Room always marshals
+		return // a Definition always marshals
 	}
 	s.published(Replica{Name: r.Name, Clock: r.Version.Clock, Node: r.Version.Node, Data: data})
 }
@@ -141,7 +141,7 @@ func (s *Store) ApplyReplica(rep Replica) (changed bool, err error) {
 		return false, err
 	}
 	v := rep.Version()
-	var room Room
+	var room Definition
 	if !rep.Deleted {
 		room, err = decodeRecord([]byte(rep.Name), rep.Data)
 		if err != nil {

@@ -152,10 +152,10 @@ func TestReplicaConcurrentEditsConverge(t *testing.T) {
 	}
 	applyAll(t, b.Store, a.take())
 	b.clock = a.clock // same clock reading on both: the node id decides
-	if _, err := a.Update("r", func(r *Room) error { r.MaxParticipants = 10; return nil }); err != nil {
+	if _, err := a.Update("r", func(r *Definition) error { r.MaxParticipants = 10; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Update("r", func(r *Room) error { r.MaxParticipants = 20; r.Locked = true; return nil }); err != nil {
+	if _, err := b.Update("r", func(r *Definition) error { r.MaxParticipants = 20; r.Locked = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	fromA, fromB := a.take(), b.take()
@@ -182,7 +182,7 @@ func TestEqualVersionsConverge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := b.Update("shared", func(r *Room) error { r.MaxParticipants = 7; return nil }); err != nil {
+	if _, err := b.Update("shared", func(r *Definition) error { r.MaxParticipants = 7; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	// Make both versions equal, as records written before versions were.

@@ -55,8 +55,8 @@ type Store struct {
 	// held (so a holder of wmu alone may read it); ephemeral only with mu.
 	// A name is never in both maps at the end of a critical section.
 	mu         sync.RWMutex
-	persistent map[string]Room
-	ephemeral  map[string]Room
+	persistent map[string]Definition
+	ephemeral  map[string]Definition
 	tombstones map[string]Version // deleted persistent rooms (replication)
 
 	// Replication hooks (SetReplication), read and called under wmu.
@@ -85,7 +85,7 @@ type record struct {
 
 const recordVersion = 1
 
-func toRecord(r Room) record {
+func toRecord(r Definition) record {
 	return record{
 		V: recordVersion, Name: r.Name, Mode: r.Mode,
 		MaxParticipants: r.MaxParticipants, MaxSpeakers: r.MaxSpeakers, Locked: r.Locked,
@@ -95,18 +95,18 @@ func toRecord(r Room) record {
 	}
 }
 
-func decodeRecord(key, data []byte) (Room, error) {
+func decodeRecord(key, data []byte) (Definition, error) {
 	var rec record
 	if err := json.Unmarshal(data, &rec); err != nil {
-		return Room{}, err
+		return Definition{}, err
 	}
 	if rec.V != recordVersion {
-		return Room{}, fmt.Errorf("unsupported format version %d (this palabre reads %d)", rec.V, recordVersion)
+		return Definition{}, fmt.Errorf("unsupported format version %d (this palabre reads %d)", rec.V, recordVersion)
 	}
 	if rec.Name != string(key) {
-		return Room{}, fmt.Errorf("name %q does not match key", rec.Name)
+		return Definition{}, fmt.Errorf("name %q does not match key", rec.Name)
 	}
-	r := Room{
+	r := Definition{
 		Name: rec.Name, Mode: rec.Mode,
 		MaxParticipants: rec.MaxParticipants, MaxSpeakers: rec.MaxSpeakers, Locked: rec.Locked,
 		PasswordHash: rec.PasswordHash, OrganizerHash: rec.OrganizerHash,
@@ -115,10 +115,10 @@ func decodeRecord(key, data []byte) (Room, error) {
 	}
 	if r.MaxSpeakers == 0 {
 		// normalize would fill the default; a stored room always has one.
-		return Room{}, errors.New("max_speakers missing")
+		return Definition{}, errors.New("max_speakers missing")
 	}
 	if err := normalize(&r); err != nil {
-		return Room{}, err
+		return Definition{}, err
 	}
 	return r, nil
 }
@@ -148,8 +148,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		now:          opts.Now,
 		maxEphemeral: opts.MaxEphemeral,
 		sem:          make(chan struct{}, runtime.NumCPU()),
-		persistent:   make(map[string]Room),
-		ephemeral:    make(map[string]Room),
+		persistent:   make(map[string]Definition),
+		ephemeral:    make(map[string]Definition),
 		tombstones:   make(map[string]Version),
 	}
 	if s.now == nil {
@@ -192,7 +192,7 @@ func (s *Store) stamp() time.Time { return s.now().Round(0).UTC() }
 
 // put writes r to bbolt, dropping any tombstone of its name. Callers hold
 // wmu.
-func (s *Store) put(r Room) error {
+func (s *Store) put(r Definition) error {
 	data, err := json.Marshal(toRecord(r))
 	if err != nil {
 		return err
@@ -211,34 +211,34 @@ func notFound(name string) error { return fmt.Errorf("%w: %q", ErrNotFound, name
 // secret, persists the room and returns it with the secret in clear: show it
 // once to the organizer, only its SHA-256 is kept. It returns ErrExists if a
 // persistent room has the name; an ephemeral room of that name is replaced.
-func (s *Store) Create(spec Spec) (Room, string, error) {
+func (s *Store) Create(spec Spec) (Definition, string, error) {
 	r, err := validateSpec(spec)
 	if err != nil {
-		return Room{}, "", err
+		return Definition{}, "", err
 	}
 	// Fail fast before the expensive hash; checked again under the lock.
 	if s.existsPersistent(r.Name) {
-		return Room{}, "", fmt.Errorf("%w: %q", ErrExists, r.Name)
+		return Definition{}, "", fmt.Errorf("%w: %q", ErrExists, r.Name)
 	}
 	if r.PasswordHash, err = s.hashPassword(spec.Password); err != nil {
-		return Room{}, "", err
+		return Definition{}, "", err
 	}
 	secret, hash, err := newOrganizerSecret()
 	if err != nil {
-		return Room{}, "", err
+		return Definition{}, "", err
 	}
 	r.OrganizerHash = hash
 
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if _, ok := s.persistent[r.Name]; ok {
-		return Room{}, "", fmt.Errorf("%w: %q", ErrExists, r.Name)
+		return Definition{}, "", fmt.Errorf("%w: %q", ErrExists, r.Name)
 	}
 	r.Created = s.stamp()
 	r.Updated = r.Created
 	r.Version = s.nextVersion(s.currentVersion(r.Name))
 	if err := s.put(r); err != nil {
-		return Room{}, "", fmt.Errorf("rooms: store %q: %w", r.Name, err)
+		return Definition{}, "", fmt.Errorf("rooms: store %q: %w", r.Name, err)
 	}
 	s.mu.Lock()
 	s.persistent[r.Name] = r
@@ -257,7 +257,7 @@ func (s *Store) existsPersistent(name string) bool {
 }
 
 // Get returns the persistent or ephemeral room called name, or ErrNotFound.
-func (s *Store) Get(name string) (Room, error) {
+func (s *Store) Get(name string) (Definition, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if r, ok := s.persistent[name]; ok {
@@ -266,15 +266,15 @@ func (s *Store) Get(name string) (Room, error) {
 	if r, ok := s.ephemeral[name]; ok {
 		return r, nil
 	}
-	return Room{}, notFound(name)
+	return Definition{}, notFound(name)
 }
 
 // Adhoc returns the room called name, creating an ephemeral open room (mode
 // defaults, no password, no organizer) if none exists. It validates the name
 // and returns ErrTooMany when Options.MaxEphemeral ad-hoc rooms exist.
-func (s *Store) Adhoc(name string) (Room, error) {
+func (s *Store) Adhoc(name string) (Definition, error) {
 	if err := ValidateName(name); err != nil {
-		return Room{}, err
+		return Definition{}, err
 	}
 	if r, err := s.Get(name); err == nil {
 		return r, nil
@@ -288,10 +288,10 @@ func (s *Store) Adhoc(name string) (Room, error) {
 		return r, nil
 	}
 	if len(s.ephemeral) >= s.maxEphemeral {
-		return Room{}, ErrTooMany
+		return Definition{}, ErrTooMany
 	}
 	now := s.stamp()
-	r := Room{
+	r := Definition{
 		Name:        name,
 		Mode:        ModeOpen,
 		MaxSpeakers: ModeOpen.DefaultMaxSpeakers(),
@@ -316,18 +316,18 @@ func (s *Store) DropEphemeral(name string) {
 // it: written to disk first unless the room is ephemeral. An error from fn
 // aborts the update and is returned as is. fn must not change Name or
 // Ephemeral, and must not call the Store (it runs under the Store's lock).
-func (s *Store) Update(name string, fn func(*Room) error) (Room, error) {
+func (s *Store) Update(name string, fn func(*Definition) error) (Definition, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if cur, ok := s.persistent[name]; ok {
 		r, err := apply(cur, fn)
 		if err != nil {
-			return Room{}, err
+			return Definition{}, err
 		}
 		r.Updated = s.stamp()
 		r.Version = s.nextVersion(cur.Version)
 		if err := s.put(r); err != nil {
-			return Room{}, fmt.Errorf("rooms: store %q: %w", name, err)
+			return Definition{}, fmt.Errorf("rooms: store %q: %w", name, err)
 		}
 		s.mu.Lock()
 		s.persistent[name] = r
@@ -341,47 +341,47 @@ func (s *Store) Update(name string, fn func(*Room) error) (Room, error) {
 	defer s.mu.Unlock()
 	cur, ok := s.ephemeral[name]
 	if !ok {
-		return Room{}, notFound(name)
+		return Definition{}, notFound(name)
 	}
 	r, err := apply(cur, fn)
 	if err != nil {
-		return Room{}, err
+		return Definition{}, err
 	}
 	r.Updated = s.stamp()
 	s.ephemeral[name] = r
 	return r, nil
 }
 
-func apply(cur Room, fn func(*Room) error) (Room, error) {
+func apply(cur Definition, fn func(*Definition) error) (Definition, error) {
 	r := cur
 	if err := fn(&r); err != nil {
-		return Room{}, err
+		return Definition{}, err
 	}
 	if r.Name != cur.Name {
-		return Room{}, fmt.Errorf("%w: a room cannot be renamed", ErrInvalid)
+		return Definition{}, fmt.Errorf("%w: a room cannot be renamed", ErrInvalid)
 	}
 	if r.Ephemeral != cur.Ephemeral {
-		return Room{}, fmt.Errorf("%w: a room cannot change between ad-hoc and persistent (use Create)", ErrInvalid)
+		return Definition{}, fmt.Errorf("%w: a room cannot change between ad-hoc and persistent (use Create)", ErrInvalid)
 	}
 	r.Created = cur.Created
 	r.Version = cur.Version
 	if err := normalize(&r); err != nil {
-		return Room{}, err
+		return Definition{}, err
 	}
 	return r, nil
 }
 
 // SetPassword hashes password and stores it as the room's password; ""
 // removes the password.
-func (s *Store) SetPassword(name, password string) (Room, error) {
+func (s *Store) SetPassword(name, password string) (Definition, error) {
 	if _, err := s.Get(name); err != nil {
-		return Room{}, err // don't spend an argon2 run on a missing room
+		return Definition{}, err // don't spend an argon2 run on a missing room
 	}
 	hash, err := s.hashPassword(password)
 	if err != nil {
-		return Room{}, err
+		return Definition{}, err
 	}
-	return s.Update(name, func(r *Room) error {
+	return s.Update(name, func(r *Definition) error {
 		r.PasswordHash = hash
 		return nil
 	})
@@ -390,12 +390,12 @@ func (s *Store) SetPassword(name, password string) (Room, error) {
 // RotateOrganizerSecret gives a persistent room a fresh organizer secret,
 // returned in clear; the old one stops working. Ad-hoc rooms have no
 // organizer and return an error wrapping ErrInvalid.
-func (s *Store) RotateOrganizerSecret(name string) (Room, string, error) {
+func (s *Store) RotateOrganizerSecret(name string) (Definition, string, error) {
 	secret, hash, err := newOrganizerSecret()
 	if err != nil {
-		return Room{}, "", err
+		return Definition{}, "", err
 	}
-	r, err := s.Update(name, func(r *Room) error {
+	r, err := s.Update(name, func(r *Definition) error {
 		if r.Ephemeral {
 			return fmt.Errorf("%w: ad-hoc room %q has no organizer", ErrInvalid, name)
 		}
@@ -403,7 +403,7 @@ func (s *Store) RotateOrganizerSecret(name string) (Room, string, error) {
 		return nil
 	})
 	if err != nil {
-		return Room{}, "", err
+		return Definition{}, "", err
 	}
 	return r, secret, nil
 }
@@ -413,7 +413,7 @@ func (s *Store) RotateOrganizerSecret(name string) (Room, string, error) {
 // meant for restoring backups, where the hashes come from elsewhere;
 // replication between nodes uses ApplyReplica. An ephemeral r only replaces
 // an ephemeral room or nothing.
-func (s *Store) Put(r Room) error {
+func (s *Store) Put(r Definition) error {
 	if err := normalize(&r); err != nil {
 		return err
 	}
@@ -470,9 +470,9 @@ func (s *Store) Delete(name string) error {
 }
 
 // List returns all rooms, persistent and ephemeral, sorted by name.
-func (s *Store) List() []Room {
+func (s *Store) List() []Definition {
 	s.mu.RLock()
-	out := make([]Room, 0, len(s.persistent)+len(s.ephemeral))
+	out := make([]Definition, 0, len(s.persistent)+len(s.ephemeral))
 	for _, r := range s.persistent {
 		out = append(out, r)
 	}
@@ -480,6 +480,6 @@ func (s *Store) List() []Room {
 		out = append(out, r)
 	}
 	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Room) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b Definition) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }

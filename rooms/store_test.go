@@ -14,7 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// fakeClock is a settable clock for Store and Guard.
+// fakeClock is a settable clock for Store.
 type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -73,16 +73,16 @@ func TestCreate(t *testing.T) {
 		name    string
 		spec    Spec
 		wantErr error
-		want    Room // checked: Mode, MaxParticipants, MaxSpeakers, HasPassword
+		want    Definition // checked: Mode, MaxParticipants, MaxSpeakers, HasPassword
 		hasPw   bool
 	}{
-		{name: "defaults", spec: Spec{Name: "a"}, want: Room{Mode: ModeOpen, MaxSpeakers: 3}},
-		{name: "ptt", spec: Spec{Name: "b", Mode: ModePTT}, want: Room{Mode: ModePTT, MaxSpeakers: 1}},
-		{name: "moderated", spec: Spec{Name: "c", Mode: ModeModerated}, want: Room{Mode: ModeModerated, MaxSpeakers: 1}},
+		{name: "defaults", spec: Spec{Name: "a"}, want: Definition{Mode: ModeOpen, MaxSpeakers: 3}},
+		{name: "ptt", spec: Spec{Name: "b", Mode: ModePTT}, want: Definition{Mode: ModePTT, MaxSpeakers: 1}},
+		{name: "moderated", spec: Spec{Name: "c", Mode: ModeModerated}, want: Definition{Mode: ModeModerated, MaxSpeakers: 1}},
 		{name: "all set", spec: Spec{Name: "d", Mode: ModePTT, Password: "pw", MaxParticipants: 500, MaxSpeakers: 2},
-			want: Room{Mode: ModePTT, MaxParticipants: 500, MaxSpeakers: 2}, hasPw: true},
+			want: Definition{Mode: ModePTT, MaxParticipants: 500, MaxSpeakers: 2}, hasPw: true},
 		{name: "limits at max", spec: Spec{Name: "e", MaxParticipants: MaxParticipantsLimit, MaxSpeakers: MaxSpeakersLimit, Password: strings.Repeat("p", MaxPasswordLen)},
-			want: Room{Mode: ModeOpen, MaxParticipants: MaxParticipantsLimit, MaxSpeakers: MaxSpeakersLimit}, hasPw: true},
+			want: Definition{Mode: ModeOpen, MaxParticipants: MaxParticipantsLimit, MaxSpeakers: MaxSpeakersLimit}, hasPw: true},
 		{name: "bad name", spec: Spec{Name: "Bad"}, wantErr: ErrInvalid},
 		{name: "bad mode", spec: Spec{Name: "f", Mode: "loud"}, wantErr: ErrInvalid},
 		{name: "negative participants", spec: Spec{Name: "f", MaxParticipants: -1}, wantErr: ErrInvalid},
@@ -168,26 +168,26 @@ func TestUpdate(t *testing.T) {
 	errFn := errors.New("fn says no")
 	tests := []struct {
 		name    string
-		fn      func(*Room) error
+		fn      func(*Definition) error
 		wantErr error
-		check   func(Room) bool
+		check   func(Definition) bool
 	}{
-		{"lock", func(r *Room) error { r.Locked = true; return nil }, nil,
-			func(r Room) bool { return r.Locked }},
-		{"mode and speakers", func(r *Room) error { r.Mode = ModeOpen; r.MaxSpeakers = 5; return nil }, nil,
-			func(r Room) bool { return r.Mode == ModeOpen && r.MaxSpeakers == 5 && r.Locked }},
-		{"speakers 0 = mode default", func(r *Room) error { r.Mode = ModeModerated; r.MaxSpeakers = 0; return nil }, nil,
-			func(r Room) bool { return r.Mode == ModeModerated && r.MaxSpeakers == 1 }},
-		{"fn error", func(r *Room) error { r.Locked = false; return errFn }, errFn, nil},
-		{"bad mode", func(r *Room) error { r.Mode = "x"; return nil }, ErrInvalid, nil},
-		{"bad speakers", func(r *Room) error { r.MaxSpeakers = 9; return nil }, ErrInvalid, nil},
-		{"bad participants", func(r *Room) error { r.MaxParticipants = -5; return nil }, ErrInvalid, nil},
-		{"rename", func(r *Room) error { r.Name = "other"; return nil }, ErrInvalid, nil},
-		{"make ephemeral", func(r *Room) error { r.Ephemeral = true; return nil }, ErrInvalid, nil},
-		{"bad password hash", func(r *Room) error { r.PasswordHash = "pw"; return nil }, ErrInvalid, nil},
-		{"bad organizer hash", func(r *Room) error { r.OrganizerHash = "xyz"; return nil }, ErrInvalid, nil},
-		{"created kept", func(r *Room) error { r.Created = time.Time{}; r.MaxParticipants = 10; return nil }, nil,
-			func(r Room) bool { return r.Created.Equal(orig.Created) && r.MaxParticipants == 10 }},
+		{"lock", func(r *Definition) error { r.Locked = true; return nil }, nil,
+			func(r Definition) bool { return r.Locked }},
+		{"mode and speakers", func(r *Definition) error { r.Mode = ModeOpen; r.MaxSpeakers = 5; return nil }, nil,
+			func(r Definition) bool { return r.Mode == ModeOpen && r.MaxSpeakers == 5 && r.Locked }},
+		{"speakers 0 = mode default", func(r *Definition) error { r.Mode = ModeModerated; r.MaxSpeakers = 0; return nil }, nil,
+			func(r Definition) bool { return r.Mode == ModeModerated && r.MaxSpeakers == 1 }},
+		{"fn error", func(r *Definition) error { r.Locked = false; return errFn }, errFn, nil},
+		{"bad mode", func(r *Definition) error { r.Mode = "x"; return nil }, ErrInvalid, nil},
+		{"bad speakers", func(r *Definition) error { r.MaxSpeakers = 9; return nil }, ErrInvalid, nil},
+		{"bad participants", func(r *Definition) error { r.MaxParticipants = -5; return nil }, ErrInvalid, nil},
+		{"rename", func(r *Definition) error { r.Name = "other"; return nil }, ErrInvalid, nil},
+		{"make ephemeral", func(r *Definition) error { r.Ephemeral = true; return nil }, ErrInvalid, nil},
+		{"bad password hash", func(r *Definition) error { r.PasswordHash = "pw"; return nil }, ErrInvalid, nil},
+		{"bad organizer hash", func(r *Definition) error { r.OrganizerHash = "xyz"; return nil }, ErrInvalid, nil},
+		{"created kept", func(r *Definition) error { r.Created = time.Time{}; r.MaxParticipants = 10; return nil }, nil,
+			func(r Definition) bool { return r.Created.Equal(orig.Created) && r.MaxParticipants == 10 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,7 +215,7 @@ func TestUpdate(t *testing.T) {
 			}
 		})
 	}
-	if _, err := s.Update("missing", func(*Room) error { return nil }); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Update("missing", func(*Definition) error { return nil }); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Update(missing) = %v, want ErrNotFound", err)
 	}
 }
@@ -336,7 +336,7 @@ func TestSurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := s.Update("alpha", func(r *Room) error { r.Locked = true; return nil })
+	a, err := s.Update("alpha", func(r *Definition) error { r.Locked = true; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func TestSurvivesReopen(t *testing.T) {
 
 	s = openTest(t, dir)
 	want := map[string]struct {
-		r      Room
+		r      Definition
 		secret string
 		pw     string
 	}{"alpha": {a, secretA, "pw-a"}, "beta": {b, secretB, ""}}
@@ -379,7 +379,7 @@ func TestSurvivesReopen(t *testing.T) {
 }
 
 // sameRoom compares rooms with time.Equal for the timestamps.
-func sameRoom(a, b Room) bool {
+func sameRoom(a, b Definition) bool {
 	if !a.Created.Equal(b.Created) || !a.Updated.Equal(b.Updated) {
 		return false
 	}
@@ -410,7 +410,7 @@ func TestEphemeral(t *testing.T) {
 	}
 
 	// Update works in memory and stays off disk.
-	if _, err := s.Update("chat", func(r *Room) error { r.Mode = ModePTT; r.MaxSpeakers = 0; return nil }); err != nil {
+	if _, err := s.Update("chat", func(r *Definition) error { r.Mode = ModePTT; r.MaxSpeakers = 0; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Get("chat"); got.Mode != ModePTT || got.MaxSpeakers != 1 || !got.Ephemeral {
@@ -492,17 +492,17 @@ func TestPut(t *testing.T) {
 	if got != r || !dst.CheckPassword(got, "pw") || !dst.CheckOrganizer(got, secret) {
 		t.Errorf("Put then Get = %+v", got)
 	}
-	if err := dst.Put(Room{Name: "bad", Mode: "x", MaxSpeakers: 1}); !errors.Is(err, ErrInvalid) {
+	if err := dst.Put(Definition{Name: "bad", Mode: "x", MaxSpeakers: 1}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Put(invalid) = %v", err)
 	}
-	if err := dst.Put(Room{Name: "rep", Mode: ModeOpen, Ephemeral: true}); !errors.Is(err, ErrExists) {
+	if err := dst.Put(Definition{Name: "rep", Mode: ModeOpen, Ephemeral: true}); !errors.Is(err, ErrExists) {
 		t.Errorf("Put(ephemeral over persistent) = %v", err)
 	}
 }
 
 func TestCorruptEntryFailsOpen(t *testing.T) {
 	valid := func(mod func(*record)) []byte {
-		rec := toRecord(Room{Name: "k", Mode: ModeOpen, MaxSpeakers: 3})
+		rec := toRecord(Definition{Name: "k", Mode: ModeOpen, MaxSpeakers: 3})
 		if mod != nil {
 			mod(&rec)
 		}
@@ -616,7 +616,7 @@ func TestConcurrentUse(t *testing.T) {
 				t.Error(err)
 			}
 			for range 10 {
-				if _, err := s.Update(name+"-p", func(r *Room) error { r.Locked = !r.Locked; return nil }); err != nil {
+				if _, err := s.Update(name+"-p", func(r *Definition) error { r.Locked = !r.Locked; return nil }); err != nil {
 					t.Error(err)
 				}
 			}

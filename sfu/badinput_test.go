@@ -11,7 +11,7 @@ import (
 // Garbage answers and candidates are rejected; the room keeps working.
 func TestBadInput(t *testing.T) {
 	e := newTestEngine(t, 3)
-	room := e.NewRoom(RoomSettings{Mode: ModePTT}, nil)
+	room := e.NewRoom(RoomSettings{Mode: ModeFloor}, nil)
 	cs := joinAll(t, room, "a", "b")
 	a, b := cs[0], cs[1]
 

@@ -15,7 +15,7 @@ func BenchmarkForward(b *testing.B) {
 	for _, n := range []int{10, 100} {
 		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
 			e := newTestEngine(b, 3)
-			room := e.NewRoom(RoomSettings{Mode: ModePTT}, nil)
+			room := e.NewRoom(RoomSettings{Mode: ModeFloor}, nil)
 			pub := joinQuiet(b, room, "pub")
 			for i := range n {
 				joinQuiet(b, room, fmt.Sprintf("sub%d", i))

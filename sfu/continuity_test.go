@@ -9,7 +9,7 @@ import (
 // leave a hole in any listener's slot stream, and timestamps only grow.
 func TestSlotSequenceContinuity(t *testing.T) {
 	e := newTestEngine(t, 3)
-	room := e.NewRoom(RoomSettings{Mode: ModePTT, MaxSpeakers: 1}, nil)
+	room := e.NewRoom(RoomSettings{Mode: ModeFloor, MaxSpeakers: 1}, nil)
 	cs := joinAll(t, room, "a", "b", "l1", "l2")
 	a, b, l1 := cs[0], cs[1], cs[2]
 

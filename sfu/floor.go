@@ -6,7 +6,7 @@ import "errors"
 // floor and preemption was not asked for.
 var ErrFloorBusy = errors.New("floor busy")
 
-// RequestFloor gives p the floor in ptt and moderated rooms if fewer than
+// RequestFloor gives p the floor in ModeFloor rooms if fewer than
 // MaxSpeakers hold it; otherwise it fails with ErrFloorBusy, unless preempt:
 // then the longest holder loses the floor. Holding the floor means holding a
 // slot: p's packets (and its last 300 ms of pre-roll) are forwarded from now

@@ -11,7 +11,7 @@ import (
 func TestFloorRules(t *testing.T) {
 	e := newTestEngine(t, 3)
 	obs := &recorder{}
-	room := e.NewRoom(RoomSettings{Mode: ModePTT, MaxSpeakers: 2}, obs)
+	room := e.NewRoom(RoomSettings{Mode: ModeFloor, MaxSpeakers: 2}, obs)
 	ps := map[string]*Participant{}
 	for _, id := range []string{"a", "b", "c", "d"} {
 		p, _, err := room.Join(ParticipantConfig{ID: id})
@@ -40,8 +40,8 @@ func TestFloorRules(t *testing.T) {
 		{op: "release", id: "b", floor: []string{"c"}},                               // not holding
 		{op: "mute", id: "c", floor: []string{"c"}, slotsOf: map[string]int{"c": 0}}, // keeps floor and slot
 		{op: "request", id: "d", floor: []string{"c", "d"}, slotsOf: map[string]int{"d": 1}},
-		{op: "configure", mode: ModePTT, max: 1, floor: []string{"d"}, slotsOf: map[string]int{"c": -1, "d": 1}},
-		{op: "configure", mode: ModeModerated, max: 1, floor: []string{}, slotsOf: map[string]int{"d": -1}},
+		{op: "configure", mode: ModeFloor, max: 1, floor: []string{"d"}, slotsOf: map[string]int{"c": -1, "d": 1}},
+		{op: "clear", floor: []string{}, slotsOf: map[string]int{"d": -1}},
 		{op: "request", id: "a", floor: []string{"a"}, slotsOf: map[string]int{"a": 0}},
 		{op: "configure", mode: ModeOpen, floor: []string{}, slotsOf: map[string]int{"a": -1}},
 		{op: "request", id: "b", floor: []string{}, slotsOf: map[string]int{"b": -1}}, // open: no-op
@@ -57,6 +57,8 @@ func TestFloorRules(t *testing.T) {
 			room.ReleaseFloor(ps[s.id])
 		case "configure":
 			room.Configure(RoomSettings{Mode: s.mode, MaxSpeakers: s.max})
+		case "clear":
+			room.ClearFloor()
 		case "mute":
 			room.SetMuted(ps[s.id], true)
 		}
@@ -91,7 +93,7 @@ func TestFloorRules(t *testing.T) {
 	if len(floors) != 9 || len(floors[len(floors)-1]) != 0 {
 		t.Errorf("FloorChanged events: %v", floors)
 	}
-	other := e.NewRoom(RoomSettings{Mode: ModePTT}, nil)
+	other := e.NewRoom(RoomSettings{Mode: ModeFloor}, nil)
 	if err := other.RequestFloor(ps["a"], false); !errors.Is(err, ErrNotInRoom) {
 		t.Errorf("RequestFloor in another room = %v", err)
 	}

@@ -59,7 +59,7 @@ func TestLeaveAndCloseNoLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	obs := &recorder{}
-	room := e.NewRoom(RoomSettings{Mode: ModePTT, MaxSpeakers: 2}, obs)
+	room := e.NewRoom(RoomSettings{Mode: ModeFloor, MaxSpeakers: 2}, obs)
 	cs := joinAll(t, room, "a", "b", "c")
 	a, b := cs[0], cs[1]
 	if err := room.RequestFloor(a.part, false); err != nil {
@@ -105,7 +105,7 @@ func TestLeaveAndCloseNoLeak(t *testing.T) {
 func TestParticipantClosedByPeer(t *testing.T) {
 	e := newTestEngine(t, 3)
 	obs := &recorder{}
-	room := e.NewRoom(RoomSettings{Mode: ModePTT}, obs)
+	room := e.NewRoom(RoomSettings{Mode: ModeFloor}, obs)
 	cs := joinAll(t, room, "a", "b")
 	if err := room.RequestFloor(cs[0].part, false); err != nil {
 		t.Fatal(err)

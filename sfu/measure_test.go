@@ -47,7 +47,7 @@ func runChildServer() {
 	if err != nil {
 		panic(err)
 	}
-	room := e.NewRoom(RoomSettings{Mode: ModePTT}, nil)
+	room := e.NewRoom(RoomSettings{Mode: ModeFloor}, nil)
 	parts := map[string]*Participant{}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<20)

@@ -11,7 +11,7 @@ import (
 // subscriber's rewritten sequence number.
 func TestNACKRetransmission(t *testing.T) {
 	e := newTestEngine(t, 3)
-	room := e.NewRoom(RoomSettings{Mode: ModePTT}, nil)
+	room := e.NewRoom(RoomSettings{Mode: ModeFloor}, nil)
 	cs := joinAll(t, room, "speaker", "listener")
 	sp, l := cs[0], cs[1]
 	if err := room.RequestFloor(sp.part, false); err != nil {
@@ -56,7 +56,7 @@ func TestNACKRetransmission(t *testing.T) {
 // The server NACKs upstream gaps of a publisher whose gate is open.
 func TestUpstreamNACKSent(t *testing.T) {
 	e := newTestEngine(t, 3)
-	room := e.NewRoom(RoomSettings{Mode: ModePTT}, nil)
+	room := e.NewRoom(RoomSettings{Mode: ModeFloor}, nil)
 	cs := joinAll(t, room, "speaker", "listener")
 	sp := cs[0]
 	if err := room.RequestFloor(sp.part, false); err != nil {

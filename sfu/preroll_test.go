@@ -9,7 +9,7 @@ import (
 // it; packets older than the 300 ms pre-roll are not.
 func TestPrerollReleasedOnFloor(t *testing.T) {
 	e := newTestEngine(t, 3)
-	room := e.NewRoom(RoomSettings{Mode: ModePTT}, nil)
+	room := e.NewRoom(RoomSettings{Mode: ModeFloor}, nil)
 	cs := joinAll(t, room, "speaker", "listener")
 	sp, l := cs[0], cs[1]
 

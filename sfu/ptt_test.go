@@ -11,7 +11,7 @@ import (
 func TestPTTSpeakerHeardOnlyWithFloor(t *testing.T) {
 	e := newTestEngine(t, 3)
 	obs := &recorder{}
-	room := e.NewRoom(RoomSettings{Mode: ModePTT, MaxSpeakers: 1}, obs)
+	room := e.NewRoom(RoomSettings{Mode: ModeFloor, MaxSpeakers: 1}, obs)
 	cs := joinAll(t, room, "speaker", "l1", "l2", "l3", "l4", "l5")
 	sp, listeners := cs[0], cs[1:]
 	src := sp.part.Source()
@@ -85,7 +85,7 @@ func TestPTTSpeakerHeardOnlyWithFloor(t *testing.T) {
 // holder in the same room is.
 func TestPTTSenderWithoutFloorNeverHeard(t *testing.T) {
 	e := newTestEngine(t, 3)
-	room := e.NewRoom(RoomSettings{Mode: ModePTT, MaxSpeakers: 1}, nil)
+	room := e.NewRoom(RoomSettings{Mode: ModeFloor, MaxSpeakers: 1}, nil)
 	cs := joinAll(t, room, "holder", "rogue", "l1", "l2")
 	holder, rogue, listeners := cs[0], cs[1], cs[2:]
 

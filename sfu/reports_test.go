@@ -51,7 +51,7 @@ func TestNTPTime(t *testing.T) {
 // echo the publisher's last sender report.
 func TestReportsOnTheWire(t *testing.T) {
 	e := newTestEngine(t, 3)
-	room := e.NewRoom(RoomSettings{Mode: ModePTT}, nil)
+	room := e.NewRoom(RoomSettings{Mode: ModeFloor}, nil)
 	cs := joinAll(t, room, "speaker", "listener")
 	sp, l := cs[0], cs[1]
 	if err := room.RequestFloor(sp.part, false); err != nil {

@@ -9,23 +9,22 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// Mode is a room's speaking rule.
+// Mode is what the media plane needs of a room's speaking rule: who fills
+// the slots. How the floor is taken (pressing a key, being granted it by an
+// organizer) is the signaling layer's business.
 type Mode int
 
 const (
-	ModeOpen      Mode = iota // everyone not muted; the voice-active fill the slots
-	ModePTT                   // whoever holds the floor (push-to-talk)
-	ModeModerated             // whoever was granted the floor
+	ModeOpen  Mode = iota // everyone not muted; the voice-active fill the slots
+	ModeFloor             // only the floor holders are heard
 )
 
 func (m Mode) String() string {
 	switch m {
 	case ModeOpen:
 		return "open"
-	case ModePTT:
-		return "ptt"
-	case ModeModerated:
-		return "moderated"
+	case ModeFloor:
+		return "floor"
 	}
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
@@ -33,7 +32,7 @@ func (m Mode) String() string {
 // RoomSettings are a room's media settings.
 type RoomSettings struct {
 	Mode Mode
-	// MaxSpeakers is the floor size in ptt and moderated rooms: 1..Slots;
+	// MaxSpeakers is the floor size in ModeFloor: 1..Slots;
 	// 0 means 1, larger values are capped at the Engine's slot count.
 	MaxSpeakers int
 }
@@ -145,6 +144,20 @@ func (r *Room) Configure(s RoomSettings) {
 		}
 		r.floorChangedLocked()
 	}
+}
+
+// ClearFloor takes the floor from every holder (a room that changes from
+// push-to-talk to moderated, say: the floor is then the organizer's to give).
+func (r *Room) ClearFloor() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || len(r.floor) == 0 {
+		return
+	}
+	for len(r.floor) > 0 {
+		r.dropHolderLocked(r.floor[0])
+	}
+	r.floorChangedLocked()
 }
 
 // Join adds a participant: it creates its PeerConnection with one recvonly

@@ -146,12 +146,12 @@ func (se *session) organizerAction(m proto.Message) {
 		}
 	case proto.TypeLock, proto.TypeUnlock:
 		locked := m.Type == proto.TypeLock
-		if !se.changeRoom(m, func(r *rooms.Room) error { r.Locked = locked; return nil }) {
+		if !se.changeRoom(m, func(r *rooms.Definition) error { r.Locked = locked; return nil }) {
 			return
 		}
 	case proto.TypeSetMode:
 		mode, _ := rooms.ParseMode(m.Mode)
-		if !se.changeRoom(m, func(r *rooms.Room) error {
+		if !se.changeRoom(m, func(r *rooms.Definition) error {
 			// Open rooms hear up to three voices, the others one speaker
 			// by default: crossing that line resets the floor size.
 			if (r.Mode == rooms.ModeOpen) != (mode == rooms.ModeOpen) {
@@ -178,7 +178,7 @@ func (se *session) organizerAction(m proto.Message) {
 }
 
 // changeRoom updates the stored definition and announces it.
-func (se *session) changeRoom(m proto.Message, fn func(*rooms.Room) error) bool {
+func (se *session) changeRoom(m proto.Message, fn func(*rooms.Definition) error) bool {
 	def, err := se.s.cfg.Rooms.Update(se.room.name, fn)
 	if err != nil {
 		code := proto.CodeInternal

@@ -127,7 +127,7 @@ func (s *Server) updateRoom(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	def, err = s.cfg.Rooms.Update(def.Name, func(room *rooms.Room) error {
+	def, err = s.cfg.Rooms.Update(def.Name, func(room *rooms.Definition) error {
 		if mode != "" && mode != room.Mode {
 			if (room.Mode == rooms.ModeOpen) != (mode == rooms.ModeOpen) {
 				room.MaxSpeakers = mode.DefaultMaxSpeakers()
@@ -163,12 +163,12 @@ func (s *Server) updateRoom(w http.ResponseWriter, r *http.Request) {
 // authorizeRoom checks that the request comes from the room's organizer
 // (its secret as bearer token) or an admin. The same answer for "no room"
 // and "not allowed" keeps room names from being probed.
-func (s *Server) authorizeRoom(w http.ResponseWriter, r *http.Request) (rooms.Room, bool) {
+func (s *Server) authorizeRoom(w http.ResponseWriter, r *http.Request) (rooms.Definition, bool) {
 	def, err := s.cfg.Rooms.Get(r.PathValue("name"))
 	secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if err != nil || (!s.cfg.Rooms.CheckOrganizer(def, secret) && !s.isAdmin(r)) {
 		apiError(w, http.StatusForbidden, proto.CodeNotAllowed, "unknown room, or neither its organizer secret nor an admin token")
-		return rooms.Room{}, false
+		return rooms.Definition{}, false
 	}
 	return def, true
 }

@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"palabre/admission"
 	"palabre/client"
 	"palabre/cluster"
 	"palabre/rooms"
@@ -143,7 +144,7 @@ func (ts *testServer) start() {
 		cfg.TURN = ts.turn
 	}
 	if cfg.Guard == nil {
-		cfg.Guard = rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: 1000, JoinBurst: 1000})
+		cfg.Guard = admission.NewGuard(admission.GuardConfig{JoinsPerSecond: 1000, JoinBurst: 1000})
 	}
 	// The listener comes first: a cluster node needs its public URL.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -174,7 +174,7 @@ func (s *Server) getRoom(w http.ResponseWriter, r *http.Request) {
 
 // roomStatus is a room's settings, its participants on this node and, in
 // a cluster, the node that carries it.
-func (s *Server) roomStatus(def rooms.Room) RoomStatus {
+func (s *Server) roomStatus(def rooms.Definition) RoomStatus {
 	st := RoomStatus{Room: s.roomInfo(def)}
 	if c := s.cfg.Cluster; c != nil {
 		st.Node = c.Owner(def.Name).ID
@@ -203,7 +203,7 @@ func (s *Server) deleteRoom(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) roomInfo(def rooms.Room) proto.RoomInfo {
+func (s *Server) roomInfo(def rooms.Definition) proto.RoomInfo {
 	return proto.RoomInfo{
 		Name:            def.Name,
 		Mode:            string(def.Mode),

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"palabre/admission"
 	"palabre/client"
-	"palabre/rooms"
 	"palabre/signaling/proto"
 )
 
@@ -18,7 +18,7 @@ func tryJoin(t *testing.T, ts *testServer, req client.JoinRequest) error {
 
 func TestJoinRefusals(t *testing.T) {
 	ts := startServer(t, withConfig(func(c *Config) {
-		c.Guard = rooms.NewGuard(rooms.GuardConfig{
+		c.Guard = admission.NewGuard(admission.GuardConfig{
 			JoinsPerSecond: 1000, JoinBurst: 1000,
 			PasswordFailuresPerMinute: 1, PasswordFailureBurst: 3,
 			RoomPasswordFailuresPerMinute: 1, RoomPasswordFailureBurst: 100,

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"palabre/admission"
 	"palabre/client"
-	"palabre/rooms"
 	"palabre/signaling/proto"
 )
 
@@ -54,7 +54,7 @@ func TestMetrics(t *testing.T) {
 // Joins from one address are rate limited.
 func TestJoinRateLimit(t *testing.T) {
 	ts := startServer(t, withConfig(func(c *Config) {
-		c.Guard = rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: 0.01, JoinBurst: 2})
+		c.Guard = admission.NewGuard(admission.GuardConfig{JoinsPerSecond: 0.01, JoinBurst: 2})
 	}))
 	for i := range 2 {
 		if err := tryJoin(t, ts, client.JoinRequest{Room: "busy-door", Name: "ok"}); err != nil {

@@ -21,7 +21,7 @@ type liveRoom struct {
 	media *sfu.Room
 
 	mu      sync.Mutex
-	def     rooms.Room          // the definition as of the last change
+	def     rooms.Definition          // the definition as of the last change
 	members map[string]*session // by participant id
 	joinSeq []string            // ids in join order, for stable listings
 	pending int                 // joins admitted but not yet registered
@@ -29,19 +29,16 @@ type liveRoom struct {
 	closed  bool
 }
 
-func newLiveRoom(s *Server, def rooms.Room) *liveRoom {
+func newLiveRoom(s *Server, def rooms.Definition) *liveRoom {
 	lr := &liveRoom{s: s, name: def.Name, def: def, members: make(map[string]*session)}
 	lr.media = s.cfg.Engine.NewRoom(mediaSettings(def), lr)
 	return lr
 }
 
-func mediaSettings(def rooms.Room) sfu.RoomSettings {
-	mode := sfu.ModeOpen
-	switch def.Mode {
-	case rooms.ModePTT:
-		mode = sfu.ModePTT
-	case rooms.ModeModerated:
-		mode = sfu.ModeModerated
+func mediaSettings(def rooms.Definition) sfu.RoomSettings {
+	mode := sfu.ModeFloor
+	if def.Mode == rooms.ModeOpen {
+		mode = sfu.ModeOpen
 	}
 	return sfu.RoomSettings{Mode: mode, MaxSpeakers: def.MaxSpeakers}
 }
@@ -144,14 +141,14 @@ func (lr *liveRoom) member(id string) *session {
 	return lr.members[id]
 }
 
-func (lr *liveRoom) definition() rooms.Room {
+func (lr *liveRoom) definition() rooms.Definition {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	return lr.def
 }
 
 // setDefinition records a changed definition and announces it.
-func (lr *liveRoom) setDefinition(def rooms.Room, by string) {
+func (lr *liveRoom) setDefinition(def rooms.Definition, by string) {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	lr.def = def

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"palabre/admission"
 	"palabre/cluster"
 	"palabre/rooms"
 	"palabre/sfu"
@@ -28,7 +29,7 @@ var Software = "palabre/dev"
 // Config wires a Server to its parts.
 type Config struct {
 	Rooms  *rooms.Store
-	Guard  *rooms.Guard
+	Guard  *admission.Guard
 	Engine *sfu.Engine
 
 	// AdhocRooms lets a join to an unknown room create an ephemeral open room.
@@ -105,7 +106,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, errors.New("signaling: Config needs Rooms and Engine")
 	}
 	if cfg.Guard == nil {
-		cfg.Guard = rooms.NewGuard(rooms.GuardConfig{})
+		cfg.Guard = admission.NewGuard(admission.GuardConfig{})
 	}
 	if cfg.MessagesPerSecond <= 0 {
 		cfg.MessagesPerSecond = 20
@@ -209,7 +210,7 @@ func (s *Server) removeSession(se *session) {
 }
 
 // liveRoomFor returns the live room for def, creating it if needed.
-func (s *Server) liveRoomFor(def rooms.Room) (*liveRoom, error) {
+func (s *Server) liveRoomFor(def rooms.Definition) (*liveRoom, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

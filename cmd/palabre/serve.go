@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"palabre/admission"
 	"palabre/client/web"
 	"palabre/rooms"
 	"palabre/sfu"
@@ -227,7 +228,7 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 
 	srv, err := signaling.NewServer(signaling.Config{
 		Rooms:          store,
-		Guard:          rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: f.joinRate, JoinBurst: int(5 * f.joinRate)}),
+		Guard:          admission.NewGuard(admission.GuardConfig{JoinsPerSecond: f.joinRate, JoinBurst: int(5 * f.joinRate)}),
 		Engine:         engine,
 		AdhocRooms:     f.adhoc,
 		PublicURL:      f.publicURL,

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"palabre/admission"
 	"palabre/client/web"
 	"palabre/cluster"
 	"palabre/rooms"
@@ -164,7 +165,7 @@ func start(t testing.TB, useTLS bool, nodeID string, peers []string) *Server {
 	}
 	cfg := signaling.Config{
 		Rooms: store, Engine: engine, AdhocRooms: true, Web: web.Files(), TURN: relay,
-		Guard: rooms.NewGuard(rooms.GuardConfig{JoinsPerSecond: 1000, JoinBurst: 1000}),
+		Guard: admission.NewGuard(admission.GuardConfig{JoinsPerSecond: 1000, JoinBurst: 1000}),
 	}
 	if node != nil {
 		cfg.Cluster = node

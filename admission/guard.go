@@ -1,4 +1,4 @@
-package rooms
+package admission
 
 import (
 	"net/netip"

@@ -9,8 +9,8 @@ import (
 // Limits on what a room may ask for.
 const (
 	MaxPasswordLen       = 256    // bytes
-	MaxParticipantsLimit = 100000 // largest allowed Room.MaxParticipants
-	MaxSpeakersLimit     = 8      // largest allowed Room.MaxSpeakers
+	MaxParticipantsLimit = 100000 // largest allowed Definition.MaxParticipants
+	MaxSpeakersLimit     = 8      // largest allowed Definition.MaxSpeakers
 )
 
 var (
@@ -24,8 +24,9 @@ var (
 	ErrTooMany = errors.New("too many ad-hoc rooms")
 )
 
-// Room is one room definition.
-type Room struct {
+// Definition is one room definition: the settings and secrets that outlive
+// the people in the room (a live room is the signaling package's).
+type Definition struct {
 	Name            string
 	Mode            Mode
 	MaxParticipants int  // 0 = no limit
@@ -45,7 +46,7 @@ type Room struct {
 }
 
 // HasPassword reports whether joining r needs a password.
-func (r Room) HasPassword() bool { return r.PasswordHash != "" }
+func (r Definition) HasPassword() bool { return r.PasswordHash != "" }
 
 // Spec is what an organizer asks for when creating a room.
 type Spec struct {
@@ -58,14 +59,14 @@ type Spec struct {
 
 // validateSpec checks s and returns the room it describes, without the
 // secrets (which the caller hashes).
-func validateSpec(s Spec) (Room, error) {
+func validateSpec(s Spec) (Definition, error) {
 	if err := ValidateName(s.Name); err != nil {
-		return Room{}, err
+		return Definition{}, err
 	}
 	if len(s.Password) > MaxPasswordLen {
-		return Room{}, fmt.Errorf("%w: password is %d bytes long, at most %d allowed", ErrInvalid, len(s.Password), MaxPasswordLen)
+		return Definition{}, fmt.Errorf("%w: password is %d bytes long, at most %d allowed", ErrInvalid, len(s.Password), MaxPasswordLen)
 	}
-	r := Room{
+	r := Definition{
 		Name:            s.Name,
 		Mode:            s.Mode,
 		MaxParticipants: s.MaxParticipants,
@@ -75,14 +76,14 @@ func validateSpec(s Spec) (Room, error) {
 		r.Mode = ModeOpen
 	}
 	if err := normalize(&r); err != nil {
-		return Room{}, err
+		return Definition{}, err
 	}
 	return r, nil
 }
 
 // normalize fills defaults (MaxSpeakers 0 = the mode's default) and checks
 // every field of r. Secrets are checked for form only.
-func normalize(r *Room) error {
+func normalize(r *Definition) error {
 	if err := ValidateName(r.Name); err != nil {
 		return err
 	}

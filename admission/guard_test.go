@@ -1,10 +1,12 @@
-package rooms
+package admission
 
 import (
 	"fmt"
 	"net/netip"
 	"testing"
 	"time"
+
+	"palabre/internal/testkit"
 )
 
 func TestIPKey(t *testing.T) {
@@ -23,7 +25,7 @@ func TestIPKey(t *testing.T) {
 }
 
 func TestGuardJoins(t *testing.T) {
-	clock := newClock()
+	clock := testkit.NewClock()
 	g := NewGuard(GuardConfig{JoinsPerSecond: 2, JoinBurst: 5, Now: clock.Now})
 	a := netip.MustParseAddr("192.0.2.1")
 	b := netip.MustParseAddr("192.0.2.2")
@@ -59,7 +61,7 @@ func TestGuardJoins(t *testing.T) {
 }
 
 func TestGuardDefaults(t *testing.T) {
-	clock := newClock()
+	clock := testkit.NewClock()
 	g := NewGuard(GuardConfig{Now: clock.Now})
 	ip := netip.MustParseAddr("192.0.2.1")
 	n := 0
@@ -80,7 +82,7 @@ func TestGuardDefaults(t *testing.T) {
 }
 
 func TestGuardPasswordPerIP(t *testing.T) {
-	clock := newClock()
+	clock := testkit.NewClock()
 	g := NewGuard(GuardConfig{PasswordFailuresPerMinute: 6, PasswordFailureBurst: 3, Now: clock.Now})
 	ip := netip.MustParseAddr("198.51.100.7")
 	other := netip.MustParseAddr("198.51.100.8")
@@ -118,7 +120,7 @@ func TestGuardPasswordPerIP(t *testing.T) {
 }
 
 func TestGuardPasswordPerRoom(t *testing.T) {
-	clock := newClock()
+	clock := testkit.NewClock()
 	g := NewGuard(GuardConfig{
 		PasswordFailuresPerMinute: 5, PasswordFailureBurst: 5,
 		RoomPasswordFailuresPerMinute: 10, RoomPasswordFailureBurst: 10,
@@ -146,7 +148,7 @@ func TestGuardPasswordPerRoom(t *testing.T) {
 }
 
 func TestGuardIPv6Prefix(t *testing.T) {
-	clock := newClock()
+	clock := testkit.NewClock()
 	g := NewGuard(GuardConfig{JoinBurst: 3, PasswordFailureBurst: 2, Now: clock.Now})
 	same := []string{"2001:db8:a:b::1", "2001:db8:a:b::2", "2001:db8:a:b:ffff:ffff:ffff:ffff"}
 	for _, s := range same {
@@ -169,7 +171,7 @@ func TestGuardIPv6Prefix(t *testing.T) {
 }
 
 func TestGuardPruning(t *testing.T) {
-	clock := newClock()
+	clock := testkit.NewClock()
 	const max = 50
 	g := NewGuard(GuardConfig{JoinsPerSecond: 1, JoinBurst: 2, PasswordFailuresPerMinute: 60, PasswordFailureBurst: 2, MaxEntries: max, Now: clock.Now})
 	ip := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}) }
