@@ -21,7 +21,7 @@ type liveRoom struct {
 	media *sfu.Room
 
 	mu      sync.Mutex
-	def     rooms.Definition          // the definition as of the last change
+	def     rooms.Definition    // the definition as of the last change
 	members map[string]*session // by participant id
 	joinSeq []string            // ids in join order, for stable listings
 	pending int                 // joins admitted but not yet registered
