@@ -23,11 +23,12 @@ import (
 	"palabre/signaling/proto"
 )
 
-// Software is what the server calls itself in welcome messages.
-var Software = "palabre/dev"
-
 // Config wires a Server to its parts.
 type Config struct {
+	// Software is what the server calls itself in welcome messages
+	// ("palabre/1.2.0"); default "palabre".
+	Software string
+
 	Rooms  *rooms.Store
 	Guard  *admission.Guard
 	Engine *sfu.Engine
@@ -116,6 +117,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Software == "" {
+		cfg.Software = "palabre"
 	}
 	if cfg.TURNTTL <= 0 {
 		cfg.TURNTTL = 12 * time.Hour

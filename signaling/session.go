@@ -160,7 +160,7 @@ func (se *session) handle(m proto.Message) bool {
 			return true
 		}
 		se.state = stateReady
-		se.send(proto.Message{Type: proto.TypeWelcome, ID: m.ID, Version: proto.Version, Software: Software})
+		se.send(proto.Message{Type: proto.TypeWelcome, ID: m.ID, Version: proto.Version, Software: se.s.cfg.Software})
 		return false
 	}
 	switch m.Type {

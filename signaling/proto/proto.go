@@ -51,7 +51,7 @@ const (
 // Server → client types (replies and events).
 const (
 	TypeWelcome           = "welcome"            // reply to hello: {version, software}
-	TypeJoined            = "joined"             // reply to join: {self, room, participants, floor, ice_servers}
+	TypeJoined            = "joined"             // reply to join: {self, room, participants, floor, speakers, ice_servers}
 	TypeOffer             = "offer"              // {sdp}: the server's offer, once per connection
 	TypeAck               = "ack"                // {id}: request done
 	TypeError             = "error"              // {id?, code, message}
@@ -101,10 +101,11 @@ const (
 	CodeNotFound           = "not_found"           // no such room (ad-hoc rooms off) or participant
 	CodeRoomFull           = "room_full"
 	CodeRoomLocked         = "room_locked"
-	CodeRateLimited        = "rate_limited" // too many joins or password attempts; retry later
-	CodeFloorBusy          = "floor_busy"   // the room's speakers are all taken
-	CodeNotAllowed         = "not_allowed"  // organizer-only action, or talking not allowed in this mode
-	CodeFlood              = "flood"        // too many messages: the server closes the connection
+	CodeRateLimited        = "rate_limited"   // too many joins or password attempts; retry later
+	CodeFloorBusy          = "floor_busy"     // the room's speakers are all taken
+	CodeNotAllowed         = "not_allowed"    // organizer-only action, or talking not allowed in this mode
+	CodeFlood              = "flood"          // too many messages: the server closes the connection
+	CodeTooManyRooms       = "too_many_rooms" // the server's cap on ad-hoc rooms is reached; try an existing room or later
 	CodeInternal           = "internal"
 )
 
@@ -139,7 +140,10 @@ type Message struct {
 	Participant  *Participant  `json:"participant,omitempty"`  // participant_*, muted, hand
 	Floor        []string      `json:"floor,omitempty"`        // joined, floor: holders' ids
 	Speaker      *Speaker      `json:"speaker,omitempty"`      // speaking
-	ICEServers   []ICEServer   `json:"ice_servers,omitempty"`  // joined
+	// Speakers are the audio slots that carry a voice right now (joined),
+	// so that someone who arrives while another talks sees who it is.
+	Speakers   []Speaker   `json:"speakers,omitempty"`
+	ICEServers []ICEServer `json:"ice_servers,omitempty"` // joined
 	// URL is a node's public base URL ("https://b.example.org"): redirect.
 	URL string `json:"url,omitempty"`
 	// Nodes are the public base URLs of the cluster's nodes, this one
