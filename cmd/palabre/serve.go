@@ -227,6 +227,7 @@ func runServer(ctx context.Context, f serveFlags, log *slog.Logger, ready func(u
 	}
 
 	srv, err := signaling.NewServer(signaling.Config{
+		Software:       "palabre/" + version,
 		Rooms:          store,
 		Guard:          admission.NewGuard(admission.GuardConfig{JoinsPerSecond: f.joinRate, JoinBurst: int(5 * f.joinRate)}),
 		Engine:         engine,
