@@ -40,8 +40,9 @@ type Definition struct {
 	// rooms, which have no organizer.
 	OrganizerHash    string
 	Created, Updated time.Time
-	// Version orders writes across a cluster (see Replica); zero for
-	// ad-hoc rooms, which are not replicated.
+	// Version orders writes across a cluster (see Replica). Ad-hoc rooms,
+	// which are not replicated, start at zero and are versioned by their
+	// edits all the same.
 	Version Version
 }
 

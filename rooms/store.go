@@ -236,7 +236,7 @@ func (s *Store) Create(spec Spec) (Definition, string, error) {
 	}
 	r.Created = s.stamp()
 	r.Updated = r.Created
-	r.Version = s.nextVersion(s.currentVersion(r.Name))
+	r.Version = s.nextVersion(s.versionBeforeCreate(r.Name))
 	if err := s.put(r); err != nil {
 		return Definition{}, "", fmt.Errorf("rooms: store %q: %w", r.Name, err)
 	}
@@ -247,6 +247,20 @@ func (s *Store) Create(spec Spec) (Definition, string, error) {
 	s.mu.Unlock()
 	s.publish(r)
 	return r, secret, nil
+}
+
+// versionBeforeCreate is the version a new persistent room named name must
+// beat: its tombstone's, or that of the ad-hoc room it replaces (whose
+// live room keeps only newer definitions). Callers hold wmu.
+func (s *Store) versionBeforeCreate(name string) Version {
+	v := s.currentVersion(name)
+	s.mu.RLock()
+	e, ok := s.ephemeral[name]
+	s.mu.RUnlock()
+	if ok && v.Less(e.Version) {
+		v = e.Version
+	}
+	return v
 }
 
 func (s *Store) existsPersistent(name string) bool {
@@ -348,6 +362,9 @@ func (s *Store) Update(name string, fn func(*Definition) error) (Definition, err
 		return Definition{}, err
 	}
 	r.Updated = s.stamp()
+	// Not replicated, but versioned all the same: the live room keeps only
+	// the newest of the definitions it is handed.
+	r.Version = s.nextVersion(cur.Version)
 	s.ephemeral[name] = r
 	return r, nil
 }
@@ -374,17 +391,7 @@ func apply(cur Definition, fn func(*Definition) error) (Definition, error) {
 // SetPassword hashes password and stores it as the room's password; ""
 // removes the password.
 func (s *Store) SetPassword(name, password string) (Definition, error) {
-	if _, err := s.Get(name); err != nil {
-		return Definition{}, err // don't spend an argon2 run on a missing room
-	}
-	hash, err := s.hashPassword(password)
-	if err != nil {
-		return Definition{}, err
-	}
-	return s.Update(name, func(r *Definition) error {
-		r.PasswordHash = hash
-		return nil
-	})
+	return s.Edit(name, Change{Password: &password})
 }
 
 // RotateOrganizerSecret gives a persistent room a fresh organizer secret,
@@ -428,7 +435,7 @@ func (s *Store) Put(r Definition) error {
 		s.ephemeral[r.Name] = r
 		return nil
 	}
-	r.Version = s.nextVersion(s.currentVersion(r.Name))
+	r.Version = s.nextVersion(s.versionBeforeCreate(r.Name))
 	if err := s.put(r); err != nil {
 		return fmt.Errorf("rooms: store %q: %w", r.Name, err)
 	}

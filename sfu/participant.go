@@ -92,6 +92,9 @@ func (p *Participant) ID() string { return p.id }
 // CSRC of its forwarded packets.
 func (p *Participant) Source() uint32 { return p.source }
 
+// Muted reports whether the server drops p's packets (SetMuted).
+func (p *Participant) Muted() bool { return p.muted.Load() }
+
 // Connected reports whether the media connection is up.
 func (p *Participant) Connected() bool { return p.connected.Load() }
 

@@ -99,13 +99,21 @@ func (se *session) mute(m proto.Message, muted bool) {
 	}
 	byOrganizer := target != se
 	lr := se.room
+	// The check of who muted whom, the media plane's mute and the
+	// announcement are one step: an organizer's mute cannot slip in
+	// between a self-unmute's check and its effect.
+	lr.ctl.Lock()
+	defer lr.ctl.Unlock()
 	lr.mu.Lock()
-	if !muted && !byOrganizer && target.mutedByOrganizer && !se.organizer {
-		lr.mu.Unlock()
+	forbidden := !muted && !byOrganizer && target.mutedByOrganizer && !se.organizer
+	lr.mu.Unlock()
+	if forbidden {
 		se.fail(m, proto.CodeNotAllowed, "an organizer muted you")
 		return
 	}
-	lr.mu.Unlock()
+	if hook := se.s.hooks.muteDecided.Load(); hook != nil {
+		(*hook)(se, muted)
+	}
 	lr.media.SetMuted(target.part, muted)
 	by := ""
 	if byOrganizer {
@@ -146,30 +154,18 @@ func (se *session) organizerAction(m proto.Message) {
 		}
 	case proto.TypeLock, proto.TypeUnlock:
 		locked := m.Type == proto.TypeLock
-		if !se.changeRoom(m, func(r *rooms.Definition) error { r.Locked = locked; return nil }) {
+		if !se.changeRoom(m, rooms.Change{Locked: &locked}) {
 			return
 		}
 	case proto.TypeSetMode:
-		mode, _ := rooms.ParseMode(m.Mode)
-		if !se.changeRoom(m, func(r *rooms.Definition) error {
-			// Open rooms hear up to three voices, the others one speaker
-			// by default: crossing that line resets the floor size.
-			if (r.Mode == rooms.ModeOpen) != (mode == rooms.ModeOpen) {
-				r.MaxSpeakers = mode.DefaultMaxSpeakers()
-			}
-			r.Mode = mode
-			return nil
-		}) {
+		mode, _ := rooms.ParseMode(m.Mode) // validated with the message
+		if !se.changeRoom(m, rooms.Change{Mode: &mode}) {
 			return
 		}
-		lr.media.Configure(mediaSettings(lr.definition()))
 	case proto.TypeSetPassword:
-		def, err := se.s.cfg.Rooms.SetPassword(lr.name, m.Password)
-		if err != nil {
-			se.fail(m, proto.CodeBadMessage, err.Error())
+		if !se.changeRoom(m, rooms.Change{Password: &m.Password}) {
 			return
 		}
-		lr.setDefinition(def, se.info.ID)
 	default:
 		se.fail(m, proto.CodeBadMessage, "unexpected "+m.Type)
 		return
@@ -177,17 +173,19 @@ func (se *session) organizerAction(m proto.Message) {
 	se.ack(m)
 }
 
-// changeRoom updates the stored definition and announces it.
-func (se *session) changeRoom(m proto.Message, fn func(*rooms.Definition) error) bool {
-	def, err := se.s.cfg.Rooms.Update(se.room.name, fn)
+// changeRoom stores the change and applies it to the live room.
+func (se *session) changeRoom(m proto.Message, c rooms.Change) bool {
+	def, err := se.s.cfg.Rooms.Edit(se.room.name, c)
 	if err != nil {
 		code := proto.CodeInternal
 		if errors.Is(err, rooms.ErrInvalid) {
 			code = proto.CodeBadMessage
+		} else {
+			se.log.Error("room change", "err", err)
 		}
 		se.fail(m, code, err.Error())
 		return false
 	}
-	se.room.setDefinition(def, se.info.ID)
+	se.room.apply(def, se.info.ID)
 	return true
 }

@@ -112,50 +112,33 @@ func (s *Server) updateRoom(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, proto.CodeBadMessage, "body must be a JSON room change: "+err.Error())
 		return
 	}
-	var mode rooms.Mode
+	change := rooms.Change{
+		Password: req.Password, Locked: req.Locked,
+		MaxSpeakers: req.MaxSpeakers, MaxParticipants: req.MaxParticipants,
+	}
 	if req.Mode != "" {
-		var err error
-		if mode, err = rooms.ParseMode(req.Mode); err != nil {
+		mode, err := rooms.ParseMode(req.Mode)
+		if err != nil {
 			apiError(w, http.StatusBadRequest, proto.CodeBadMessage, err.Error())
 			return
 		}
+		change.Mode = &mode
 	}
-	var err error
-	if req.Password != nil {
-		if def, err = s.cfg.Rooms.SetPassword(def.Name, *req.Password); err != nil {
-			apiError(w, http.StatusBadRequest, proto.CodeBadMessage, err.Error())
-			return
-		}
-	}
-	def, err = s.cfg.Rooms.Update(def.Name, func(room *rooms.Definition) error {
-		if mode != "" && mode != room.Mode {
-			if (room.Mode == rooms.ModeOpen) != (mode == rooms.ModeOpen) {
-				room.MaxSpeakers = mode.DefaultMaxSpeakers()
-			}
-			room.Mode = mode
-		}
-		if req.Locked != nil {
-			room.Locked = *req.Locked
-		}
-		if req.MaxSpeakers != nil {
-			room.MaxSpeakers = *req.MaxSpeakers
-		}
-		if req.MaxParticipants != nil {
-			room.MaxParticipants = *req.MaxParticipants
-		}
-		return nil
-	})
+	// The whole change is checked before any of it is stored: a refused
+	// request changes nothing, the password included.
+	name := def.Name
+	def, err := s.cfg.Rooms.Edit(name, change)
 	if err != nil {
-		code := http.StatusInternalServerError
 		if errors.Is(err, rooms.ErrInvalid) {
-			code = http.StatusBadRequest
+			apiError(w, http.StatusBadRequest, proto.CodeBadMessage, err.Error())
+			return
 		}
-		apiError(w, code, proto.CodeBadMessage, err.Error())
+		s.log.Error("update room", "room", name, "err", err)
+		apiError(w, http.StatusInternalServerError, proto.CodeInternal, "could not store the change")
 		return
 	}
 	if lr := s.lookupLive(def.Name); lr != nil {
-		lr.setDefinition(def, "")
-		lr.media.Configure(mediaSettings(def))
+		lr.apply(def, "")
 	}
 	writeJSON(w, http.StatusOK, RoomStatus{Room: s.roomInfo(def)})
 }

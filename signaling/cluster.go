@@ -71,8 +71,7 @@ func (s *Server) definitionChanged(name string) {
 	if err != nil || def.Ephemeral {
 		return
 	}
-	lr.setDefinition(def, "")
-	lr.media.Configure(mediaSettings(def))
+	lr.apply(def, "")
 }
 
 // redirectFor returns the public URL of the node a join for room belongs

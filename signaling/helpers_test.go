@@ -47,12 +47,14 @@ type testServer struct {
 	media sfu.Config
 	// withTURN runs a bundled TURN server on loopback beside the engine.
 	withTURN bool
-	turn     *turn.Server
-	store    *rooms.Store
-	engine   *sfu.Engine
-	srv      *Server
-	http     *httptest.Server
-	URL      string
+	// storeOpts are the rooms store's options (the hash is always cheap).
+	storeOpts rooms.Options
+	turn      *turn.Server
+	store     *rooms.Store
+	engine    *sfu.Engine
+	srv       *Server
+	http      *httptest.Server
+	URL       string
 	// nodeID, if set, makes the server a cluster node of that id, joining
 	// the gossip addresses that peers returns.
 	nodeID string
@@ -82,6 +84,9 @@ func withCluster(id string, peers ...*testServer) serverOption {
 		}
 	}
 }
+
+// withStore sets the rooms store's options.
+func withStore(o rooms.Options) serverOption { return func(ts *testServer) { ts.storeOpts = o } }
 
 // withConfig changes the signaling configuration.
 func withConfig(fn func(*Config)) serverOption { return func(ts *testServer) { fn(&ts.cfg) } }
@@ -120,7 +125,9 @@ func startServer(t *testing.T, opts ...serverOption) *testServer {
 func (ts *testServer) start() {
 	t := ts.t
 	t.Helper()
-	store, err := rooms.Open(ts.dir, rooms.Options{Hash: cheapHash})
+	opts := ts.storeOpts
+	opts.Hash = cheapHash
+	store, err := rooms.Open(ts.dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,8 +141,7 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	// A live ad-hoc room of that name now follows the new definition.
 	if lr := s.lookupLive(def.Name); lr != nil {
-		lr.setDefinition(def, "")
-		lr.media.Configure(mediaSettings(def))
+		lr.apply(def, "")
 	}
 	link := s.baseURL(r) + "/r/" + def.Name
 	s.log.Info("room created", "room", def.Name, "mode", def.Mode, "password", def.HasPassword())

@@ -40,6 +40,12 @@ func (se *session) join(m proto.Message) {
 		se.refuse(m, proto.CodeNotFound, "no room named "+m.Room)
 		return
 	}
+	if errors.Is(err, rooms.ErrTooMany) {
+		// Any visitor can cause this by opening rooms: not a server fault.
+		se.log.Info("ad-hoc room refused: the server's cap on ad-hoc rooms is reached")
+		se.refuse(m, proto.CodeTooManyRooms, "this server has as many ad-hoc rooms as it allows; join an existing room or try again later")
+		return
+	}
 	if err != nil {
 		se.log.Error("room lookup", "room", m.Room, "err", err)
 		se.refuse(m, proto.CodeInternal, "room lookup failed")
@@ -114,7 +120,7 @@ func (se *session) join(m proto.Message) {
 // joinFailureCodes are the codes a join can fail with (for metrics).
 var joinFailureCodes = []string{
 	proto.CodeBadMessage, proto.CodeBadPassword, proto.CodeBadSecret, proto.CodeNotFound,
-	proto.CodeRoomFull, proto.CodeRoomLocked, proto.CodeRateLimited, proto.CodeInternal,
+	proto.CodeRoomFull, proto.CodeRoomLocked, proto.CodeRateLimited, proto.CodeTooManyRooms, proto.CodeInternal,
 }
 
 // refuse answers a join with an error and counts it.

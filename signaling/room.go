@@ -14,11 +14,16 @@ import (
 //
 // Locking: mu is a leaf lock. Nothing that calls into the sfu runs under it,
 // so the sfu may call the observer methods (which take mu) from any of its
-// goroutines without deadlock.
+// goroutines without deadlock. ctl serialises the decisions that span the
+// room's state and the media plane (a definition change, a mute): taken
+// before mu and before any sfu lock, never by the observer methods, it
+// makes "decide, then tell the sfu" one step.
 type liveRoom struct {
 	s     *Server
 	name  string
 	media *sfu.Room
+
+	ctl sync.Mutex
 
 	mu      sync.Mutex
 	def     rooms.Definition    // the definition as of the last change
@@ -26,7 +31,10 @@ type liveRoom struct {
 	joinSeq []string            // ids in join order, for stable listings
 	pending int                 // joins admitted but not yet registered
 	floor   []string            // ids holding the floor
-	closed  bool
+	// speakers are the audio slots' occupants, by slot (Participant ""
+	// when quiet), as the sfu last said: joined carries them.
+	speakers []proto.Speaker
+	closed   bool
 }
 
 func newLiveRoom(s *Server, def rooms.Definition) *liveRoom {
@@ -94,6 +102,7 @@ func (lr *liveRoom) register(se *session, id uint32) proto.Message {
 		RoomInfo:     &info,
 		Participants: lr.participantsLocked(),
 		Floor:        append([]string(nil), lr.floor...),
+		Speakers:     lr.speakersLocked(),
 		ICEServers:   se.iceServers(),
 	}
 	joined.Nodes = lr.s.nodeURLs()
@@ -147,13 +156,34 @@ func (lr *liveRoom) definition() rooms.Definition {
 	return lr.def
 }
 
-// setDefinition records a changed definition and announces it.
-func (lr *liveRoom) setDefinition(def rooms.Definition, by string) {
+// apply makes def the room's definition if it is newer than the one the
+// room has (store writes may finish in any order, and replicated ones
+// arrive from other nodes), announces it to the members with by as its
+// author, and configures the media plane. It is the one way a changed
+// definition reaches a live room.
+func (lr *liveRoom) apply(def rooms.Definition, by string) {
+	lr.ctl.Lock()
+	defer lr.ctl.Unlock()
 	lr.mu.Lock()
-	defer lr.mu.Unlock()
+	old := lr.def
+	// An ad-hoc room made persistent (created over the API, or replicated
+	// from another node) takes the new definition whatever the versions.
+	if !old.Version.Less(def.Version) && !(old.Ephemeral && !def.Ephemeral) {
+		lr.mu.Unlock()
+		return // stale or already applied
+	}
 	lr.def = def
 	info := lr.roomInfoLocked()
 	lr.broadcastLocked(proto.Message{Type: proto.TypeRoom, RoomInfo: &info, By: by}, nil)
+	lr.mu.Unlock()
+
+	lr.media.Configure(mediaSettings(def))
+	if old.Mode != def.Mode {
+		// Push-to-talk and moderated rooms are the same to the media
+		// plane, but the floor taken by pressing a key is not the floor an
+		// organizer gives: a mode change starts with a free floor.
+		lr.media.ClearFloor()
+	}
 }
 
 // update changes one member's public record with fn and broadcasts the
@@ -203,11 +233,31 @@ func (lr *liveRoom) broadcast(m proto.Message) {
 	lr.broadcastLocked(m, nil)
 }
 
-// SlotChanged implements sfu.Observer.
+// speakersLocked lists the slots that carry a voice now.
+func (lr *liveRoom) speakersLocked() []proto.Speaker {
+	var out []proto.Speaker
+	for _, sp := range lr.speakers {
+		if sp.Participant != "" {
+			out = append(out, sp)
+		}
+	}
+	return out
+}
+
+// SlotChanged implements sfu.Observer. The change is recorded and
+// announced in one critical section, so a newcomer gets it either in its
+// joined message or as an event, never neither.
 func (lr *liveRoom) SlotChanged(slot int, participantID string, source uint32) {
-	lr.broadcast(proto.Message{Type: proto.TypeSpeaking, Speaker: &proto.Speaker{
-		Slot: slot, Participant: participantID, Source: source,
-	}})
+	sp := proto.Speaker{Slot: slot, Participant: participantID, Source: source}
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	if slot >= 0 && slot < sfu.MaxSlots {
+		for len(lr.speakers) <= slot {
+			lr.speakers = append(lr.speakers, proto.Speaker{Slot: len(lr.speakers)})
+		}
+		lr.speakers[slot] = sp
+	}
+	lr.broadcastLocked(proto.Message{Type: proto.TypeSpeaking, Speaker: &sp}, nil)
 }
 
 // FloorChanged implements sfu.Observer.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -99,6 +100,15 @@ type Server struct {
 	drainRequested chan struct{} // closed by POST /api/v1/cluster/drain
 	drainOnce      sync.Once
 	closeOnce      sync.Once
+
+	hooks testHooks
+}
+
+// testHooks let this package's tests stop a request at a chosen point.
+type testHooks struct {
+	// muteDecided runs between a mute's decision and its effect on the
+	// media plane.
+	muteDecided atomic.Pointer[func(se *session, muted bool)]
 }
 
 // NewServer checks cfg and builds a Server.
