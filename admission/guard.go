@@ -14,49 +14,56 @@ type GuardConfig struct {
 	JoinsPerSecond float64 // per IP; default 20
 	JoinBurst      int     // default 100
 
-	PasswordFailuresPerMinute float64 // per IP; default 5
-	PasswordFailureBurst      int     // per IP; default 5
+	// A wrong password or organizer secret makes its address wait
+	// FailureDelay before the next try, twice as long after each further
+	// failure, at most MaxFailureDelay; failures are forgotten after
+	// ForgetFailuresAfter without one. Defaults 1 s, 10 min, 1 h.
+	FailureDelay        time.Duration
+	MaxFailureDelay     time.Duration
+	ForgetFailuresAfter time.Duration
 
-	// Per room, all IPs together: this stops a distributed guess of one
-	// room's password, at the price of letting an attacker delay honest
-	// joins to that room for as long as the attack lasts.
-	RoomPasswordFailuresPerMinute float64 // default 30
-	RoomPasswordFailureBurst      int     // default 30
+	// Per room, all addresses together: password checks that may fail
+	// (a right password gives its token back). Default 30 a minute, bursts
+	// of 30.
+	RoomPasswordFailuresPerMinute float64
+	RoomPasswordFailureBurst      int
+	// Per room and per network (IPv4 /24, IPv6 /48), once the budget
+	// above is spent: checks for addresses that have not failed lately.
+	// Default 5 a minute, bursts of 5.
+	RoomCleanAttemptsPerMinute float64
+	RoomCleanBurst             int
 
-	// MaxEntries caps each of the Guard's three maps (join, IP failure, room
-	// failure). When a map is full and nothing can be pruned, new keys are
-	// treated as rate limited. Default 100000.
+	// MaxEntries caps each of the Guard's tables (joins, failing addresses
+	// for passwords and for secrets, room budgets). Default 100000.
 	MaxEntries int
 
 	Now func() time.Time // nil = time.Now (for tests)
 }
 
-// Guard holds the rate limits on joins and password attempts, keyed by client
-// address and by room. IPv4 addresses count one by one; IPv6 addresses by
-// their /64, since one client usually has a whole /64 to pick from.
+// Guard holds the rate limits on joins and on password and organizer-secret
+// checks, keyed by client address and by room (see password.go). IPv4
+// addresses count one by one; IPv6 addresses by their /64, since one client
+// usually has a whole /64 to pick from.
 //
-// Memory stays bounded without a background goroutine: entries whose limiter
-// has refilled to its full burst carry no information and are pruned lazily
-// (when a key is added, at most once a minute, or once a second when the map
-// is full), and each map has a hard size cap.
+// Memory stays bounded without a background goroutine: every table has a
+// hard cap and forgets what carries no information (a join bucket back at
+// its full burst, failures past ForgetFailuresAfter).
 type Guard struct {
 	now func() time.Time
+	pw  passwordLimits
 
-	mu        sync.Mutex
-	joins     limiterMap[netip.Addr]
-	ipFails   limiterMap[netip.Addr]
-	roomFails limiterMap[string]
+	mu          sync.Mutex
+	joins       limiterMap[netip.Addr]
+	pwFails     offenders
+	secretFails offenders
+	roomBudgets roomBudgets
 }
 
 // Defaults for GuardConfig.
 const (
-	DefaultJoinsPerSecond                = 20
-	DefaultJoinBurst                     = 100
-	DefaultPasswordFailuresPerMinute     = 5
-	DefaultPasswordFailureBurst          = 5
-	DefaultRoomPasswordFailuresPerMinute = 30
-	DefaultRoomPasswordFailureBurst      = 30
-	DefaultGuardMaxEntries               = 100000
+	DefaultJoinsPerSecond  = 20
+	DefaultJoinBurst       = 100
+	DefaultGuardMaxEntries = 100000
 )
 
 // Pruning scans a whole map, so it is rate limited: normally once a minute,
@@ -80,17 +87,31 @@ func NewGuard(cfg GuardConfig) *Guard {
 		}
 		return v
 	}
+	orD := func(v, d time.Duration) time.Duration {
+		if v <= 0 {
+			return d
+		}
+		return v
+	}
 	maxEntries := orI(cfg.MaxEntries, DefaultGuardMaxEntries)
 	g := &Guard{now: cfg.Now}
 	if g.now == nil {
 		g.now = time.Now
 	}
+	g.pw = passwordLimits{
+		delay:      orD(cfg.FailureDelay, DefaultFailureDelay),
+		maxDelay:   orD(cfg.MaxFailureDelay, DefaultMaxFailureDelay),
+		forget:     orD(cfg.ForgetFailuresAfter, DefaultForgetFailuresAfter),
+		mainRate:   orF(cfg.RoomPasswordFailuresPerMinute, DefaultRoomPasswordFailuresPerMinute) / 60,
+		mainBurst:  float64(orI(cfg.RoomPasswordFailureBurst, DefaultRoomPasswordFailureBurst)),
+		cleanRate:  orF(cfg.RoomCleanAttemptsPerMinute, DefaultRoomCleanAttemptsPerMinute) / 60,
+		cleanBurst: float64(orI(cfg.RoomCleanBurst, DefaultRoomCleanBurst)),
+	}
 	g.joins.init(rate.Limit(orF(cfg.JoinsPerSecond, DefaultJoinsPerSecond)),
 		orI(cfg.JoinBurst, DefaultJoinBurst), maxEntries)
-	g.ipFails.init(rate.Limit(orF(cfg.PasswordFailuresPerMinute, DefaultPasswordFailuresPerMinute)/60),
-		orI(cfg.PasswordFailureBurst, DefaultPasswordFailureBurst), maxEntries)
-	g.roomFails.init(rate.Limit(orF(cfg.RoomPasswordFailuresPerMinute, DefaultRoomPasswordFailuresPerMinute)/60),
-		orI(cfg.RoomPasswordFailureBurst, DefaultRoomPasswordFailureBurst), maxEntries)
+	g.pwFails.init(maxEntries)
+	g.secretFails.init(maxEntries)
+	g.roomBudgets.init(maxEntries)
 	return g
 }
 
@@ -114,30 +135,6 @@ func (g *Guard) AllowJoin(ip netip.Addr) bool {
 	return lim != nil && lim.AllowN(now, 1)
 }
 
-// AllowPasswordAttempt reports whether ip may try a password on room now:
-// false when either the IP's or the room's failure budget is spent. It
-// consumes nothing; only failures (PasswordFailed) count.
-func (g *Guard) AllowPasswordAttempt(ip netip.Addr, room string) bool {
-	now := g.now()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.ipFails.hasToken(ipKey(ip), now) && g.roomFails.hasToken(room, now)
-}
-
-// PasswordFailed records a failed password attempt by ip on room against both
-// budgets.
-func (g *Guard) PasswordFailed(ip netip.Addr, room string) {
-	now := g.now()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if lim := g.ipFails.get(ipKey(ip), now); lim != nil {
-		lim.AllowN(now, 1)
-	}
-	if lim := g.roomFails.get(room, now); lim != nil {
-		lim.AllowN(now, 1)
-	}
-}
-
 // limiterMap is a bounded map of token buckets sharing one limit. Not safe
 // for concurrent use: Guard.mu guards it.
 type limiterMap[K comparable] struct {
@@ -155,7 +152,7 @@ func (lm *limiterMap[K]) init(limit rate.Limit, burst, max int) {
 
 // get returns k's limiter, adding a full one if k is new. It returns nil when
 // the map is full and pruning freed nothing: the caller treats that as rate
-// limited, because refusing is the safe answer under a flood of new keys.
+// limited (a join from a new address waits at most fullPruneInterval).
 func (lm *limiterMap[K]) get(k K, now time.Time) *rate.Limiter {
 	if lim, ok := lm.m[k]; ok {
 		return lim
@@ -166,16 +163,6 @@ func (lm *limiterMap[K]) get(k K, now time.Time) *rate.Limiter {
 	lim := rate.NewLimiter(lm.limit, lm.burst)
 	lm.m[k] = lim
 	return lim
-}
-
-// hasToken reports whether k has at least one token, without consuming or
-// adding anything. An unknown key has a full bucket, unless the map is full
-// (then it could not record a failure, so it is refused).
-func (lm *limiterMap[K]) hasToken(k K, now time.Time) bool {
-	if lim, ok := lm.m[k]; ok {
-		return lim.TokensAt(now) >= 1
-	}
-	return lm.makeRoom(now)
 }
 
 // makeRoom prunes if due and reports whether there is room for one more key.

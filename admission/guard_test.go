@@ -1,7 +1,6 @@
 package admission
 
 import (
-	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -71,85 +70,11 @@ func TestGuardDefaults(t *testing.T) {
 	if n != DefaultJoinBurst {
 		t.Errorf("default join burst %d, want %d", n, DefaultJoinBurst)
 	}
-	n = 0
-	for g.AllowPasswordAttempt(ip, "r") {
-		g.PasswordFailed(ip, "r")
-		n++
-	}
-	if n != DefaultPasswordFailureBurst {
-		t.Errorf("default failure burst %d, want %d", n, DefaultPasswordFailureBurst)
-	}
-}
-
-func TestGuardPasswordPerIP(t *testing.T) {
-	clock := testkit.NewClock()
-	g := NewGuard(GuardConfig{PasswordFailuresPerMinute: 6, PasswordFailureBurst: 3, Now: clock.Now})
-	ip := netip.MustParseAddr("198.51.100.7")
-	other := netip.MustParseAddr("198.51.100.8")
-
-	// Asking does not consume.
-	for range 100 {
-		if !g.AllowPasswordAttempt(ip, "room") {
-			t.Fatal("AllowPasswordAttempt consumed budget")
-		}
-	}
-	for i := range 3 {
-		if !g.AllowPasswordAttempt(ip, "room") {
-			t.Fatalf("attempt %d refused", i)
-		}
-		g.PasswordFailed(ip, "room")
-	}
-	tests := []struct {
-		advance time.Duration
-		ip      netip.Addr
-		room    string
-		want    bool
-	}{
-		{0, ip, "room", false},
-		{0, ip, "another-room", false}, // the IP budget spans rooms
-		{0, other, "room", true},       // the room budget (default 30) is not spent
-		{9 * time.Second, ip, "room", false},
-		{time.Second, ip, "room", true}, // 6/min = one per 10 s
-	}
-	for i, tt := range tests {
-		clock.Advance(tt.advance)
-		if got := g.AllowPasswordAttempt(tt.ip, tt.room); got != tt.want {
-			t.Errorf("step %d: AllowPasswordAttempt(%s, %s) = %v, want %v", i, tt.ip, tt.room, got, tt.want)
-		}
-	}
-}
-
-func TestGuardPasswordPerRoom(t *testing.T) {
-	clock := testkit.NewClock()
-	g := NewGuard(GuardConfig{
-		PasswordFailuresPerMinute: 5, PasswordFailureBurst: 5,
-		RoomPasswordFailuresPerMinute: 10, RoomPasswordFailureBurst: 10,
-		Now: clock.Now,
-	})
-	// Ten different IPs, one failure each: the room's budget is spent.
-	for i := range 10 {
-		ip := netip.AddrFrom4([4]byte{203, 0, 113, byte(i)})
-		if !g.AllowPasswordAttempt(ip, "target") {
-			t.Fatalf("attempt from IP %d refused", i)
-		}
-		g.PasswordFailed(ip, "target")
-	}
-	fresh := netip.MustParseAddr("203.0.113.200")
-	if g.AllowPasswordAttempt(fresh, "target") {
-		t.Error("room budget not enforced for a fresh IP")
-	}
-	if !g.AllowPasswordAttempt(fresh, "other") {
-		t.Error("another room was refused")
-	}
-	clock.Advance(6 * time.Second) // 10/min: one token
-	if !g.AllowPasswordAttempt(fresh, "target") {
-		t.Error("room budget did not refill")
-	}
 }
 
 func TestGuardIPv6Prefix(t *testing.T) {
 	clock := testkit.NewClock()
-	g := NewGuard(GuardConfig{JoinBurst: 3, PasswordFailureBurst: 2, Now: clock.Now})
+	g := NewGuard(GuardConfig{JoinBurst: 3, Now: clock.Now})
 	same := []string{"2001:db8:a:b::1", "2001:db8:a:b::2", "2001:db8:a:b:ffff:ffff:ffff:ffff"}
 	for _, s := range same {
 		if !g.AllowJoin(netip.MustParseAddr(s)) {
@@ -163,9 +88,11 @@ func TestGuardIPv6Prefix(t *testing.T) {
 		t.Error("another /64 was refused")
 	}
 
-	g.PasswordFailed(netip.MustParseAddr("2001:db8:a:b::1"), "r")
-	g.PasswordFailed(netip.MustParseAddr("2001:db8:a:b::2"), "r")
-	if g.AllowPasswordAttempt(netip.MustParseAddr("2001:db8:a:b::3"), "r") {
+	for _, a := range []string{"2001:db8:a:b::1", "2001:db8:a:b::2"} {
+		c, _ := g.BeginPassword(netip.MustParseAddr(a), "r")
+		c.Done(false)
+	}
+	if _, refused := g.BeginPassword(netip.MustParseAddr("2001:db8:a:b::3"), "r"); refused == nil {
 		t.Error("password failures not grouped by /64")
 	}
 }
@@ -173,7 +100,7 @@ func TestGuardIPv6Prefix(t *testing.T) {
 func TestGuardPruning(t *testing.T) {
 	clock := testkit.NewClock()
 	const max = 50
-	g := NewGuard(GuardConfig{JoinsPerSecond: 1, JoinBurst: 2, PasswordFailuresPerMinute: 60, PasswordFailureBurst: 2, MaxEntries: max, Now: clock.Now})
+	g := NewGuard(GuardConfig{JoinsPerSecond: 1, JoinBurst: 2, MaxEntries: max, Now: clock.Now})
 	ip := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}) }
 
 	// Fill the join map.
@@ -205,34 +132,5 @@ func TestGuardPruning(t *testing.T) {
 		if i%max == max-1 {
 			clock.Advance(3 * time.Second)
 		}
-	}
-
-	// Periodic pruning shrinks an idle map without it being full.
-	g.PasswordFailed(ip(1), "r")
-	clock.Advance(2 * time.Minute)
-	g.PasswordFailed(ip(2), "r2") // insert triggers the prune
-	if n := len(g.ipFails.m); n != 1 {
-		t.Errorf("ipFails has %d entries after prune, want 1", n)
-	}
-	if n := len(g.roomFails.m); n != 1 {
-		t.Errorf("roomFails has %d entries after prune, want 1", n)
-	}
-
-	// Password maps: when full, unknown keys are refused (they could not be
-	// recorded), known keys are judged by their bucket.
-	for i := range max + 10 {
-		g.PasswordFailed(ip(i), fmt.Sprintf("room-%d", i))
-	}
-	if n, m := len(g.ipFails.m), len(g.roomFails.m); n > max || m > max {
-		t.Errorf("failure maps have %d and %d entries, cap %d", n, m, max)
-	}
-	if g.AllowPasswordAttempt(ip(max+5), "room-1") {
-		t.Error("unknown IP allowed while the IP map is full")
-	}
-	if g.AllowPasswordAttempt(ip(3), "unknown-room") {
-		t.Error("unknown room allowed while the room map is full")
-	}
-	if !g.AllowPasswordAttempt(ip(3), "room-3") {
-		t.Error("known IP and room with budget left refused")
 	}
 }

@@ -2,7 +2,10 @@ package signaling
 
 import (
 	"errors"
+	"fmt"
+	"math"
 
+	"palabre/admission"
 	"palabre/rooms"
 	"palabre/sfu"
 	"palabre/signaling/proto"
@@ -52,30 +55,41 @@ func (se *session) join(m proto.Message) {
 		return
 	}
 
-	// Secrets and passwords share one failure budget per address and room.
+	// Organizer secrets and passwords are each checked against budgets
+	// reserved before the hash (package admission): guessing stays
+	// useless, and the rightful are not locked out by someone else's
+	// guesses.
 	organizer := false
-	if m.Secret != "" || def.HasPassword() {
-		if !g.AllowPasswordAttempt(se.ip, def.Name) {
-			se.refuse(m, proto.CodeRateLimited, "too many wrong passwords; wait a minute")
+	if m.Secret != "" {
+		check, refused := g.BeginSecret(se.ip)
+		if refused != nil {
+			se.refuseLater(m, refused, "too many wrong organizer secrets from your address")
 			return
 		}
-	}
-	if m.Secret != "" {
-		if !se.s.cfg.Rooms.CheckOrganizer(def, m.Secret) {
-			g.PasswordFailed(se.ip, def.Name)
+		ok := se.s.cfg.Rooms.CheckOrganizer(def, m.Secret)
+		check.Done(ok)
+		if !ok {
 			se.refuse(m, proto.CodeBadSecret, "wrong organizer secret")
 			return
 		}
 		organizer = true
 	}
-	if !organizer && def.HasPassword() && !se.s.cfg.Rooms.CheckPassword(def, m.Password) {
-		g.PasswordFailed(se.ip, def.Name)
-		code, msg := proto.CodeBadPassword, "wrong password"
+	if !organizer && def.HasPassword() {
 		if m.Password == "" {
-			msg = "this room needs a password"
+			se.refuse(m, proto.CodeBadPassword, "this room needs a password")
+			return
 		}
-		se.refuse(m, code, msg)
-		return
+		check, refused := g.BeginPassword(se.ip, def.Name)
+		if refused != nil {
+			se.refuseLater(m, refused, "too many wrong passwords")
+			return
+		}
+		ok := se.s.cfg.Rooms.CheckPassword(def, m.Password)
+		check.Done(ok)
+		if !ok {
+			se.refuse(m, proto.CodeBadPassword, "wrong password")
+			return
+		}
 	}
 
 	// The live room found may be closing as its last member leaves: then
@@ -121,6 +135,15 @@ func (se *session) join(m proto.Message) {
 var joinFailureCodes = []string{
 	proto.CodeBadMessage, proto.CodeBadPassword, proto.CodeBadSecret, proto.CodeNotFound,
 	proto.CodeRoomFull, proto.CodeRoomLocked, proto.CodeRateLimited, proto.CodeTooManyRooms, proto.CodeInternal,
+}
+
+// refuseLater answers a join with rate_limited and how long to wait.
+func (se *session) refuseLater(m proto.Message, r *admission.Refusal, why string) {
+	secs := max(int(math.Ceil(r.RetryAfter.Seconds())), 1)
+	se.s.metrics.joinFailures.WithLabelValues(proto.CodeRateLimited).Inc()
+	reply := proto.ErrorReply(m.ID, proto.CodeRateLimited, fmt.Sprintf("%s; try again in %d s", why, secs))
+	reply.RetryAfter = secs
+	se.send(reply)
 }
 
 // refuse answers a join with an error and counts it.

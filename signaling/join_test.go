@@ -20,8 +20,7 @@ func TestJoinRefusals(t *testing.T) {
 	ts := startServer(t, withConfig(func(c *Config) {
 		c.Guard = admission.NewGuard(admission.GuardConfig{
 			JoinsPerSecond: 1000, JoinBurst: 1000,
-			PasswordFailuresPerMinute: 1, PasswordFailureBurst: 3,
-			RoomPasswordFailuresPerMinute: 1, RoomPasswordFailureBurst: 100,
+			FailureDelay: time.Minute,
 		})
 	}))
 	ts.createRoom(CreateRoomRequest{Name: "guarded", Mode: "ptt", Password: "open sesame"})

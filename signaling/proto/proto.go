@@ -129,10 +129,13 @@ type Message struct {
 	SDP       string     `json:"sdp,omitempty"`       // offer, answer
 	Candidate *Candidate `json:"candidate,omitempty"` // candidate
 
-	Code    string `json:"code,omitempty"`    // error
-	Message string `json:"message,omitempty"` // error, kicked: human-readable
-	By      string `json:"by,omitempty"`      // events: the participant id that caused it
-	Reason  string `json:"reason,omitempty"`  // participant_left: "left", "kicked", "disconnected"
+	Code string `json:"code,omitempty"` // error
+	// RetryAfter is how many seconds to wait before trying again (error
+	// rate_limited), when the server knows.
+	RetryAfter int    `json:"retry_after,omitempty"`
+	Message    string `json:"message,omitempty"` // error, kicked: human-readable
+	By         string `json:"by,omitempty"`      // events: the participant id that caused it
+	Reason     string `json:"reason,omitempty"`  // participant_left: "left", "kicked", "disconnected"
 
 	Self         *Participant  `json:"self,omitempty"`         // joined
 	RoomInfo     *RoomInfo     `json:"room_info,omitempty"`    // joined, room
