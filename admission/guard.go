@@ -14,6 +14,10 @@ type GuardConfig struct {
 	JoinsPerSecond float64 // per IP; default 20
 	JoinBurst      int     // default 100
 
+	// Rooms created over the HTTP API, per IP (admins are not counted).
+	CreatesPerMinute float64 // default 10
+	CreateBurst      int     // default 20
+
 	// A wrong password or organizer secret makes its address wait
 	// FailureDelay before the next try, twice as long after each further
 	// failure, at most MaxFailureDelay; failures are forgotten after
@@ -54,6 +58,7 @@ type Guard struct {
 
 	mu          sync.Mutex
 	joins       limiterMap[netip.Addr]
+	creates     limiterMap[netip.Addr]
 	pwFails     offenders
 	secretFails offenders
 	roomBudgets roomBudgets
@@ -61,9 +66,11 @@ type Guard struct {
 
 // Defaults for GuardConfig.
 const (
-	DefaultJoinsPerSecond  = 20
-	DefaultJoinBurst       = 100
-	DefaultGuardMaxEntries = 100000
+	DefaultJoinsPerSecond   = 20
+	DefaultJoinBurst        = 100
+	DefaultCreatesPerMinute = 10
+	DefaultCreateBurst      = 20
+	DefaultGuardMaxEntries  = 100000
 )
 
 // Pruning scans a whole map, so it is rate limited: normally once a minute,
@@ -109,14 +116,19 @@ func NewGuard(cfg GuardConfig) *Guard {
 	}
 	g.joins.init(rate.Limit(orF(cfg.JoinsPerSecond, DefaultJoinsPerSecond)),
 		orI(cfg.JoinBurst, DefaultJoinBurst), maxEntries)
+	g.creates.init(rate.Limit(orF(cfg.CreatesPerMinute, DefaultCreatesPerMinute)/60),
+		orI(cfg.CreateBurst, DefaultCreateBurst), maxEntries)
 	g.pwFails.init(maxEntries)
 	g.secretFails.init(maxEntries)
 	g.roomBudgets.init(maxEntries)
 	return g
 }
 
-// ipKey maps ip to its rate-limit key: the address itself for IPv4 (also
-// when written IPv4-mapped IPv6), the /64 prefix for IPv6. Zones are dropped.
+// Key maps ip to the key that per-address limits count by: the address
+// itself for IPv4 (also when written IPv4-mapped IPv6), the /64 prefix for
+// IPv6 (one client usually has a whole /64 to pick from). Zones are dropped.
+func Key(ip netip.Addr) netip.Addr { return ipKey(ip) }
+
 func ipKey(ip netip.Addr) netip.Addr {
 	ip = ip.Unmap().WithZone("")
 	if ip.Is6() {
@@ -132,6 +144,16 @@ func (g *Guard) AllowJoin(ip netip.Addr) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	lim := g.joins.get(ipKey(ip), now)
+	return lim != nil && lim.AllowN(now, 1)
+}
+
+// AllowCreate consumes one room-creation token for ip and reports whether
+// ip may create a room now.
+func (g *Guard) AllowCreate(ip netip.Addr) bool {
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	lim := g.creates.get(ipKey(ip), now)
 	return lim != nil && lim.AllowN(now, 1)
 }
 

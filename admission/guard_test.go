@@ -134,3 +134,26 @@ func TestGuardPruning(t *testing.T) {
 		}
 	}
 }
+
+// Room creation has a budget per address: one address's flood leaves the
+// others theirs.
+func TestGuardCreatesPerAddress(t *testing.T) {
+	clock := testkit.NewClock()
+	g := NewGuard(GuardConfig{CreatesPerMinute: 6, CreateBurst: 3, Now: clock.Now})
+	flooder, honest := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	for i := range 3 {
+		if !g.AllowCreate(flooder) {
+			t.Fatalf("creation %d within the burst refused", i)
+		}
+	}
+	if g.AllowCreate(flooder) {
+		t.Error("burst exceeded")
+	}
+	if !g.AllowCreate(honest) {
+		t.Error("another address was refused")
+	}
+	clock.Advance(10 * time.Second)
+	if !g.AllowCreate(flooder) {
+		t.Error("budget did not refill")
+	}
+}

@@ -58,6 +58,14 @@ type Spec struct {
 	MaxSpeakers     int    // 0 = default for the mode; 1..MaxSpeakersLimit
 }
 
+// CheckSpec reports whether s describes a room Create would accept (its
+// name aside from being taken), without hashing anything: a malformed
+// request is refused before it costs an argon2 run or a rate-limit token.
+func CheckSpec(s Spec) error {
+	_, err := validateSpec(s)
+	return err
+}
+
 // validateSpec checks s and returns the room it describes, without the
 // secrets (which the caller hashes).
 func validateSpec(s Spec) (Definition, error) {

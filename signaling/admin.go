@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -106,10 +105,7 @@ func (s *Server) updateRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req UpdateRoomRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		apiError(w, http.StatusBadRequest, proto.CodeBadMessage, "body must be a JSON room change: "+err.Error())
+	if !s.decodeBody(w, r, &req, "body must be a JSON room change") {
 		return
 	}
 	change := rooms.Change{

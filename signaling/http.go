@@ -4,11 +4,14 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -52,17 +55,33 @@ func (s *Server) routes() {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	ip := s.clientIP(r)
+	// Refused before the upgrade, where it costs the least.
+	if !s.addrs.acquire(ip, useUnjoined) {
+		s.addressRefused(useUnjoined)
+		apiError(w, http.StatusTooManyRequests, proto.CodeAddressLimit, "too many connections from your address")
+		return
+	}
 	conn, err := websocket.Accept(w, r, s.acceptOptions())
 	if err != nil {
+		s.addrs.release(ip, useUnjoined)
 		return // Accept has answered the client
 	}
 	conn.SetReadLimit(hardReadLimit)
-	se := newSession(s, conn, s.clientIP(r), requestHost(r))
+	se := newSession(s, conn, ip, requestHost(r))
+	se.holds[useUnjoined] = true
 	if !s.addSession(se) {
+		se.releaseAll()
 		conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
 	se.run()
+}
+
+// addressRefused counts and logs a refusal at an address's limit.
+func (s *Server) addressRefused(u addressUse) {
+	s.metrics.addressRefusals.WithLabelValues(u.String()).Inc()
+	s.events.event("address-limit-"+u.String(), slog.LevelInfo, "refused at an address's limit", "limit", u.String())
 }
 
 // requestHost is the host part of the Host header ("talk.example.org",
@@ -102,17 +121,8 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusUnauthorized, proto.CodeNotAllowed, "creating rooms needs the server's creation token")
 		return
 	}
-	// Admins (scripts creating a term's worth of classes) are trusted;
-	// the limit keeps anonymous visitors from filling the registry.
-	if !s.isAdmin(r) && !s.createLimit.Allow() {
-		apiError(w, http.StatusTooManyRequests, proto.CodeRateLimited, "too many rooms created; wait a little")
-		return
-	}
 	var req CreateRoomRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		apiError(w, http.StatusBadRequest, proto.CodeBadMessage, "body must be a JSON room: "+err.Error())
+	if !s.decodeBody(w, r, &req, "body must be a JSON room") {
 		return
 	}
 	mode := rooms.ModeOpen
@@ -123,10 +133,23 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	def, secret, err := s.cfg.Rooms.Create(rooms.Spec{
+	spec := rooms.Spec{
 		Name: req.Name, Mode: mode, Password: req.Password,
 		MaxParticipants: req.MaxParticipants, MaxSpeakers: req.MaxSpeakers,
-	})
+	}
+	// A malformed request is refused before it spends anything.
+	if err := rooms.CheckSpec(spec); err != nil {
+		apiError(w, http.StatusBadRequest, proto.CodeBadMessage, err.Error())
+		return
+	}
+	// Admins (scripts creating a term's worth of classes) are trusted;
+	// the per-address budget keeps anonymous visitors from filling the
+	// registry without one visitor's flood stopping the others.
+	if !s.isAdmin(r) && !s.cfg.Guard.AllowCreate(s.clientIP(r)) {
+		apiError(w, http.StatusTooManyRequests, proto.CodeRateLimited, "too many rooms created from your address; wait a minute")
+		return
+	}
+	def, secret, err := s.cfg.Rooms.Create(spec)
 	switch {
 	case errors.Is(err, rooms.ErrExists):
 		apiError(w, http.StatusConflict, "exists", err.Error())
@@ -226,6 +249,28 @@ func (s *Server) baseURL(r *http.Request) string {
 func bearerIs(r *http.Request, token string) bool {
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// maxBodyBytes bounds an API request's body.
+const maxBodyBytes = 16 << 10
+
+// decodeBody reads r's JSON body into v, within maxBodyBytes and
+// Config.BodyTimeout (a body sent a byte a second holds nothing for long),
+// unknown fields refused. On failure it has answered 400 (or 413).
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any, what string) bool {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			apiError(w, http.StatusRequestEntityTooLarge, proto.CodeBadMessage, fmt.Sprintf("body larger than %d bytes", maxBodyBytes))
+			return false
+		}
+		apiError(w, http.StatusBadRequest, proto.CodeBadMessage, what+": "+err.Error())
+		return false
+	}
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

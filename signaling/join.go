@@ -20,6 +20,16 @@ func (se *session) join(m proto.Message) {
 		se.refuse(m, proto.CodeRateLimited, "too many joins from your address; wait a little")
 		return
 	}
+	if !se.acquire(useParticipant) {
+		se.refuse(m, proto.CodeAddressLimit, "your address has as many participants in rooms as this server allows")
+		return
+	}
+	joined := false
+	defer func() {
+		if !joined {
+			se.release(useParticipant)
+		}
+	}()
 	if err := rooms.ValidateName(m.Room); err != nil {
 		se.refuse(m, proto.CodeBadMessage, err.Error())
 		return
@@ -96,7 +106,12 @@ func (se *session) join(m proto.Message) {
 	// the next lookup makes a fresh one.
 	var lr *liveRoom
 	for {
-		if lr, err = se.s.liveRoomFor(def); err != nil {
+		if lr, err = se.s.liveRoomFor(def, se.ip); err != nil {
+			if errors.Is(err, errAddressLimit) {
+				se.s.addressRefused(useAdhocRoom)
+				se.refuse(m, proto.CodeAddressLimit, "your address has opened as many ad-hoc rooms as this server allows; join one of them, or close one")
+				return
+			}
 			se.refuse(m, proto.CodeInternal, err.Error())
 			return
 		}
@@ -124,6 +139,8 @@ func (se *session) join(m proto.Message) {
 	se.info = proto.Participant{ID: id, Name: m.Name, Organizer: organizer, Source: part.Source()}
 	se.log = se.log.With("room", def.Name, "participant", id)
 
+	joined = true
+	se.release(useUnjoined)
 	se.send(lr.register(se, m.ID))
 	se.send(proto.Message{Type: proto.TypeOffer, SDP: offer.SDP})
 	se.flushCandidates()
@@ -134,7 +151,8 @@ func (se *session) join(m proto.Message) {
 // joinFailureCodes are the codes a join can fail with (for metrics).
 var joinFailureCodes = []string{
 	proto.CodeBadMessage, proto.CodeBadPassword, proto.CodeBadSecret, proto.CodeNotFound,
-	proto.CodeRoomFull, proto.CodeRoomLocked, proto.CodeRateLimited, proto.CodeTooManyRooms, proto.CodeInternal,
+	proto.CodeRoomFull, proto.CodeRoomLocked, proto.CodeRateLimited, proto.CodeTooManyRooms, proto.CodeAddressLimit,
+	proto.CodeInternal,
 }
 
 // refuseLater answers a join with rate_limited and how long to wait.

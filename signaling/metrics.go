@@ -17,6 +17,18 @@ type metrics struct {
 	redirects    prometheus.Counter
 	roomsMoved   prometheus.Counter
 	floorChanges prometheus.Counter
+	// disconnects counts the connections the server cut, by reason.
+	disconnects *prometheus.CounterVec
+	// addressRefusals counts what was refused at an address's limits.
+	addressRefusals *prometheus.CounterVec
+}
+
+// disconnectReasons are the reasons the server cuts a connection.
+var disconnectReasons = []string{"flood", "too_slow", "join_timeout"}
+
+// disconnected counts a connection cut for reason.
+func (s *Server) disconnected(reason string) {
+	s.metrics.disconnects.WithLabelValues(reason).Inc()
 }
 
 func newMetrics(s *Server) *metrics {
@@ -42,11 +54,19 @@ func newMetrics(s *Server) *metrics {
 			Name: "palabre_floor_changes_total",
 			Help: "Times a room's floor (who may speak) changed.",
 		}),
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palabre_disconnects_total",
+			Help: "WebSocket connections closed by the server, by reason (flood, too_slow, join_timeout).",
+		}, []string{"reason"}),
+		addressRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palabre_address_limit_refusals_total",
+			Help: "Connections, joins and ad-hoc rooms refused because one address held its limit of them, by limit.",
+		}, []string{"limit"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
-		m.joinFailures, m.joins, m.redirects, m.roomsMoved, m.floorChanges,
+		m.joinFailures, m.joins, m.redirects, m.roomsMoved, m.floorChanges, m.disconnects, m.addressRefusals,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "palabre_rooms",
 			Help: "Rooms with at least one participant.",
@@ -73,6 +93,12 @@ func newMetrics(s *Server) *metrics {
 	// Codes are known in advance: export zeros so rates work from the start.
 	for _, code := range joinFailureCodes {
 		m.joinFailures.WithLabelValues(code)
+	}
+	for _, r := range disconnectReasons {
+		m.disconnects.WithLabelValues(r)
+	}
+	for u := range addressUses {
+		m.addressRefusals.WithLabelValues(u.String())
 	}
 	return m
 }

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"encoding/json"
+	"net/netip"
 	"sync"
 
 	"palabre/rooms"
@@ -22,6 +23,10 @@ type liveRoom struct {
 	s     *Server
 	name  string
 	media *sfu.Room
+	// opener is the address that opened an ad-hoc room, charged one of
+	// its AddressLimits.AdhocRooms until the room closes.
+	opener  netip.Addr
+	charged bool
 
 	ctl sync.Mutex
 

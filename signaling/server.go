@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"palabre/admission"
 	"palabre/cluster"
 	"palabre/rooms"
@@ -64,6 +62,17 @@ type Config struct {
 	LogIPs bool
 	// Web is the browser app (package client/web); nil serves none.
 	Web fs.FS
+	// PerAddress bounds what one client address may hold at once
+	// (connections not yet in a room, participants, ad-hoc rooms).
+	PerAddress AddressLimits
+	// UnjoinedTimeout is how long a connection may stay open without
+	// joining a room, counted from its opening (messages do not extend
+	// it). Default 30 s.
+	UnjoinedTimeout time.Duration
+	// BodyTimeout bounds the time to read an API request's body. Default
+	// 10 s.
+	BodyTimeout time.Duration
+
 	// Cluster, if set, is this node's cluster: room definitions are
 	// replicated through it, joins for rooms that live on another node
 	// are redirected there, and Drain moves rooms to other nodes.
@@ -92,8 +101,9 @@ type Server struct {
 	closed   bool
 	wg       sync.WaitGroup // session goroutines
 
-	createLimit *rate.Limiter // room creation over HTTP, all clients
-	metrics     *metrics
+	addrs   *addressTable // what each client address holds
+	events  *eventLog     // repeated events, logged without flooding
+	metrics *metrics
 
 	stopCluster    chan struct{} // closed by Close: ends reconcileLoop
 	drainNow       chan struct{} // wakes reconcileLoop when a drain starts
@@ -131,16 +141,23 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Software == "" {
 		cfg.Software = "palabre"
 	}
+	if cfg.UnjoinedTimeout <= 0 {
+		cfg.UnjoinedTimeout = 30 * time.Second
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 10 * time.Second
+	}
 	if cfg.TURNTTL <= 0 {
 		cfg.TURNTTL = 12 * time.Hour
 	}
 	s := &Server{
-		cfg:         cfg,
-		log:         cfg.Logger,
-		mux:         http.NewServeMux(),
-		live:        make(map[string]*liveRoom),
-		sessions:    make(map[*session]struct{}),
-		createLimit: rate.NewLimiter(rate.Limit(2), 20),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		mux:      http.NewServeMux(),
+		live:     make(map[string]*liveRoom),
+		sessions: make(map[*session]struct{}),
+		addrs:    newAddressTable(cfg.PerAddress),
+		events:   newEventLog(cfg.Logger, 10*time.Second),
 
 		stopCluster:    make(chan struct{}),
 		drainNow:       make(chan struct{}, 1),
@@ -223,8 +240,13 @@ func (s *Server) removeSession(se *session) {
 	s.wg.Done()
 }
 
-// liveRoomFor returns the live room for def, creating it if needed.
-func (s *Server) liveRoomFor(def rooms.Definition) (*liveRoom, error) {
+// errAddressLimit is liveRoomFor's answer when opening the room would take
+// the opener over its ad-hoc room limit.
+var errAddressLimit = errors.New("too many ad-hoc rooms opened from this address")
+
+// liveRoomFor returns the live room for def, creating it if needed. An
+// ad-hoc room counts against its opener's address until it closes.
+func (s *Server) liveRoomFor(def rooms.Definition, opener netip.Addr) (*liveRoom, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -233,7 +255,15 @@ func (s *Server) liveRoomFor(def rooms.Definition) (*liveRoom, error) {
 	if lr := s.live[def.Name]; lr != nil {
 		return lr, nil
 	}
+	if def.Ephemeral {
+		if !s.addrs.acquire(opener, useAdhocRoom) {
+			return nil, errAddressLimit
+		}
+	}
 	lr := newLiveRoom(s, def)
+	if def.Ephemeral {
+		lr.opener, lr.charged = opener, true
+	}
 	s.live[def.Name] = lr
 	return lr, nil
 }
@@ -255,9 +285,9 @@ func (s *Server) releaseIfEmpty(lr *liveRoom) {
 	delete(s.live, lr.name)
 	s.mu.Unlock()
 	lr.media.Close()
+	if lr.charged {
+		s.addrs.release(lr.opener, useAdhocRoom)
+	}
 	s.cfg.Rooms.DropEphemeral(lr.name)
 	s.log.Debug("room closed", "room", lr.name)
 }
-
-// idleTimeout bounds how long a connection may stay silent before joining.
-const idleTimeout = 30 * time.Second

@@ -64,6 +64,12 @@ type session struct {
 	closeCode websocket.StatusCode
 	closeMsg  string
 
+	// joinBy is when the connection must have joined a room.
+	joinBy time.Time
+	// holds are the address uses this session is counted for (package
+	// limits.go). Owned by the read loop once it runs.
+	holds [addressUses]bool
+
 	// Owned by the read loop.
 	state     sessionState
 	room      *liveRoom
@@ -95,6 +101,7 @@ func newSession(s *Server, conn *websocket.Conn, ip netip.Addr, host string) *se
 		limit:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
 		outWake: make(chan struct{}, 1),
 		closing: make(chan struct{}),
+		joinBy:  time.Now().Add(s.cfg.UnjoinedTimeout),
 		ctx:     ctx,
 		cancel:  cancel,
 	}
@@ -108,8 +115,36 @@ func (se *session) run() {
 	se.readLoop()
 	se.closeWith(websocket.StatusNormalClosure, "")
 	se.leaveRoom(se.leaveReason())
+	se.releaseAll()
 	<-writerDone
 	se.cancel()
+}
+
+// acquire counts the session for use u of its address.
+func (se *session) acquire(u addressUse) bool {
+	if se.holds[u] {
+		return true
+	}
+	if !se.s.addrs.acquire(se.ip, u) {
+		se.s.addressRefused(u)
+		return false
+	}
+	se.holds[u] = true
+	return true
+}
+
+// release gives back use u of the session's address.
+func (se *session) release(u addressUse) {
+	if se.holds[u] {
+		se.holds[u] = false
+		se.s.addrs.release(se.ip, u)
+	}
+}
+
+func (se *session) releaseAll() {
+	for u := range addressUses {
+		se.release(u)
+	}
 }
 
 func (se *session) readLoop() {
@@ -117,16 +152,25 @@ func (se *session) readLoop() {
 		ctx := se.ctx
 		var cancel context.CancelFunc = func() {}
 		if se.state != stateJoined {
-			ctx, cancel = context.WithTimeout(se.ctx, idleTimeout)
+			// A hard deadline from the opening: pings and refused joins
+			// do not keep a connection that never joins.
+			ctx, cancel = context.WithDeadline(se.ctx, se.joinBy)
 		}
 		typ, data, err := se.conn.Read(ctx)
 		cancel()
 		if err != nil {
+			if se.state != stateJoined && !time.Now().Before(se.joinBy) {
+				se.s.disconnected("join_timeout")
+				se.send(proto.ErrorReply(0, proto.CodeBadState, "no room joined in time; connection closed"))
+				se.closeWith(websocket.StatusPolicyViolation, "join timeout")
+				return
+			}
 			se.log.Debug("connection ended", "err", err)
 			return
 		}
 		if !se.limit.Allow() {
-			se.log.Warn("flood: closing connection", "participant", se.info.ID)
+			se.s.disconnected("flood")
+			se.s.events.event("flood", slog.LevelWarn, "flood: closing connection")
 			se.send(proto.ErrorReply(0, proto.CodeFlood, "too many messages; connection closed"))
 			se.closeWith(websocket.StatusPolicyViolation, "flood")
 			return
@@ -209,7 +253,7 @@ func (se *session) enqueue(data []byte) {
 	se.outMu.Lock()
 	if len(se.outQ) >= outQueue {
 		se.outMu.Unlock()
-		se.log.Warn("client too slow: closing connection", "participant", se.info.ID)
+		// Often called under a room's lock: the writer logs it, once.
 		se.closeWith(websocket.StatusPolicyViolation, "too slow")
 		return
 	}
@@ -253,6 +297,10 @@ func (se *session) writeLoop() {
 				return
 			}
 		case <-se.closing:
+			if se.closeMsg == "too slow" {
+				se.s.disconnected("too_slow")
+				se.s.events.event("too-slow", slog.LevelWarn, "client too slow: connection closed")
+			}
 			// Flush what is queued (the last error, a kick notice) for up
 			// to a second, then close; that ends the read loop too.
 			se.flush(time.Now().Add(time.Second))
@@ -309,6 +357,7 @@ func (se *session) leaveRoom(reason string) {
 	se.state = stateReady
 	se.part.Leave()
 	se.room.unregister(se, reason)
+	se.release(useParticipant)
 }
 
 // onLocalCandidate trickles a server candidate, after the offer.

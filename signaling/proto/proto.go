@@ -106,6 +106,7 @@ const (
 	CodeNotAllowed         = "not_allowed"    // organizer-only action, or talking not allowed in this mode
 	CodeFlood              = "flood"          // too many messages: the server closes the connection
 	CodeTooManyRooms       = "too_many_rooms" // the server's cap on ad-hoc rooms is reached; try an existing room or later
+	CodeAddressLimit       = "address_limit"  // your address holds as many connections, participants or ad-hoc rooms as the server allows
 	CodeInternal           = "internal"
 )
 
