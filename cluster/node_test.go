@@ -41,15 +41,25 @@ func (r *mapRegistry) Entries() []Entry {
 	return out
 }
 
-func (r *mapRegistry) Apply(e Entry) (bool, error) {
+func (r *mapRegistry) Apply(es []Entry) ([]string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var changed []string
+	for _, e := range es {
+		if r.applyLocked(e) {
+			changed = append(changed, e.Name)
+		}
+	}
+	return changed, nil
+}
+
+func (r *mapRegistry) applyLocked(e Entry) bool {
 	cur, ok := r.m[e.Name]
 	if ok && (cur.Clock > e.Clock || cur.Clock == e.Clock && cur.Node >= e.Node) {
-		return false, nil
+		return false
 	}
 	r.m[e.Name] = e
-	return true, nil
+	return true
 }
 
 func (r *mapRegistry) get(name string) (Entry, bool) {
@@ -68,7 +78,7 @@ type testNode struct {
 func (tn testNode) write(name, value string) {
 	clock, node := tn.Stamp()
 	e := Entry{Name: name, Clock: clock, Node: node, Data: []byte(value)}
-	tn.reg.Apply(e)
+	tn.reg.Apply([]Entry{e})
 	tn.Publish(e)
 }
 
