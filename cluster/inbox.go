@@ -67,12 +67,17 @@ type inbox struct {
 	bytes int
 	ready chan struct{} // signalled when the inbox goes from empty to not
 
+	maxEntries, maxBytes int // maxPendingEntries, maxPendingBytes (tests lower them)
+
 	batches, applied, dropped, refused uint64 // InboxStats
 	droppedSinceLog                    uint64
 }
 
 func newInbox() *inbox {
-	return &inbox{newest: make(map[string]Entry), ready: make(chan struct{}, 1)}
+	return &inbox{
+		newest: make(map[string]Entry), ready: make(chan struct{}, 1),
+		maxEntries: maxPendingEntries, maxBytes: maxPendingBytes,
+	}
 }
 
 // add queues entries without blocking. It returns how many were dropped
@@ -92,7 +97,7 @@ func (q *inbox) add(entries []Entry) (dropped int) {
 			q.newest[e.Name] = e
 		case ok && cur.newer(e), ok && cur.same(e):
 			// Older, or a copy (the direct send and its gossip copy).
-		case len(q.newest)+len(q.ties) >= maxPendingEntries || q.bytes+e.size() > maxPendingBytes:
+		case len(q.newest)+len(q.ties) >= q.maxEntries || q.bytes+e.size() > q.maxBytes:
 			dropped++
 		case ok:
 			q.ties = append(q.ties, e)
@@ -170,7 +175,7 @@ func (n *Node) applyLoop() {
 		entries, dropped := q.take()
 		if dropped > 0 {
 			n.log.Warn("dropped room definitions from peers: too many waiting to be written; the next full-state exchange brings them again",
-				"dropped", dropped, "limit", maxPendingEntries)
+				"dropped", dropped, "total_dropped", n.InboxStats().Dropped)
 		}
 		n.mu.Lock()
 		reg := n.registry
