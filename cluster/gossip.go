@@ -83,7 +83,10 @@ func (n *Node) sendLoop() {
 	}
 }
 
-// receive merges a batch or a state from a peer.
+// receive takes a batch or a state from a peer, inside memberlist's
+// callbacks: live-room announcements are recorded at once (memory only);
+// registry entries are checked and queued for the applier (inbox.go),
+// never written here.
 func (n *Node) receive(entries []Entry, live []liveMsg) {
 	n.mu.Lock()
 	reg := n.registry
@@ -98,15 +101,19 @@ func (n *Node) receive(entries []Entry, live []liveMsg) {
 		n.live.apply(m)
 	}
 	n.mu.Unlock()
-	if reg == nil {
+	if reg == nil || len(entries) == 0 {
 		return
 	}
+	ok := entries[:0] // entries is this call's own decoded slice
 	for _, e := range entries {
-		n.clock.observe(e.Clock)
-		if _, err := reg.Apply(e); err != nil {
-			n.log.Warn("refused a room definition from a peer", "room", e.Name, "from", e.Node, "err", err)
+		if !e.valid() {
+			n.log.Warn("dropped a malformed room definition from a peer", "room", truncate(e.Name, 64), "from", truncate(e.Node, 64))
+			continue
 		}
+		n.clock.observe(e.Clock)
+		ok = append(ok, e)
 	}
+	n.inbox.add(ok)
 }
 
 // delegate is memberlist's view of a Node.

@@ -61,10 +61,16 @@ type Entry struct {
 
 // Registry stores the replicated entries (package rooms' Store, through an
 // adapter): every entry and tombstone for a full-state exchange, and the
-// last-writer-wins merge of one entry from a peer.
+// last-writer-wins merge of entries from peers.
 type Registry interface {
 	Entries() []Entry
-	Apply(Entry) (changed bool, err error)
+	// Apply merges a batch of entries from peers, in one write, and
+	// returns the names whose entry changed, once the change is stored.
+	// The batch may hold several entries of one name, in no particular
+	// order. An error may come with changes (entries it refused, the
+	// others applied). Apply runs on one goroutine of the Node's, never
+	// inside memberlist's callbacks, one call at a time.
+	Apply([]Entry) (changed []string, err error)
 }
 
 // Member is one node as this node sees it.
@@ -116,9 +122,10 @@ type Node struct {
 	// ones included: pages they served must still reach the survivors.
 	everURL map[string]string
 
-	kick chan struct{}
-	stop chan struct{}
-	wg   sync.WaitGroup
+	inbox *inbox // entries from peers, waiting for the applier (inbox.go)
+	kick  chan struct{}
+	stop  chan struct{}
+	wg    sync.WaitGroup
 
 	gossipQueue atomic.Pointer[memberlist.TransmitLimitedQueue] // set once ml exists
 	noDirect    atomic.Bool                                     // tests: gossip only
@@ -168,6 +175,7 @@ func New(cfg Config) (*Node, error) {
 		dirty:   make(map[string]bool),
 		members: make(map[string]memberRecord),
 		everURL: make(map[string]string),
+		inbox:   newInbox(),
 		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 	}
@@ -184,9 +192,10 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.ml = ml
 	n.gossipQueue.Store(&memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: mc.RetransmitMult})
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.sendLoop()
 	go n.tickLoop()
+	go n.applyLoop()
 	n.log.Info("cluster node started", "node", cfg.NodeID, "gossip", n.GossipAddr(), "encrypted", len(cfg.Key) > 0)
 	return n, nil
 }

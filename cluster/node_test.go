@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"palabre/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -41,15 +43,25 @@ func (r *mapRegistry) Entries() []Entry {
 	return out
 }
 
-func (r *mapRegistry) Apply(e Entry) (bool, error) {
+func (r *mapRegistry) Apply(es []Entry) ([]string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var changed []string
+	for _, e := range es {
+		if r.applyLocked(e) {
+			changed = append(changed, e.Name)
+		}
+	}
+	return changed, nil
+}
+
+func (r *mapRegistry) applyLocked(e Entry) bool {
 	cur, ok := r.m[e.Name]
 	if ok && (cur.Clock > e.Clock || cur.Clock == e.Clock && cur.Node >= e.Node) {
-		return false, nil
+		return false
 	}
 	r.m[e.Name] = e
-	return true, nil
+	return true
 }
 
 func (r *mapRegistry) get(name string) (Entry, bool) {
@@ -68,7 +80,7 @@ type testNode struct {
 func (tn testNode) write(name, value string) {
 	clock, node := tn.Stamp()
 	e := Entry{Name: name, Clock: clock, Node: node, Data: []byte(value)}
-	tn.reg.Apply(e)
+	tn.reg.Apply([]Entry{e})
 	tn.Publish(e)
 }
 
@@ -81,9 +93,14 @@ func quietLogger() *slog.Logger {
 
 func startNode(t *testing.T, id string, key []byte, join ...string) testNode {
 	t.Helper()
+	return startNodeLogging(t, id, key, quietLogger(), join...)
+}
+
+func startNodeLogging(t *testing.T, id string, key []byte, log *slog.Logger, join ...string) testNode {
+	t.Helper()
 	n, err := New(Config{
 		NodeID: id, PublicURL: "http://" + id + ".test", BindAddr: "127.0.0.1:0",
-		Key: key, Insecure: key == nil, Logger: quietLogger(),
+		Key: key, Insecure: key == nil, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +120,7 @@ func startCluster(t *testing.T, count int) []testNode {
 		nodes = append(nodes, startNode(t, fmt.Sprintf("n%d", i), testKey, nodes[0].GossipAddr()))
 	}
 	for _, n := range nodes {
-		eventually(t, 10*time.Second, func() error { return wantAlive(n, count) })
+		testkit.EventuallyNil(t, 10*time.Second, func() error { return wantAlive(n, count) })
 	}
 	return nodes
 }
@@ -121,21 +138,6 @@ func wantAlive(n testNode, count int) error {
 	return nil
 }
 
-func eventually(t *testing.T, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestClusterFormsAndReplicates(t *testing.T) {
 	nodes := startCluster(t, 3)
 	for _, m := range nodes[1].Members() {
@@ -149,7 +151,7 @@ func TestClusterFormsAndReplicates(t *testing.T) {
 		nodes[0].write(fmt.Sprintf("room-%d", i), "v1")
 	}
 	for _, n := range nodes[1:] {
-		eventually(t, 2*time.Second, func() error {
+		testkit.EventuallyNil(t, 2*time.Second, func() error {
 			for i := 0; i < 60; i++ {
 				if _, ok := n.reg.get(fmt.Sprintf("room-%d", i)); !ok {
 					return fmt.Errorf("%s misses room-%d", n.ID(), i)
@@ -162,7 +164,7 @@ func TestClusterFormsAndReplicates(t *testing.T) {
 
 	// A node that joins later gets everything in the full-state exchange.
 	late := startNode(t, "n4", testKey, nodes[2].GossipAddr())
-	eventually(t, 5*time.Second, func() error {
+	testkit.EventuallyNil(t, 5*time.Second, func() error {
 		if len(late.reg.Entries()) != 60 {
 			return fmt.Errorf("late node has %d entries", len(late.reg.Entries()))
 		}
@@ -181,7 +183,7 @@ func TestGossipCarriesWrites(t *testing.T) {
 	nodes[0].SetLive("by-gossip", 2)
 	start := time.Now()
 	for _, n := range nodes[1:] {
-		eventually(t, 5*time.Second, func() error {
+		testkit.EventuallyNil(t, 5*time.Second, func() error {
 			for i := 0; i < 10; i++ {
 				if _, ok := n.reg.get(fmt.Sprintf("gossiped-%d", i)); !ok {
 					return fmt.Errorf("%s misses gossiped-%d", n.ID(), i)
@@ -211,7 +213,7 @@ func TestConcurrentWritesConverge(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	eventually(t, 3*time.Second, func() error {
+	testkit.EventuallyNil(t, 3*time.Second, func() error {
 		first, _ := nodes[0].reg.get("shared")
 		for _, n := range nodes[1:] {
 			if e, _ := n.reg.get("shared"); string(e.Data) != string(first.Data) || e.Clock != first.Clock {
@@ -229,9 +231,23 @@ func TestConcurrentWritesConverge(t *testing.T) {
 func TestWrongKeyDoesNotJoin(t *testing.T) {
 	nodes := startCluster(t, 2)
 	other := []byte("another key, 32 bytes long......")
-	intruder := startNode(t, "intruder", other, nodes[0].GossipAddr())
-	plain := startNode(t, "plain", nil, nodes[0].GossipAddr())
-	time.Sleep(3 * time.Second)
+	var intruderLog, plainLog testkit.SyncBuffer
+	intruder := startNodeLogging(t, "intruder", other, slog.New(slog.NewTextHandler(&intruderLog, nil)), nodes[0].GossipAddr())
+	plain := startNodeLogging(t, "plain", nil, slog.New(slog.NewTextHandler(&plainLog, nil)), nodes[0].GossipAddr())
+	// Wait until both were refused, waited and were refused again (or got
+	// in, which the checks below report).
+	testkit.Eventually(t, 10*time.Second, "both outsiders were refused twice", func() bool {
+		const refused = "could not join the cluster"
+		for _, out := range []struct {
+			n   testNode
+			log *testkit.SyncBuffer
+		}{{intruder, &intruderLog}, {plain, &plainLog}} {
+			if strings.Count(out.log.String(), refused) < 2 && wantAlive(out.n, 1) == nil {
+				return false
+			}
+		}
+		return true
+	})
 	for _, n := range nodes {
 		if err := wantAlive(n, 2); err != nil {
 			t.Error(err)
@@ -316,7 +332,7 @@ func TestOwnerAgreementStickinessAndConflicts(t *testing.T) {
 		}
 	}
 	holder.SetLive(room, 2)
-	eventually(t, 2*time.Second, agree(room, holder.ID(), true))
+	testkit.EventuallyNil(t, 2*time.Second, agree(room, holder.ID(), true))
 
 	// Another node also holds it (a race): the bigger side keeps it.
 	var other testNode
@@ -328,18 +344,18 @@ func TestOwnerAgreementStickinessAndConflicts(t *testing.T) {
 	}
 	other.SetLive(room, 1)
 	other.SetLive(room, 5)
-	eventually(t, 3*time.Second, agree(room, other.ID(), true))
+	testkit.EventuallyNil(t, 3*time.Second, agree(room, other.ID(), true))
 
 	// Both empty: back to hashing.
 	other.SetLive(room, 0)
 	holder.SetLive(room, 0)
-	eventually(t, 2*time.Second, agree(room, hashed, false))
+	testkit.EventuallyNil(t, 2*time.Second, agree(room, hashed, false))
 
 	// A draining node keeps nothing and gets nothing.
 	nodes[1].SetLive("busy", 3)
-	eventually(t, 2*time.Second, agree("busy", nodes[1].ID(), true))
+	testkit.EventuallyNil(t, 2*time.Second, agree("busy", nodes[1].ID(), true))
 	nodes[1].SetDraining(true)
-	eventually(t, 3*time.Second, func() error {
+	testkit.EventuallyNil(t, 3*time.Second, func() error {
 		for i := 0; i < 60; i++ {
 			for _, n := range nodes {
 				if p := n.Owner(fmt.Sprintf("room-%d", i)); p.ID == nodes[1].ID() {
@@ -363,7 +379,7 @@ func TestLoadInMetadata(t *testing.T) {
 	nodes := startCluster(t, 2)
 	nodes[0].SetLive("a", 3)
 	nodes[0].SetLive("b", 4)
-	eventually(t, 5*time.Second, func() error {
+	testkit.EventuallyNil(t, 5*time.Second, func() error {
 		for _, m := range nodes[1].Members() {
 			if m.ID == "n1" && (m.Participants != 7 || m.Rooms != 2) {
 				return fmt.Errorf("n1 load seen as %d participants in %d rooms", m.Participants, m.Rooms)
@@ -378,7 +394,7 @@ func TestLoadInMetadata(t *testing.T) {
 func TestDeadNodeRoomsReplaced(t *testing.T) {
 	nodes := startCluster(t, 3)
 	nodes[2].SetLive("orphan", 4)
-	eventually(t, 2*time.Second, func() error {
+	testkit.EventuallyNil(t, 2*time.Second, func() error {
 		if p := nodes[0].Owner("orphan"); p.ID != "n3" || !p.Live {
 			return fmt.Errorf("owner %+v", p)
 		}
@@ -387,7 +403,7 @@ func TestDeadNodeRoomsReplaced(t *testing.T) {
 	start := time.Now()
 	nodes[2].Shutdown()
 	sawSuspect := false
-	eventually(t, 20*time.Second, func() error {
+	testkit.EventuallyNil(t, 20*time.Second, func() error {
 		for _, m := range nodes[0].Members() {
 			sawSuspect = sawSuspect || m.ID == "n3" && m.State == "suspect"
 		}
@@ -431,7 +447,7 @@ func TestMalformedPeerMessagesDropped(t *testing.T) {
 		}
 	}
 	n1.write("after", "ok")
-	eventually(t, 2*time.Second, func() error {
+	testkit.EventuallyNil(t, 2*time.Second, func() error {
 		if _, ok := nodes[1].reg.get("after"); !ok {
 			return fmt.Errorf("n2 stopped replicating")
 		}

@@ -131,76 +131,174 @@ func (s *Store) Replicas() []Replica {
 	return out
 }
 
-// ApplyReplica merges a replica received from another node: it replaces
-// the local room or tombstone only if its version is newer, and reports
-// whether it did. A replica that does not validate is refused with an
-// error wrapping ErrInvalid and changes nothing. An ad-hoc room of the same
-// name is replaced, as Create would.
+// ApplyReplica merges one replica received from another node (see
+// ApplyReplicas) and reports whether it changed the store.
 func (s *Store) ApplyReplica(rep Replica) (changed bool, err error) {
-	if err := ValidateName(rep.Name); err != nil {
-		return false, err
-	}
-	v := rep.Version()
-	var room Definition
-	if !rep.Deleted {
-		room, err = decodeRecord([]byte(rep.Name), rep.Data)
+	names, err := s.ApplyReplicas([]Replica{rep})
+	return len(names) > 0, err
+}
+
+// ApplyReplicas merges replicas received from other nodes, in one bbolt
+// transaction (one fsync) for the whole batch, and returns the names whose
+// room or tombstone changed, once the change is on disk. A replica replaces
+// the local room or tombstone only if it wins the merge rule (claim.beats):
+// a newer version, or the same version with a tombstone or a greater
+// record. Several replicas of one name in a batch end as if applied one
+// after the other. An ad-hoc room of the same name is replaced, as Create
+// would.
+//
+// A replica that does not validate is skipped: the others are applied,
+// and the returned error joins one error per refused replica, each
+// wrapping ErrInvalid. If the write itself fails, nothing changes (neither
+// disk nor memory) and changed is nil.
+func (s *Store) ApplyReplicas(reps []Replica) (changed []string, err error) {
+	// Decode outside the lock: joins and local writes need not wait for it.
+	best := make(map[string]claim, len(reps))
+	order := make([]string, 0, len(reps))
+	var refused []error
+	for _, rep := range reps {
+		c, err := decodeReplica(rep)
 		if err != nil {
-			return false, fmt.Errorf("%w: replica of %q: %v", ErrInvalid, rep.Name, err)
+			refused = append(refused, err)
+			continue
 		}
-		room.Version = v // the envelope's version is authoritative
-	} else if len(rep.Data) != 0 {
-		return false, fmt.Errorf("%w: tombstone of %q carries data", ErrInvalid, rep.Name)
+		cur, seen := best[rep.Name]
+		if !seen {
+			order = append(order, rep.Name)
+		}
+		if !seen || c.beats(cur) {
+			best[rep.Name] = c
+		}
 	}
+	invalid := errors.Join(refused...)
 
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if !s.wins(rep) {
-		return false, nil
-	}
-	if rep.Deleted {
-		if err := s.writeTombstone(rep.Name, v); err != nil {
-			return false, err
+	winners := make([]claim, 0, len(order))
+	for _, name := range order {
+		if c := best[name]; c.beats(s.claimOf(name, c.v)) {
+			winners = append(winners, c)
 		}
-		s.mu.Lock()
-		delete(s.persistent, rep.Name)
-		s.tombstones[rep.Name] = v
-		s.mu.Unlock()
-		return true, nil
 	}
-	if err := s.put(room); err != nil {
-		return false, fmt.Errorf("rooms: store replica %q: %w", rep.Name, err)
+	if len(winners) == 0 {
+		return nil, invalid
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		roomsB, tombs := tx.Bucket(bucketRooms), tx.Bucket(bucketTombstones)
+		for _, c := range winners {
+			key := []byte(c.room.Name)
+			if c.deleted {
+				data, err := json.Marshal(tombstone(c.v))
+				if err != nil {
+					return err
+				}
+				if err := roomsB.Delete(key); err != nil {
+					return err
+				}
+				if err := tombs.Put(key, data); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := tombs.Delete(key); err != nil {
+				return err
+			}
+			if err := roomsB.Put(key, c.data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("rooms: store %d replicas: %w", len(winners), err), invalid)
 	}
 	s.mu.Lock()
-	s.persistent[rep.Name] = room
-	delete(s.tombstones, rep.Name)
-	delete(s.ephemeral, rep.Name)
+	changed = make([]string, len(winners))
+	for i, c := range winners {
+		name := c.room.Name
+		changed[i] = name
+		if c.deleted {
+			delete(s.persistent, name)
+			s.tombstones[name] = c.v
+			continue
+		}
+		s.persistent[name] = c.room
+		delete(s.tombstones, name)
+		delete(s.ephemeral, name)
+	}
 	s.mu.Unlock()
-	return true, nil
+	return changed, invalid
 }
 
-// wins reports whether rep replaces what this store holds for its name:
-// a newer version, or the same version with different content (two
-// servers that ran alone, both from before versions existed, then joined
-// one cluster). Then a tombstone beats a room, and between two rooms the
-// greater stored record, byte for byte: every node picks the same one.
-// Callers hold wmu.
-func (s *Store) wins(rep Replica) bool {
-	v, cur := rep.Version(), s.currentVersion(rep.Name)
-	if cur != v {
-		return cur.Less(v)
-	}
-	room, isRoom := s.persistent[rep.Name]
-	_, isTomb := s.tombstones[rep.Name]
+// claim is one side of the merge rule: a replica, or what the store holds
+// for a name.
+type claim struct {
+	present bool // false: the store holds nothing of that name
+	v       Version
+	deleted bool
+	room    Definition // Name always set; the rest for a room only
+	data    []byte     // a room's stored record (its canonical encoding)
+}
+
+// beats reports whether c replaces o. This is the merge rule, the one
+// place it is written: the greater version wins. Two claims with the very
+// same version can still differ (two servers that ran alone, from before
+// versions existed, then joined one cluster): then a tombstone beats a
+// room, and between two rooms the greater stored record, byte for byte,
+// so that every node picks the same one. Equal claims do not beat each
+// other, so applying a replica twice changes nothing the second time.
+func (c claim) beats(o claim) bool {
 	switch {
-	case !isRoom && !isTomb:
-		return true // nothing here (a zero version)
-	case rep.Deleted:
-		return isRoom
-	case isTomb:
-		return false
+	case !o.present:
+		return c.present
+	case c.v != o.v:
+		return o.v.Less(c.v)
+	case c.deleted || o.deleted:
+		return c.deleted && !o.deleted
 	}
-	mine, err := json.Marshal(toRecord(room))
-	return err == nil && bytes.Compare(rep.Data, mine) > 0
+	return bytes.Compare(c.data, o.data) > 0
+}
+
+// decodeReplica checks a replica from a peer and turns it into a claim.
+// The error wraps ErrInvalid.
+func decodeReplica(rep Replica) (claim, error) {
+	if err := ValidateName(rep.Name); err != nil {
+		return claim{}, err
+	}
+	c := claim{present: true, v: rep.Version(), deleted: rep.Deleted, room: Definition{Name: rep.Name}}
+	if rep.Deleted {
+		if len(rep.Data) != 0 {
+			return claim{}, fmt.Errorf("%w: tombstone of %q carries data", ErrInvalid, rep.Name)
+		}
+		return c, nil
+	}
+	room, err := decodeRecord([]byte(rep.Name), rep.Data)
+	if err != nil {
+		return claim{}, fmt.Errorf("%w: replica of %q: %v", ErrInvalid, rep.Name, err)
+	}
+	room.Version = c.v // the envelope's version is authoritative
+	if c.data, err = json.Marshal(toRecord(room)); err != nil {
+		return claim{}, fmt.Errorf("%w: replica of %q: %v", ErrInvalid, rep.Name, err)
+	}
+	c.room = room
+	return c, nil
+}
+
+// claimOf is what the store holds for name. The stored record is encoded
+// only when the rule needs it (a rival claim of the same version v).
+// Callers hold wmu.
+func (s *Store) claimOf(name string, v Version) claim {
+	if r, ok := s.persistent[name]; ok {
+		c := claim{present: true, v: r.Version, room: r}
+		if c.v == v {
+			c.data, _ = json.Marshal(toRecord(r)) // a Definition always marshals
+		}
+		return c
+	}
+	if tv, ok := s.tombstones[name]; ok {
+		return claim{present: true, v: tv, deleted: true, room: Definition{Name: name}}
+	}
+	return claim{}
 }
 
 // writeTombstone removes name's room from disk and records its deletion,

@@ -1,10 +1,17 @@
 package rooms
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // replicatingStore is a Store whose local writes are collected, with a
@@ -258,5 +265,189 @@ func TestCreateAfterRemoteDeletion(t *testing.T) {
 	}
 	if !future.Version().Less(r.Version) {
 		t.Errorf("re-created room version %+v is not newer than the tombstone %+v", r.Version, future.Version())
+	}
+}
+
+// replicaOf makes the replica of a valid room, as a peer would send it.
+func replicaOf(t testing.TB, name string, v Version, maxParticipants int) Replica {
+	t.Helper()
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	r := Definition{Name: name, Mode: ModeOpen, MaxSpeakers: 3, MaxParticipants: maxParticipants, Created: now, Updated: now, Version: v}
+	data, err := json.Marshal(toRecord(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Replica{Name: name, Clock: v.Clock, Node: v.Node, Data: data}
+}
+
+// lastTxID is the id of the store's last committed bbolt write
+// transaction: every write transaction adds one.
+func lastTxID(t *testing.T, s *Store) int {
+	t.Helper()
+	var id int
+	if err := s.db.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// A batch of replicas is one bbolt transaction, applies the same rule as
+// one by one, skips the invalid ones, and is on disk when it returns.
+func TestApplyReplicasOneTransaction(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	// Real clocks: a tombstone older than TombstoneTTL is dropped at Open.
+	base := uint64(time.Now().UnixNano())
+	at := func(c uint64, node string) Version { return Version{Clock: base + c, Node: node} }
+	if _, err := s.ApplyReplica(replicaOf(t, "kept", at(50, "a"), 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyReplica(replicaOf(t, "deleted", at(50, "a"), 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Adhoc("adhoc"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000
+	var batch []Replica
+	for i := range n {
+		batch = append(batch, replicaOf(t, fmt.Sprintf("room-%d", i), at(uint64(100+i), "a"), 0))
+	}
+	batch = append(batch,
+		replicaOf(t, "room-7", at(1, "a"), 99),                                  // older than the room-7 above
+		replicaOf(t, "room-8", at(1e6, "b"), 42),                                // newer than the room-8 above
+		Replica{Name: "bad/name", Clock: 1},                                     // refused
+		replicaOf(t, "kept", at(49, "z"), 5),                                    // older than the store's
+		Replica{Name: "deleted", Clock: base + 51, Node: "b", Deleted: true},    // newer than the store's
+		replicaOf(t, "adhoc", at(1, "b"), 3),                                    // replaces the ad-hoc room
+		Replica{Name: "never-seen", Clock: base + 60, Node: "b", Deleted: true}, // a new tombstone
+	)
+	before := lastTxID(t, s)
+	changed, err := s.ApplyReplicas(batch)
+	if !errors.Is(err, ErrInvalid) {
+		t.Errorf("err = %v, want the refused replica's ErrInvalid", err)
+	}
+	if txs := lastTxID(t, s) - before; txs != 1 {
+		t.Errorf("%d write transactions for one batch, want 1", txs)
+	}
+	slices.Sort(changed)
+	var want []string
+	for i := range n {
+		want = append(want, fmt.Sprintf("room-%d", i))
+	}
+	want = append(want, "adhoc", "deleted", "never-seen")
+	slices.Sort(want)
+	if !slices.Equal(changed, want) {
+		t.Errorf("changed = %d names, want %d (%v…)", len(changed), len(want), want[:3])
+	}
+
+	check := func(s *Store, when string) {
+		t.Helper()
+		if r, err := s.Get("room-7"); err != nil || r.MaxParticipants != 0 {
+			t.Errorf("%s: room-7 = %+v, %v; want the newer copy", when, r, err)
+		}
+		if r, err := s.Get("room-8"); err != nil || r.MaxParticipants != 42 || r.Version != at(1e6, "b") {
+			t.Errorf("%s: room-8 = %+v, %v; want the newer copy", when, r, err)
+		}
+		if r, err := s.Get("kept"); err != nil || r.MaxParticipants != 1 {
+			t.Errorf("%s: kept = %+v, %v; an older replica replaced it", when, r, err)
+		}
+		if _, err := s.Get("deleted"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: deleted room still there: %v", when, err)
+		}
+		if r, err := s.Get("adhoc"); err != nil || r.Ephemeral || r.MaxParticipants != 3 {
+			t.Errorf("%s: adhoc = %+v, %v; want the replica", when, r, err)
+		}
+		if got := len(s.List()); got != n+2 {
+			t.Errorf("%s: %d rooms, want %d", when, got, n+2)
+		}
+		tombs := 0
+		for _, r := range s.Replicas() {
+			if r.Deleted {
+				tombs++
+			}
+		}
+		if tombs != 2 {
+			t.Errorf("%s: %d tombstones, want 2 (deleted, never-seen)", when, tombs)
+		}
+	}
+	check(s, "after the batch")
+	s.Close()
+	check(openTest(t, dir), "after reopening")
+}
+
+// Applying replicas in one batch, in any order, ends with the same store
+// as applying them one by one: the merge rule is one rule. The replicas
+// often share a version with different contents, the rare case.
+func TestApplyReplicasMatchesOneByOne(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	names := []string{"r0", "r1", "r2", "r3", "r4", "r5"}
+	random := func() Replica {
+		name := names[rng.IntN(len(names))]
+		v := Version{Clock: uint64(1 + rng.IntN(4)), Node: []string{"a", "b"}[rng.IntN(2)]}
+		if rng.IntN(4) == 0 {
+			return Replica{Name: name, Clock: v.Clock, Node: v.Node, Deleted: true}
+		}
+		return replicaOf(t, name, v, rng.IntN(3))
+	}
+	for round := range 20 {
+		var initial, incoming []Replica
+		for range 4 {
+			initial = append(initial, random())
+		}
+		for range 40 {
+			incoming = append(incoming, random())
+		}
+		one, batch := openTest(t, t.TempDir()), openTest(t, t.TempDir())
+		for _, s := range []*Store{one, batch} {
+			applyAll(t, s, initial)
+		}
+		start := batch.Replicas()
+		applyAll(t, one, incoming)
+		shuffled := slices.Clone(incoming)
+		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		changed, err := batch.ApplyReplicas(shuffled)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := batch.Replicas(), one.Replicas()
+		if show(got) != show(want) {
+			t.Fatalf("round %d: batch gave\n%sone by one gave\n%s", round, show(got), show(want))
+		}
+		// changed names exactly the rooms whose entry differs from before.
+		var differ []string
+		for _, name := range names {
+			i := slices.IndexFunc(start, func(r Replica) bool { return r.Name == name })
+			j := slices.IndexFunc(got, func(r Replica) bool { return r.Name == name })
+			if (i < 0) != (j < 0) || i >= 0 && show(start[i:i+1]) != show(got[j:j+1]) {
+				differ = append(differ, name)
+			}
+		}
+		slices.Sort(changed)
+		if !slices.Equal(changed, differ) {
+			t.Fatalf("round %d: changed = %v, want %v", round, changed, differ)
+		}
+	}
+}
+
+// show prints replicas one a line, records as text.
+func show(reps []Replica) string {
+	var b strings.Builder
+	for _, r := range reps {
+		fmt.Fprintf(&b, "  %s %d/%s deleted=%v %s\n", r.Name, r.Clock, r.Node, r.Deleted, r.Data)
+	}
+	return b.String()
+}
+
+// A batch whose write fails changes nothing in memory either.
+func TestApplyReplicasWriteFails(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	s.db.Close() // every write now fails
+	changed, err := s.ApplyReplicas([]Replica{replicaOf(t, "r", Version{Clock: 1, Node: "a"}, 0)})
+	if err == nil || changed != nil {
+		t.Fatalf("changed=%v err=%v, want an error and nothing changed", changed, err)
+	}
+	if _, err := s.Get("r"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the room is in memory although it is not on disk: %v", err)
 	}
 }

@@ -34,10 +34,16 @@ func (r registry) Entries() []cluster.Entry {
 	return out
 }
 
-func (r registry) Apply(e cluster.Entry) (bool, error) {
-	changed, err := r.s.cfg.Rooms.ApplyReplica(rooms.Replica(e))
-	if changed {
-		r.s.definitionChanged(e.Name)
+// Apply stores a batch from peers in one transaction, then brings each
+// changed live room up to date.
+func (r registry) Apply(es []cluster.Entry) ([]string, error) {
+	reps := make([]rooms.Replica, len(es))
+	for i, e := range es {
+		reps[i] = rooms.Replica(e)
+	}
+	changed, err := r.s.cfg.Rooms.ApplyReplicas(reps)
+	for _, name := range changed {
+		r.s.definitionChanged(name)
 	}
 	return changed, err
 }
