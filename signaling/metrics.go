@@ -89,6 +89,15 @@ func newMetrics(s *Server) *metrics {
 			return float64(len(s.cfg.Cluster.Members()))
 		}),
 		&mediaCollector{s: s},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "palabre_cluster_registry_dropped_total",
+			Help: "Room definitions from peers dropped because the write queue was full (the next state exchange brings them again).",
+		}, func() float64 {
+			if s.cfg.Cluster == nil {
+				return 0
+			}
+			return float64(s.cfg.Cluster.InboxStats().Dropped)
+		}),
 	)
 	// Codes are known in advance: export zeros so rates work from the start.
 	for _, code := range joinFailureCodes {
