@@ -98,6 +98,11 @@ func (n *Node) receive(entries []Entry, live []liveMsg) {
 			n.log.Warn("dropped a malformed live-room announcement from a peer", "node", truncate(m.Node, 64))
 			continue
 		}
+		if _, member := n.members[m.Node]; !member {
+			// Only members' rooms are kept (what a node announced goes
+			// when it leaves): the table cannot grow with made-up names.
+			continue
+		}
 		n.live.apply(m)
 	}
 	n.mu.Unlock()
@@ -215,7 +220,9 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 	}
 	if st.Node != "" && st.Node != n.cfg.NodeID {
 		n.mu.Lock()
-		n.live.replace(st.Node, st.Seq, st.Live)
+		if _, member := n.members[st.Node]; member {
+			n.live.replace(st.Node, st.Seq, st.Live)
+		}
 		n.mu.Unlock()
 	}
 	n.receive(st.Entries, nil)

@@ -91,12 +91,12 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func startNode(t *testing.T, id string, key []byte, join ...string) testNode {
+func startNode(t testing.TB, id string, key []byte, join ...string) testNode {
 	t.Helper()
 	return startNodeLogging(t, id, key, quietLogger(), join...)
 }
 
-func startNodeLogging(t *testing.T, id string, key []byte, log *slog.Logger, join ...string) testNode {
+func startNodeLogging(t testing.TB, id string, key []byte, log *slog.Logger, join ...string) testNode {
 	t.Helper()
 	n, err := New(Config{
 		NodeID: id, PublicURL: "http://" + id + ".test", BindAddr: "127.0.0.1:0",

@@ -41,7 +41,7 @@ func openTest(t *testing.T, dir string) *Store {
 	return openTestOpts(t, dir, Options{})
 }
 
-func openTestOpts(t *testing.T, dir string, opts Options) *Store {
+func openTestOpts(t testing.TB, dir string, opts Options) *Store {
 	t.Helper()
 	if opts.Hash == (HashParams{}) {
 		opts.Hash = cheap
