@@ -3,8 +3,8 @@
 // itself is room.js; staying connected is session.js.
 
 import { t, tn, has, getLang, setLang, applyTranslations } from './i18n.js';
-import { $, show, copyText, ROOM_NAME, validDisplayName } from './dom.js';
-import { ProtocolError } from './protocol.js';
+import { $, show, copyText } from './dom.js';
+import { ProtocolError, ROOM_NAME, validDisplayName } from './protocol.js';
 import { Microphone, LevelMeter, AudioOut, audioContext, resumeAudio } from './media.js';
 import { Session } from './session.js';
 import { Room } from './room.js';

@@ -7,6 +7,9 @@ import fr from './lang/fr.js';
 import en from './lang/en.js';
 
 /** @typedef {Record<string, string>} Dictionary */
+/** A placeholder's value: text, or a key whose text (in the language of
+ * the moment) fills it.
+ * @typedef {string | number | {key: string}} Param */
 
 /** @type {Record<string, Dictionary>} */
 const DICTS = { fr, en };
@@ -59,12 +62,17 @@ export function has(key) {
  * t is the text for key in the current language, {placeholders} filled
  * from params (an unknown key reads as itself).
  * @param {string} key
- * @param {Record<string, string | number>} [params]
+ * @param {Record<string, Param>} [params]
+ * @returns {string}
  */
 export function t(key, params = {}) {
   const dict = DICTS[lang];
   const s = Object.hasOwn(dict, key) ? dict[key] : Object.hasOwn(FALLBACK, key) ? FALLBACK[key] : key;
-  return s.replace(/\{(\w+)\}/g, (m, k) => (params[k] !== undefined ? String(params[k]) : m));
+  return s.replace(/\{(\w+)\}/g, (m, k) => {
+    const v = params[k];
+    if (v === undefined) return m;
+    return typeof v === 'object' ? t(v.key) : String(v);
+  });
 }
 
 /**
@@ -72,7 +80,7 @@ export function t(key, params = {}) {
  * other CLDR category the dictionary has), with {n} filled.
  * @param {string} base
  * @param {number} n
- * @param {Record<string, string | number>} [params]
+ * @param {Record<string, Param>} [params]
  */
 export function tn(base, n, params = {}) {
   const rule = new Intl.PluralRules(lang).select(n);

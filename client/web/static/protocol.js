@@ -4,6 +4,38 @@
 // (welcome, joined, ack, pong, or error). request() returns a promise
 // settled by that reply; everything else is an event, handed to onEvent.
 
+/**
+ * The protocol's objects, as signaling/proto defines them.
+ * @typedef {'open' | 'ptt' | 'moderated'} Mode
+ * @typedef {{id: string, name: string, organizer: boolean, muted: boolean,
+ *   hand: boolean, floor: boolean, source: number}} Participant
+ * @typedef {{name: string, mode: Mode, locked: boolean, has_password: boolean,
+ *   max_participants: number, max_speakers: number, slots: number}} RoomInfo
+ * @typedef {{slot: number, participant: string, source: number}} Speaker
+ *   participant '' (and source 0): the slot went quiet
+ * @typedef {{urls: string[], username?: string, credential?: string}} ICEServer
+ */
+
+/**
+ * Message is every message, like proto.Message: which fields are set
+ * depends on type (docs/protocol.md).
+ * @typedef {{
+ *   type: string, id?: number, version?: number, software?: string,
+ *   room?: string, name?: string, password?: string, secret?: string,
+ *   mode?: Mode, target?: string, hops?: number,
+ *   sdp?: string, candidate?: RTCIceCandidateInit,
+ *   code?: string, message?: string, by?: string, reason?: string,
+ *   self?: Participant, room_info?: RoomInfo, participants?: Participant[],
+ *   participant?: Participant, floor?: string[], speaker?: Speaker,
+ *   speakers?: Speaker[], ice_servers?: ICEServer[], url?: string, nodes?: string[],
+ * }} Message
+ */
+
+/**
+ * Joined is the reply to a join: the room as the newcomer finds it.
+ * @typedef {Message & {self: Participant, room_info: RoomInfo}} Joined
+ */
+
 export const PROTOCOL_VERSION = 1;
 export const SOFTWARE = 'palabre-web/1';
 
@@ -13,10 +45,36 @@ export const SOFTWARE = 'palabre-web/1';
 // room is moving).
 const REPLIES = new Set(['welcome', 'joined', 'ack', 'pong', 'error', 'redirect']);
 
-// The most redirects a join may follow (MaxHops in signaling/proto) and
-// the most cluster nodes remembered from a joined message.
+// ---- limits: copies of the server's rules ------------------------------
+// client/web/rules_test.go checks them against the Go code: keep them
+// simple exported constants.
+
+// MAX_HOPS is the most redirects a join may follow (MaxHops in
+// signaling/proto).
 export const MAX_HOPS = 3;
+// MAX_NODES is the most cluster nodes remembered from a joined message.
 export const MAX_NODES = 16;
+
+// ROOM_NAME is the protocol's room name (rooms.ValidateName): 1–64 of
+// a-z, 0-9, '-', starting and ending with a letter or digit.
+export const ROOM_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+
+// MAX_NAME_CHARS is the longest display name, in characters (code
+// points: proto.MaxNameRunes).
+export const MAX_NAME_CHARS = 64;
+
+/**
+ * validDisplayName is proto.ValidDisplayName: 1–64 characters, none a
+ * control character, U+FFFD or half a surrogate pair (the server reads
+ * those as invalid UTF-8), and not only spaces.
+ * @param {string} name
+ */
+export function validDisplayName(name) {
+  const n = [...name].length;
+  if (n < 1 || n > MAX_NAME_CHARS) return false;
+  if (/[\p{Cc}\p{Cs}\uFFFD]/u.test(name)) return false;
+  return !/^\p{White_Space}*$/u.test(name);
+}
 
 // ProtocolError is a failed request: code is a protocol error code
 // (bad_password, floor_busy, …) or one of the client's own: closed (the
