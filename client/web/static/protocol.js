@@ -80,6 +80,7 @@ export function validDisplayName(name) {
 // (bad_password, floor_busy, …) or one of the client's own: closed (the
 // connection ended first), timeout, network.
 export class ProtocolError extends Error {
+  /** @param {string} code @param {string} [message] */
   constructor(code, message = '') {
     super(message || code);
     this.name = 'ProtocolError';
@@ -90,6 +91,7 @@ export class ProtocolError extends Error {
 // nodeURL checks a node's public base URL sent by the server (redirect,
 // joined.nodes) and returns it without a trailing slash, or '' when it is
 // not an absolute http: or https: URL: nothing else is ever connected to.
+/** @param {unknown} s @returns {string} */
 export function nodeURL(s) {
   if (typeof s !== 'string' || s.length > 2048) return '';
   let u;
@@ -104,31 +106,44 @@ export function nodeURL(s) {
 
 // socketURL is the WebSocket endpoint ("/ws") of the node at base, a base
 // URL as nodeURL returns it; by default the server that served the page.
+/** @param {string} [base] */
 export function socketURL(base = location.origin) {
   const u = new URL(base);
   const scheme = u.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${u.host}${u.pathname.replace(/\/+$/, '')}/ws`;
 }
 
+/**
+ * @typedef {{code: number, reason: string, byUs: boolean}} CloseInfo
+ * @typedef {{resolve: (msg: Message) => void, reject: (err: ProtocolError) => void,
+ *   timer: ReturnType<typeof setTimeout>}} Pending
+ */
+
 export class Connection {
-  // url: the WebSocket endpoint (socketURL()).
-  // onEvent(msg): every message that is not a reply.
-  // onClose({code, reason, byUs}): the socket closed; byUs when close() was called.
+  /**
+   * url: the WebSocket endpoint (socketURL()).
+   * onEvent(msg): every message that is not a reply.
+   * onClose({code, reason, byUs}): the socket closed; byUs when close() was called.
+   * @param {{url?: string, onEvent?: (msg: Message) => void,
+   *   onClose?: (info: CloseInfo) => void, requestTimeout?: number}} options
+   */
   constructor({ url = socketURL(), onEvent, onClose, requestTimeout = 15000 }) {
     this.url = url;
     this.onEvent = onEvent;
     this.onClose = onClose;
     this.requestTimeout = requestTimeout;
+    /** @type {WebSocket | null} */
     this.ws = null;
     this.nextID = 1;
-    this.pending = new Map(); // id → {resolve, reject, timer}
+    /** @type {Map<number, Pending>} by request id */
+    this.pending = new Map();
     this.closedByUs = false;
     this.closed = false;
   }
 
   // open connects; it resolves once the socket is open.
   open(timeout = 10000) {
-    return new Promise((resolve, reject) => {
+    return /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
       let ws;
       try {
         ws = new WebSocket(this.url);
@@ -162,10 +177,12 @@ export class Connection {
       };
       // An error is always followed by close, which does the work.
       ws.onerror = () => {};
-    });
+    }));
   }
 
+  /** @param {string} data a text frame */
   receive(data) {
+    /** @type {Message} */
     let msg;
     try {
       msg = JSON.parse(data);
@@ -174,9 +191,10 @@ export class Connection {
       return;
     }
     if (!msg || typeof msg.type !== 'string') return;
-    if (msg.id && REPLIES.has(msg.type) && this.pending.has(msg.id)) {
-      const p = this.pending.get(msg.id);
-      this.pending.delete(msg.id);
+    const id = msg.id || 0;
+    const p = id && REPLIES.has(msg.type) ? this.pending.get(id) : undefined;
+    if (p) {
+      this.pending.delete(id);
       clearTimeout(p.timer);
       if (msg.type === 'error') p.reject(new ProtocolError(msg.code || 'internal', msg.message));
       else p.resolve(msg);
@@ -189,27 +207,37 @@ export class Connection {
     return !!this.ws && this.ws.readyState === WebSocket.OPEN;
   }
 
-  // send sends a message without an id: no reply unless it fails.
+  /**
+   * send sends a message without an id: no reply unless it fails.
+   * @param {Message} msg
+   */
   send(msg) {
-    if (!this.isOpen) return false;
+    if (!this.ws || !this.isOpen) return false;
     this.ws.send(JSON.stringify(msg));
     return true;
   }
 
-  // request sends msg with a fresh id and resolves with the reply; an
-  // error reply rejects with a ProtocolError.
+  /**
+   * request sends msg with a fresh id and resolves with the reply; an
+   * error reply rejects with a ProtocolError.
+   * @param {Message} msg
+   * @param {number} [timeout] ms
+   * @returns {Promise<Message>}
+   */
   request(msg, timeout = this.requestTimeout) {
-    if (!this.isOpen) return Promise.reject(new ProtocolError('closed'));
+    const ws = this.ws;
+    if (!ws || !this.isOpen) return Promise.reject(new ProtocolError('closed'));
     const id = this.nextID++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.pending.delete(id)) reject(new ProtocolError('timeout'));
       }, timeout);
       this.pending.set(id, { resolve, reject, timer });
-      this.ws.send(JSON.stringify({ ...msg, id }));
+      ws.send(JSON.stringify({ ...msg, id }));
     });
   }
 
+  /** @param {ProtocolError} err */
   failPending(err) {
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
