@@ -1,6 +1,9 @@
 package web
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"path"
@@ -51,7 +54,11 @@ func TestFilesHasIndex(t *testing.T) {
 	if !strings.Contains(readFile(t, "index.html"), "<!doctype html>") {
 		t.Error("index.html has no doctype")
 	}
-	for _, name := range []string{"app.js", "style.css", "i18n.js", "favicon.png"} {
+	names := []string{"app.js", "style.css", "i18n.js", "favicon.png"}
+	for _, lang := range languages {
+		names = append(names, "lang/"+lang+".js")
+	}
+	for _, name := range names {
 		if !exists(name) {
 			t.Errorf("%s missing", name)
 		}
@@ -138,10 +145,14 @@ func TestNoInlineCode(t *testing.T) {
 
 // TestNoOtherOrigins: zero third-party requests, not even a mention.
 func TestNoOtherOrigins(t *testing.T) {
-	forbidden := []string{"http://", "https://", "ws://", "wss://", "@import", "url(//", "url(\"//", "url('//"}
+	forbidden := []string{"http://", "https://", "ws://", "wss://", "url(//", "url(\"//", "url('//"}
 	for _, name := range textFiles(t) {
 		lower := strings.ToLower(readFile(t, name))
-		for _, f := range forbidden {
+		check := forbidden
+		if !strings.HasSuffix(name, ".js") { // in JS, @import is a JSDoc type import
+			check = slices.Concat(forbidden, []string{"@import"})
+		}
+		for _, f := range check {
 			if i := strings.Index(lower, f); i >= 0 {
 				t.Errorf("%s contains %q at byte %d", name, f, i)
 			}
@@ -171,45 +182,68 @@ func TestModuleImports(t *testing.T) {
 	}
 }
 
-var (
-	entryRE       = regexp.MustCompile(`^\s*'([^']+)':\s*(?:'([^']*)'|"([^"]*)"),\s*$`)
-	placeholderRE = regexp.MustCompile(`\{(\w+)\}`)
-)
+var placeholderRE = regexp.MustCompile(`\{(\w+)\}`)
 
-// dictionary parses one dictionary of i18n.js, in the format documented
-// at the top of that file.
-func dictionary(t *testing.T, src, lang string) map[string]string {
+// languages are the app's languages: static/lang/<code>.js each.
+var languages = []string{"fr", "en"}
+
+// dictionary reads static/lang/<lang>.js, a data-only module: comment
+// lines, then "export default ", one JSON object of strings, and ";". It
+// is parsed as JSON (token by token, to catch a key defined twice), so
+// anything that is not plain data fails here.
+func dictionary(t *testing.T, lang string) map[string]string {
 	t.Helper()
-	lines := strings.Split(src, "\n")
-	start := slices.Index(lines, "const "+lang+" = {")
-	if start < 0 {
-		t.Fatalf("i18n.js: no line %q", "const "+lang+" = {")
+	name := "lang/" + lang + ".js"
+	rest := readFile(t, name)
+	for {
+		line, after, ok := strings.Cut(rest, "\n")
+		if !ok || !strings.HasPrefix(line, "//") && strings.TrimSpace(line) != "" {
+			break
+		}
+		rest = after
+	}
+	body, ok := strings.CutPrefix(rest, "export default ")
+	if !ok {
+		t.Fatalf("%s: after the comments, want \"export default {\", got %.40q", name, rest)
+	}
+	body, ok = strings.CutSuffix(strings.TrimRight(body, "\n"), ";")
+	if !ok {
+		t.Fatalf("%s: the object must end the file, followed by \";\"", name)
+	}
+	dec := json.NewDecoder(strings.NewReader(body))
+	fail := func(err error) {
+		t.Helper()
+		t.Fatalf("%s: not a JSON object of strings (at byte %d of the object): %v", name, dec.InputOffset(), err)
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		fail(fmt.Errorf("want {, got %v %v", tok, err))
 	}
 	dict := map[string]string{}
-	for i := start + 1; i < len(lines); i++ {
-		line := lines[i]
-		if line == "};" {
-			if len(dict) == 0 {
-				t.Fatalf("i18n.js: %s is empty", lang)
-			}
-			return dict
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			fail(err)
 		}
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "//") {
-			continue
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			fail(fmt.Errorf("key %q: %w", k, err))
 		}
-		m := entryRE.FindStringSubmatch(line)
-		if m == nil {
-			t.Errorf("i18n.js line %d: not a one-line entry: %q", i+1, line)
-			continue
+		key := k.(string) // object keys are always strings
+		if _, dup := dict[key]; dup {
+			t.Errorf("%s: %q defined twice", name, key)
 		}
-		if _, dup := dict[m[1]]; dup {
-			t.Errorf("i18n.js: %s.%s defined twice", lang, m[1])
-		}
-		dict[m[1]] = m[2] + m[3]
+		dict[key] = v
 	}
-	t.Fatalf("i18n.js: %s is not closed by a line \"};\"", lang)
-	return nil
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		fail(fmt.Errorf("want }, got %v %v", tok, err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		fail(fmt.Errorf("something follows the object: %v", err))
+	}
+	if len(dict) == 0 {
+		t.Fatalf("%s is empty", name)
+	}
+	return dict
 }
 
 func placeholders(s string) []string {
@@ -224,9 +258,8 @@ func placeholders(s string) []string {
 // TestDictionaries: French and English say the same things, and every key
 // the app uses exists.
 func TestDictionaries(t *testing.T) {
-	src := readFile(t, "i18n.js")
-	fr := dictionary(t, src, "fr")
-	en := dictionary(t, src, "en")
+	fr := dictionary(t, "fr")
+	en := dictionary(t, "en")
 	for k, v := range fr {
 		w, ok := en[k]
 		if !ok {
@@ -276,7 +309,7 @@ func TestDictionaries(t *testing.T) {
 	literal := regexp.MustCompile(`'([a-z0-9_]+(?:\.[a-z0-9_]+)+)'`)
 	plural := regexp.MustCompile(`\btn\(\s*'([^']+)'`)
 	for _, name := range textFiles(t) {
-		if !strings.HasSuffix(name, ".js") || name == "i18n.js" {
+		if !strings.HasSuffix(name, ".js") || strings.HasPrefix(name, "lang/") {
 			continue
 		}
 		code := readFile(t, name)

@@ -3,8 +3,8 @@
 // itself is room.js; staying connected is session.js.
 
 import { t, tn, has, getLang, setLang, applyTranslations } from './i18n.js';
-import { $, show, copyText, ROOM_NAME, validDisplayName } from './dom.js';
-import { ProtocolError } from './protocol.js';
+import { $, show, copyText } from './dom.js';
+import { ProtocolError, ROOM_NAME, validDisplayName } from './protocol.js';
 import { Microphone, LevelMeter, AudioOut, audioContext, resumeAudio } from './media.js';
 import { Session } from './session.js';
 import { Room } from './room.js';
@@ -17,20 +17,43 @@ const MIC_STORE = 'palabre.mic';
 const ORG_STORE = 'palabre.org.';
 const SCREENS = ['home', 'prejoin', 'room', 'ended'];
 
+/** @import { Message, RoomInfo, Joined } from './protocol.js' */
+/** @import { Param } from './i18n.js' */
+
+/**
+ * @typedef {'home' | 'prejoin' | 'joining' | 'room' | 'ended' | 'reconnecting'} AppState
+ * @typedef {{kind: 'loading' | 'adhoc' | 'unknown' | 'invalid'}
+ *   | {kind: 'ok', room: RoomInfo, participants: number}} RoomStatus
+ *   what GET /api/v1/rooms/{name} said of the room
+ * @typedef {'idle' | 'asking' | 'ok' | 'denied' | 'none' | 'error' | 'unsupported'} MicState
+ * @typedef {Record<string, Param>} Params
+ */
+
 const app = {
+  /** @type {AppState} */
   state: 'home',
+  /** @type {Session | null} */
   session: null,
   roomName: '',
   secret: '',
-  roomStatus: { kind: 'loading' }, // loading | ok (room, participants) | adhoc | unknown
-  micState: 'idle', // idle | asking | ok | denied | none | error | unsupported
+  /** @type {RoomStatus} */
+  roomStatus: { kind: 'loading' },
+  /** @type {MicState} */
+  micState: 'idle',
+  /** @type {Promise<void> | null} */
   micPromise: null,
+  /** @type {string} */
   mediaState: 'new',
-  ended: null, // {kind: 'left'|'kicked', by: name, closed: bool}
-  error: null, // {err, params, sticky}
-  info: null, // {key, params}
+  /** @type {{kind: 'left' | 'kicked', by: string, closed: boolean} | null} */
+  ended: null,
+  /** @type {{err: unknown, params?: Params, sticky: boolean} | null} a ProtocolError or a key */
+  error: null,
+  /** @type {{key: string, params?: Params} | null} */
+  info: null,
+  /** @type {unknown} */
   retryError: null,
   forcePassword: '', // a room that asked for a password its status did not announce
+  /** @type {[string, Params]} */
   title: ['title.home', {}],
 };
 
@@ -57,7 +80,7 @@ const room = new Room({
 
 // ---- test hooks: window.palabre, always current ------------------------
 
-window.palabre = Object.defineProperties({}, {
+Object.defineProperty(window, 'palabre', { value: Object.defineProperties({}, {
   pc: { enumerable: true, get: () => (app.session ? app.session.pc : null) },
   ws: { enumerable: true, get: () => (app.session ? app.session.ws : null) },
   self: { enumerable: true, get: () => room.self },
@@ -67,14 +90,16 @@ window.palabre = Object.defineProperties({}, {
   // socketURL(): the URL of the current WebSocket ('' without one), which
   // says which node of a cluster the page is talking to.
   socketURL: { enumerable: true, value: () => (app.session && app.session.ws ? app.session.ws.url : '') },
-});
+}) });
 
+/** @param {AppState} s */
 function setState(s) {
   app.state = s;
   document.body.dataset.state = s;
   show($('reconnecting'), s === 'reconnecting');
 }
 
+/** @param {string} name @param {boolean} [focus] */
 function showScreen(name, focus) {
   for (const s of SCREENS) show($(s), s === name);
   if (focus) {
@@ -83,6 +108,7 @@ function showScreen(name, focus) {
   }
 }
 
+/** @param {string} key @param {Params} [params] */
 function setTitle(key, params = {}) {
   app.title = [key, params];
   document.title = t(key, params);
@@ -90,6 +116,7 @@ function setTitle(key, params = {}) {
 
 // ---- notices -------------------------------------------------------------
 
+/** @param {string} text */
 function announce(text) {
   const el = $('announcer');
   // The same text twice would not be read again: clear, then write.
@@ -103,18 +130,23 @@ function announce(text) {
   }
 }
 
-// errorText turns a ProtocolError (any protocol code, or the client's own
-// closed/timeout/network) or a dictionary key into words.
+/**
+ * errorText turns a ProtocolError (any protocol code, or the client's own
+ * closed/timeout/network) or a dictionary key into words.
+ * @param {unknown} err @param {Params} [params]
+ */
 function errorText(err, params) {
   if (typeof err === 'string') return t(err, params);
-  if (err && err.code) {
+  if (err instanceof ProtocolError) {
     const key = 'error.' + err.code;
     return has(key) ? t(key) : t('error.unknown', { message: err.message || err.code });
   }
-  return t('error.unknown', { message: String((err && err.message) || err) });
+  return t('error.unknown', { message: String((err instanceof Error && err.message) || err) });
 }
 
-let errorTimer = 0;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let errorTimer;
+/** @param {unknown} err a ProtocolError or a dictionary key @param {Params} [params] */
 function showError(err, params) {
   // In the room, errors pass; before it, they stay until the next attempt.
   const sticky = !['room', 'reconnecting'].includes(app.state);
@@ -141,7 +173,9 @@ function clearError() {
   renderError();
 }
 
-let infoTimer = 0;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let infoTimer;
+/** @param {string} key @param {Params} [params] */
 function showInfo(key, params) {
   app.info = { key, params };
   renderInfo();
@@ -166,6 +200,7 @@ function renderInfo() {
 
 // ---- routing ---------------------------------------------------------------
 
+/** @param {string} path */
 function navigate(path) {
   history.pushState(null, '', path);
   route(true);
@@ -198,16 +233,18 @@ function dropSession() {
 
 // Same-origin links navigate inside the app.
 document.addEventListener('click', (e) => {
-  const a = e.target.closest('a[href^="/"]');
-  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
-  if (a.getAttribute('href').startsWith('//')) return;
+  const a = e.target instanceof Element ? e.target.closest('a[href^="/"]') : null;
+  const href = a && a.getAttribute('href');
+  if (!href || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  if (href.startsWith('//')) return;
   e.preventDefault();
-  navigate(a.getAttribute('href'));
+  navigate(href);
 });
 window.addEventListener('popstate', () => route(true));
 
 // ---- home ------------------------------------------------------------------
 
+/** @param {boolean} [focus] */
 function openHome(focus) {
   clearError();
   clearInfo();
@@ -218,7 +255,7 @@ function openHome(focus) {
 }
 
 function renderCreateModeHelp() {
-  $('create-mode-help').textContent = t('mode.' + $('create-mode').value + '.help');
+  $('create-mode-help').textContent = t('mode.' + $('create-mode', HTMLSelectElement).value + '.help');
 }
 
 $('create-mode').addEventListener('change', renderCreateModeHelp);
@@ -227,7 +264,7 @@ $('create-name').addEventListener('input', () => $('create-name').removeAttribut
 $('create-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   clearError();
-  const nameInput = $('create-name');
+  const nameInput = $('create-name', HTMLInputElement);
   const name = nameInput.value.trim();
   if (!ROOM_NAME.test(name)) {
     nameInput.setAttribute('aria-invalid', 'true');
@@ -235,14 +272,16 @@ $('create-form').addEventListener('submit', async (e) => {
     nameInput.focus();
     return;
   }
-  const body = { name, mode: $('create-mode').value };
-  const password = $('create-password').value;
+  /** @type {{name: string, mode: string, password?: string}} */
+  const body = { name, mode: $('create-mode', HTMLSelectElement).value };
+  const password = $('create-password', HTMLInputElement).value;
   if (password) body.password = password;
+  /** @type {Record<string, string>} */
   const headers = { 'Content-Type': 'application/json' };
-  const token = $('create-token').value.trim();
+  const token = $('create-token', HTMLInputElement).value.trim();
   if (token) headers.Authorization = 'Bearer ' + token;
 
-  const btn = $('create-submit');
+  const btn = $('create-submit', HTMLButtonElement);
   btn.disabled = true;
   try {
     const res = await fetch('/api/v1/rooms', { method: 'POST', headers, body: JSON.stringify(body) });
@@ -258,7 +297,11 @@ $('create-form').addEventListener('submit', async (e) => {
   }
 });
 
-// apiFailure reads {"error":{"code","message"}} into showError's arguments.
+/**
+ * apiFailure reads {"error":{"code","message"}} into showError's arguments.
+ * @param {Response} res
+ * @returns {Promise<[unknown, Params?]>}
+ */
 async function apiFailure(res) {
   let code = '';
   let message = '';
@@ -276,12 +319,16 @@ async function apiFailure(res) {
   return [new ProtocolError(code || 'internal', message)];
 }
 
+/**
+ * @param {{room: RoomInfo, link: string, organizer_link: string, organizer_secret: string}} data
+ *   the answer to POST /api/v1/rooms
+ */
 function showCreated(data) {
   const name = data.room.name;
   $('participant-link').textContent = data.link;
   $('organizer-link').textContent = data.organizer_link;
   $('created-enter').setAttribute('href', `/r/${encodeURIComponent(name)}#org=${encodeURIComponent(data.organizer_secret)}`);
-  $('create-form').reset();
+  $('create-form', HTMLFormElement).reset();
   renderCreateModeHelp();
   show($('created'), true);
   $('created-title').focus();
@@ -289,7 +336,7 @@ function showCreated(data) {
 
 for (const btn of document.querySelectorAll('button[data-copy]')) {
   btn.addEventListener('click', async () => {
-    const target = $(btn.dataset.copy);
+    const target = $(/** @type {HTMLElement} */ (btn).dataset.copy || '');
     const ok = await copyText(target.textContent, target);
     showInfo(ok ? 'copy.done' : 'copy.manual_selected');
   });
@@ -298,7 +345,7 @@ for (const btn of document.querySelectorAll('button[data-copy]')) {
 $('goto-form').addEventListener('submit', (e) => {
   e.preventDefault();
   clearError();
-  const input = $('goto-name');
+  const input = $('goto-name', HTMLInputElement);
   const name = input.value.trim().toLowerCase();
   if (!ROOM_NAME.test(name)) {
     input.setAttribute('aria-invalid', 'true');
@@ -312,6 +359,7 @@ $('goto-form').addEventListener('submit', (e) => {
 
 // ---- prejoin ---------------------------------------------------------------
 
+/** @param {string} raw the room's name from the address @param {boolean} [focus] */
 function openPrejoin(raw, focus) {
   const name = raw.toLowerCase();
   // The organizer secret travels in the fragment, which browsers never
@@ -338,8 +386,9 @@ function openPrejoin(raw, focus) {
   showScreen('prejoin', focus);
   setTitle('title.room', { room: name });
   $('prejoin-room').textContent = name;
-  $('name').value = $('name').value || safeGet(localStorage, NAME_STORE) || '';
-  $('password').value = '';
+  const nameInput = $('name', HTMLInputElement);
+  nameInput.value = nameInput.value || safeGet(localStorage, NAME_STORE) || '';
+  $('password', HTMLInputElement).value = '';
   renderJoinButton();
   app.roomStatus = { kind: 'loading' };
   renderPrejoin();
@@ -353,6 +402,7 @@ function openPrejoin(raw, focus) {
   startMic();
 }
 
+/** @param {Storage} storage @param {string} key */
 function safeGet(storage, key) {
   try {
     return storage.getItem(key);
@@ -361,7 +411,9 @@ function safeGet(storage, key) {
   }
 }
 
+/** @param {string} name */
 async function fetchRoom(name) {
+  /** @type {RoomStatus} */
   let status;
   try {
     const res = await fetch(`/api/v1/rooms/${encodeURIComponent(name)}`, { headers: { Accept: 'application/json' } });
@@ -397,18 +449,22 @@ function renderPrejoin() {
   $('prejoin-status').textContent = status.join(' ');
   const needPassword = st.kind === 'ok' && st.room.has_password && !app.secret;
   show($('password-field'), needPassword || (!!app.forcePassword && app.forcePassword === app.roomName));
-  $('join').disabled = st.kind === 'invalid' || app.state === 'joining';
+  $('join', HTMLButtonElement).disabled = st.kind === 'invalid' || app.state === 'joining';
 }
 
 function renderJoinButton() {
   const joining = app.state === 'joining';
   $('join').textContent = t(joining ? 'prejoin.joining' : 'prejoin.join');
-  $('join').disabled = joining || app.roomStatus.kind === 'invalid';
+  $('join', HTMLButtonElement).disabled = joining || app.roomStatus.kind === 'invalid';
 }
 
 // ---- microphone ------------------------------------------------------------
 
-// startMic asks for the microphone (once at a time) and fills the list.
+/**
+ * startMic asks for the microphone (once at a time) and fills the list.
+ * @param {string} [deviceId] '' the default one; absent: the remembered one
+ * @returns {Promise<void>}
+ */
 function startMic(deviceId) {
   if (app.micPromise) return app.micPromise;
   if (deviceId === undefined && mic.track && mic.track.readyState === 'live') {
@@ -431,7 +487,7 @@ function startMic(deviceId) {
       if (app.session) await app.session.setMicTrack(mic.track);
       await fillMics();
     } catch (err) {
-      const name = err && err.name;
+      const name = err instanceof Error ? err.name : '';
       if (name === 'NotAllowedError' || name === 'SecurityError') app.micState = 'denied';
       else if (name === 'NotFoundError' || name === 'OverconstrainedError') app.micState = 'none';
       else app.micState = 'error';
@@ -447,7 +503,8 @@ function startMic(deviceId) {
 }
 
 async function fillMics() {
-  const sel = $('mic');
+  const sel = $('mic', HTMLSelectElement);
+  /** @type {MediaDeviceInfo[]} */
   let devices = [];
   try {
     devices = await Microphone.devices();
@@ -467,7 +524,7 @@ async function fillMics() {
 
 function renderMic() {
   const ok = app.micState === 'ok';
-  const sel = $('mic');
+  const sel = $('mic', HTMLSelectElement);
   sel.disabled = !ok || sel.options.length === 0;
   const key = {
     idle: '', asking: 'mic.asking', ok: 'mic.ok', denied: 'mic.denied', none: 'mic.none',
@@ -478,7 +535,7 @@ function renderMic() {
 }
 
 $('mic').addEventListener('change', () => {
-  const id = $('mic').value;
+  const id = $('mic', HTMLSelectElement).value;
   try {
     localStorage.setItem(MIC_STORE, id);
   } catch {
@@ -506,18 +563,18 @@ $('prejoin-form').addEventListener('submit', async (e) => {
   // Still inside the click: unlock sound now. Safari wants play() called
   // in the gesture itself, before any await.
   audioContext().resume().catch(() => {});
-  const slots = (app.roomStatus.room && app.roomStatus.room.slots) || 3;
+  const slots = (app.roomStatus.kind === 'ok' && app.roomStatus.room.slots) || 3;
   out.prime(Math.max(slots, 3));
 
   clearError();
-  const name = $('name').value.trim();
+  const name = $('name', HTMLInputElement).value.trim();
   if (!validDisplayName(name)) {
     showError('prejoin.name_invalid');
     $('name').focus();
     return;
   }
   const pwShown = !$('password-field').hidden;
-  const password = pwShown ? $('password').value : '';
+  const password = pwShown ? $('password', HTMLInputElement).value : '';
   if (pwShown && !password) {
     showError('prejoin.password_required');
     $('password').focus();
@@ -532,7 +589,7 @@ $('prejoin-form').addEventListener('submit', async (e) => {
   setState('joining');
   renderJoinButton();
   if (!mic.track) await startMic();
-  if (app.state !== 'joining') return; // navigated away meanwhile
+  if (/** @type {AppState} */ (app.state) !== 'joining') return; // navigated away meanwhile
 
   const session = new Session({
     room: app.roomName, name, password, secret: app.secret, mic, out, handlers: sessionHandlers(),
@@ -545,11 +602,12 @@ $('prejoin-form').addEventListener('submit', async (e) => {
     app.session = null;
     setState('prejoin');
     renderJoinButton();
-    if (err.code === 'bad_secret') forgetSecret();
-    if (err.code === 'bad_password') app.forcePassword = app.roomName;
+    const code = err instanceof ProtocolError ? err.code : '';
+    if (code === 'bad_secret') forgetSecret();
+    if (code === 'bad_password') app.forcePassword = app.roomName;
     renderPrejoin();
     showError(err);
-    if (err.code === 'bad_password') $('password').focus();
+    if (code === 'bad_password') $('password').focus();
   }
 });
 
@@ -562,6 +620,7 @@ function forgetSecret() {
   }
 }
 
+/** @returns {import('./session.js').SessionHandlers} */
 function sessionHandlers() {
   return {
     onJoined(joined, isRejoin) {
@@ -598,7 +657,7 @@ function sessionHandlers() {
       app.mediaState = 'new';
       // A room moving to another node is not a lost connection: say so.
       const key = reason === 'moved' ? 'reconnect.moving' : 'reconnect.banner';
-      const banner = $('reconnecting').querySelector('[data-i18n]');
+      const banner = /** @type {HTMLElement} */ ($('reconnecting').querySelector('[data-i18n]'));
       banner.dataset.i18n = key;
       banner.textContent = t(key);
       setState('reconnecting');
@@ -649,6 +708,7 @@ $('enable-sound').addEventListener('click', () => {
 
 // ---- ending ----------------------------------------------------------------
 
+/** @param {'left' | 'kicked'} kind @param {Message} [msg] the kicked message */
 async function endRoom(kind, msg) {
   const s = app.session;
   app.session = null;
@@ -706,7 +766,7 @@ window.addEventListener('pageshow', (e) => {
 
 function renderLanguage() {
   applyTranslations(document);
-  $('lang').value = getLang();
+  $('lang', HTMLSelectElement).value = getLang();
   document.title = t(app.title[0], app.title[1]);
   renderCreateModeHelp();
   renderPrejoin();
@@ -722,7 +782,7 @@ function renderLanguage() {
 }
 
 $('lang').addEventListener('change', () => {
-  setLang($('lang').value);
+  setLang($('lang', HTMLSelectElement).value);
   renderLanguage();
 });
 
@@ -736,6 +796,6 @@ meter.addElement($('mic-level'));
 meter.addElement($('room-level'));
 room.bind();
 applyTranslations(document);
-$('lang').value = getLang();
+$('lang', HTMLSelectElement).value = getLang();
 route(false);
 renderLanguage();

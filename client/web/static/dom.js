@@ -1,51 +1,77 @@
 // Small DOM helpers shared by the screens.
 
-export const $ = (id) => document.getElementById(id);
+/**
+ * $ is the page's element with this id, of this type if one is given
+ * ($('mic', HTMLSelectElement)). The page is static: a missing element
+ * is a bug, reported here rather than as "null has no properties" later.
+ * @template {HTMLElement} [T=HTMLElement]
+ * @param {string} id
+ * @param {{new (): T, prototype: T}} [type]
+ * @returns {T}
+ */
+export function $(id, type) {
+  const el = document.getElementById(id);
+  if (!el || (type && !(el instanceof type))) throw new Error(`palabre: no ${type ? type.name : 'element'} #${id} in the page`);
+  return /** @type {T} */ (el);
+}
 
-// h builds an element: h('button', {type: 'button', class: 'btn'}, 'text').
-// Attributes are set with setAttribute (null/false skip one); children
-// are nodes or strings (strings become text, never HTML).
+/**
+ * h builds an element: h('button', {type: 'button', class: 'btn'}, 'text').
+ * Attributes are set with setAttribute (null/false skip one); children
+ * are nodes or strings (strings become text, never HTML).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, string | number | boolean | null | undefined>} [attrs]
+ * @param {...(Node | string | null | undefined | false)} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') el.className = v;
+    if (k === 'class') el.className = String(v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c);
   }
   return el;
 }
 
+/** @param {HTMLElement} el @param {boolean} on */
 export function show(el, on) {
   el.hidden = !on;
 }
 
-// isTextField: keys typed here belong to the field, not to push-to-talk.
-export function isTextField(el) {
-  if (!el || !el.tagName) return false;
-  if (el.isContentEditable) return true;
-  const tag = el.tagName;
-  if (tag === 'TEXTAREA' || tag === 'SELECT') return true;
-  if (tag !== 'INPUT') return false;
+/**
+ * isTextField: keys typed here belong to the field, not to push-to-talk.
+ * @param {EventTarget | null} target
+ */
+export function isTextField(target) {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target.isContentEditable) return true;
+  if (target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
+  if (!(target instanceof HTMLInputElement)) return false;
   const nonText = ['button', 'checkbox', 'radio', 'range', 'color', 'file', 'submit', 'reset', 'image'];
-  return !nonText.includes((el.type || 'text').toLowerCase());
+  return !nonText.includes((target.type || 'text').toLowerCase());
 }
 
-// copyText copies to the clipboard. Without clipboard access (an insecure
-// context, a refusal) it selects the element's text so that the user can
-// copy it by hand, and resolves false.
+/**
+ * copyText copies to the clipboard. Without clipboard access (an insecure
+ * context, a refusal) it selects the element's text so that the user can
+ * copy it by hand, and resolves false.
+ * @param {string} text @param {Element | null} el
+ */
 export async function copyText(text, el) {
   try {
     await navigator.clipboard.writeText(text);
     return true;
   } catch {
-    if (el) {
+    const sel = window.getSelection();
+    if (el && sel) {
       const range = document.createRange();
       range.selectNodeContents(el);
-      const sel = window.getSelection();
       sel.removeAllRanges();
       sel.addRange(range);
     }
@@ -53,25 +79,35 @@ export async function copyText(text, el) {
   }
 }
 
-// ROOM_NAME is the protocol's room name: 1–64 of a-z, 0-9, '-', starting
-// and ending with a letter or digit.
-export const ROOM_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
-
-// validDisplayName: 1–64 characters, no control characters.
-export function validDisplayName(name) {
-  const n = [...name].length;
-  return n >= 1 && n <= 64 && !/\p{Cc}/u.test(name);
+/**
+ * whileBusy disables a control until the promise settles (a request on
+ * its way), and returns the promise.
+ * @template T
+ * @param {HTMLButtonElement | HTMLSelectElement} control @param {Promise<T>} p
+ */
+export function whileBusy(control, p) {
+  control.disabled = true;
+  p.finally(() => {
+    control.disabled = false;
+  }).catch(() => {});
+  return p;
 }
 
-// sleep resolves after ms; wake() (returned alongside) ends it early.
+/**
+ * sleep resolves after ms; wake() (returned alongside) ends it early.
+ * @param {number} ms
+ * @returns {{done: Promise<void>, wake: () => void}}
+ */
 export function sleep(ms) {
-  let wake;
-  const p = new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
+  /** @type {() => void} */
+  let wake = () => {};
+  /** @type {Promise<void>} */
+  const done = new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
     wake = () => {
-      clearTimeout(t);
+      clearTimeout(timer);
       resolve();
     };
   });
-  return { done: p, wake };
+  return { done, wake };
 }

@@ -1,12 +1,14 @@
 // Media: the microphone, the level meter, the <audio> elements of the
 // audio slots, and the RTCPeerConnection.
 
+/** @type {AudioContext | null} */
 let ctx = null;
 
 // audioContext is the page's one AudioContext (meters, silent streams).
 export function audioContext() {
   if (!ctx) {
-    const AC = window.AudioContext || window.webkitAudioContext;
+    // Older Safari names it webkitAudioContext.
+    const AC = window.AudioContext || /** @type {{webkitAudioContext?: typeof AudioContext}} */ (window).webkitAudioContext;
     ctx = new AC();
   }
   return ctx;
@@ -26,14 +28,24 @@ export function resumeAudio() {
 // muted" too.
 export class Microphone {
   constructor() {
+    /** @type {MediaStream | null} */
     this.stream = null;
+    /** @type {MediaStreamTrack | null} */
     this.track = null;
+    /** @type {MediaStreamTrack | null} */
     this.meterTrack = null;
     this.deviceId = '';
-    this.onEnded = null; // the device went away (unplugged, revoked)
+    /** @type {(() => void) | null} the device went away (unplugged, revoked) */
+    this.onEnded = null;
   }
 
+  /**
+   * open opens the microphone deviceId ('' the default one).
+   * @param {string} [deviceId]
+   * @returns {Promise<MediaStreamTrack>}
+   */
   async open(deviceId = '') {
+    /** @type {MediaTrackConstraints} */
     const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
     if (deviceId) audio.deviceId = { exact: deviceId };
     // Release the previous device first: some systems cannot open two.
@@ -42,23 +54,23 @@ export class Microphone {
     try {
       stream = await navigator.mediaDevices.getUserMedia({ audio });
     } catch (err) {
-      if (deviceId && err && err.name === 'OverconstrainedError') {
+      if (deviceId && err instanceof Error && err.name === 'OverconstrainedError') {
         return this.open(''); // the remembered device is gone: take the default
       }
       throw err;
     }
     this.stream = stream;
-    this.track = stream.getAudioTracks()[0] || null;
-    if (!this.track) throw new DOMException('no audio track', 'NotFoundError');
-    this.track.enabled = false; // always start silent: the room decides
-    this.meterTrack = this.track.clone();
+    const track = stream.getAudioTracks()[0] || null;
+    this.track = track;
+    if (!track) throw new DOMException('no audio track', 'NotFoundError');
+    track.enabled = false; // always start silent: the room decides
+    this.meterTrack = track.clone();
     this.meterTrack.enabled = true;
-    this.deviceId = (this.track.getSettings && this.track.getSettings().deviceId) || deviceId;
-    const track = this.track;
+    this.deviceId = (track.getSettings && track.getSettings().deviceId) || deviceId;
     track.addEventListener('ended', () => {
       if (this.track === track && this.onEnded) this.onEnded();
     });
-    return this.track;
+    return track;
   }
 
   stop() {
@@ -80,38 +92,47 @@ export class Microphone {
 // meter elements (a .level with a .level-bar child).
 export class LevelMeter {
   constructor() {
+    /** @type {Set<HTMLElement>} */
     this.elements = new Set();
+    /** @type {MediaStreamAudioSourceNode | null} */
     this.source = null;
+    /** @type {AnalyserNode | null} */
     this.analyser = null;
+    /** @type {GainNode | null} */
     this.sink = null;
-    this.buf = null;
+    this.buf = new Float32Array(0);
     this.level = 0;
     this.lastAria = 0;
     this.raf = 0;
   }
 
+  /** @param {HTMLElement} el a .level with a .level-bar child */
   addElement(el) {
     this.elements.add(el);
   }
 
+  /** @param {MediaStreamTrack | null} track */
   attach(track) {
     this.detach();
     if (!track) return;
     const ac = audioContext();
-    this.source = ac.createMediaStreamSource(new MediaStream([track]));
-    this.analyser = ac.createAnalyser();
-    this.analyser.fftSize = 1024;
-    this.buf = new Float32Array(this.analyser.fftSize);
+    const source = ac.createMediaStreamSource(new MediaStream([track]));
+    const analyser = ac.createAnalyser();
+    analyser.fftSize = 1024;
+    this.buf = new Float32Array(analyser.fftSize);
     // Some engines only process nodes that reach the destination: route
     // the analyser there through a muted gain.
-    this.sink = ac.createGain();
-    this.sink.gain.value = 0;
-    this.source.connect(this.analyser);
-    this.analyser.connect(this.sink);
-    this.sink.connect(ac.destination);
+    const sink = ac.createGain();
+    sink.gain.value = 0;
+    source.connect(analyser);
+    analyser.connect(sink);
+    sink.connect(ac.destination);
+    this.source = source;
+    this.analyser = analyser;
+    this.sink = sink;
     const tick = () => {
       this.raf = requestAnimationFrame(tick);
-      this.update();
+      this.update(analyser);
     };
     this.raf = requestAnimationFrame(tick);
   }
@@ -124,8 +145,9 @@ export class LevelMeter {
     this.draw(0, true);
   }
 
-  update() {
-    this.analyser.getFloatTimeDomainData(this.buf);
+  /** @param {AnalyserNode} analyser */
+  update(analyser) {
+    analyser.getFloatTimeDomainData(this.buf);
     let sum = 0;
     for (let i = 0; i < this.buf.length; i++) sum += this.buf[i] * this.buf[i];
     const rms = Math.sqrt(sum / this.buf.length);
@@ -136,6 +158,7 @@ export class LevelMeter {
     this.draw(this.level, false);
   }
 
+  /** @param {number} v level, 0 … 1 @param {boolean} force update aria-valuenow now */
   draw(v, force) {
     const now = performance.now();
     // aria-valuenow at a calm pace: screen readers need no 60 Hz updates.
@@ -143,7 +166,7 @@ export class LevelMeter {
     if (aria) this.lastAria = now;
     for (const el of this.elements) {
       const bar = el.firstElementChild;
-      if (bar) bar.style.transform = `scaleX(${v.toFixed(3)})`;
+      if (bar instanceof HTMLElement) bar.style.transform = `scaleX(${v.toFixed(3)})`;
       if (aria) el.setAttribute('aria-valuenow', String(Math.round(v * 100)));
     }
   }
@@ -154,13 +177,18 @@ export class LevelMeter {
 // the Join click; it starts each element on a silent stream, which
 // unlocks it (Safari included) for the real stream later.
 export class AudioOut {
+  /** @param {HTMLElement} container where the <audio> elements go */
   constructor(container) {
     this.container = container;
+    /** @type {HTMLAudioElement[]} by slot */
     this.els = [];
+    /** @type {MediaStream | null} */
     this.silent = null;
-    this.onBlocked = null; // play() was refused: the app asks for a click
+    /** @type {(() => void) | null} play() was refused: the app asks for a click */
+    this.onBlocked = null;
   }
 
+  /** @param {number} i slot @returns {HTMLAudioElement} */
   element(i) {
     while (this.els.length <= i) {
       const el = document.createElement('audio');
@@ -173,6 +201,7 @@ export class AudioOut {
     return this.els[i];
   }
 
+  /** @returns {MediaStream} */
   silentStream() {
     if (!this.silent) {
       try {
@@ -184,6 +213,7 @@ export class AudioOut {
     return this.silent;
   }
 
+  /** @param {number} n how many slots */
   prime(n) {
     for (let i = 0; i < n; i++) {
       const el = this.element(i);
@@ -192,12 +222,14 @@ export class AudioOut {
     }
   }
 
+  /** @param {number} i slot @param {MediaStream} stream */
   attach(i, stream) {
     const el = this.element(i);
     el.srcObject = stream;
     this.play(el);
   }
 
+  /** @param {HTMLAudioElement} el */
   play(el) {
     const p = el.play();
     if (p) {
@@ -218,7 +250,10 @@ export class AudioOut {
   }
 }
 
-// firstMid is the mid of the offer's first m-line: the microphone's.
+/**
+ * firstMid is the mid of the offer's first m-line: the microphone's.
+ * @param {string} sdp @returns {string | null}
+ */
 export function firstMid(sdp) {
   let inMedia = false;
   for (const line of sdp.split(/\r?\n/)) {
@@ -235,16 +270,25 @@ export function firstMid(sdp) {
 // MediaSession is one RTCPeerConnection, answering the server's single
 // offer. The client never creates offers.
 export class MediaSession {
-  // onCandidate(init): a local ICE candidate to send.
-  // onState(connectionState): the PeerConnection's state changed.
+  /**
+   * onCandidate(init): a local ICE candidate to send.
+   * onState(connectionState): the PeerConnection's state changed.
+   * @param {{iceServers: RTCIceServer[], micTrack: MediaStreamTrack | null, out: AudioOut,
+   *   onCandidate: (c: RTCIceCandidateInit) => void,
+   *   onState: (s: RTCPeerConnectionState) => void}} options
+   */
   constructor({ iceServers, micTrack, out, onCandidate, onState }) {
     this.pc = new RTCPeerConnection({ iceServers: iceServers || [] });
     this.micTrack = micTrack || null;
     this.out = out;
+    /** @type {string | null} */
     this.micMid = null;
+    /** @type {RTCRtpTransceiver | null} */
     this.micTransceiver = null;
+    /** @type {RTCIceCandidateInit[]} until the offer is set */
     this.remoteCandidates = [];
     this.remoteSet = false;
+    /** @type {Promise<unknown>} the offers, one after the other */
     this.chain = Promise.resolve();
     this.closed = false;
 
@@ -263,6 +307,7 @@ export class MediaSession {
   // transceiver's rank among the slot m-lines. Each track gets its own
   // MediaStream: the slots may share one msid stream, and playing that
   // stream in K elements would play every voice K times.
+  /** @param {RTCTrackEvent} e */
   onTrack(e) {
     const t = e.transceiver;
     if (!t || t.mid === this.micMid) return;
@@ -272,7 +317,11 @@ export class MediaSession {
     this.out.attach(slot, new MediaStream([e.track]));
   }
 
-  // acceptOffer applies the server's offer and returns the answer's SDP.
+  /**
+   * acceptOffer applies the server's offer and returns the answer's SDP.
+   * @param {string} sdp
+   * @returns {Promise<string>}
+   */
   acceptOffer(sdp) {
     const run = async () => {
       this.micMid = firstMid(sdp);
@@ -289,7 +338,9 @@ export class MediaSession {
       this.flushCandidates();
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);
-      return this.pc.localDescription.sdp;
+      const local = this.pc.localDescription;
+      if (!local) throw new Error('no local description after setLocalDescription');
+      return local.sdp;
     };
     const p = this.chain.then(run);
     this.chain = p.catch(() => {});
@@ -297,6 +348,7 @@ export class MediaSession {
   }
 
   // addCandidate adds a remote candidate, queued until the offer is set.
+  /** @param {RTCIceCandidateInit} init */
   addCandidate(init) {
     if (!this.remoteSet) {
       this.remoteCandidates.push(init);
@@ -311,7 +363,10 @@ export class MediaSession {
     for (const c of q) this.addCandidate(c);
   }
 
-  // setMicTrack swaps the sent track (another microphone).
+  /**
+   * setMicTrack swaps the sent track (another microphone).
+   * @param {MediaStreamTrack | null} track
+   */
   async setMicTrack(track) {
     this.micTrack = track || null;
     if (this.micTransceiver) await this.micTransceiver.sender.replaceTrack(this.micTrack);

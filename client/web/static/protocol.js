@@ -4,6 +4,38 @@
 // (welcome, joined, ack, pong, or error). request() returns a promise
 // settled by that reply; everything else is an event, handed to onEvent.
 
+/**
+ * The protocol's objects, as signaling/proto defines them.
+ * @typedef {'open' | 'ptt' | 'moderated'} Mode
+ * @typedef {{id: string, name: string, organizer: boolean, muted: boolean,
+ *   hand: boolean, floor: boolean, source: number}} Participant
+ * @typedef {{name: string, mode: Mode, locked: boolean, has_password: boolean,
+ *   max_participants: number, max_speakers: number, slots: number}} RoomInfo
+ * @typedef {{slot: number, participant: string, source: number}} Speaker
+ *   participant '' (and source 0): the slot went quiet
+ * @typedef {{urls: string[], username?: string, credential?: string}} ICEServer
+ */
+
+/**
+ * Message is every message, like proto.Message: which fields are set
+ * depends on type (docs/protocol.md).
+ * @typedef {{
+ *   type: string, id?: number, version?: number, software?: string,
+ *   room?: string, name?: string, password?: string, secret?: string,
+ *   mode?: Mode, target?: string, hops?: number,
+ *   sdp?: string, candidate?: RTCIceCandidateInit,
+ *   code?: string, message?: string, by?: string, reason?: string,
+ *   self?: Participant, room_info?: RoomInfo, participants?: Participant[],
+ *   participant?: Participant, floor?: string[], speaker?: Speaker,
+ *   speakers?: Speaker[], ice_servers?: ICEServer[], url?: string, nodes?: string[],
+ * }} Message
+ */
+
+/**
+ * Joined is the reply to a join: the room as the newcomer finds it.
+ * @typedef {Message & {self: Participant, room_info: RoomInfo}} Joined
+ */
+
 export const PROTOCOL_VERSION = 1;
 export const SOFTWARE = 'palabre-web/1';
 
@@ -13,15 +45,42 @@ export const SOFTWARE = 'palabre-web/1';
 // room is moving).
 const REPLIES = new Set(['welcome', 'joined', 'ack', 'pong', 'error', 'redirect']);
 
-// The most redirects a join may follow (MaxHops in signaling/proto) and
-// the most cluster nodes remembered from a joined message.
+// ---- limits: copies of the server's rules ------------------------------
+// client/web/rules_test.go checks them against the Go code: keep them
+// simple exported constants.
+
+// MAX_HOPS is the most redirects a join may follow (MaxHops in
+// signaling/proto).
 export const MAX_HOPS = 3;
+// MAX_NODES is the most cluster nodes remembered from a joined message.
 export const MAX_NODES = 16;
+
+// ROOM_NAME is the protocol's room name (rooms.ValidateName): 1–64 of
+// a-z, 0-9, '-', starting and ending with a letter or digit.
+export const ROOM_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+
+// MAX_NAME_CHARS is the longest display name, in characters (code
+// points: proto.MaxNameRunes).
+export const MAX_NAME_CHARS = 64;
+
+/**
+ * validDisplayName is proto.ValidDisplayName: 1–64 characters, none a
+ * control character, U+FFFD or half a surrogate pair (the server reads
+ * those as invalid UTF-8), and not only spaces.
+ * @param {string} name
+ */
+export function validDisplayName(name) {
+  const n = [...name].length;
+  if (n < 1 || n > MAX_NAME_CHARS) return false;
+  if (/[\p{Cc}\p{Cs}\uFFFD]/u.test(name)) return false;
+  return !/^\p{White_Space}*$/u.test(name);
+}
 
 // ProtocolError is a failed request: code is a protocol error code
 // (bad_password, floor_busy, …) or one of the client's own: closed (the
 // connection ended first), timeout, network.
 export class ProtocolError extends Error {
+  /** @param {string} code @param {string} [message] */
   constructor(code, message = '') {
     super(message || code);
     this.name = 'ProtocolError';
@@ -32,6 +91,7 @@ export class ProtocolError extends Error {
 // nodeURL checks a node's public base URL sent by the server (redirect,
 // joined.nodes) and returns it without a trailing slash, or '' when it is
 // not an absolute http: or https: URL: nothing else is ever connected to.
+/** @param {unknown} s @returns {string} */
 export function nodeURL(s) {
   if (typeof s !== 'string' || s.length > 2048) return '';
   let u;
@@ -46,31 +106,44 @@ export function nodeURL(s) {
 
 // socketURL is the WebSocket endpoint ("/ws") of the node at base, a base
 // URL as nodeURL returns it; by default the server that served the page.
+/** @param {string} [base] */
 export function socketURL(base = location.origin) {
   const u = new URL(base);
   const scheme = u.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${u.host}${u.pathname.replace(/\/+$/, '')}/ws`;
 }
 
+/**
+ * @typedef {{code: number, reason: string, byUs: boolean}} CloseInfo
+ * @typedef {{resolve: (msg: Message) => void, reject: (err: ProtocolError) => void,
+ *   timer: ReturnType<typeof setTimeout>}} Pending
+ */
+
 export class Connection {
-  // url: the WebSocket endpoint (socketURL()).
-  // onEvent(msg): every message that is not a reply.
-  // onClose({code, reason, byUs}): the socket closed; byUs when close() was called.
+  /**
+   * url: the WebSocket endpoint (socketURL()).
+   * onEvent(msg): every message that is not a reply.
+   * onClose({code, reason, byUs}): the socket closed; byUs when close() was called.
+   * @param {{url?: string, onEvent?: (msg: Message) => void,
+   *   onClose?: (info: CloseInfo) => void, requestTimeout?: number}} options
+   */
   constructor({ url = socketURL(), onEvent, onClose, requestTimeout = 15000 }) {
     this.url = url;
     this.onEvent = onEvent;
     this.onClose = onClose;
     this.requestTimeout = requestTimeout;
+    /** @type {WebSocket | null} */
     this.ws = null;
     this.nextID = 1;
-    this.pending = new Map(); // id → {resolve, reject, timer}
+    /** @type {Map<number, Pending>} by request id */
+    this.pending = new Map();
     this.closedByUs = false;
     this.closed = false;
   }
 
   // open connects; it resolves once the socket is open.
   open(timeout = 10000) {
-    return new Promise((resolve, reject) => {
+    return /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
       let ws;
       try {
         ws = new WebSocket(this.url);
@@ -104,10 +177,12 @@ export class Connection {
       };
       // An error is always followed by close, which does the work.
       ws.onerror = () => {};
-    });
+    }));
   }
 
+  /** @param {string} data a text frame */
   receive(data) {
+    /** @type {Message} */
     let msg;
     try {
       msg = JSON.parse(data);
@@ -116,9 +191,10 @@ export class Connection {
       return;
     }
     if (!msg || typeof msg.type !== 'string') return;
-    if (msg.id && REPLIES.has(msg.type) && this.pending.has(msg.id)) {
-      const p = this.pending.get(msg.id);
-      this.pending.delete(msg.id);
+    const id = msg.id || 0;
+    const p = id && REPLIES.has(msg.type) ? this.pending.get(id) : undefined;
+    if (p) {
+      this.pending.delete(id);
       clearTimeout(p.timer);
       if (msg.type === 'error') p.reject(new ProtocolError(msg.code || 'internal', msg.message));
       else p.resolve(msg);
@@ -131,27 +207,37 @@ export class Connection {
     return !!this.ws && this.ws.readyState === WebSocket.OPEN;
   }
 
-  // send sends a message without an id: no reply unless it fails.
+  /**
+   * send sends a message without an id: no reply unless it fails.
+   * @param {Message} msg
+   */
   send(msg) {
-    if (!this.isOpen) return false;
+    if (!this.ws || !this.isOpen) return false;
     this.ws.send(JSON.stringify(msg));
     return true;
   }
 
-  // request sends msg with a fresh id and resolves with the reply; an
-  // error reply rejects with a ProtocolError.
+  /**
+   * request sends msg with a fresh id and resolves with the reply; an
+   * error reply rejects with a ProtocolError.
+   * @param {Message} msg
+   * @param {number} [timeout] ms
+   * @returns {Promise<Message>}
+   */
   request(msg, timeout = this.requestTimeout) {
-    if (!this.isOpen) return Promise.reject(new ProtocolError('closed'));
+    const ws = this.ws;
+    if (!ws || !this.isOpen) return Promise.reject(new ProtocolError('closed'));
     const id = this.nextID++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.pending.delete(id)) reject(new ProtocolError('timeout'));
       }, timeout);
       this.pending.set(id, { resolve, reject, timer });
-      this.ws.send(JSON.stringify({ ...msg, id }));
+      ws.send(JSON.stringify({ ...msg, id }));
     });
   }
 
+  /** @param {ProtocolError} err */
   failPending(err) {
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);

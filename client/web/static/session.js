@@ -14,6 +14,22 @@ import { Connection, ProtocolError, PROTOCOL_VERSION, SOFTWARE, MAX_HOPS, MAX_NO
 import { MediaSession } from './media.js';
 import { sleep } from './dom.js';
 
+/** @import { Message, Joined } from './protocol.js' */
+/** @import { Microphone, AudioOut } from './media.js' */
+
+/**
+ * What the app hears from a session.
+ * @typedef {{
+ *   onJoined(joined: Joined, isRejoin: boolean): void,
+ *   onEvent(msg: Message): void,
+ *   onMediaState(state: RTCPeerConnectionState): void,
+ *   onReconnecting(reason: 'moved' | 'media' | 'network'): void,
+ *   onRetryFailed(err: unknown): void,
+ *   onFatal(err: ProtocolError): void,
+ *   onKicked(msg: Message): void,
+ * }} SessionHandlers
+ */
+
 // Join errors after which trying again cannot help: the user must act
 // (type the new password, ask an organizer…). Others (rate_limited,
 // room_full while our old self is still counted, internal, network) are
@@ -32,10 +48,10 @@ const KEEPALIVE_EVERY = 20000; // a dead network can keep a WebSocket "open" for
 const KEEPALIVE_TIMEOUT = 10000;
 
 export class Session {
-  // handlers: {
-  //   onJoined(joinedMsg, isRejoin), onEvent(msg), onMediaState(state),
-  //   onReconnecting(reason), onRetryFailed(err), onFatal(err), onKicked(msg)
-  // }
+  /**
+   * @param {{room: string, name: string, password?: string, secret?: string,
+   *   mic: Microphone, out: AudioOut, handlers: SessionHandlers}} options
+   */
   constructor({ room, name, password, secret, mic, out, handlers }) {
     this.room = room;
     this.name = name;
@@ -44,15 +60,20 @@ export class Session {
     this.mic = mic;
     this.out = out;
     this.h = handlers;
+    /** @type {Connection | null} */
     this.conn = null;
+    /** @type {MediaSession | null} */
     this.media = null;
     this.joined = false;
     this.ended = false;
     this.reconnecting = false;
+    /** @type {{watchdog?: ReturnType<typeof setTimeout>, disconnected?: ReturnType<typeof setTimeout>, keepalive?: ReturnType<typeof setInterval>}} */
     this.timers = {};
+    /** @type {(() => void) | null} ends the wait before the next attempt */
     this.wake = null;
     this.base = ''; // base URL of the node we joined
-    this.nodes = []; // the cluster's nodes (base URLs) as the last joined listed them
+    /** @type {string[]} the cluster's nodes (base URLs) as the last joined listed them */
+    this.nodes = [];
     this.movedTo = ''; // the room moved there: the next rejoin goes there first
   }
 
@@ -74,11 +95,16 @@ export class Session {
     });
   }
 
-  // connect joins through the node at base (a base URL), following the
-  // redirects of the join; hops is how many were followed to get there.
+  /**
+   * connect joins through the node at base (a base URL), following the
+   * redirects of the join; hops is how many were followed to get there.
+   * @param {boolean} isRejoin @param {string} base @param {number} [hops]
+   * @returns {Promise<void>}
+   */
   async connect(isRejoin, base, hops = 0) {
     this.joined = false;
     // Events that arrive before the joined reply is handled wait here.
+    /** @type {Message[]} */
     const early = [];
     let ready = false;
     const conn = new Connection({
@@ -90,13 +116,14 @@ export class Session {
       },
       onClose: (info) => {
         if (conn !== this.conn || info.byUs) return;
-        this.onClose(info);
+        this.onClose();
       },
     });
     this.conn = conn;
     await conn.open();
     const welcome = await conn.request({ type: 'hello', version: PROTOCOL_VERSION, software: SOFTWARE });
     if (welcome.version !== PROTOCOL_VERSION) throw new ProtocolError('unsupported_version');
+    /** @type {Message} */
     const join = { type: 'join', room: this.room, name: this.name };
     if (this.password) join.password = this.password;
     if (this.secret) join.secret = this.secret;
@@ -112,6 +139,7 @@ export class Session {
       conn.close(1000, 'redirect');
       return this.connect(isRejoin, url, hops + 1);
     }
+    if (!joined.self || !joined.room_info) throw new ProtocolError('bad_message', 'joined without self or room_info');
     this.base = base;
     this.nodes = (Array.isArray(joined.nodes) ? joined.nodes : []).slice(0, MAX_NODES).map(nodeURL).filter(Boolean);
 
@@ -125,15 +153,16 @@ export class Session {
     this.joined = true;
     this.reconnecting = false;
     ready = true;
-    this.h.onJoined(joined, isRejoin);
+    this.h.onJoined(/** @type {Joined} */ (joined), isRejoin);
     for (const m of early) this.onEvent(m);
     this.startWatchdogs();
   }
 
+  /** @param {Message} msg */
   onEvent(msg) {
     switch (msg.type) {
       case 'offer':
-        this.answer(msg.sdp);
+        this.answer(msg.sdp || '');
         break;
       case 'candidate':
         if (this.media && msg.candidate) this.media.addCandidate(msg.candidate);
@@ -157,9 +186,11 @@ export class Session {
     }
   }
 
+  /** @param {string} sdp the server's offer */
   async answer(sdp) {
     const media = this.media;
     const conn = this.conn;
+    if (!media || !conn) return;
     try {
       const answer = await media.acceptOffer(sdp);
       if (media !== this.media) return;
@@ -171,6 +202,7 @@ export class Session {
     }
   }
 
+  /** @param {RTCPeerConnectionState} state */
   onMediaState(state) {
     clearTimeout(this.timers.disconnected);
     if (state === 'connected') {
@@ -210,7 +242,10 @@ export class Session {
     this.timers = {};
   }
 
-  // startReconnect drops the connection and rejoins from scratch.
+  /**
+   * startReconnect drops the connection and rejoins from scratch.
+   * @param {'moved' | 'media' | 'network'} reason
+   */
   startReconnect(reason) {
     if (this.ended || this.reconnecting) return;
     this.reconnecting = true;
@@ -277,12 +312,16 @@ export class Session {
     }
   }
 
-  // request sends a room request; it fails with 'closed' while offline.
+  /**
+   * request sends a room request; it fails with 'closed' while offline.
+   * @param {Message} msg
+   */
   request(msg) {
     if (!this.joined || !this.conn) return Promise.reject(new ProtocolError('closed'));
     return this.conn.request(msg);
   }
 
+  /** @param {MediaStreamTrack | null} track */
   async setMicTrack(track) {
     if (this.media) await this.media.setMicTrack(track);
   }
