@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+
+	"palabre/internal/testkit"
 )
 
 // A NACKed slot packet is re-sent from the publisher's cache with the
@@ -18,7 +20,7 @@ func TestNACKRetransmission(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp.startTalking(20)
-	waitFor(t, 5*time.Second, "listener hears", func() bool { return len(l.received("slot-0")) >= 20 })
+	testkit.Eventually(t, 5*time.Second, "listener hears", func() bool { return len(l.received("slot-0")) >= 20 })
 	sp.stopTalking()
 	time.Sleep(50 * time.Millisecond)
 
@@ -31,7 +33,7 @@ func TestNACKRetransmission(t *testing.T) {
 	if err := l.pc.WriteRTCP([]rtcp.Packet{nack}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "retransmissions", func() bool { return len(l.received("slot-0")) >= len(pkts)+len(want) })
+	testkit.Eventually(t, 5*time.Second, "retransmissions", func() bool { return len(l.received("slot-0")) >= len(pkts)+len(want) })
 	got := l.received("slot-0")[len(pkts):]
 	for i, w := range want {
 		g := got[i]

@@ -19,7 +19,10 @@ type Clock struct {
 }
 
 // NewClock returns a Clock set to a fixed date.
-func NewClock() *Clock { return &Clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)} }
+func NewClock() *Clock { return NewClockAt(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)) }
+
+// NewClockAt returns a Clock set to t.
+func NewClockAt(t time.Time) *Clock { return &Clock{t: t} }
 
 // Now is the clock's time.
 func (c *Clock) Now() time.Time {
