@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"palabre/client"
+	"palabre/internal/testkit"
+	"palabre/signaling"
 	"palabre/signaling/proto"
 )
 

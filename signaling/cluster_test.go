@@ -15,6 +15,8 @@ import (
 	"github.com/pion/rtp"
 
 	"palabre/client"
+	"palabre/internal/testkit"
+	"palabre/signaling"
 	"palabre/signaling/proto"
 )
 

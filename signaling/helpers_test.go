@@ -66,8 +66,12 @@ func startServer(t *testing.T, opts ...serverOption) *testServer {
 	// Every test leaves no goroutine behind, checked when it ends (this
 	// cleanup runs last), so a leak names its test. It waits up to 5 s:
 	// pion's ICE task loop may outlive PeerConnection.Close for a moment.
+	// The test's own idle HTTP connections are closed first: in a
+	// cluster test, the later servers' checks run while the first ones
+	// still serve those connections.
 	ign := goleak.IgnoreCurrent()
 	t.Cleanup(func() {
+		http.DefaultClient.CloseIdleConnections()
 		testkit.EventuallyNil(t, 5*time.Second, func() error { return goleak.Find(ign) })
 	})
 	noTURN := func(o *server.Options) { o.TURN.Enabled = false }

@@ -1,7 +1,6 @@
 package signaling
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
@@ -46,4 +45,3 @@ func TestClientIPBehindProxies(t *testing.T) {
 		})
 	}
 }
-

@@ -7,6 +7,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"palabre/client"
+	"palabre/internal/testkit"
+	"palabre/signaling"
 )
 
 // Participants who can only use the relay join through the bundled TURN

@@ -1,78 +1,125 @@
-// Package testserver runs a whole Palabre server on loopback for tests in
-// other packages (the load tester, the browser tests): bbolt store in a
-// temporary directory, media engine, bundled TURN, signaling over httptest.
-// StartCluster runs several of them as the nodes of one cluster. The
-// signaling package's own tests keep their helper, which this package
-// cannot serve without an import cycle.
+// Package testserver runs whole Palabre servers on loopback for tests,
+// started by server.Start as palabre serve starts them: the same parts,
+// wired the same way, with test settings (Options): ports picked by the
+// system, data in a temporary directory, cheap password hashing, generous
+// join limits. StartCluster runs several as the nodes of one cluster.
 package testserver
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
-	"palabre/admission"
-	"palabre/client/web"
 	"palabre/cluster"
 	"palabre/rooms"
+	"palabre/server"
 	"palabre/sfu"
 	"palabre/signaling"
 	"palabre/turn"
 )
 
+// CheapHash keeps argon2id fast in tests; the production parameters are
+// exercised by the rooms package's own tests.
+var CheapHash = rooms.HashParams{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// Options are the settings test servers start from: server.Defaults on
+// 127.0.0.1 with every port picked by the system (no ICE-TCP), data in a
+// temporary directory, TURN relays in 40000-49000 (an allocation retries
+// another port when one is taken, so servers side by side share the
+// range), cheap password hashing and joins limited to 1000/s.
+func Options(t testing.TB) server.Options {
+	o := server.Defaults()
+	o.Listen = "127.0.0.1:0"
+	o.DataDir = t.TempDir()
+	o.MediaPort, o.MediaTCPPort = 0, 0
+	o.TURN.Port = 0
+	o.TURN.RelayPortMin, o.TURN.RelayPortMax = 40000, 49000
+	o.TURN.Secret = "test secret, at least 16 bytes"
+	o.Admission.JoinsPerSecond, o.Admission.JoinBurst = 1000, 1000
+	o.PasswordHash = CheapHash
+	return o
+}
+
 // Server is a running test server.
 type Server struct {
 	URL    string
 	Client *http.Client // trusts the server's certificate under StartTLS
-	Engine *sfu.Engine
-	TURN   *turn.Server
-	// Signaling is the signaling server (Drain, LiveRooms…).
+	// Node is the server; the fields below are its parts.
+	Node      *server.Node
+	Engine    *sfu.Engine
+	TURN      *turn.Server // nil when Options turned TURN off
 	Signaling *signaling.Server
+	// NodeID and Cluster are set on cluster nodes (StartCluster, or
+	// Options with Cluster.Bind): the node's id ("n1"…) and membership.
+	NodeID  string
+	Cluster *cluster.Node
 
-	// NodeID and Node are set on the nodes of StartCluster: the node's
-	// cluster id ("n1"…) and its membership.
-	NodeID string
-	Node   *cluster.Node
+	opts server.Options // as given, for Restart
+	ln   *trackingListener
 
-	stopOnce sync.Once
-	stop     func(crash bool)
+	mu      sync.Mutex
+	stopped bool
 }
 
-// Start runs a server until the test ends: ad-hoc rooms on, generous join
-// limits, the browser app, and the bundled TURN server on 127.0.0.1.
-func Start(t testing.TB) *Server { return start(t, false, "", nil) }
+// Edit changes the options of a test server.
+type Edit func(*server.Options)
 
-// StartTLS is Start over HTTPS, with httptest's self-signed certificate.
-func StartTLS(t testing.TB) *Server { return start(t, true, "", nil) }
+// Start runs a server until the test ends.
+func Start(t testing.TB, edits ...Edit) *Server {
+	t.Helper()
+	o := Options(t)
+	for _, e := range edits {
+		e(&o)
+	}
+	s := &Server{opts: o, Client: &http.Client{}}
+	s.start(t)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("testserver: close: %v", err)
+		}
+	})
+	return s
+}
+
+// StartTLS is Start over HTTPS, with a self-signed certificate for
+// 127.0.0.1 given as certificate files; Client trusts it.
+func StartTLS(t testing.TB, edits ...Edit) *Server {
+	t.Helper()
+	certFile, keyFile, pool := selfSigned(t)
+	tlsEdit := func(o *server.Options) { o.TLS.CertFile, o.TLS.KeyFile = certFile, keyFile }
+	s := Start(t, append([]Edit{tlsEdit}, edits...)...)
+	s.Client = trusting(pool)
+	return s
+}
 
 // StartCluster runs n servers set up as Start does, each a node of one
 // cluster (ids "n1"…"nN", gossip in clear on loopback; n2… join n1), and
-// waits until every node sees n alive members. Each has its own store,
-// engine, TURN server and HTTP address.
-func StartCluster(t testing.TB, n int) []*Server {
+// waits until every node sees n alive members.
+func StartCluster(t testing.TB, n int, edits ...Edit) []*Server {
 	t.Helper()
 	if n < 1 {
 		t.Fatalf("testserver: cluster of %d nodes", n)
 	}
-	first := start(t, false, "n1", nil)
+	node := func(id string, join ...string) Edit {
+		return func(o *server.Options) {
+			o.Cluster.Bind, o.Cluster.Insecure, o.Cluster.NodeID, o.Cluster.Join = "127.0.0.1:0", true, id, join
+		}
+	}
+	first := Start(t, append([]Edit{node("n1")}, edits...)...)
 	nodes := []*Server{first}
 	for i := 2; i <= n; i++ {
-		nodes = append(nodes, start(t, false, fmt.Sprintf("n%d", i), []string{first.Node.GossipAddr()}))
+		nodes = append(nodes, Start(t, append([]Edit{node(fmt.Sprintf("n%d", i), first.Cluster.GossipAddr())}, edits...)...))
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for !allSee(nodes, n) {
 		if time.Now().After(deadline) {
 			for _, s := range nodes {
-				t.Logf("%s sees %+v", s.NodeID, s.Node.Members())
+				t.Logf("%s sees %+v", s.NodeID, s.Cluster.Members())
 			}
 			t.Fatalf("testserver: the %d nodes did not all see each other alive within 15 s", n)
 		}
@@ -85,7 +132,7 @@ func StartCluster(t testing.TB, n int) []*Server {
 func allSee(nodes []*Server, n int) bool {
 	for _, s := range nodes {
 		alive := 0
-		for _, m := range s.Node.Members() {
+		for _, m := range s.Cluster.Members() {
 			if m.State == "alive" {
 				alive++
 			}
@@ -107,170 +154,72 @@ func ByID(nodes []*Server, id string) *Server {
 	return nil
 }
 
+// start starts the server on a fresh listener.
+func (s *Server) start(t testing.TB) {
+	t.Helper()
+	raw, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every connection is tracked, hijacked ones (WebSockets) included:
+	// Crash closes them all.
+	s.ln = &trackingListener{Listener: raw, conns: map[*trackedConn]struct{}{}}
+	o := s.opts
+	o.Listener = s.ln
+	n, err := server.Start(o)
+	if err != nil {
+		t.Fatalf("testserver: %v", err)
+	}
+	s.URL, s.Node = n.URL(), n
+	s.Engine, s.TURN, s.Signaling, s.Cluster = n.Engine(), n.TURN(), n.Signaling(), n.Cluster()
+	s.NodeID = ""
+	if s.Cluster != nil {
+		s.NodeID = s.Cluster.ID()
+	}
+	s.mu.Lock()
+	s.stopped = false
+	s.mu.Unlock()
+}
+
+// Restart closes the server and starts it again on the same data
+// directory, with the same options; its URL changes.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Errorf("testserver: close: %v", err)
+	}
+	s.start(t)
+}
+
+// Close shuts the server down as palabre serve does after a signal
+// (without the drain). Close after Close or Crash does nothing.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return nil
+	}
+	s.stopped = true
+	return s.Node.Close()
+}
+
 // Crash stops the server abruptly, as if its process died: every client
 // connection (WebSockets included) and the listener are closed without a
-// word, the cluster node stops gossiping without leaving (the others find
-// out by failure detection), the media engine and TURN server close. The
-// cleanup at the end of the test then has nothing left to do; Crash twice
-// is harmless.
-func (s *Server) Crash() { s.stopOnce.Do(func() { s.stop(true) }) }
-
-func (s *Server) close() { s.stopOnce.Do(func() { s.stop(false) }) }
-
-// start runs a server; with a nodeID it is a cluster node joining the
-// gossip addresses peers.
-func start(t testing.TB, useTLS bool, nodeID string, peers []string) *Server {
-	t.Helper()
-	store, err := rooms.Open(t.TempDir(), rooms.Options{})
-	if err != nil {
-		t.Fatal(err)
+// word, and the cluster node stops gossiping without leaving (the others
+// find out by failure detection, and hear nothing of the rooms emptying);
+// then the rest closes. Crash twice is harmless.
+func (s *Server) Crash() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
 	}
-	engine, err := sfu.NewEngine(sfu.Config{MediaAddr: "127.0.0.1:0"})
-	if err != nil {
-		store.Close()
-		t.Fatal(err)
+	s.stopped = true
+	s.ln.closeAll()
+	if s.Cluster != nil {
+		_ = s.Cluster.Shutdown()
 	}
-	// Port 0 (the default): every TURN server gets a free port of its own,
-	// so that several run side by side. Relays share the port range, and
-	// an allocation retries another port when one is taken.
-	relay, err := turn.New(turn.Config{
-		ListenIP: "127.0.0.1", RelayIP: "127.0.0.1", RelayPortMin: 40000, RelayPortMax: 49000,
-		Secret:   []byte("test secret, at least 16 bytes"),
-		OwnAddrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")},
-		OwnPorts: []int{engine.MediaAddr().Port},
-	})
-	if err != nil {
-		engine.Close()
-		store.Close()
-		t.Fatal(err)
-	}
-	hs := httptest.NewUnstartedServer(nil)
-	// Every connection is tracked, hijacked ones (WebSockets) included,
-	// which httptest forgets: Crash closes them all.
-	ln := &trackingListener{Listener: hs.Listener, conns: map[*trackedConn]struct{}{}}
-	hs.Listener = ln
-	var node *cluster.Node
-	if nodeID != "" {
-		// The listener comes first: a cluster node needs its public URL.
-		node, err = cluster.New(cluster.Config{
-			NodeID: nodeID, PublicURL: "http://" + ln.Addr().String(), BindAddr: "127.0.0.1:0", Insecure: true,
-			Logger: slog.Default(),
-		})
-		if err != nil {
-			relay.Close()
-			engine.Close()
-			store.Close()
-			t.Fatal(err)
-		}
-	}
-	cfg := signaling.Config{
-		Rooms: store, Engine: engine, AdhocRooms: true, Web: web.Files(), TURN: relay,
-		Guard: admission.NewGuard(admission.GuardConfig{JoinsPerSecond: 1000, JoinBurst: 1000}),
-	}
-	if node != nil {
-		cfg.Cluster = node
-	}
-	srv, err := signaling.NewServer(cfg)
-	if err != nil {
-		if node != nil {
-			node.Shutdown()
-		}
-		relay.Close()
-		engine.Close()
-		store.Close()
-		t.Fatal(err)
-	}
-	hs.Config.Handler = srv
-	if useTLS {
-		hs.StartTLS()
-	} else {
-		hs.Start()
-	}
-	if node != nil {
-		node.Join(peers)
-	}
-	s := &Server{
-		URL: hs.URL, Client: hs.Client(), Engine: engine, TURN: relay, Signaling: srv,
-		NodeID: nodeID, Node: node,
-	}
-	s.stop = func(crash bool) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if crash {
-			// Nothing is said to anyone: connections and listener go
-			// first, then gossip (without leaving), media and TURN.
-			ln.closeAll()
-			hs.Close()
-			if node != nil {
-				node.Shutdown()
-			}
-			engine.Close()
-			relay.Close()
-			// The signaling server's own goroutines, which only see
-			// closed connections by now.
-			srv.Close(ctx)
-			store.Close()
-			return
-		}
-		srv.Close(ctx)
-		if node != nil {
-			node.Shutdown()
-		}
-		hs.Close()
-		engine.Close()
-		relay.Close()
-		store.Close()
-	}
-	t.Cleanup(s.close)
-	return s
-}
-
-// trackingListener remembers the connections it accepted until they close.
-type trackingListener struct {
-	net.Listener
-	mu    sync.Mutex
-	conns map[*trackedConn]struct{}
-}
-
-func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	tc := &trackedConn{Conn: c, l: l}
-	l.mu.Lock()
-	l.conns[tc] = struct{}{}
-	l.mu.Unlock()
-	return tc, nil
-}
-
-// closeAll closes the listener and every open connection.
-func (l *trackingListener) closeAll() {
-	l.Listener.Close()
-	l.mu.Lock()
-	conns := make([]*trackedConn, 0, len(l.conns))
-	for c := range l.conns {
-		conns = append(conns, c)
-	}
-	l.mu.Unlock()
-	for _, c := range conns {
-		c.Close()
-	}
-}
-
-type trackedConn struct {
-	net.Conn
-	l    *trackingListener
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.l.mu.Lock()
-		delete(c.l.conns, c)
-		c.l.mu.Unlock()
-	})
-	return c.Conn.Close()
+	_ = s.Node.Close()
 }
 
 // CreateRoom creates a room over the HTTP API.
@@ -282,9 +231,14 @@ func (s *Server) CreateRoom(t testing.TB, req signaling.CreateRoomRequest) signa
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		var ae signaling.APIError
+		_ = json.NewDecoder(resp.Body).Decode(&ae)
+		t.Fatalf("create room: %s %+v", resp.Status, ae.Error)
+	}
 	var out signaling.CreateRoomResponse
-	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
-		t.Fatalf("create room: %s", resp.Status)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
