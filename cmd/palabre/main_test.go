@@ -255,7 +255,7 @@ func TestCheck(t *testing.T) {
 	url = startTestServer(t)
 	out.Reset()
 	if code := run([]string{"check", "--server", url, "--timeout", "3s"}, nil, &out, &errOut); code != 1 ||
-		!strings.Contains(out.String(), "1 of 6 checks failed") {
+		!strings.Contains(out.String(), "1 of 6 checks failed") || !strings.Contains(out.String(), "ICE-TCP port (serve --media-tcp-port") {
 		t.Errorf("check without ICE-TCP: exit %d\n%s", code, out.String())
 	}
 }

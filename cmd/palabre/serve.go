@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"palabre/server"
@@ -87,7 +88,7 @@ func runServer(ctx context.Context, f *serveFlags, log *slog.Logger, ready func(
 
 // runningLine is the one plain line saying where to go.
 func runningLine(n *server.Node) string {
-	line := "Palabre is running: open " + openURL(n) + " in a browser"
+	line := "Palabre is running: open " + openURL(n.Options().PublicURL, n.URL(), lanAddress()) + " in a browser"
 	if fp := n.Fingerprint(); fp != "" {
 		line += "\n(the certificate is self-signed: accept it only if the browser shows this SHA-256 fingerprint: " + fp + ")"
 	}
@@ -95,21 +96,39 @@ func runningLine(n *server.Node) string {
 }
 
 // openURL is the address to open: the public URL if given, else the
-// listener's, with a name a browser can use for an all-interfaces one.
-func openURL(n *server.Node) string {
-	if p := n.Options().PublicURL; p != "" {
-		return p
+// listener's, named so that a browser can use it when the server listens
+// on every interface (lan, if known, is this machine's address for the
+// others).
+func openURL(publicURL, listenURL, lan string) string {
+	if publicURL != "" {
+		return strings.TrimRight(publicURL, "/") + "/"
 	}
-	u, err := url.Parse(n.URL())
+	u, err := url.Parse(listenURL)
 	if err != nil {
-		return n.URL()
+		return listenURL
 	}
 	host, port, _ := net.SplitHostPort(u.Host)
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		u.Host = net.JoinHostPort("localhost", port)
-		return u.String() + "/ (from other machines: " + u.Scheme + "://THIS-MACHINE'S-ADDRESS:" + port + "/)"
+	if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+		return u.String() + "/"
 	}
-	return u.String() + "/"
+	u.Host = net.JoinHostPort("localhost", port)
+	here := u.String() + "/"
+	if lan == "" {
+		return here
+	}
+	u.Host = net.JoinHostPort(lan, port)
+	return here + " on this machine, " + u.String() + "/ from the others,"
+}
+
+// lanAddress is this machine's first non-loopback IPv4 address, or "".
+func lanAddress() string {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && ipn.IP.IsGlobalUnicast() {
+			return ipn.IP.String()
+		}
+	}
+	return ""
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
