@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"syscall"
+
+	"palabre/rooms"
 )
 
 // A SettingError is an Options value that Start refuses, or a part that
@@ -29,6 +31,10 @@ func (e *SettingError) Unwrap() error { return e.Err }
 func settingErr(setting, value, reason string) error {
 	return &SettingError{Setting: setting, Value: value, Err: errors.New(reason)}
 }
+
+// ErrDataDirInUse is in the error of Start when another process holds the
+// data directory (its room database is locked).
+var ErrDataDirInUse = rooms.ErrLocked
 
 // IsAddrInUse reports whether err is a port already taken by another
 // socket. memberlist formats its errors with %v, so the words count too.

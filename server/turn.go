@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"palabre/turn"
 )
@@ -17,9 +19,9 @@ import (
 func startTURN(o Options, mediaPorts []int, clusterKey []byte) (*turn.Server, error) {
 	secret := []byte(o.TURN.Secret)
 	var err error
-	switch {
-	case len(secret) > 0:
-	case clusterKey != nil:
+	switch origin, _ := o.TURNSecretOrigin(); {
+	case origin == SecretGiven:
+	case origin == SecretFromClusterKey && clusterKey != nil:
 		// Credentials from any node must work on every node.
 		if secret, err = turnSecretFromKey(clusterKey); err != nil {
 			return nil, err
@@ -47,7 +49,7 @@ func startTURN(o Options, mediaPorts []int, clusterKey []byte) (*turn.Server, er
 	if a, err := netip.ParseAddr(cfg.RelayIP); (err != nil || a.IsUnspecified()) && len(o.PublicIPs) == 0 {
 		// Relays need a concrete address to announce.
 		if cfg.RelayIP = firstGlobalIP(); cfg.RelayIP == "" {
-			return nil, settingErr("PublicIPs", "", "TURN relays need an address to announce, and this machine has no global IPv4 address: give PublicIPs or MediaIP")
+			return nil, settingErr("PublicIPs", "", "needed: TURN relays need an address to announce, and this machine has no global IPv4 address")
 		}
 	}
 	if o.TURN.TLSPort != 0 {
@@ -58,20 +60,46 @@ func startTURN(o Options, mediaPorts []int, clusterKey []byte) (*turn.Server, er
 		cfg.TLSConfig = certs.tlsConfig()
 	}
 	s, err := turn.New(cfg)
-	if err != nil {
+	var oe *net.OpError
+	switch {
+	case err == nil:
+		return s, nil
+	case errors.As(err, &oe) && oe.Op == "listen":
 		setting, port := "TURN.Port", o.TURN.Port
-		var oe *net.OpError
-		if errors.As(err, &oe) && oe.Op == "listen" && o.TURN.TLSPort != 0 && oe.Net == "tcp" && isPort(oe.Addr, o.TURN.TLSPort) {
+		if o.TURN.TLSPort != 0 && isPort(oe.Addr, o.TURN.TLSPort) {
 			setting, port = "TURN.TLSPort", o.TURN.TLSPort
 		}
 		return nil, &SettingError{Setting: setting, Value: strconv.Itoa(port), Err: err}
+	case len(o.PublicIPs) > 0 && strings.Contains(err.Error(), "PublicIPs"):
+		// turn's words name its Config fields: say it in the setting's.
+		return nil, settingErr("PublicIPs", strings.Join(o.PublicIPs, ","),
+			"want at most one address per family (IPv4, IPv6), including one of the media address's family (IPv4 when media listens on every interface)")
 	}
-	return s, nil
+	return nil, &SettingError{Setting: "TURN", Err: err}
 }
 
 func isPort(a net.Addr, port int) bool {
 	ta, ok := a.(*net.TCPAddr)
 	return ok && ta.Port == port
+}
+
+// Where the TURN secret comes from (TURNSecretOrigin).
+const (
+	SecretGiven          = "given"       // TURN.Secret
+	SecretFromClusterKey = "cluster key" // derived from Cluster.KeyFile's key
+	SecretGenerated      = "generated"   // made once, kept in a file of DataDir
+)
+
+// TURNSecretOrigin says where Start takes the TURN secret from, and for a
+// generated one the file that keeps it (which may not exist yet).
+func (o Options) TURNSecretOrigin() (origin, file string) {
+	switch {
+	case o.TURN.Secret != "":
+		return SecretGiven, ""
+	case o.Cluster.Bind != "" && o.Cluster.KeyFile != "":
+		return SecretFromClusterKey, ""
+	}
+	return SecretGenerated, filepath.Join(o.DataDir, turn.SecretFile)
 }
 
 // turnSecretFromKey derives the TURN secret from the cluster key, so that

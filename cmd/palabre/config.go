@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 
 	"palabre/server"
-	"palabre/turn"
 )
 
 // Settings come from four places, first match wins: a command-line flag,
@@ -245,15 +243,17 @@ func configShow(args []string, stdout, stderr io.Writer) int {
 // turnSecretSource says where the TURN secret comes from when none is
 // given.
 func turnSecretSource(o server.Options) (value, from string) {
-	path := filepath.Join(o.DataDir, turn.SecretFile)
-	switch {
-	case !o.TURN.Enabled:
+	if !o.TURN.Enabled {
 		return "", "unused: TURN is off"
-	case o.Cluster.Bind != "" && o.Cluster.KeyFile != "":
+	}
+	switch origin, file := o.TURNSecretOrigin(); origin {
+	case server.SecretFromClusterKey:
 		return "(derived)", "derived from the cluster key (--cluster-key-file)"
+	case server.SecretGenerated:
+		if _, err := os.Stat(file); err == nil {
+			return "(generated)", "generated earlier, kept in " + file
+		}
+		return "(generated)", "generated at the first start, kept in " + file
 	}
-	if _, err := os.Stat(path); err == nil {
-		return "(generated)", "generated earlier, kept in " + path
-	}
-	return "(generated)", "generated at the first start, kept in " + path
+	return "********", "given"
 }

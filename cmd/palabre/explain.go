@@ -6,7 +6,6 @@ import (
 	"net"
 	"strings"
 
-	"palabre/rooms"
 	"palabre/server"
 )
 
@@ -60,7 +59,7 @@ func explain(err error, source map[string]string) error {
 		}
 		return fmt.Errorf("%s is already in use, by another program or another palabre serve: stop it, or choose another port with %s", what, flagName)
 	}
-	if se.Setting == "DataDir" && errors.Is(se.Err, rooms.ErrLocked) {
+	if se.Setting == "DataDir" && errors.Is(se.Err, server.ErrDataDirInUse) {
 		return fmt.Errorf("%s %s: the data directory is in use by another palabre serve: stop it, or give this one its own %s", flagName, se.Value, flagName)
 	}
 	if se.Setting == "TURN.Secret" {

@@ -288,4 +288,12 @@ func TestSecondServeNamesTheBusyPort(t *testing.T) {
 			t.Errorf("%v: exit %d, %q; want %q", tc.args, code, errOut.String(), want)
 		}
 	}
+	// Free ports, but the first one's data directory.
+	var out bytes.Buffer
+	var errOut testkit.SyncBuffer
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", f.o.DataDir, "--log-level", "error"}, free...)
+	want := "--data " + f.o.DataDir + ": the data directory is in use by another palabre serve"
+	if code := run(args, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), want) {
+		t.Errorf("same --data: exit %d, %q; want %q", code, errOut.String(), want)
+	}
 }

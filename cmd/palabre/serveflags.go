@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -154,12 +156,18 @@ func (f *serveFlags) checkCombinations() error {
 		return errors.New("--tls-cert and --tls-key go together")
 	case o.TURN.Enabled && o.TURN.TLSPort != 0 && o.TLS.CertFile == "":
 		return fmt.Errorf("--turn-tls-port %d needs --tls-cert and --tls-key", o.TURN.TLSPort)
-	case o.TLS.ACMEEmail != "" && !strings.HasPrefix(o.PublicURL, "https://"):
-		return errors.New("--acme-email needs --public-url https://NAME (the DNS name to get a certificate for)")
+	case o.TLS.ACMEEmail != "" && !acmeName(o.PublicURL):
+		return errors.New("--acme-email needs --public-url https://NAME (the DNS name to get a certificate for, not an address)")
 	case o.Cluster.Bind == "" && (len(f.join) > 0 || o.Cluster.KeyFile != ""):
 		return errors.New("--cluster-join and --cluster-key-file need --cluster-bind (this server is not a cluster node without it)")
 	}
 	return nil
+}
+
+// acmeName reports whether publicURL names a host ACME can certify.
+func acmeName(publicURL string) bool {
+	u, err := url.Parse(publicURL)
+	return err == nil && u.Scheme == "https" && u.Hostname() != "" && net.ParseIP(u.Hostname()) == nil
 }
 
 func portRange(s string) (lo, hi int, err error) {

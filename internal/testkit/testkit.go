@@ -1,7 +1,9 @@
 // Package testkit holds what the tests of several packages share: a
 // settable clock, a wait on a condition, a log buffer safe for concurrent
-// writers. Only tests import it (checked by TestNoServerPackageImportsTestkit
-// in package server).
+// writers. Only tests import it (checked by TestImportGraph in
+// package server); it imports nothing of Palabre, so that every package's
+// internal tests may use it. Whole servers for tests are in the
+// subpackage testserver.
 package testkit
 
 import (
