@@ -44,6 +44,11 @@ func TestImportGraph(t *testing.T) {
 			}
 		}
 	}
+	for _, d := range imports["palabre/internal/testkit"] {
+		if strings.HasPrefix(d, "palabre/") {
+			t.Errorf("palabre/internal/testkit imports %s: it must stay a leaf, for every package's internal tests", d)
+		}
+	}
 	// Nothing below server imports it: it is the top of the server.
 	for pkg, deps := range imports {
 		for _, d := range deps {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -251,11 +252,15 @@ func TestCheck(t *testing.T) {
 		}
 	}
 
-	// Without ICE-TCP, that check fails and says so.
+	// Without ICE-TCP, that check fails and its hint names the port. (The
+	// relayed paths may miss the short timeout on a loaded machine: only
+	// UDP and ICE-TCP are asserted.)
 	url = startTestServer(t)
 	out.Reset()
-	if code := run([]string{"check", "--server", url, "--timeout", "3s"}, nil, &out, &errOut); code != 1 ||
-		!strings.Contains(out.String(), "1 of 6 checks failed") || !strings.Contains(out.String(), "ICE-TCP port (serve --media-tcp-port") {
+	code := run([]string{"check", "--server", url, "--timeout", "4s"}, nil, &out, &errOut)
+	if code != 1 || !regexp.MustCompile(`media over UDP\s+ok`).MatchString(out.String()) ||
+		!regexp.MustCompile(`media over TCP \(ICE-TCP\)\s+FAIL`).MatchString(out.String()) ||
+		!strings.Contains(out.String(), "ICE-TCP port (serve --media-tcp-port") {
 		t.Errorf("check without ICE-TCP: exit %d\n%s", code, out.String())
 	}
 }
