@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"palabre/internal/pionlog"
-
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"palabre/internal/pionlog"
+	"palabre/internal/testkit"
 	"palabre/signaling/proto"
 )
 
@@ -213,17 +213,6 @@ func (fp *fakePeer) sendOnSlot(slot int, source uint32, stop <-chan struct{}) {
 	}
 }
 
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestMediaWithRealPeer(t *testing.T) {
 	const source = 42
 	peers := make(chan *fakePeer, 1)
@@ -340,7 +329,7 @@ func TestMediaWithRealPeer(t *testing.T) {
 	}
 
 	// Downstream: slot 1 carries source 42.
-	eventually(t, 5*time.Second, "slot 1 carries the source", func() bool {
+	testkit.Eventually(t, 5*time.Second, "slot 1 carries the source", func() bool {
 		return c.Stats()[1].BySource[source] >= 25
 	})
 	st := c.Stats()
@@ -359,7 +348,7 @@ func TestMediaWithRealPeer(t *testing.T) {
 
 	// A second offer is answered too, and counted.
 	fp.offer(false)
-	eventually(t, 5*time.Second, "the second offer is answered", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the second offer is answered", func() bool {
 		a, _ := fp.snapshot()
 		return len(a) == 2
 	})
@@ -367,7 +356,7 @@ func TestMediaWithRealPeer(t *testing.T) {
 		t.Errorf("%d negotiations, want 2", n)
 	}
 	before := c.Stats()[1].Packets
-	eventually(t, 5*time.Second, "audio still flows", func() bool { return c.Stats()[1].Packets > before+10 })
+	testkit.Eventually(t, 5*time.Second, "audio still flows", func() bool { return c.Stats()[1].Packets > before+10 })
 
 	c.StopPublishing()
 	<-c.PublishDone()

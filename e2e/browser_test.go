@@ -13,7 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"palabre/client"
-	"palabre/internal/testserver"
+	"palabre/internal/testkit/testserver"
 	"palabre/signaling"
 	"palabre/signaling/proto"
 )

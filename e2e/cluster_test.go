@@ -11,7 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"palabre/client"
-	"palabre/internal/testserver"
+	"palabre/internal/testkit/testserver"
 	"palabre/signaling"
 )
 
@@ -212,7 +212,7 @@ func TestBrowserFailover(t *testing.T) {
 	t.Logf("speaker now on %s after %d connections", sp.URL(), sp.connects.Load())
 	if heard == 0 {
 		t.Fatalf("the page did not get back to %s with audio within %v of the crash (last: %+v; speaker on %s; %s sees %+v)",
-			other.NodeID, failoverLimit+15*time.Second, st, sp.URL(), other.NodeID, other.Node.Members())
+			other.NodeID, failoverLimit+15*time.Second, st, sp.URL(), other.NodeID, other.Cluster.Members())
 	}
 	t.Logf("browser failover: media connected on %s %.2f s after the crash, audio received after %.2f s", other.NodeID, reconnected.Seconds(), heard.Seconds())
 	if heard > failoverLimit {

@@ -21,7 +21,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"palabre/internal/testserver"
+	"palabre/internal/testkit/testserver"
 )
 
 var chromiumPath string
@@ -69,7 +69,7 @@ func newBrowser(t *testing.T) context.Context {
 		// WebRTC on loopback: offer plain addresses, and use loopback.
 		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns,Translate"),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		// The HTTPS test uses httptest's self-signed certificate.
+		// The HTTPS test uses a self-signed certificate (testserver.StartTLS).
 		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.WindowSize(1000, 800),
 	)

@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"palabre/internal/testserver"
+	"palabre/internal/testkit/testserver"
 )
 
 func TestMain(m *testing.M) {

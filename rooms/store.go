@@ -21,6 +21,10 @@ const DBFile = "palabre.db"
 
 var bucketRooms = []byte("rooms")
 
+// ErrLocked is returned by Open when another process holds the database:
+// one data directory serves one server at a time.
+var ErrLocked = errors.New("file is locked: the data directory is in use by another palabre process")
+
 // openTimeout bounds the wait for bbolt's file lock, so that a second process
 // on the same data directory fails with a clear error instead of hanging.
 var openTimeout = time.Second
@@ -137,7 +141,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	path := filepath.Join(dir, DBFile)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("rooms: open %s: file is locked: data directory in use by another palabre process?", path)
+		return nil, fmt.Errorf("rooms: open %s: %w", path, ErrLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("rooms: open %s: %w", path, err)

@@ -12,29 +12,9 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"palabre/internal/testkit"
 )
-
-// fakeClock is a settable clock for Store.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func openTest(t *testing.T, dir string) *Store {
 	t.Helper()
@@ -92,7 +72,7 @@ func TestCreate(t *testing.T) {
 		{name: "long password", spec: Spec{Name: "f", Password: strings.Repeat("p", MaxPasswordLen+1)}, wantErr: ErrInvalid},
 		{name: "exists", spec: Spec{Name: "a"}, wantErr: ErrExists},
 	}
-	clock := newClock()
+	clock := testkit.NewClock()
 	s := openTestOpts(t, t.TempDir(), Options{Now: clock.Now})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,7 +139,7 @@ func TestSecretsNotStoredInClear(t *testing.T) {
 }
 
 func TestUpdate(t *testing.T) {
-	clock := newClock()
+	clock := testkit.NewClock()
 	s := openTestOpts(t, t.TempDir(), Options{Now: clock.Now})
 	orig, _, err := s.Create(Spec{Name: "room", Mode: ModePTT})
 	if err != nil {

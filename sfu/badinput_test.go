@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"palabre/internal/testkit"
 )
 
 // Garbage answers and candidates are rejected; the room keeps working.
@@ -44,7 +46,7 @@ func TestBadInput(t *testing.T) {
 	}
 	a.startTalking(20)
 	for _, c := range []*testClient{b, bad} {
-		waitFor(t, 5*time.Second, c.id+" hears a", func() bool { return len(c.from(a.part.Source())) >= 10 })
+		testkit.Eventually(t, 5*time.Second, c.id+" hears a", func() bool { return len(c.from(a.part.Source())) >= 10 })
 	}
 	a.stopTalking()
 }

@@ -3,6 +3,8 @@ package sfu
 import (
 	"testing"
 	"time"
+
+	"palabre/internal/testkit"
 )
 
 // Speaker switches (A, B, A in push-to-talk, then A in open mode) never
@@ -21,7 +23,7 @@ func TestSlotSequenceContinuity(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := len(l1.from(c.part.Source()))
-		waitFor(t, 5*time.Second, c.id+" heard", func() bool { return len(l1.from(c.part.Source())) >= n+20 })
+		testkit.Eventually(t, 5*time.Second, c.id+" heard", func() bool { return len(l1.from(c.part.Source())) >= n+20 })
 		room.ReleaseFloor(c.part)
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -33,7 +35,7 @@ func TestSlotSequenceContinuity(t *testing.T) {
 	b.level.Store(127)
 	room.Configure(RoomSettings{Mode: ModeOpen})
 	n := len(l1.from(a.part.Source()))
-	waitFor(t, 5*time.Second, "a heard in open mode", func() bool { return len(l1.from(a.part.Source())) >= n+20 })
+	testkit.Eventually(t, 5*time.Second, "a heard in open mode", func() bool { return len(l1.from(a.part.Source())) >= n+20 })
 	a.stopTalking()
 	b.stopTalking()
 	time.Sleep(100 * time.Millisecond)

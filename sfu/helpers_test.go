@@ -11,13 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"palabre/internal/pionlog"
-
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
+
+	"palabre/internal/pionlog"
+	"palabre/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -301,7 +302,7 @@ func (c *testClient) waitConnected() {
 	case <-time.After(15 * time.Second):
 		c.t.Fatalf("%s: client not connected", c.id)
 	}
-	waitFor(c.t, 5*time.Second, c.id+": server side connected", c.part.Connected)
+	testkit.Eventually(c.t, 5*time.Second, c.id+": server side connected", c.part.Connected)
 }
 
 func (c *testClient) addRemoteCandidate(cand webrtc.ICECandidateInit) {
@@ -462,18 +463,6 @@ func (c *testClient) close() {
 	c.mu.Unlock()
 	_ = c.pc.GracefulClose()
 	c.readers.Wait()
-}
-
-// waitFor polls cond until it holds or the timeout expires.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // joinAll joins clients with the given ids.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
+
+	"palabre/internal/testkit"
 )
 
 // Joining more participants never renegotiates the earlier ones.
@@ -27,7 +29,7 @@ func TestJoinDoesNotRenegotiateOthers(t *testing.T) {
 	}
 	early[0].startTalking(20) // media flowing while others join
 	late := joinAll(t, room, "p4", "p5", "p6")
-	waitFor(t, 5*time.Second, "p6 hears p1", func() bool { return len(late[2].from(early[0].part.Source())) > 10 })
+	testkit.Eventually(t, 5*time.Second, "p6 hears p1", func() bool { return len(late[2].from(early[0].part.Source())) > 10 })
 	early[0].stopTalking()
 
 	for i, c := range early {
@@ -66,7 +68,7 @@ func TestLeaveAndCloseNoLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.startTalking(20)
-	waitFor(t, 5*time.Second, "b hears a", func() bool { return len(b.from(a.part.Source())) > 5 })
+	testkit.Eventually(t, 5*time.Second, "b hears a", func() bool { return len(b.from(a.part.Source())) > 5 })
 
 	a.part.Leave()
 	a.part.Leave() // idempotent
@@ -111,7 +113,7 @@ func TestParticipantClosedByPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs[0].close() // DTLS close_notify: the server's PeerConnection closes
-	waitFor(t, 10*time.Second, "ParticipantClosed", func() bool {
+	testkit.Eventually(t, 10*time.Second, "ParticipantClosed", func() bool {
 		return obs.has(func(ev event) bool { return ev.kind == "closed" && ev.id == "a" })
 	})
 	if room.Len() != 1 || len(room.Floor()) != 0 {

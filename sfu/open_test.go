@@ -3,6 +3,8 @@ package sfu
 import (
 	"testing"
 	"time"
+
+	"palabre/internal/testkit"
 )
 
 // Open room with one slot: the loud talker gets it, a silent one does not
@@ -19,7 +21,7 @@ func TestOpenModeSpeakerSelection(t *testing.T) {
 	loud.startTalking(20)
 	silent.startTalking(127)
 	muted.startTalking(10)
-	waitFor(t, 5*time.Second, "listener hears loud", func() bool { return len(l.from(loud.part.Source())) >= 50 })
+	testkit.Eventually(t, 5*time.Second, "listener hears loud", func() bool { return len(l.from(loud.part.Source())) >= 50 })
 	if n := len(l.from(silent.part.Source())); n != 0 {
 		t.Fatalf("silent talker heard (%d packets)", n)
 	}
@@ -31,7 +33,7 @@ func TestOpenModeSpeakerSelection(t *testing.T) {
 	loud.level.Store(127)
 	silent.level.Store(30)
 	switched := time.Now()
-	waitFor(t, 5*time.Second, "listener hears the new talker", func() bool { return len(l.from(silent.part.Source())) >= 10 })
+	testkit.Eventually(t, 5*time.Second, "listener hears the new talker", func() bool { return len(l.from(silent.part.Source())) >= 10 })
 	if d := time.Since(switched); d < time.Duration(quietReplace) {
 		t.Errorf("slot taken after %v, before the occupant was quiet for %v", d, time.Duration(quietReplace))
 	}

@@ -3,6 +3,8 @@ package sfu
 import (
 	"testing"
 	"time"
+
+	"palabre/internal/testkit"
 )
 
 // Packets sent shortly (~100 ms) before RequestFloor are delivered after
@@ -20,7 +22,7 @@ func TestPrerollReleasedOnFloor(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := sp.sent() // first packet sent with the floor
-	waitFor(t, 5*time.Second, "speech after the press", func() bool {
+	testkit.Eventually(t, 5*time.Second, "speech after the press", func() bool {
 		for _, p := range l.from(sp.part.Source()) {
 			if p.counter >= first+5 {
 				return true

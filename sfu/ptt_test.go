@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"palabre/internal/testkit"
 )
 
 // 1 speaker, 5 listeners: heard only while holding the floor.
@@ -32,7 +34,7 @@ func TestPTTSpeakerHeardOnlyWithFloor(t *testing.T) {
 		t.Fatalf("Floor() = %v", got)
 	}
 	for _, l := range listeners {
-		waitFor(t, 5*time.Second, l.id+" hears the speaker", func() bool { return len(l.from(src)) >= 20 })
+		testkit.Eventually(t, 5*time.Second, l.id+" hears the speaker", func() bool { return len(l.from(src)) >= 20 })
 	}
 	if !room.ReleaseFloor(sp.part) {
 		t.Fatal("ReleaseFloor: speaker did not hold the floor")
@@ -98,9 +100,9 @@ func TestPTTSenderWithoutFloorNeverHeard(t *testing.T) {
 	holder.startTalking(30)
 	rogue.startTalking(0)
 	for _, l := range listeners {
-		waitFor(t, 5*time.Second, l.id+" hears the holder", func() bool { return len(l.from(holder.part.Source())) >= 40 })
+		testkit.Eventually(t, 5*time.Second, l.id+" hears the holder", func() bool { return len(l.from(holder.part.Source())) >= 40 })
 	}
-	waitFor(t, 5*time.Second, "the rogue hears the holder", func() bool { return len(rogue.from(holder.part.Source())) >= 40 })
+	testkit.Eventually(t, 5*time.Second, "the rogue hears the holder", func() bool { return len(rogue.from(holder.part.Source())) >= 40 })
 	holder.stopTalking()
 	rogue.stopTalking()
 	for _, c := range []*testClient{holder, listeners[0], listeners[1]} {

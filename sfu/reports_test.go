@@ -6,6 +6,8 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+
+	"palabre/internal/testkit"
 )
 
 func TestReceiverStats(t *testing.T) {
@@ -89,7 +91,7 @@ func TestReportsOnTheWire(t *testing.T) {
 		t.Fatal("no receiver report for the microphone")
 	}
 
-	waitFor(t, 5*time.Second, "listener receives", func() bool { return len(l.received("slot-0")) > 0 })
+	testkit.Eventually(t, 5*time.Second, "listener receives", func() bool { return len(l.received("slot-0")) > 0 })
 	l.mu.Lock()
 	rcv, ssrc := l.receivers["slot-0"], l.slotSSRC["slot-0"]
 	l.mu.Unlock()

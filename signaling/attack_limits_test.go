@@ -1,4 +1,4 @@
-package signaling
+package signaling_test
 
 import (
 	"bufio"
@@ -17,13 +17,15 @@ import (
 
 	"palabre/client"
 	"palabre/internal/testkit"
+	"palabre/server"
+	"palabre/signaling"
 	"palabre/signaling/proto"
 )
 
 // behindProxy makes the test server believe X-Forwarded-For from loopback,
 // so that clients can play many addresses.
-func behindProxy(c *Config) {
-	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+func behindProxy(o *server.Options) {
+	o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 }
 
 // Connections that never join are closed at a deadline counted from their
@@ -31,9 +33,9 @@ func behindProxy(c *Config) {
 // while other addresses connect as usual. (Before: 5,000 idle WebSockets
 // from 20 addresses were all held.)
 func TestUnjoinedConnectionsBounded(t *testing.T) {
-	ts := startServer(t, withConfig(behindProxy))
+	ts := startServer(t, withOptions(behindProxy))
 	base := runtime.NumGoroutine()
-	const addresses, perAddress = 20, DefaultUnjoinedPerAddress + 20
+	const addresses, perAddress = 20, signaling.DefaultUnjoinedPerAddress + 20
 	var mu sync.Mutex
 	var held []*client.Client
 	refused := 0
@@ -55,11 +57,11 @@ func TestUnjoinedConnectionsBounded(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if max := addresses * DefaultUnjoinedPerAddress; len(held) > max || ts.srv.sessionCount() > max {
-		t.Errorf("%d connections held (%d sessions), at most %d allowed", len(held), ts.srv.sessionCount(), max)
+	if max := addresses * signaling.DefaultUnjoinedPerAddress; len(held) > max || ts.Signaling.SessionCount() > max {
+		t.Errorf("%d connections held (%d sessions), at most %d allowed", len(held), ts.Signaling.SessionCount(), max)
 	}
-	if refused < addresses*(perAddress-DefaultUnjoinedPerAddress) {
-		t.Errorf("%d connections refused, want at least %d", refused, addresses*(perAddress-DefaultUnjoinedPerAddress))
+	if refused < addresses*(perAddress-signaling.DefaultUnjoinedPerAddress) {
+		t.Errorf("%d connections refused, want at least %d", refused, addresses*(perAddress-signaling.DefaultUnjoinedPerAddress))
 	}
 	// Another address is not affected.
 	other, err := ts.dialFrom("10.6.0.1")
@@ -74,9 +76,9 @@ func TestUnjoinedConnectionsBounded(t *testing.T) {
 		c.Close()
 	}
 	testkit.Eventually(t, 10*time.Second, "the flood's connections are gone", func() bool {
-		return ts.srv.sessionCount() == 1 && runtime.NumGoroutine() <= base+40
+		return ts.Signaling.SessionCount() == 1 && runtime.NumGoroutine() <= base+40
 	})
-	if n := ts.srv.addrs.len(); n != 1 {
+	if n := ts.Signaling.AddressesHeld(); n != 1 {
 		t.Errorf("address table holds %d addresses, want 1 (the honest participant)", n)
 	}
 }
@@ -84,7 +86,7 @@ func TestUnjoinedConnectionsBounded(t *testing.T) {
 // Pings do not keep a connection that never joins: it is closed at a
 // deadline counted from its opening, with an error saying why.
 func TestUnjoinedDeadlineIgnoresPings(t *testing.T) {
-	ts := startServer(t, withConfig(func(c *Config) { c.UnjoinedTimeout = 700 * time.Millisecond }))
+	ts := startServer(t, withOptions(func(o *server.Options) { o.UnjoinedTimeout = 700 * time.Millisecond }))
 	var clients []*client.Client
 	for range 10 {
 		clients = append(clients, ts.dial())
@@ -107,7 +109,7 @@ func TestUnjoinedDeadlineIgnoresPings(t *testing.T) {
 	}
 	joined := ts.join("kept", "member", "") // a joined one stays
 	testkit.Eventually(t, 10*time.Second, "every unjoined connection is closed", func() bool {
-		return ts.srv.sessionCount() == 1
+		return ts.Signaling.SessionCount() == 1
 	})
 	for _, c := range clients {
 		<-c.Done()
@@ -123,9 +125,9 @@ func TestUnjoinedDeadlineIgnoresPings(t *testing.T) {
 // rooms (before: 499 participants in 499 ad-hoc rooms); others are not
 // affected, and a closed room gives its place back.
 func TestParticipantsAndAdhocRoomsPerAddress(t *testing.T) {
-	ts := startServer(t, withConfig(func(c *Config) {
-		behindProxy(c)
-		c.PerAddress = AddressLimits{Participants: 5, AdhocRooms: 3}
+	ts := startServer(t, withOptions(func(o *server.Options) {
+		behindProxy(o)
+		o.PerAddress = signaling.AddressLimits{Participants: 5, AdhocRooms: 3}
 	}))
 	join := func(ip, room string) (*client.Client, error) {
 		c, err := ts.dialFrom(ip)
@@ -162,7 +164,7 @@ func TestParticipantsAndAdhocRoomsPerAddress(t *testing.T) {
 	// adhoc-2 empties: the address may open a room and bring in a
 	// participant again.
 	inRooms[2].Close()
-	testkit.Eventually(t, 5*time.Second, "adhoc-2 closes", func() bool { return ts.srv.lookupLive("adhoc-2") == nil })
+	testkit.Eventually(t, 5*time.Second, "adhoc-2 closes", func() bool { return !ts.Signaling.IsLive("adhoc-2") })
 	if _, err := join(a, "adhoc-4"); err != nil {
 		t.Fatalf("after a room closed: %v", err)
 	}
@@ -172,7 +174,7 @@ func TestParticipantsAndAdhocRoomsPerAddress(t *testing.T) {
 // neither its own budget nor anybody else's (before: honest creations
 // succeeded 1 time in 13).
 func TestRoomCreationFloodSpendsNothing(t *testing.T) {
-	ts := startServer(t, withConfig(behindProxy))
+	ts := startServer(t, withOptions(behindProxy))
 	post := func(ip, body string) int {
 		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/rooms", strings.NewReader(body))
 		req.Header.Set("X-Forwarded-For", ip)
@@ -220,7 +222,7 @@ func TestRoomCreationFloodSpendsNothing(t *testing.T) {
 // A request body sent a byte at a time is cut off at the body timeout
 // (before: 20 such requests were all still open after 20 s).
 func TestSlowRequestBodiesCutOff(t *testing.T) {
-	ts := startServer(t, withConfig(func(c *Config) { c.BodyTimeout = 500 * time.Millisecond }))
+	ts := startServer(t, withOptions(func(o *server.Options) { o.BodyTimeout = 500 * time.Millisecond }))
 	addr := strings.TrimPrefix(ts.URL, "http://")
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -273,7 +275,7 @@ func TestSlowRequestBodiesCutOff(t *testing.T) {
 func TestFloodLogsBounded(t *testing.T) {
 	var logs testkit.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	ts := startServer(t, withConfig(func(c *Config) { c.Logger = logger }))
+	ts := startServer(t, withOptions(func(o *server.Options) { o.Logger = logger }))
 	var wg sync.WaitGroup
 	for range 30 {
 		c := ts.dial()

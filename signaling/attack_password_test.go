@@ -1,10 +1,9 @@
-package signaling
+package signaling_test
 
 import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"palabre/client"
+	"palabre/signaling"
 	"palabre/signaling/proto"
 )
 
@@ -53,10 +53,8 @@ func TestPasswordGuessingLocksNobodyOut(t *testing.T) {
 }
 
 func passwordAttack(t *testing.T, attackers int) {
-	ts := startServer(t, withConfig(func(c *Config) {
-		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-	}))
-	secret := ts.createRoom(CreateRoomRequest{Name: "vault", Password: "the right one"}).OrganizerSecret
+	ts := startServer(t, withOptions(behindProxy))
+	secret := ts.createRoom(signaling.CreateRoomRequest{Name: "vault", Password: "the right one"}).OrganizerSecret
 	dur := attackSeconds(t)
 	stop := make(chan struct{})
 	var checked, refused atomic.Int64 // wrong passwords hashed; refused before hashing

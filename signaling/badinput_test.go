@@ -1,4 +1,4 @@
-package signaling
+package signaling_test
 
 import (
 	"strings"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"palabre/client"
+	"palabre/internal/testkit"
+	"palabre/signaling"
 	"palabre/signaling/proto"
 )
 
@@ -50,7 +52,7 @@ func TestBadMessagesKeepSessionAlive(t *testing.T) {
 // hearing their speaker.
 func TestFloodDisconnectsOnlyTheFlooder(t *testing.T) {
 	ts := startServer(t)
-	ts.createRoom(CreateRoomRequest{Name: "busy", Mode: "ptt"})
+	ts.createRoom(signaling.CreateRoomRequest{Name: "busy", Mode: "ptt"})
 	speaker := ts.join("busy", "speaker", "")
 	listener := ts.join("busy", "listener", "")
 	flooder := ts.join("busy", "flooder", "")
@@ -61,7 +63,7 @@ func TestFloodDisconnectsOnlyTheFlooder(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := speaker.Self().Source
-	eventually(t, 5*time.Second, "listener hears the speaker", func() bool { return heard(listener, src) > 10 })
+	testkit.Eventually(t, 5*time.Second, "listener hears the speaker", func() bool { return heard(listener, src) > 10 })
 
 	for i := 0; i < 500; i++ {
 		if err := flooder.Send(proto.Message{Type: proto.TypePing}); err != nil {
@@ -80,7 +82,7 @@ func TestFloodDisconnectsOnlyTheFlooder(t *testing.T) {
 		return m.Type == proto.TypeParticipantLeft && m.Participant.ID == flooder.Self().ID
 	})
 	before := heard(listener, src)
-	eventually(t, 5*time.Second, "listener still hears the speaker", func() bool { return heard(listener, src) > before+25 })
+	testkit.Eventually(t, 5*time.Second, "listener still hears the speaker", func() bool { return heard(listener, src) > before+25 })
 	if _, err := listener.Request(testCtx(t, 5*time.Second), proto.Message{Type: proto.TypePing}); err != nil {
 		t.Fatalf("listener's session: %v", err)
 	}

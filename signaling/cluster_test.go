@@ -1,4 +1,4 @@
-package signaling
+package signaling_test
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"github.com/pion/rtp"
 
 	"palabre/client"
+	"palabre/internal/testkit"
+	"palabre/signaling"
 	"palabre/signaling/proto"
 )
 
@@ -26,10 +28,10 @@ func startTestCluster(t *testing.T, n int, opts ...serverOption) []*testServer {
 	for i := 2; i <= n; i++ {
 		nodes = append(nodes, startServer(t, append(opts, withCluster(fmt.Sprintf("n%d", i), first))...))
 	}
-	eventually(t, 10*time.Second, "every node sees the others", func() bool {
+	testkit.Eventually(t, 10*time.Second, "every node sees the others", func() bool {
 		for _, ts := range nodes {
 			alive := 0
-			for _, m := range ts.node.Members() {
+			for _, m := range ts.Cluster.Members() {
 				if m.State == "alive" {
 					alive++
 				}
@@ -46,7 +48,7 @@ func startTestCluster(t *testing.T, n int, opts ...serverOption) []*testServer {
 // nodeByID returns the test server whose cluster id is id.
 func nodeByID(t *testing.T, nodes []*testServer, id string) *testServer {
 	for _, ts := range nodes {
-		if ts.nodeID == id {
+		if ts.NodeID == id {
 			return ts
 		}
 	}
@@ -66,7 +68,7 @@ func (l *listener) heard() uint64 { return l.packets.Load() }
 func (l *listener) waitHearing(t *testing.T, d time.Duration, what string) {
 	t.Helper()
 	before := l.heard()
-	eventually(t, d, what, func() bool { return l.heard() > before+10 })
+	testkit.Eventually(t, d, what, func() bool { return l.heard() > before+10 })
 }
 
 func joinMember(t *testing.T, url, room, name string, speak bool) *listener {
@@ -94,9 +96,9 @@ func joinMember(t *testing.T, url, room, name string, speak bool) *listener {
 // through the wrong node is sent to the room's node and hears the speaker.
 func TestClusterRedirectsToTheRoomsNode(t *testing.T) {
 	nodes := startTestCluster(t, 3)
-	nodes[0].createRoom(CreateRoomRequest{Name: "assembly"})
+	nodes[0].createRoom(signaling.CreateRoomRequest{Name: "assembly"})
 	var owner string
-	eventually(t, 2*time.Second, "the room is known on every node", func() bool {
+	testkit.Eventually(t, 2*time.Second, "the room is known on every node", func() bool {
 		for _, ts := range nodes {
 			st, ok := roomStatus(ts, "assembly")
 			if !ok {
@@ -136,15 +138,15 @@ func TestClusterRedirectsToTheRoomsNode(t *testing.T) {
 	}
 }
 
-func roomStatus(ts *testServer, name string) (RoomStatus, bool) {
+func roomStatus(ts *testServer, name string) (signaling.RoomStatus, bool) {
 	resp, err := http.Get(ts.URL + "/api/v1/rooms/" + name)
 	if err != nil {
-		return RoomStatus{}, false
+		return signaling.RoomStatus{}, false
 	}
 	defer resp.Body.Close()
-	var st RoomStatus
+	var st signaling.RoomStatus
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
-		return RoomStatus{}, false
+		return signaling.RoomStatus{}, false
 	}
 	return st, true
 }
@@ -165,7 +167,7 @@ func TestClusterDrainMovesRooms(t *testing.T) {
 	}
 
 	start := time.Now()
-	left := home.srv.Drain(testCtx(t, 15*time.Second))
+	left := home.Signaling.Drain(testCtx(t, 15*time.Second))
 	if left != 0 {
 		t.Fatalf("%d rooms still live after the drain deadline", left)
 	}
@@ -179,7 +181,7 @@ func TestClusterDrainMovesRooms(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || string(body) != "draining\n" {
 		t.Errorf("/readyz of a draining node: %s %q", resp.Status, body)
 	}
-	eventually(t, 10*time.Second, "both participants on node 2", func() bool {
+	testkit.Eventually(t, 10*time.Second, "both participants on node 2", func() bool {
 		return l.URL() == nodes[1].URL && speaker.URL() == nodes[1].URL
 	})
 	l.waitHearing(t, 10*time.Second, "the listener hears the speaker on node 2")
@@ -197,7 +199,7 @@ func TestClusterDrainAloneReturnsAtOnce(t *testing.T) {
 	nodes := startTestCluster(t, 1)
 	joinMember(t, nodes[0].URL, "island", "Ana", false)
 	start := time.Now()
-	if left := nodes[0].srv.Drain(testCtx(t, 20*time.Second)); left != 1 {
+	if left := nodes[0].Signaling.Drain(testCtx(t, 20*time.Second)); left != 1 {
 		t.Errorf("Drain = %d rooms left, want 1", left)
 	}
 	if d := time.Since(start); d > 5*time.Second {
@@ -256,8 +258,8 @@ func TestClusterConflictSmallerSideMoves(t *testing.T) {
 // A room edited on one node changes on the node where it is live.
 func TestClusterEditReachesLiveRoom(t *testing.T) {
 	nodes := startTestCluster(t, 2)
-	created := nodes[0].createRoom(CreateRoomRequest{Name: "edited"})
-	eventually(t, 2*time.Second, "replicated", func() bool { _, ok := roomStatus(nodes[1], "edited"); return ok })
+	created := nodes[0].createRoom(signaling.CreateRoomRequest{Name: "edited"})
+	testkit.Eventually(t, 2*time.Second, "replicated", func() bool { _, ok := roomStatus(nodes[1], "edited"); return ok })
 	st, _ := roomStatus(nodes[0], "edited")
 	home := nodeByID(t, nodes, st.Node)
 	other := nodes[0]

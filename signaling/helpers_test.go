@@ -1,4 +1,4 @@
-package signaling
+package signaling_test
 
 import (
 	"bytes"
@@ -7,22 +7,18 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/netip"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
-	"palabre/admission"
 	"palabre/client"
-	"palabre/cluster"
-	"palabre/rooms"
-	"palabre/sfu"
+	"palabre/internal/testkit"
+	"palabre/internal/testkit/testserver"
+	"palabre/server"
+	"palabre/signaling"
 	"palabre/signaling/proto"
-	"palabre/turn"
 )
 
 func TestMain(m *testing.M) {
@@ -34,184 +30,59 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// cheapHash keeps argon2id fast in tests; production parameters are
-// exercised by the rooms package's own tests.
-var cheapHash = rooms.HashParams{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
-
-// testServer is a whole Palabre server on loopback: bbolt store in a temp
-// dir, a real sfu engine on a UDP port, the signaling server over HTTP.
+// testServer is a whole Palabre server on loopback, started by
+// server.Start as palabre serve starts it (see testserver): bbolt store in
+// a temporary directory, media engine, signaling, and what the options
+// add (TURN, ICE-TCP, a cluster node).
 type testServer struct {
-	t     *testing.T
-	dir   string
-	cfg   Config
-	media sfu.Config
-	// withTURN runs a bundled TURN server on loopback beside the engine.
-	withTURN bool
-	// storeOpts are the rooms store's options (the hash is always cheap).
-	storeOpts rooms.Options
-	turn      *turn.Server
-	store     *rooms.Store
-	engine    *sfu.Engine
-	srv       *Server
-	http      *httptest.Server
-	URL       string
-	// nodeID, if set, makes the server a cluster node of that id, joining
-	// the gossip addresses that peers returns.
-	nodeID string
-	peers  func() []string
-	node   *cluster.Node
+	*testserver.Server
+	t *testing.T
 }
 
-type serverOption func(*testServer)
+// A serverOption changes the server's options.
+type serverOption = testserver.Edit
 
-// withEngine sets the media engine's configuration.
-func withEngine(c sfu.Config) serverOption { return func(ts *testServer) { ts.media = c } }
+// withOptions changes the server's options.
+func withOptions(fn func(*server.Options)) serverOption { return fn }
 
-// withBundledTURN runs the TURN server beside the media engine.
-func withBundledTURN() serverOption { return func(ts *testServer) { ts.withTURN = true } }
+// withBundledTURN runs the TURN server beside the media engine (the
+// signaling tests run without it otherwise).
+func withBundledTURN() serverOption { return func(o *server.Options) { o.TURN.Enabled = true } }
 
-// withCluster makes the server a cluster node that joins peers' gossip
-// addresses (none: it starts the cluster).
+// withCluster makes the server a cluster node of that id that joins
+// peers' gossip addresses (none: it starts the cluster).
 func withCluster(id string, peers ...*testServer) serverOption {
-	return func(ts *testServer) {
-		ts.nodeID = id
-		ts.peers = func() []string {
-			var addrs []string
-			for _, p := range peers {
-				addrs = append(addrs, p.node.GossipAddr())
-			}
-			return addrs
+	return func(o *server.Options) {
+		o.Cluster.Bind, o.Cluster.Insecure, o.Cluster.NodeID = "127.0.0.1:0", true, id
+		o.Cluster.Join = nil
+		for _, p := range peers {
+			o.Cluster.Join = append(o.Cluster.Join, p.Cluster.GossipAddr())
 		}
 	}
 }
-
-// withStore sets the rooms store's options.
-func withStore(o rooms.Options) serverOption { return func(ts *testServer) { ts.storeOpts = o } }
-
-// withConfig changes the signaling configuration.
-func withConfig(fn func(*Config)) serverOption { return func(ts *testServer) { fn(&ts.cfg) } }
 
 func startServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
 	// Every test leaves no goroutine behind, checked when it ends (this
 	// cleanup runs last), so a leak names its test. It waits up to 5 s:
 	// pion's ICE task loop may outlive PeerConnection.Close for a moment.
+	// The test's own idle HTTP connections are closed first: in a
+	// cluster test, the later servers' checks run while the first ones
+	// still serve those connections.
 	ign := goleak.IgnoreCurrent()
 	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			err := goleak.Find(ign)
-			if err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("goroutines left behind for 5 s: %v", err)
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		http.DefaultClient.CloseIdleConnections()
+		testkit.EventuallyNil(t, 5*time.Second, func() error { return goleak.Find(ign) })
 	})
-	ts := &testServer{t: t, dir: t.TempDir()}
-	ts.cfg = Config{AdhocRooms: true}
-	ts.media = sfu.Config{MediaAddr: "127.0.0.1:0"}
-	for _, o := range opts {
-		o(ts)
-	}
-	ts.start()
-	t.Cleanup(ts.stop)
-	return ts
-}
-
-func (ts *testServer) start() {
-	t := ts.t
-	t.Helper()
-	opts := ts.storeOpts
-	opts.Hash = cheapHash
-	store, err := rooms.Open(ts.dir, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := sfu.NewEngine(ts.media)
-	if err != nil {
-		store.Close()
-		t.Fatal(err)
-	}
-	cfg := ts.cfg
-	cfg.Rooms, cfg.Engine = store, engine
-	if ts.withTURN {
-		ts.turn, err = turn.New(turn.Config{
-			ListenIP: "127.0.0.1", RelayIP: "127.0.0.1", RelayPortMin: 40000, RelayPortMax: 49000,
-			Secret:   []byte("test secret, 32 bytes long......"),
-			OwnAddrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")},
-			OwnPorts: []int{engine.MediaAddr().Port},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.TURN = ts.turn
-	}
-	if cfg.Guard == nil {
-		cfg.Guard = admission.NewGuard(admission.GuardConfig{JoinsPerSecond: 1000, JoinBurst: 1000})
-	}
-	// The listener comes first: a cluster node needs its public URL.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.URL = "http://" + ln.Addr().String()
-	if ts.nodeID != "" {
-		ts.node, err = cluster.New(cluster.Config{
-			NodeID: ts.nodeID, PublicURL: ts.URL, BindAddr: "127.0.0.1:0", Insecure: true,
-			Logger: slog.Default(),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Cluster = ts.node
-	}
-	srv, err := NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.store, ts.engine, ts.srv = store, engine, srv
-	ts.http = httptest.NewUnstartedServer(srv)
-	ts.http.Listener.Close()
-	ts.http.Listener = ln
-	ts.http.Start()
-	if ts.node != nil {
-		ts.node.Join(ts.peers())
-	}
-}
-
-func (ts *testServer) stop() {
-	if ts.srv == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := ts.srv.Close(ctx); err != nil {
-		ts.t.Errorf("server close: %v", err)
-	}
-	if ts.node != nil {
-		ts.node.Shutdown()
-	}
-	ts.http.Close()
-	ts.engine.Close()
-	if ts.turn != nil {
-		ts.turn.Close()
-	}
-	ts.store.Close()
-	ts.srv = nil
+	noTURN := func(o *server.Options) { o.TURN.Enabled = false }
+	return &testServer{Server: testserver.Start(t, append([]serverOption{noTURN}, opts...)...), t: t}
 }
 
 // restart stops the server and starts a new one on the same data
 // directory (the HTTP address changes).
-func (ts *testServer) restart() {
-	ts.stop()
-	ts.start()
-}
+func (ts *testServer) restart() { ts.Restart(ts.t) }
 
-func (ts *testServer) createRoom(req CreateRoomRequest) CreateRoomResponse {
+func (ts *testServer) createRoom(req signaling.CreateRoomRequest) signaling.CreateRoomResponse {
 	ts.t.Helper()
 	body, _ := json.Marshal(req)
 	resp, err := http.Post(ts.URL+"/api/v1/rooms", "application/json", bytes.NewReader(body))
@@ -220,11 +91,11 @@ func (ts *testServer) createRoom(req CreateRoomRequest) CreateRoomResponse {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
-		var ae APIError
+		var ae signaling.APIError
 		json.NewDecoder(resp.Body).Decode(&ae)
 		ts.t.Fatalf("create room: %s %+v", resp.Status, ae.Error)
 	}
-	var out CreateRoomResponse
+	var out signaling.CreateRoomResponse
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		ts.t.Fatal(err)
 	}
@@ -283,18 +154,6 @@ func heard(c *client.Client, source uint32) uint64 {
 		n += s.BySource[source]
 	}
 	return n
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func waitEvent(t *testing.T, c *client.Client, what string, match func(proto.Message) bool) proto.Message {

@@ -1,4 +1,4 @@
-package signaling
+package signaling_test
 
 import (
 	"testing"
@@ -7,14 +7,16 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"palabre/client"
-	"palabre/sfu"
+	"palabre/internal/testkit"
+	"palabre/server"
+	"palabre/signaling"
 )
 
 // A participant that can reach the server only over TCP joins through
 // ICE-TCP on the media TCP port and hears the speaker.
 func TestICETCPOnlyClientHears(t *testing.T) {
-	ts := startServer(t, withEngine(sfu.Config{MediaAddr: "127.0.0.1:0", MediaTCPAddr: "127.0.0.1:0"}))
-	ts.createRoom(CreateRoomRequest{Name: "tcp", Mode: "ptt"})
+	ts := startServer(t, withOptions(func(o *server.Options) { o.MediaTCPPort = server.AnyPort }))
+	ts.createRoom(signaling.CreateRoomRequest{Name: "tcp", Mode: "ptt"})
 	speaker := ts.join("tcp", "speaker", "")
 
 	c, err := client.Dial(testCtx(t, 10*time.Second), ts.URL, client.Options{TCPOnly: true})
@@ -30,8 +32,8 @@ func TestICETCPOnlyClientHears(t *testing.T) {
 		t.Fatalf("ICE-TCP: %v", err)
 	}
 	pair, err := c.SelectedCandidatePair()
-	if err != nil || pair == nil || pair.Local.Protocol != webrtc.ICEProtocolTCP || pair.Remote.Port != uint16(ts.engine.MediaTCPAddr().Port) {
-		t.Fatalf("selected pair %v (%v), want TCP to the media TCP port %v", pair, err, ts.engine.MediaTCPAddr())
+	if err != nil || pair == nil || pair.Local.Protocol != webrtc.ICEProtocolTCP || pair.Remote.Port != uint16(ts.Engine.MediaTCPAddr().Port) {
+		t.Fatalf("selected pair %v (%v), want TCP to the media TCP port %v", pair, err, ts.Engine.MediaTCPAddr())
 	}
 	if err := speaker.PTTOn(ctx); err != nil {
 		t.Fatal(err)
@@ -39,7 +41,7 @@ func TestICETCPOnlyClientHears(t *testing.T) {
 	if err := speaker.Publish(client.NewToneSource([]byte("s"), 30)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the TCP-only client hears the speaker", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the TCP-only client hears the speaker", func() bool {
 		return heard(c, speaker.Self().Source) > 25
 	})
 }

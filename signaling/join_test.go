@@ -1,4 +1,4 @@
-package signaling
+package signaling_test
 
 import (
 	"testing"
@@ -6,6 +6,8 @@ import (
 
 	"palabre/admission"
 	"palabre/client"
+	"palabre/server"
+	"palabre/signaling"
 	"palabre/signaling/proto"
 )
 
@@ -17,14 +19,14 @@ func tryJoin(t *testing.T, ts *testServer, req client.JoinRequest) error {
 }
 
 func TestJoinRefusals(t *testing.T) {
-	ts := startServer(t, withConfig(func(c *Config) {
-		c.Guard = admission.NewGuard(admission.GuardConfig{
+	ts := startServer(t, withOptions(func(o *server.Options) {
+		o.Admission = admission.GuardConfig{
 			JoinsPerSecond: 1000, JoinBurst: 1000,
 			FailureDelay: time.Minute,
-		})
+		}
 	}))
-	ts.createRoom(CreateRoomRequest{Name: "guarded", Mode: "ptt", Password: "open sesame"})
-	ts.createRoom(CreateRoomRequest{Name: "small", MaxParticipants: 2})
+	ts.createRoom(signaling.CreateRoomRequest{Name: "guarded", Mode: "ptt", Password: "open sesame"})
+	ts.createRoom(signaling.CreateRoomRequest{Name: "small", MaxParticipants: 2})
 
 	t.Run("wrong password", func(t *testing.T) {
 		err := tryJoin(t, ts, client.JoinRequest{Room: "guarded", Name: "x", Password: "nope"})
@@ -68,7 +70,7 @@ func TestJoinRefusals(t *testing.T) {
 // With ad-hoc rooms off, an unknown room is refused. (A test of its own:
 // each test's goroutine-leak check must see only its own server.)
 func TestUnknownRoomWithoutAdhocRooms(t *testing.T) {
-	ts := startServer(t, withConfig(func(c *Config) { c.AdhocRooms = false }))
+	ts := startServer(t, withOptions(func(o *server.Options) { o.AdhocRooms = false }))
 	err := tryJoin(t, ts, client.JoinRequest{Room: "nowhere", Name: "x"})
 	if errCode(err) != proto.CodeNotFound {
 		t.Fatalf("got %v, want not_found", err)
@@ -78,7 +80,7 @@ func TestUnknownRoomWithoutAdhocRooms(t *testing.T) {
 // Locking is checked on a room without password so rate limits cannot mask it.
 func TestLockedRoom(t *testing.T) {
 	ts := startServer(t)
-	secret := ts.createRoom(CreateRoomRequest{Name: "club"}).OrganizerSecret
+	secret := ts.createRoom(signaling.CreateRoomRequest{Name: "club"}).OrganizerSecret
 	org := ts.joinAs(client.JoinRequest{Room: "club", Name: "org", Secret: secret})
 	member := ts.join("club", "member", "")
 	if _, err := member.Request(testCtx(t, 5*time.Second), proto.Message{Type: proto.TypeLock}); errCode(err) != proto.CodeNotAllowed {
@@ -103,7 +105,7 @@ func TestLockedRoom(t *testing.T) {
 // Rooms, password hashes and organizer secrets survive a restart.
 func TestRoomsSurviveRestart(t *testing.T) {
 	ts := startServer(t)
-	created := ts.createRoom(CreateRoomRequest{Name: "durable", Mode: "moderated", Password: "pw", MaxSpeakers: 2})
+	created := ts.createRoom(signaling.CreateRoomRequest{Name: "durable", Mode: "moderated", Password: "pw", MaxSpeakers: 2})
 	ts.restart()
 
 	err := tryJoin(t, ts, client.JoinRequest{Room: "durable", Name: "x", Password: "wrong"})

@@ -1,4 +1,4 @@
-package signaling
+package signaling_test
 
 import (
 	"io"
@@ -9,6 +9,9 @@ import (
 
 	"palabre/admission"
 	"palabre/client"
+	"palabre/internal/testkit"
+	"palabre/server"
+	"palabre/signaling"
 	"palabre/signaling/proto"
 )
 
@@ -16,7 +19,7 @@ import (
 // changes and forwarded packets.
 func TestMetrics(t *testing.T) {
 	ts := startServer(t)
-	ts.createRoom(CreateRoomRequest{Name: "counted", Mode: "ptt", Password: "pw"})
+	ts.createRoom(signaling.CreateRoomRequest{Name: "counted", Mode: "ptt", Password: "pw"})
 	if err := tryJoin(t, ts, client.JoinRequest{Room: "counted", Name: "x", Password: "no"}); errCode(err) != proto.CodeBadPassword {
 		t.Fatal(err)
 	}
@@ -28,7 +31,7 @@ func TestMetrics(t *testing.T) {
 	if err := a.Publish(client.NewToneSource([]byte("a"), 30)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "b hears a", func() bool { return heard(b, a.Self().Source) > 10 })
+	testkit.Eventually(t, 5*time.Second, "b hears a", func() bool { return heard(b, a.Self().Source) > 10 })
 
 	resp, err := http.Get(ts.URL + "/metrics")
 	if err != nil {
@@ -53,8 +56,8 @@ func TestMetrics(t *testing.T) {
 
 // Joins from one address are rate limited.
 func TestJoinRateLimit(t *testing.T) {
-	ts := startServer(t, withConfig(func(c *Config) {
-		c.Guard = admission.NewGuard(admission.GuardConfig{JoinsPerSecond: 0.01, JoinBurst: 2})
+	ts := startServer(t, withOptions(func(o *server.Options) {
+		o.Admission = admission.GuardConfig{JoinsPerSecond: 0.01, JoinBurst: 2}
 	}))
 	for i := range 2 {
 		if err := tryJoin(t, ts, client.JoinRequest{Room: "busy-door", Name: "ok"}); err != nil {

@@ -1,10 +1,12 @@
-package signaling
+package signaling_test
 
 import (
 	"testing"
 	"time"
 
 	"palabre/client"
+	"palabre/internal/testkit"
+	"palabre/signaling"
 	"palabre/signaling/proto"
 )
 
@@ -12,7 +14,7 @@ import (
 // and kick work as the organizer expects.
 func TestModeratedRoomOrganizerControls(t *testing.T) {
 	ts := startServer(t)
-	secret := ts.createRoom(CreateRoomRequest{Name: "debate", Mode: "moderated"}).OrganizerSecret
+	secret := ts.createRoom(signaling.CreateRoomRequest{Name: "debate", Mode: "moderated"}).OrganizerSecret
 	org := ts.joinAs(client.JoinRequest{Room: "debate", Name: "chair", Secret: secret})
 	alice := ts.join("debate", "alice", "")
 	bob := ts.join("debate", "bob", "")
@@ -50,7 +52,7 @@ func TestModeratedRoomOrganizerControls(t *testing.T) {
 	waitEvent(t, bob, "floor to alice", func(m proto.Message) bool {
 		return m.Type == proto.TypeFloor && len(m.Floor) == 1 && m.Floor[0] == aliceID
 	})
-	eventually(t, 5*time.Second, "bob hears alice", func() bool { return heard(bob, src) > 20 })
+	testkit.Eventually(t, 5*time.Second, "bob hears alice", func() bool { return heard(bob, src) > 20 })
 
 	// Muted by the organizer: not heard, and she cannot unmute herself.
 	if err := req(org, proto.TypeMute, aliceID); err != nil {
@@ -67,7 +69,7 @@ func TestModeratedRoomOrganizerControls(t *testing.T) {
 	if err := req(org, proto.TypeUnmute, aliceID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "bob hears alice again", func() bool { return heard(bob, src) > before+20 })
+	testkit.Eventually(t, 5*time.Second, "bob hears alice again", func() bool { return heard(bob, src) > before+20 })
 
 	if err := req(org, proto.TypeRevoke, aliceID); err != nil {
 		t.Fatal(err)
@@ -95,7 +97,7 @@ func TestModeratedRoomOrganizerControls(t *testing.T) {
 // Organizers change mode and password; the room follows.
 func TestOrganizerChangesModeAndPassword(t *testing.T) {
 	ts := startServer(t)
-	secret := ts.createRoom(CreateRoomRequest{Name: "flex"}).OrganizerSecret
+	secret := ts.createRoom(signaling.CreateRoomRequest{Name: "flex"}).OrganizerSecret
 	org := ts.joinAs(client.JoinRequest{Room: "flex", Name: "org", Secret: secret})
 	ctx := testCtx(t, 30*time.Second)
 	if _, err := org.Request(ctx, proto.Message{Type: proto.TypeSetMode, Mode: proto.ModePTT}); err != nil {

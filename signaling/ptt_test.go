@@ -1,4 +1,4 @@
-package signaling
+package signaling_test
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"github.com/pion/rtp"
 
 	"palabre/client"
+	"palabre/internal/testkit"
+	"palabre/signaling"
 	"palabre/signaling/proto"
 )
 
@@ -15,7 +17,7 @@ import (
 // the speaker only while it holds the floor, and the events name it.
 func TestPTTSpeakerHeardOnlyWithFloor(t *testing.T) {
 	ts := startServer(t)
-	ts.createRoom(CreateRoomRequest{Name: "ptt-room", Mode: "ptt"})
+	ts.createRoom(signaling.CreateRoomRequest{Name: "ptt-room", Mode: "ptt"})
 
 	speaker := ts.join("ptt-room", "speaker", "")
 	var listeners []*client.Client
@@ -45,7 +47,7 @@ func TestPTTSpeakerHeardOnlyWithFloor(t *testing.T) {
 		if ev.Speaker.Participant != speaker.Self().ID || ev.Speaker.Source != src {
 			t.Errorf("listener %d: speaking event names %+v, want %s/%d", i, ev.Speaker, speaker.Self().ID, src)
 		}
-		eventually(t, 5*time.Second, fmt.Sprintf("listener %d hears the speaker", i), func() bool {
+		testkit.Eventually(t, 5*time.Second, fmt.Sprintf("listener %d hears the speaker", i), func() bool {
 			return heard(l, src) >= 25
 		})
 	}
@@ -65,7 +67,7 @@ func TestPTTSpeakerHeardOnlyWithFloor(t *testing.T) {
 // one, while the floor holder next to it is.
 func TestRawSenderWithoutFloorNotHeard(t *testing.T) {
 	ts := startServer(t)
-	ts.createRoom(CreateRoomRequest{Name: "raw", Mode: "ptt"})
+	ts.createRoom(signaling.CreateRoomRequest{Name: "raw", Mode: "ptt"})
 	holder := ts.join("raw", "holder", "")
 	rogue := ts.join("raw", "rogue", "")
 	listener := ts.join("raw", "listener", "")
@@ -96,7 +98,7 @@ func TestRawSenderWithoutFloorNotHeard(t *testing.T) {
 	if err := holder.Publish(client.NewToneSource([]byte("hld"), 30)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the listener hears the floor holder", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the listener hears the floor holder", func() bool {
 		return heard(listener, holder.Self().Source) >= 50
 	})
 	for _, c := range []*client.Client{listener, holder} {
@@ -105,7 +107,7 @@ func TestRawSenderWithoutFloorNotHeard(t *testing.T) {
 		}
 	}
 	// Its packets did reach the server: the gate dropped them.
-	if st := ts.engine.Stats(); st.DropGated < 20 {
+	if st := ts.Engine.Stats(); st.DropGated < 20 {
 		t.Errorf("server gated %d packets, want the rogue's (at least 20)", st.DropGated)
 	}
 	// The rogue cannot take the floor while it is held.
@@ -118,7 +120,7 @@ func TestRawSenderWithoutFloorNotHeard(t *testing.T) {
 // speaker switches: no holes that would make receivers send NACKs.
 func TestSlotSequenceContinuous(t *testing.T) {
 	ts := startServer(t)
-	ts.createRoom(CreateRoomRequest{Name: "turns", Mode: "ptt"})
+	ts.createRoom(signaling.CreateRoomRequest{Name: "turns", Mode: "ptt"})
 	a := ts.join("turns", "a", "")
 	b := ts.join("turns", "b", "")
 	listener := ts.join("turns", "listener", "")
@@ -134,7 +136,7 @@ func TestSlotSequenceContinuous(t *testing.T) {
 		if err := c.PTTOn(ctx); err != nil {
 			t.Fatalf("%s ptt_on: %v", c.Self().Name, err)
 		}
-		eventually(t, 5*time.Second, c.Self().Name+" is heard", func() bool {
+		testkit.Eventually(t, 5*time.Second, c.Self().Name+" is heard", func() bool {
 			return heard(listener, c.Self().Source) >= before+15
 		})
 		if err := c.PTTOff(ctx); err != nil {
@@ -161,7 +163,7 @@ func TestSlotSequenceContinuous(t *testing.T) {
 // connections: each client saw exactly one offer, and audio keeps flowing.
 func TestLaterJoinsDoNotRenegotiate(t *testing.T) {
 	ts := startServer(t)
-	ts.createRoom(CreateRoomRequest{Name: "steady", Mode: "ptt"})
+	ts.createRoom(signaling.CreateRoomRequest{Name: "steady", Mode: "ptt"})
 	var early []*client.Client
 	for i := range 3 {
 		early = append(early, ts.join("steady", fmt.Sprintf("early-%d", i), ""))
@@ -175,7 +177,7 @@ func TestLaterJoinsDoNotRenegotiate(t *testing.T) {
 	}
 	for i := range 3 {
 		late := ts.join("steady", fmt.Sprintf("late-%d", i), "")
-		eventually(t, 5*time.Second, "the late joiner hears the speaker", func() bool {
+		testkit.Eventually(t, 5*time.Second, "the late joiner hears the speaker", func() bool {
 			return heard(late, speaker.Self().Source) > 10
 		})
 		if n := late.Negotiations(); n != 1 {
@@ -189,7 +191,7 @@ func TestLaterJoinsDoNotRenegotiate(t *testing.T) {
 	}
 	for i, c := range early[1:] {
 		before := heard(c, speaker.Self().Source)
-		eventually(t, 5*time.Second, fmt.Sprintf("early listener %d still hears", i), func() bool {
+		testkit.Eventually(t, 5*time.Second, fmt.Sprintf("early listener %d still hears", i), func() bool {
 			return heard(c, speaker.Self().Source) > before+10
 		})
 	}

@@ -1,4 +1,4 @@
-package signaling
+package signaling_test
 
 import (
 	"testing"
@@ -7,13 +7,15 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"palabre/client"
+	"palabre/internal/testkit"
+	"palabre/signaling"
 )
 
 // Participants who can only use the relay join through the bundled TURN
 // server, over UDP and over TCP, and hear the speaker.
 func TestRelayOnlyClientsHear(t *testing.T) {
 	ts := startServer(t, withBundledTURN())
-	ts.createRoom(CreateRoomRequest{Name: "relayed", Mode: "ptt"})
+	ts.createRoom(signaling.CreateRoomRequest{Name: "relayed", Mode: "ptt"})
 	speaker := ts.join("relayed", "speaker", "")
 	ctx := testCtx(t, 60*time.Second)
 	if err := speaker.PTTOn(ctx); err != nil {
@@ -43,7 +45,7 @@ func TestRelayOnlyClientsHear(t *testing.T) {
 			if err != nil || pair.Local.Typ != webrtc.ICECandidateTypeRelay {
 				t.Fatalf("selected pair %v (%v), want a relay candidate", pair, err)
 			}
-			eventually(t, 10*time.Second, "the relayed client hears the speaker", func() bool {
+			testkit.Eventually(t, 10*time.Second, "the relayed client hears the speaker", func() bool {
 				return heard(c, speaker.Self().Source) > 25
 			})
 		})

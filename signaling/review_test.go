@@ -1,4 +1,4 @@
-package signaling
+package signaling_test
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"palabre/client"
 	"palabre/internal/testkit"
 	"palabre/rooms"
+	"palabre/server"
+	"palabre/signaling"
 	"palabre/signaling/proto"
 )
 
@@ -36,14 +38,14 @@ func (ts *testServer) patch(name, secret, body string) *http.Response {
 // included, and the live room hears of no change.
 func TestRefusedPatchChangesNothing(t *testing.T) {
 	ts := startServer(t)
-	secret := ts.createRoom(CreateRoomRequest{Name: "hall"}).OrganizerSecret
+	secret := ts.createRoom(signaling.CreateRoomRequest{Name: "hall"}).OrganizerSecret
 	member := ts.join("hall", "member", "")
 
 	resp := ts.patch("hall", secret, `{"password":"new-one","max_speakers":99}`)
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("PATCH with max_speakers 99: %s, want 400", resp.Status)
 	}
-	def, err := ts.store.Get("hall")
+	def, err := ts.Rooms.Get("hall")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +68,7 @@ func TestRefusedPatchChangesNothing(t *testing.T) {
 // joined message itself, as are the floor holders.
 func TestLateJoinerSeesCurrentSpeakers(t *testing.T) {
 	ts := startServer(t)
-	ts.createRoom(CreateRoomRequest{Name: "late", Mode: "ptt"})
+	ts.createRoom(signaling.CreateRoomRequest{Name: "late", Mode: "ptt"})
 	speaker := ts.join("late", "speaker", "")
 	if err := speaker.Publish(client.NewToneSource([]byte("spk"), 30)); err != nil {
 		t.Fatal(err)
@@ -109,7 +111,7 @@ func TestLateJoinerSeesCurrentSpeakers(t *testing.T) {
 
 // welcome names the server's software as configured, not a package default.
 func TestWelcomeNamesConfiguredSoftware(t *testing.T) {
-	ts := startServer(t, withConfig(func(c *Config) { c.Software = "palabre/1.2.3" }))
+	ts := startServer(t, withOptions(func(o *server.Options) { o.Software = "palabre/1.2.3" }))
 	if got := ts.dial().Welcome().Software; got != "palabre/1.2.3" {
 		t.Errorf("welcome software = %q", got)
 	}
@@ -120,7 +122,7 @@ func TestWelcomeNamesConfiguredSoftware(t *testing.T) {
 // participant ends up muted by the organizer.
 func TestOrganizerMuteDuringSelfUnmute(t *testing.T) {
 	ts := startServer(t)
-	secret := ts.createRoom(CreateRoomRequest{Name: "race"}).OrganizerSecret
+	secret := ts.createRoom(signaling.CreateRoomRequest{Name: "race"}).OrganizerSecret
 	org := ts.joinAs(client.JoinRequest{Room: "race", Name: "org", Secret: secret})
 	alice := ts.join("race", "alice", "")
 	ctx := testCtx(t, 20*time.Second)
@@ -133,8 +135,8 @@ func TestOrganizerMuteDuringSelfUnmute(t *testing.T) {
 	// decision and its effect one step it cannot, and waits its turn.
 	orgDone := make(chan error, 1)
 	var once sync.Once
-	hook := func(se *session, muted bool) {
-		if muted || se.info.ID != alice.Self().ID {
+	hook := func(id string, muted bool) {
+		if muted || id != alice.Self().ID {
 			return
 		}
 		once.Do(func() {
@@ -146,21 +148,17 @@ func TestOrganizerMuteDuringSelfUnmute(t *testing.T) {
 			}
 		})
 	}
-	ts.srv.hooks.muteDecided.Store(&hook)
+	ts.Signaling.SetMuteDecidedHook(hook)
 	if err := alice.Unmute(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-orgDone; err != nil {
 		t.Fatal(err)
 	}
-	lr := ts.srv.lookupLive("race")
-	se := lr.member(alice.Self().ID)
-	lr.mu.Lock()
-	told, byOrg := se.info.Muted, se.mutedByOrganizer
-	lr.mu.Unlock()
-	if !se.part.Muted() || !told || !byOrg {
+	media, told, byOrg, ok := ts.Signaling.MuteState("race", alice.Self().ID)
+	if !ok || !media || !told || !byOrg {
 		t.Errorf("after the organizer's mute: media muted %v, room told muted %v, by organizer %v; want all true",
-			se.part.Muted(), told, byOrg)
+			media, told, byOrg)
 	}
 	if err := alice.Unmute(ctx, ""); errCode(err) != proto.CodeNotAllowed {
 		t.Errorf("self-unmute after the organizer's mute: %v, want not_allowed", err)
@@ -171,26 +169,25 @@ func TestOrganizerMuteDuringSelfUnmute(t *testing.T) {
 // definition whatever order they are applied in.
 func TestLiveRoomKeepsNewestDefinition(t *testing.T) {
 	ts := startServer(t)
-	ts.createRoom(CreateRoomRequest{Name: "order", Mode: "ptt"})
+	ts.createRoom(signaling.CreateRoomRequest{Name: "order", Mode: "ptt"})
 	ts.join("order", "member", "")
-	lr := ts.srv.lookupLive("order")
-	older, err := ts.store.Edit("order", rooms.Change{Locked: ptr(true)})
+	older, err := ts.Rooms.Edit("order", rooms.Change{Locked: ptr(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	newer, err := ts.store.Edit("order", rooms.Change{Locked: ptr(false), MaxSpeakers: ptr(2)})
+	newer, err := ts.Rooms.Edit("order", rooms.Change{Locked: ptr(false), MaxSpeakers: ptr(2)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lr.apply(newer, "")
-	lr.apply(older, "") // late, stale
-	if got := lr.definition(); got != newer {
+	ts.Signaling.ApplyDefinition(newer)
+	ts.Signaling.ApplyDefinition(older) // late, stale
+	if got, _ := ts.Signaling.LiveDefinition("order"); got != newer {
 		t.Errorf("live definition = %+v, want the newer %+v", got, newer)
 	}
 
 	// Concurrent edits from the API and from organizers' messages: the
 	// live room ends up with what the store holds.
-	_, secret, err := ts.store.RotateOrganizerSecret("order")
+	_, secret, err := ts.Rooms.RotateOrganizerSecret("order")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,8 +209,8 @@ func TestLiveRoomKeepsNewestDefinition(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	stored, _ := ts.store.Get("order")
-	if got := lr.definition(); got != stored {
+	stored, _ := ts.Rooms.Get("order")
+	if got, _ := ts.Signaling.LiveDefinition("order"); got != stored {
 		t.Errorf("after concurrent edits the live room has %+v, the store %+v", got, stored)
 	}
 }
@@ -225,7 +222,7 @@ func ptr[T any](v T) *T { return &v }
 func TestAdhocCapIsItsOwnError(t *testing.T) {
 	var logs testkit.SyncBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ts := startServer(t, withStore(rooms.Options{MaxEphemeral: 1}), withConfig(func(c *Config) { c.Logger = logger }))
+	ts := startServer(t, withOptions(func(o *server.Options) { o.MaxAdhocRooms, o.Logger = 1, logger }))
 	ts.join("first", "a", "")
 	err := tryJoin(t, ts, client.JoinRequest{Room: "second", Name: "b"})
 	if errCode(err) != proto.CodeTooManyRooms {

@@ -1,4 +1,4 @@
-package signaling
+package signaling_test
 
 import (
 	"testing"
@@ -11,7 +11,7 @@ import (
 // gateDrops is how many publisher packets the server has dropped at its
 // gate (no floor, or muted) since it started.
 func (ts *testServer) gateDrops() uint64 {
-	s := ts.engine.Stats()
+	s := ts.Engine.Stats()
 	return s.DropGated + s.DropMuted
 }
 

@@ -9,10 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"palabre/internal/testkit"
 )
 
 func TestCredentialsFormat(t *testing.T) {
-	clock := newFakeClock()
+	clock := testkit.NewClockAt(time.Now())
 	cfg := testConfig()
 	cfg.Now = clock.Now
 	s := startServer(t, cfg)
@@ -67,7 +69,7 @@ func TestParseUsername(t *testing.T) {
 // Forged, foreign, expired and malformed credentials are refused with 401,
 // over UDP and TCP.
 func TestAuthRefused(t *testing.T) {
-	clock := newFakeClock()
+	clock := testkit.NewClockAt(time.Now())
 	cfg := testConfig()
 	cfg.Now = clock.Now
 	cfg.AuthFailuresPerMinute = -1 // the rate limit has its own test
@@ -130,7 +132,7 @@ func TestCredentialsAcrossNodes(t *testing.T) {
 // After its failure budget is spent, a source is refused even with valid
 // credentials; once the budget refills, valid credentials work again.
 func TestAuthFailureRateLimit(t *testing.T) {
-	clock := newFakeClock()
+	clock := testkit.NewClockAt(time.Now())
 	cfg := testConfig()
 	cfg.Now = clock.Now // defaults: 10 failures per minute, burst 10
 	s := startServer(t, cfg)

@@ -35,26 +35,6 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
 const testIP = "127.0.0.2"
 
-// fakeClock is a settable clock for Config.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // logRecorder is a slog handler that keeps the records' messages.
 type logRecorder struct {
 	mu   sync.Mutex
@@ -248,18 +228,6 @@ func roundTrip(relay net.PacketConn, peer net.Addr, msg string, wait time.Durati
 		if from.String() == peer.String() && string(buf[:n]) == msg {
 			return nil
 		}
-	}
-}
-
-// waitFor polls cond for up to 5 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"palabre/internal/testkit"
 )
 
 // The N+1th allocation is refused with 486 Allocation Quota Reached;
@@ -47,7 +49,7 @@ func TestAllocationQuotas(t *testing.T) {
 					t.Errorf("QuotaRefused = %d, want 1", got)
 				}
 				_ = relays[0].Close()
-				waitFor(t, "the freed allocation", func() bool { return s.Stats().Allocations == int64(limit-1) })
+				testkit.Eventually(t, 5*time.Second, "the freed allocation", func() bool { return s.Stats().Allocations == int64(limit-1) })
 				if _, err := allocate(t, dialClient(t, s, tr, user, pass)); err != nil {
 					t.Fatalf("allocation after freeing one: %v", err)
 				}

@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"palabre/internal/testkit"
 )
 
 // RFC 6062 TCP relays are refused unless enabled.
@@ -94,7 +96,7 @@ func TestOwnPorts(t *testing.T) {
 				if err == nil {
 					t.Fatal("relayed to a refused port")
 				}
-				waitFor(t, "the refusal count", func() bool { return s.Stats().RelayPortRefused > 0 })
+				testkit.Eventually(t, 5*time.Second, "the refusal count", func() bool { return s.Stats().RelayPortRefused > 0 })
 			}
 		})
 	}

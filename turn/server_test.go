@@ -14,6 +14,8 @@ import (
 
 	pturn "github.com/pion/turn/v5"
 	"go.uber.org/goleak"
+
+	"palabre/internal/testkit"
 )
 
 // An allocation with valid credentials succeeds over UDP, TCP and TLS, the
@@ -253,7 +255,7 @@ func TestCloseLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer handshaking.Close()
-	waitFor(t, "4 allocations", func() bool { return s.Stats().Allocations == 4 })
+	testkit.Eventually(t, 5*time.Second, "4 allocations", func() bool { return s.Stats().Allocations == 4 })
 
 	start := time.Now()
 	if err := s.Close(); err != nil {
@@ -315,7 +317,7 @@ func TestConnsPerIP(t *testing.T) {
 	}
 	// Closing one makes room.
 	_ = conns[0].Close()
-	waitFor(t, "a free slot", func() bool {
+	testkit.Eventually(t, 5*time.Second, "a free slot", func() bool {
 		c, err := net.Dial("tcp", s.TCPAddr().String())
 		if err != nil {
 			return false

@@ -13,21 +13,33 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"palabre/server"
 	"palabre/signaling"
+	"palabre/signaling/proto"
 )
 
 // admin runs "palabre admin token": a new admin token, shown once; the
 // server keeps its hash in the data directory and accepts it at once.
+const adminUsage = `Usage: palabre admin token [--data DIR]
+
+Commands:
+  token   create an admin token for the room and cluster commands
+
+Run 'palabre admin token --help' for its flags.
+`
+
 func admin(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "token" {
-		fmt.Fprintln(stderr, "usage: palabre admin token [--data DIR]")
-		return 2
-	}
-	fs := flag.NewFlagSet("admin token", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := fs.String("data", "palabre-data", "the server's data `directory`")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	return subcommands("admin", adminUsage, args, stdout, stderr, map[string]func([]string) int{
+		"token": func(a []string) int { return adminToken(a, stdout, stderr) },
+	})
+}
+
+func adminToken(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("admin token", "admin token [--data DIR]",
+		"Creates an admin token, shown once; the server (on this machine, with this data\ndirectory) keeps its hash and accepts it at once.")
+	data := fs.String("data", server.DefaultDataDir, "the server's data `directory`")
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	token, err := signaling.NewAdminToken(*data)
 	if err != nil {
@@ -47,7 +59,7 @@ type adminFlags struct {
 
 func addAdminFlags(fs *flag.FlagSet) adminFlags {
 	return adminFlags{
-		server:    fs.String("server", "http://127.0.0.1:8080", "server `URL`"),
+		server:    fs.String("server", defaultServer, "server `URL`"),
 		tokenFile: fs.String("admin-token-file", "", "`file` holding an admin token (default: $PALABRE_ADMIN_TOKEN)"),
 	}
 }
@@ -68,6 +80,9 @@ func (a adminFlags) token() (string, error) {
 
 // adminCall sends one admin request and decodes the answer into out.
 func (a adminFlags) call(method, path string, body any, want int, out any) error {
+	if err := checkServerURL(*a.server); err != nil {
+		return err
+	}
 	token, err := a.token()
 	if err != nil {
 		return err
@@ -84,23 +99,27 @@ func (a adminFlags) call(method, path string, body any, want int, out any) error
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	_, err = call(req, want, out)
-	if err != nil && strings.Contains(err.Error(), "(not_allowed)") {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.code == proto.CodeNotAllowed {
 		return fmt.Errorf("the server refused the admin token, or there is no such room: %w", err)
 	}
 	return err
 }
 
 func roomList(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("room list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("room list", "room list [flags]", "Lists the rooms of the server, with where each lives in a cluster (needs an admin token).")
 	a := addAdminFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	asJSON := fs.Bool("json", false, "print the server's answer as JSON")
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	var list []signaling.RoomStatus
 	if err := a.call(http.MethodGet, "/api/v1/rooms", nil, http.StatusOK, &list); err != nil {
 		fmt.Fprintln(stderr, "room list:", err)
 		return 1
+	}
+	if *asJSON {
+		return printJSON(stdout, list)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tMODE\tPASSWORD\tLOCKED\tPARTICIPANTS\tNODE")
@@ -115,22 +134,22 @@ func roomList(args []string, stdout, stderr io.Writer) int {
 
 // roomChange runs delete, set-password and set-mode.
 func roomChange(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("room "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	about := map[string]struct{ names, text string }{
+		"delete":       {"NAME", "Deletes a room (needs an admin token)."},
+		"set-password": {"NAME", "Changes a room's password, read from standard input; an empty line removes it (needs an admin token)."},
+		"set-mode":     {"NAME MODE", "Changes a room's mode to open, ptt or moderated (needs an admin token)."},
+	}[cmd]
+	fs := newFlagSet("room "+cmd, "room "+cmd+" "+about.names+" [flags]", about.text)
 	a := addAdminFlags(fs)
-	pwStdin := fs.Bool("password-stdin", false, "set-password: read the new password from standard input (empty line: remove it)")
-	want := 1
-	if cmd == "set-mode" {
-		want = 2 // set-mode NAME MODE
+	var pwStdin *bool
+	if cmd == "set-password" {
+		pwStdin = fs.Bool("password-stdin", false, "read the new password from standard input (empty line: remove it)")
 	}
-	words, err := positionals(fs, args)
-	if err == nil && len(words) != want {
-		err = fmt.Errorf("want %d argument(s): NAME%s", want, map[bool]string{true: " MODE", false: ""}[want == 2])
+	words, code, ok := parseName(fs, args, about.names, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "room %s: %v\n", cmd, err)
-		return 2
-	}
+	var err error
 	path := "/api/v1/rooms/" + url.PathEscape(words[0])
 	switch cmd {
 	case "delete":

@@ -12,7 +12,7 @@ import (
 // wrong token is refused with a clear error and a non-zero exit.
 func TestAdminRoomCommands(t *testing.T) {
 	data := t.TempDir()
-	url := startTestServerWith(t, func(f *serveFlags) { f.data = data })
+	url := startTestServerWith(t, func(f *serveFlags) { f.o.DataDir = data })
 	runOK := func(stdin string, args ...string) string {
 		t.Helper()
 		var out, errOut bytes.Buffer

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,14 +20,26 @@ import (
 // the signaling WebSocket, then media over UDP, over ICE-TCP and through
 // the TURN relay over UDP and over TCP. It joins a throw-away ad-hoc room.
 func check(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	server := fs.String("server", "http://127.0.0.1:8080", "server `URL`")
+	fs := newFlagSet("check", "check [--server URL] [flags]",
+		"Tests a deployment the way a participant reaches it: the web server, the signaling\nWebSocket, then media over UDP, over ICE-TCP and through TURN over UDP and TCP.")
+	server := fs.String("server", defaultServer, "server `URL`")
 	room := fs.String("room", "", "room to join (default: a new ad-hoc room palabre-check-…)")
 	password := fs.String("password", "", "the room's password, if it has one")
 	timeout := fs.Duration("timeout", 10*time.Second, "time allowed for each check")
-	if err := fs.Parse(args); err != nil {
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if err := checkServerURL(*server); err != nil {
+		fmt.Fprintln(stderr, "check:", err)
 		return 2
+	}
+	// Nothing else can pass if the server cannot be reached: say so once.
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	err := reachable(ctx, *server)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(stderr, "check:", err)
+		return 1
 	}
 	if *room == "" {
 		var b [4]byte
@@ -38,27 +49,29 @@ func check(args []string, stdout, stderr io.Writer) int {
 	quiet := slog.New(slog.DiscardHandler)
 	checks := []struct {
 		name string
+		hint string // what to open when it fails
 		run  func(ctx context.Context) error
 	}{
-		{"web server (/healthz)", func(ctx context.Context) error { return healthz(ctx, *server) }},
-		{"signaling (WebSocket, join)", func(ctx context.Context) error {
+		{"web server (/healthz)", "", func(ctx context.Context) error { return healthz(ctx, *server) }},
+		{"signaling (WebSocket, join)", "a reverse proxy in front must pass WebSocket upgrades on /ws", func(ctx context.Context) error {
 			return joinWith(ctx, *server, *room, *password, client.Options{Logger: quiet}, false)
 		}},
-		{"media over UDP", func(ctx context.Context) error {
+		{"media over UDP", "the media UDP port (serve --media-port, the listen port by default)", func(ctx context.Context) error {
 			return joinWith(ctx, *server, *room, *password, client.Options{Logger: quiet, TURNTransport: "none"}, true)
 		}},
-		{"media over TCP (ICE-TCP)", func(ctx context.Context) error {
+		{"media over TCP (ICE-TCP)", "the ICE-TCP port (serve --media-tcp-port, the listen port + 1 by default)", func(ctx context.Context) error {
 			return joinWith(ctx, *server, *room, *password, client.Options{Logger: quiet, TCPOnly: true, TURNTransport: "none"}, true)
 		}},
-		{"media through TURN over UDP", func(ctx context.Context) error {
+		{"media through TURN over UDP", "the TURN port over UDP (serve --turn-port, 3478 by default)", func(ctx context.Context) error {
 			return joinWith(ctx, *server, *room, *password, client.Options{Logger: quiet, RelayOnly: true, TURNTransport: "udp"}, true)
 		}},
-		{"media through TURN over TCP", func(ctx context.Context) error {
+		{"media through TURN over TCP", "the TURN port over TCP (serve --turn-port, 3478 by default)", func(ctx context.Context) error {
 			return joinWith(ctx, *server, *room, *password, client.Options{Logger: quiet, RelayOnly: true, TURNTransport: "tcp"}, true)
 		}},
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	failed := 0
+	var hints []string
 	for _, c := range checks {
 		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 		start := time.Now()
@@ -67,6 +80,9 @@ func check(args []string, stdout, stderr io.Writer) int {
 		cancel()
 		if err != nil {
 			failed++
+			if c.hint != "" {
+				hints = append(hints, c.hint)
+			}
 			fmt.Fprintf(tw, "%s\tFAIL\t%v\t%v\n", c.name, took, err)
 		} else {
 			fmt.Fprintf(tw, "%s\tok\t%v\t\n", c.name, took)
@@ -74,10 +90,28 @@ func check(args []string, stdout, stderr io.Writer) int {
 	}
 	tw.Flush()
 	if failed > 0 {
-		fmt.Fprintf(stdout, "\n%d of %d checks failed: see docs/networking.md for the ports to open.\n", failed, len(checks))
+		fmt.Fprintf(stdout, "\n%d of %d checks failed. Check that the server runs them and that firewalls between here and\nthe server let them through:\n", failed, len(checks))
+		for _, h := range hints {
+			fmt.Fprintln(stdout, "  -", h)
+		}
 		return 1
 	}
 	return 0
+}
+
+// reachable checks that an HTTP server answers at server, in the words
+// of reachError when none does.
+func reachable(ctx context.Context, server string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(server, "/")+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return reachError(server, err)
+	}
+	resp.Body.Close()
+	return nil
 }
 
 func healthz(ctx context.Context, server string) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -259,15 +260,19 @@ func TestClusterOfProcesses(t *testing.T) {
 		intruder.join = []string{n1.gossipAddr()}
 		intruder.giveAdminToken(t, hashes, strings.TrimSpace(tokenOut.String()))
 		intruder.start()
-		time.Sleep(3 * time.Second)
+		// Its first attempt fails (and it says so); by then the others
+		// would have heard of it.
+		within(t, 10*time.Second, "the intruder logs that it could not join", func() error {
+			if !strings.Contains(intruder.logs.String(), "could not join the cluster") {
+				return errors.New("not yet")
+			}
+			return nil
+		})
 		if err := n1.wantMembers("alive", "n1", "n2", "n3"); err != nil {
 			t.Error(err)
 		}
 		if err := intruder.wantMembers("alive", "intruder"); err != nil {
 			t.Error(err)
-		}
-		if !strings.Contains(intruder.logs.String(), "could not join the cluster") {
-			t.Error("the intruder's logs do not say it could not join")
 		}
 		intruder.kill()
 	})

@@ -13,6 +13,8 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
+
+	"palabre/server"
 )
 
 // Settings come from four places, first match wins: a command-line flag,
@@ -165,27 +167,93 @@ func lineOf(p *unstable.Parser, n *unstable.Node) (line int) {
 	return p.Shape(p.Range(n.Data)).Start.Line
 }
 
-// configShow prints every setting of palabre serve, its value and where it
-// came from, secrets masked.
+const configUsage = `Usage: palabre config show [--config FILE] [serve flags]
+
+Commands:
+  show   print every setting of palabre serve, its effective value and where it came from
+
+Run 'palabre config show --help' for its flags (those of palabre serve).
+`
+
+// configCmd runs "palabre config show".
+func configCmd(args []string, stdout, stderr io.Writer) int {
+	return subcommands("config", configUsage, args, stdout, stderr, map[string]func([]string) int{
+		"show": func(a []string) int { return configShow(a, stdout, stderr) },
+	})
+}
+
+// configShow prints every setting of palabre serve, its effective value
+// and where it came from, secrets masked.
 func configShow(args []string, stdout, stderr io.Writer) int {
-	fs, _ := newServeFlags(stderr)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs, f := newServeFlags(stderr)
+	fs.Init("config show", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: palabre config show [--config FILE] [serve flags]\n\n"+
+			"Prints every setting of palabre serve, its effective value and where it came from\n"+
+			"(flag, env, file or default), secrets masked. It takes the flags of palabre serve:\n\nFlags:\n")
+		fs.PrintDefaults()
 	}
-	source, err := applyConfig(fs, fs.Lookup("config").Value.String(), os.Getenv)
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	source, err := applyConfig(fs, f.configFile, os.Getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "config:", err)
 		return 1
 	}
+	if f.o.TLS.LAN && source["listen"] == "default" {
+		f.o.Listen = ":8443"
+	}
+	o, err := f.options()
+	if err == nil {
+		o, err = o.Effective()
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "config:", explain(err, source))
+		return 1
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SETTING\tVALUE\tFROM")
-	fs.VisitAll(func(f *flag.Flag) {
-		v := f.Value.String()
-		if secretSettings[f.Name] && v != "" {
+	fs.VisitAll(func(fl *flag.Flag) {
+		v, from := fl.Value.String(), source[fl.Name]
+		switch {
+		case secretSettings[fl.Name] && v != "":
 			v = "********"
+		case fl.Name == "listen":
+			v = o.Listen
+		case fl.Name == "media-port" && from == "default":
+			v, from = strconv.Itoa(o.MediaPort), "default: the listen port"
+			if o.MediaPort == 0 {
+				from += " (0: any free port)"
+			}
+		case fl.Name == "media-tcp-port" && from == "default":
+			v, from = strconv.Itoa(o.MediaTCPPort), "default: the listen port + 1"
+			if o.MediaTCPPort == 0 {
+				v, from = "0", "default: none, as the listen port is 0"
+			}
+		case fl.Name == "turn-secret":
+			v, from = turnSecretSource(o)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Name, v, source[f.Name])
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", fl.Name, v, from)
 	})
 	tw.Flush()
 	return 0
+}
+
+// turnSecretSource says where the TURN secret comes from when none is
+// given.
+func turnSecretSource(o server.Options) (value, from string) {
+	if !o.TURN.Enabled {
+		return "", "unused: TURN is off"
+	}
+	switch origin, file := o.TURNSecretOrigin(); origin {
+	case server.SecretFromClusterKey:
+		return "(derived)", "derived from the cluster key (--cluster-key-file)"
+	case server.SecretGenerated:
+		if _, err := os.Stat(file); err == nil {
+			return "(generated)", "generated earlier, kept in " + file
+		}
+		return "(generated)", "generated at the first start, kept in " + file
+	}
+	return "********", "given"
 }

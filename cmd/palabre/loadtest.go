@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,9 +15,9 @@ import (
 
 func loadTest(args []string, stdout, stderr io.Writer) int {
 	var cfg loadtest.Config
-	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Server, "server", "http://127.0.0.1:8080", "server `URL`")
+	fs := newFlagSet("loadtest", "loadtest [flags]",
+		"Measures a server with simulated participants (real WebRTC connections): push-to-talk\nrooms, listeners, speakers taking turns; prints delivery, latency, CPU and memory.")
+	fs.StringVar(&cfg.Server, "server", defaultServer, "server `URL`")
 	fs.IntVar(&cfg.Rooms, "rooms", 1, "push-to-talk rooms to create")
 	fs.IntVar(&cfg.Listeners, "listeners", 20, "listeners per room")
 	fs.IntVar(&cfg.Speakers, "speakers", 1, "speakers per room, taking turns on the floor")
@@ -28,11 +27,11 @@ func loadTest(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Token, "token", os.Getenv("PALABRE_CREATE_TOKEN"), "room creation `token`, if the server needs one")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "`pid` of the server on this machine, to read its CPU and memory from /proc")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "loadtest: unexpected argument %q\n", fs.Arg(0))
+	if err := checkServerURL(cfg.Server); err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
 		return 2
 	}
 	cfg.Progress = stderr

@@ -32,9 +32,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
+	if args[0] == "help" && len(args) > 1 {
+		// "palabre help room" is "palabre room --help".
+		return run([]string{args[1], "--help"}, stdin, stdout, stderr)
+	}
 	switch args[0] {
 	case "serve":
-		return serve(args[1:], stderr)
+		return serve(args[1:], stdout, stderr)
 	case "room":
 		return room(args[1:], stdin, stdout, stderr)
 	case "loadtest":
@@ -48,15 +52,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "admin":
 		return admin(args[1:], stdout, stderr)
 	case "config":
-		if len(args) > 1 && args[1] == "show" {
-			return configShow(args[2:], stdout, stderr)
-		}
-		fmt.Fprintln(stderr, "usage: palabre config show [--config FILE] [serve flags]")
-		return 2
+		return configCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
+		if len(args) > 1 && isHelp(args[1]) {
+			fmt.Fprintln(stdout, "Usage: palabre version\n\nPrints the version of this palabre binary.")
+			return 0
+		}
 		fmt.Fprintln(stdout, "palabre", version)
 		return 0
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
 	}
@@ -81,6 +85,8 @@ Usage:
   palabre drain [--server URL]          move a node's rooms to the others, then stop it (admin token)
   palabre config show [--config FILE]   print every setting, its value and its source
   palabre version                       print the version
+
+Run 'palabre COMMAND --help' for a command's flags.
 
 With no flags, "palabre serve" listens on http://127.0.0.1:8080, carries
 media on UDP 127.0.0.1:8080 and keeps its data in ./palabre-data.

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +17,42 @@ import (
 
 	"palabre/client"
 	"palabre/internal/pionlog"
+	"palabre/server"
 )
 
-// startTestServer runs the real server assembly on loopback ports chosen by
-// the system, with its data in a temporary directory.
+// testFlags are the serve flags of the test servers: the defaults, on
+// loopback ports chosen by the system (no ICE-TCP), with the data in a
+// temporary directory.
+func testFlags(t *testing.T) *serveFlags {
+	_, f := newServeFlags(io.Discard)
+	f.o.Listen, f.o.DataDir = "127.0.0.1:0", t.TempDir()
+	f.o.MediaPort, f.o.MediaTCPPort, f.o.TURN.Port = 0, 0, 0
+	f.relayPorts = "40000-40100"
+	return f
+}
+
+// startServer runs runServer with f until the test ends and returns the
+// server's URL once it serves, and a channel of runServer's result.
+func startServer(t *testing.T, ctx context.Context, f *serveFlags) (string, <-chan error) {
+	t.Helper()
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runServer(ctx, f, slog.New(slog.DiscardHandler), func(n *server.Node) { urls <- n.URL() })
+	}()
+	select {
+	case u := <-urls:
+		return u, done
+	case err := <-done:
+		t.Fatalf("server did not start: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not start")
+	}
+	return "", nil
+}
+
+// startTestServer runs the real server assembly (runServer, as palabre
+// serve does) with testFlags until the test ends.
 func startTestServer(t *testing.T) string {
 	t.Helper()
 	return startTestServerWith(t, func(*serveFlags) {})
@@ -30,11 +64,10 @@ func startTestServerWith(t *testing.T, edit func(*serveFlags)) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
-	f := serveFlags{listen: "127.0.0.1:0", data: t.TempDir(), mediaPort: 0, slots: 3, adhoc: true, joinRate: 20,
-		net: networkFlags{turnOn: true, turnPort: 0, relayPorts: "40000-40100", turnTTL: time.Hour}}
-	edit(&f)
+	f := testFlags(t)
+	edit(f)
 	go func() {
-		done <- runServer(ctx, f, slog.New(slog.DiscardHandler), func(u string) { urls <- u })
+		done <- runServer(ctx, f, slog.New(slog.DiscardHandler), func(n *server.Node) { urls <- n.URL() })
 	}()
 	stopped := false
 	t.Cleanup(func() {
@@ -96,7 +129,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, 2, "Usage"},
 		{[]string{"fly"}, 2, "unknown command"},
-		{[]string{"room", "create"}, 2, "missing room NAME"},
+		{[]string{"room", "create"}, 2, "missing NAME"},
 		{[]string{"room", "create", "x", "--password-stdin"}, 2, "no password"},
 		{[]string{"serve", "--log-level", "loud"}, 2, "--log-level"},
 		{[]string{"version"}, 0, ""},
@@ -126,7 +159,7 @@ func TestNetworkFlagErrors(t *testing.T) {
 		{[]string{"serve", "--cluster-join", "127.0.0.1:7946", "--listen", "127.0.0.1:0", "--turn=false", "--data", t.TempDir()}, "need --cluster-bind"},
 		{[]string{"serve", "--cluster-bind", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--turn=false", "--data", t.TempDir()}, "palabre cluster keygen --out"},
 		{[]string{"serve", "--cluster-bind", "127.0.0.1:0", "--cluster-key-file", worldReadable, "--listen", "127.0.0.1:0", "--turn=false", "--data", t.TempDir()}, "chmod 600"},
-		{[]string{"serve", "--cluster-bind", "127.0.0.1:0", "--cluster-insecure", "--listen", "0.0.0.0:0", "--turn=false", "--data", t.TempDir()}, "needs --public-url"},
+		{[]string{"serve", "--cluster-bind", "127.0.0.1:0", "--cluster-insecure", "--listen", "0.0.0.0:0", "--turn=false", "--data", t.TempDir()}, "--public-url: needed"},
 	}
 	for _, tc := range cases {
 		var out, errOut bytes.Buffer
@@ -140,20 +173,7 @@ func TestNetworkFlagErrors(t *testing.T) {
 // 127.0.0.2, and the relay refuses every non-public peer but the server's
 // own media address. Only permissions are asked for: nothing is relayed.
 func TestTURNRelayPolicyWithMediaIP(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	urls := make(chan string, 1)
-	done := make(chan error, 1)
-	f := serveFlags{listen: "127.0.0.1:0", data: t.TempDir(), mediaPort: 0, slots: 3, adhoc: true, joinRate: 20,
-		net: networkFlags{mediaIP: "127.0.0.2", turnOn: true, turnPort: 0, relayPorts: "40000-40100", turnTTL: time.Hour}}
-	go func() { done <- runServer(ctx, f, slog.New(slog.DiscardHandler), func(u string) { urls <- u }) }()
-	defer func() { cancel(); <-done }()
-	var url string
-	select {
-	case url = <-urls:
-	case err := <-done:
-		done <- err
-		t.Fatalf("server: %v", err)
-	}
+	url := startTestServerWith(t, func(f *serveFlags) { f.o.MediaIP = "127.0.0.2" })
 
 	jctx, jcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer jcancel()
@@ -221,7 +241,7 @@ func TestCheck(t *testing.T) {
 	}
 	tcpPort := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	url := startTestServerWith(t, func(f *serveFlags) { f.mediaTCP = tcpPort })
+	url := startTestServerWith(t, func(f *serveFlags) { f.o.MediaTCPPort = tcpPort })
 	var out, errOut bytes.Buffer
 	if code := run([]string{"check", "--server", url}, nil, &out, &errOut); code != 0 {
 		t.Fatalf("check: exit %d\n%s%s", code, out.String(), errOut.String())
@@ -232,11 +252,15 @@ func TestCheck(t *testing.T) {
 		}
 	}
 
-	// Without ICE-TCP, that check fails and says so.
+	// Without ICE-TCP, that check fails and its hint names the port. (The
+	// relayed paths may miss the short timeout on a loaded machine: only
+	// UDP and ICE-TCP are asserted.)
 	url = startTestServer(t)
 	out.Reset()
-	if code := run([]string{"check", "--server", url, "--timeout", "3s"}, nil, &out, &errOut); code != 1 ||
-		!strings.Contains(out.String(), "1 of 6 checks failed") {
+	code := run([]string{"check", "--server", url, "--timeout", "4s"}, nil, &out, &errOut)
+	if code != 1 || !regexp.MustCompile(`media over UDP\s+ok`).MatchString(out.String()) ||
+		!regexp.MustCompile(`media over TCP \(ICE-TCP\)\s+FAIL`).MatchString(out.String()) ||
+		!strings.Contains(out.String(), "ICE-TCP port (serve --media-tcp-port") {
 		t.Errorf("check without ICE-TCP: exit %d\n%s", code, out.String())
 	}
 }
@@ -245,13 +269,12 @@ func TestCheck(t *testing.T) {
 // participants are told, the server exits within its deadline, and the
 // rooms are intact when it starts again on the same data directory.
 func TestGracefulShutdownDuringCall(t *testing.T) {
-	data := t.TempDir()
-	f := serveFlags{listen: "127.0.0.1:0", data: data, mediaPort: 0, slots: 3, adhoc: true, joinRate: 20}
+	f := testFlags(t)
+	f.o.TURN.Enabled = false
+	data := f.o.DataDir
 	ctx, cancel := context.WithCancel(context.Background())
-	urls := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- runServer(ctx, f, slog.New(slog.DiscardHandler), func(u string) { urls <- u }) }()
-	url := <-urls
+	defer cancel()
+	url, done := startServer(t, ctx, f)
 
 	var out, errOut bytes.Buffer
 	if code := run([]string{"room", "create", "durable", "--mode", "ptt", "--server", url}, nil, &out, &errOut); code != 0 {
@@ -301,7 +324,7 @@ func TestGracefulShutdownDuringCall(t *testing.T) {
 	}
 
 	// Back up on the same data directory: the room is still there.
-	url = startTestServerWith(t, func(g *serveFlags) { g.data = data })
+	url = startTestServerWith(t, func(g *serveFlags) { g.o.DataDir = data })
 	out.Reset()
 	if code := run([]string{"room", "show", "durable", "--server", url}, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "ptt") {
 		t.Errorf("after restart: exit %d %q %q", code, out.String(), errOut.String())

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -11,11 +10,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"palabre/internal/testkit"
 	"palabre/signaling"
 )
 
@@ -36,24 +35,7 @@ type node struct {
 
 	cmd    *exec.Cmd
 	exited chan error
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *testkit.SyncBuffer
 }
 
 // freePort returns a port that is free on 127.0.0.1 for TCP and UDP.
@@ -106,7 +88,7 @@ func (n *node) start() {
 	n.cmd = exec.Command(os.Args[0], args...)
 	n.cmd.Env = append(os.Environ(), "PALABRE_TEST_MAIN=1")
 	if n.logs == nil {
-		n.logs = &syncBuffer{}
+		n.logs = &testkit.SyncBuffer{}
 		t.Cleanup(func() {
 			if t.Failed() {
 				t.Logf("logs of %s:\n%s", n.id, n.logs.String())
@@ -234,17 +216,14 @@ func (n *node) wantMembers(state string, ids ...string) error {
 	return nil
 }
 
+// within waits until check passes, and fails the test saying what was
+// waited for if it does not within d.
 func within(t *testing.T, d time.Duration, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := check()
-		if err == nil {
-			return
+	testkit.EventuallyNil(t, d, func() error {
+		if err := check(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %v", what, d, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }

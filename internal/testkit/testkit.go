@@ -1,7 +1,9 @@
 // Package testkit holds what the tests of several packages share: a
 // settable clock, a wait on a condition, a log buffer safe for concurrent
-// writers. Only tests import it (checked by TestNoServerPackageImportsTestkit
-// in package server).
+// writers. Only tests import it (checked by TestImportGraph in
+// package server); it imports nothing of Palabre, so that every package's
+// internal tests may use it. Whole servers for tests are in the
+// subpackage testserver.
 package testkit
 
 import (
@@ -19,7 +21,10 @@ type Clock struct {
 }
 
 // NewClock returns a Clock set to a fixed date.
-func NewClock() *Clock { return &Clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)} }
+func NewClock() *Clock { return NewClockAt(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)) }
+
+// NewClockAt returns a Clock set to t.
+func NewClockAt(t time.Time) *Clock { return &Clock{t: t} }
 
 // Now is the clock's time.
 func (c *Clock) Now() time.Time {

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"crypto/ecdsa"
@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -23,45 +22,34 @@ import (
 	"golang.org/x/crypto/acme/autocert"
 )
 
-// serverTLS chooses how --listen speaks TLS: certificate files, ACME, a
-// self-signed LAN certificate, or not at all (nil: plain HTTP, for
-// localhost or behind a reverse proxy). The returned func, if any, must be
-// served on port 80 for ACME's HTTP-01 challenge.
-func serverTLS(f serveFlags) (*tls.Config, http.Handler, string, error) {
-	modes := 0
-	for _, on := range []bool{f.net.tlsCert != "" || f.net.tlsKey != "", f.acmeEmail != "", f.lan} {
-		if on {
-			modes++
-		}
-	}
-	if modes > 1 {
-		return nil, nil, "", errors.New("choose one of --tls-cert/--tls-key, --acme-email and --lan")
-	}
+// serverTLS chooses how the listener speaks TLS: certificate files, ACME,
+// a self-signed LAN certificate, or not at all (nil: plain HTTP, for
+// localhost or behind a reverse proxy). The handler, if any, must be
+// served on port 80 for ACME's HTTP-01 challenge; the string is the LAN
+// certificate's fingerprint. Effective has checked the combination.
+func serverTLS(o Options) (*tls.Config, http.Handler, string, error) {
 	switch {
-	case f.net.tlsCert != "" || f.net.tlsKey != "":
-		certs, err := newCertReloader(f.net.tlsCert, f.net.tlsKey)
+	case o.TLS.CertFile != "":
+		certs, err := newCertReloader(o.TLS.CertFile, o.TLS.KeyFile)
 		if err != nil {
-			return nil, nil, "", err
+			return nil, nil, "", &SettingError{Setting: "TLS.CertFile", Value: o.TLS.CertFile, Err: err}
 		}
 		return certs.tlsConfig(), nil, "", nil
-	case f.acmeEmail != "":
-		u, err := url.Parse(f.publicURL)
-		if err != nil || u.Scheme != "https" || u.Hostname() == "" || net.ParseIP(u.Hostname()) != nil {
-			return nil, nil, "", errors.New("--acme-email needs --public-url https://NAME (a DNS name, not an address)")
-		}
+	case o.TLS.ACMEEmail != "":
+		u, _ := url.Parse(o.PublicURL)
 		m := &autocert.Manager{
 			Prompt:     autocert.AcceptTOS,
-			Email:      f.acmeEmail,
+			Email:      o.TLS.ACMEEmail,
 			HostPolicy: autocert.HostWhitelist(u.Hostname()),
-			Cache:      autocert.DirCache(filepath.Join(f.data, "acme")),
+			Cache:      autocert.DirCache(filepath.Join(o.DataDir, "acme")),
 		}
 		cfg := m.TLSConfig() // TLS-ALPN-01 on the listener itself
 		cfg.MinVersion = tls.VersionTLS12
 		return cfg, m.HTTPHandler(nil), "", nil
-	case f.lan:
-		cert, fingerprint, err := lanCertificate(f.data)
+	case o.TLS.LAN:
+		cert, fingerprint, err := lanCertificate(o.DataDir)
 		if err != nil {
-			return nil, nil, "", err
+			return nil, nil, "", &SettingError{Setting: "DataDir", Value: o.DataDir, Err: err}
 		}
 		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil, fingerprint, nil
 	}

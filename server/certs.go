@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"crypto/tls"
@@ -33,7 +33,7 @@ func newCertReloader(certFile, keyFile string) (*certReloader, error) {
 func (r *certReloader) load() error {
 	cert, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
 	if err != nil {
-		return fmt.Errorf("TLS certificate: %w", err)
+		return fmt.Errorf("cannot load the certificate and its key: %w", err)
 	}
 	r.cert, r.modTime = &cert, r.lastChange()
 	return nil
