@@ -118,15 +118,17 @@ func Start(o Options) (_ *Node, err error) {
 		PerAddress:      o.PerAddress,
 		UnjoinedTimeout: o.UnjoinedTimeout,
 		BodyTimeout:     o.BodyTimeout,
+		PrivateMetrics:  o.AdminListen != "",
 	})
 	if err != nil {
 		return nil, err
 	}
 	if o.AdminListen != "" {
-		if n.profiles, err = startProfiles(o.AdminListen); err != nil {
+		if n.profiles, err = startAdmin(o.AdminListen, n.sig.Metrics()); err != nil {
 			return nil, err
 		}
-		n.log.Info("profiles served", "url", "http://"+o.AdminListen+"/debug/pprof/")
+		n.log.Info("metrics and profiles served on the admin listener, not the public one",
+			"metrics", "http://"+o.AdminListen+"/metrics", "profiles", "http://"+o.AdminListen+"/debug/pprof/")
 	}
 	n.serve(tlsConfig, acmeHTTP)
 	if n.cluster != nil {

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// startProfiles serves Go's pprof profiles on their own listener, away
-// from the public one.
-func startProfiles(addr string) (*http.Server, error) {
+// startAdmin serves Go's pprof profiles and the Prometheus metrics on
+// their own listener, away from the public one.
+func startAdmin(addr string, metrics http.Handler) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, &SettingError{Setting: "AdminListen", Value: addr, Err: err}
@@ -19,6 +19,7 @@ func startProfiles(addr string) (*http.Server, error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("GET /metrics", metrics)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	return srv, nil

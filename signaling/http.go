@@ -28,7 +28,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/rooms", s.listRooms)
 	s.mux.HandleFunc("GET /api/v1/cluster/nodes", s.clusterNodes)
 	s.mux.HandleFunc("POST /api/v1/cluster/drain", s.drain)
-	s.mux.Handle("GET /metrics", s.metrics.handler())
+	if !s.cfg.PrivateMetrics {
+		s.mux.Handle("GET /metrics", s.metrics.handler())
+	}
 	// readyz says whether this node takes new participants: not while it
 	// shuts down (a load balancer should send people elsewhere).
 	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

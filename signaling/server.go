@@ -72,6 +72,9 @@ type Config struct {
 	// BodyTimeout bounds the time to read an API request's body. Default
 	// 10 s.
 	BodyTimeout time.Duration
+	// PrivateMetrics keeps /metrics off the public handler: the caller
+	// serves Metrics() elsewhere (an admin listener).
+	PrivateMetrics bool
 
 	// Cluster, if set, is this node's cluster: room definitions are
 	// replicated through it, joins for rooms that live on another node
@@ -173,6 +176,10 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	return s, nil
 }
+
+// Metrics is the Prometheus metrics handler (also at /metrics on the
+// public handler unless Config.PrivateMetrics).
+func (s *Server) Metrics() http.Handler { return s.metrics.handler() }
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

@@ -58,7 +58,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.IntVar(&o.PerAddress.Participants, "max-participants-per-address", signaling.DefaultParticipantsPerAddress, "participants one address may have in rooms at once (a school behind one NAT counts as one address); raise it for load tests")
 	fs.IntVar(&o.PerAddress.AdhocRooms, "max-adhoc-rooms-per-address", signaling.DefaultAdhocRoomsPerAddress, "live ad-hoc rooms one address may have opened")
 	fs.BoolVar(&f.loadTest, "load-test", false, "lift the per-address limits (joins, connections, participants, ad-hoc rooms) for a load test run from one machine; never on a public server")
-	fs.StringVar(&o.AdminListen, "admin-listen", "", "if set, an admin listener at `ADDR` serves Go's pprof profiles under /debug/pprof/ (keep it on loopback)")
+	fs.StringVar(&o.AdminListen, "admin-listen", "", "if set, an admin listener at `ADDR` serves /metrics (then off the public port) and Go's pprof profiles under /debug/pprof/ (keep it on loopback or a private network)")
 	fs.StringVar(&o.TLS.ACMEEmail, "acme-email", "", "get the HTTPS certificate for --public-url's name from Let's Encrypt (ACME, TLS-ALPN-01 and HTTP-01 on :80), with this contact `address`")
 	fs.BoolVar(&o.TLS.LAN, "lan", false, "serve HTTPS with a self-signed certificate (kept in the data directory) for a quick meeting on a local network; prints its fingerprint")
 	fs.BoolVar(&o.LogIPs, "log-ips", false, "log participants' IP addresses (off by default: Palabre collects nothing about the people using it)")
