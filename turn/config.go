@@ -17,8 +17,6 @@ const (
 	DefaultRealm                 = "palabre"
 	DefaultMaxAllocationsPerUser = 10
 	DefaultMaxAllocationsPerIP   = 30
-	DefaultAuthFailuresPerMinute = 10
-	DefaultAuthFailureBurst      = 10
 	// MinSecretLen is the shortest shared secret New accepts.
 	MinSecretLen = 16
 )
@@ -74,13 +72,6 @@ type Config struct {
 	// MaxConnsPerIP caps the TCP and TLS connections of one client IP
 	// (default twice MaxAllocationsPerIP, unlimited if that is).
 	MaxConnsPerIP int
-	// AuthFailuresPerMinute is the refill rate of the authentication failure
-	// budget of a source IP (IPv6: its /64), AuthFailureBurst its size
-	// (defaults 10 and 10). Once the budget is spent, the source is refused
-	// even with valid credentials until it refills. Negative: no limit.
-	AuthFailuresPerMinute float64
-	AuthFailureBurst      int
-
 	// AllocationLifetime is the default allocation lifetime (pion's default,
 	// 10 minutes, if 0).
 	AllocationLifetime time.Duration
@@ -174,12 +165,6 @@ func (c Config) settings() (settings, error) {
 		if s.MaxAllocationsPerIP > 0 {
 			s.MaxConnsPerIP = 2 * s.MaxAllocationsPerIP
 		}
-	}
-	if c.AuthFailuresPerMinute == 0 {
-		s.AuthFailuresPerMinute = DefaultAuthFailuresPerMinute
-	}
-	if s.AuthFailureBurst <= 0 {
-		s.AuthFailureBurst = DefaultAuthFailureBurst
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
