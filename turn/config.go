@@ -77,7 +77,12 @@ type Config struct {
 	AllocationLifetime time.Duration
 
 	Logger *slog.Logger
-	Now    func() time.Time // for tests; nil = time.Now
+	// LogInterval is how often, at most, a kind of repeated event (auth
+	// failures, refused allocations…) is logged: the first at once, the
+	// others counted into one summary line per interval (default 10 s).
+	// Stats counts every one.
+	LogInterval time.Duration
+	Now         func() time.Time // for tests; nil = time.Now
 }
 
 // settings is a Config with its defaults applied and addresses parsed.
@@ -168,6 +173,9 @@ func (c Config) settings() (settings, error) {
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
+	}
+	if s.LogInterval <= 0 {
+		s.LogInterval = DefaultLogInterval
 	}
 	if s.Now == nil {
 		s.Now = time.Now

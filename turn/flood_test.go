@@ -3,9 +3,11 @@ package turn
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -196,20 +198,31 @@ func stunStreamRoundTrip(c net.Conn, req *stun.Message) (*stun.Message, error) {
 
 // Issue 12: 16,584 wrong-credential allocations from as many addresses
 // filled the per-address failure table, after which no valid credential
-// was served (0 of 12). Valid credentials must be served whatever came
-// before.
+// was served (0 of 12), and logged 16,396 INFO lines. Valid credentials
+// must be served whatever came before, the failure accounting must stay
+// bounded, and the log must get a bounded number of lines.
 func TestAuthFloodFromManyAddresses(t *testing.T) {
 	const sources, honest = 16584, 12
-	s := startServer(t, testConfig())
+	const interval = time.Second
+	rec := &logRecorder{}
+	cfg := testConfig()
+	cfg.Logger = slog.New(rec)
+	cfg.LogInterval = interval
+	s := startServer(t, cfg)
 	start := time.Now()
 	res := floodWrongCredentials(t, s, sources)
-	t.Logf("flood from %d addresses: %v in %v", sources, res, time.Since(start))
+	elapsed := time.Since(start)
+	t.Logf("flood from %d addresses: %v in %v", sources, res, elapsed)
 	if res.unauthorized != sources {
 		t.Errorf("flood: %v, want every request answered 401", res)
 	}
 	if got := s.Stats().AuthFailures; got != sources {
 		t.Errorf("AuthFailures = %d, want %d", got, sources)
 	}
+	if n := s.authLog.sourcesLen(); n > maxSources {
+		t.Errorf("the failure accounting holds %d sources, over its cap of %d", n, maxSources)
+	}
+
 	ok := 0
 	for i := range honest {
 		user, pass := s.Credentials("honest"+strconv.Itoa(i), time.Hour)
@@ -220,6 +233,37 @@ func TestAuthFloodFromManyAddresses(t *testing.T) {
 		}
 	}
 	if ok != honest {
-		t.Fatalf("%d of %d honest allocations succeeded after the flood", ok, honest)
+		t.Errorf("%d of %d honest allocations succeeded after the flood", ok, honest)
+	}
+
+	// About the failures: one line at once, then a summary per interval,
+	// the last at Close.
+	s.closeLogs()
+	var info, debug, summaries []string
+	for _, m := range rec.messages() {
+		if !strings.Contains(m, "auth failed") && !strings.Contains(m, "bad credentials") {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(m, "DEBUG "):
+			debug = append(debug, m)
+		case strings.HasPrefix(m, "DEBUG"): // pion's own, below debug
+		default:
+			info = append(info, m)
+			if strings.Contains(m, "rejected") {
+				summaries = append(summaries, m)
+			}
+		}
+	}
+	intervals := int(elapsed/interval) + 2
+	t.Logf("%d lines about the failures at info and above, %d at debug; first %q, summaries %q", len(info), len(debug), info[0], summaries)
+	if len(info) > 1+intervals {
+		t.Errorf("%d lines at info and above for %v of flood, want at most %d", len(info), elapsed, 1+intervals)
+	}
+	if len(debug) > maxDetails*intervals {
+		t.Errorf("%d debug lines, want at most %d", len(debug), maxDetails*intervals)
+	}
+	if len(summaries) == 0 || !strings.Contains(summaries[0], "+ addresses") {
+		t.Errorf("summaries %q, want one naming more than %d addresses", summaries, maxSources)
 	}
 }

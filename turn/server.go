@@ -35,6 +35,9 @@ type Server struct {
 	tracker *tracker
 	stats   counters
 
+	// Repeated events, logged in bounded volume.
+	authLog, quotaLog, connLog, peerLog *eventLog
+
 	pion    *pturn.Server
 	tlsLn   *tlsListener
 	udpAddr *net.UDPAddr
@@ -85,9 +88,17 @@ func New(cfg Config) (*Server, error) {
 		ownPorts: append([]int(nil), set.OwnPorts...),
 		quotas:   newQuotas(set.MaxAllocationsPerUser, set.MaxAllocationsPerIP),
 	}
+	s.authLog = newEventLog(s.log, set.LogInterval, eventKind{slog.LevelInfo, "turn: auth failed",
+		"turn: rejected %d requests with bad credentials from %s addresses in the last %s"})
+	s.quotaLog = newEventLog(s.log, set.LogInterval, eventKind{slog.LevelInfo, "turn: allocation refused, quota reached",
+		"turn: refused %d allocations over quota from %s addresses in the last %s"})
+	s.connLog = newEventLog(s.log, set.LogInterval, eventKind{slog.LevelInfo, "turn: connection refused, too many from this address",
+		"turn: refused %d TCP/TLS connections over the per-address cap from %s addresses in the last %s"})
+	s.peerLog = newEventLog(s.log, set.LogInterval, eventKind{slog.LevelDebug, "turn: peer refused by relay policy",
+		"turn: refused %d peers by the relay policy from %s clients in the last %s"})
 	s.tracker = newTracker(set.MaxConnsPerIP, func(remote net.Addr) {
 		s.stats.connsRefused.Add(1)
-		s.log.Debug("turn: connection refused, too many from this address", "client", remote)
+		s.connLog.add("per_ip", addrIP(remote), "client", remote)
 	})
 
 	udp, tcp, err := listenPair(set.listenIP, set.Port)
@@ -163,6 +174,7 @@ func New(cfg Config) (*Server, error) {
 
 // abort closes what New opened before pion took over.
 func (s *Server) abort() {
+	s.closeLogs()
 	if s.tlsLn != nil {
 		_ = s.tlsLn.Close()
 	}
@@ -183,9 +195,17 @@ func (s *Server) Close() error {
 		if s.tlsLn != nil {
 			s.tlsLn.wait()
 		}
+		s.closeLogs()
 		s.log.Info("turn: closed")
 	})
 	return s.closeErr
+}
+
+// closeLogs reports the events counted and not yet logged.
+func (s *Server) closeLogs() {
+	for _, l := range []*eventLog{s.authLog, s.quotaLog, s.connLog, s.peerLog} {
+		l.close()
+	}
 }
 
 // UDPAddr is the address of the UDP listener.
@@ -252,30 +272,31 @@ func (s *Server) Stats() Stats {
 // volume.
 func (s *Server) authHandler(ra *pturn.RequestAttributes) (userID string, key []byte, ok bool) {
 	if ra.Realm != s.realm {
-		s.authFailed(ra.SrcAddr, ra.Username, "wrong realm")
+		s.authFailed(ra.SrcAddr, ra.Username, "wrong_realm", ra.Method.String())
 		return "", nil, false
 	}
 	id, err := parseUsername(ra.Username, s.now())
 	if err != nil {
-		reason := "malformed username"
+		reason := "malformed_username"
 		if errors.Is(err, errExpiredUsername) {
-			reason = "expired username"
+			reason = "expired_username"
 		}
-		s.authFailed(ra.SrcAddr, ra.Username, reason)
+		s.authFailed(ra.SrcAddr, ra.Username, reason, ra.Method.String())
 		return "", nil, false
 	}
 	return id, pturn.GenerateAuthKey(ra.Username, ra.Realm, restPassword(s.secret, ra.Username)), true
 }
 
-func (s *Server) authFailed(src net.Addr, username, reason string) {
+// authFailed counts and logs a refused credential; reason is one of
+// wrong_password, wrong_realm, malformed_username, expired_username.
+func (s *Server) authFailed(src net.Addr, username, reason, method string) {
 	s.stats.authFailures.Add(1)
 	if len(username) > 64 {
 		username = username[:64] + "…"
 	}
 	// Client addresses and credential ids only at debug: Palabre logs
 	// nothing about the people using it by default.
-	s.log.Info("turn: auth failed", "reason", reason)
-	s.log.Debug("turn: auth failed", "client", src, "username", username, "reason", reason)
+	s.authLog.add(reason, addrIP(src), "client", src, "username", username, "method", method)
 }
 
 // quotaHandler reserves an allocation slot for userID from srcAddr.
@@ -283,8 +304,7 @@ func (s *Server) quotaHandler(userID, _ string, srcAddr net.Addr) bool {
 	ok, which := s.quotas.reserve(userID, addrIP(srcAddr), s.now())
 	if !ok {
 		s.stats.quotaRefused.Add(1)
-		s.log.Info("turn: allocation refused, quota reached", "quota", which)
-		s.log.Debug("turn: allocation refused, quota reached", "client", srcAddr, "user", userID, "quota", which)
+		s.quotaLog.add(which, addrIP(srcAddr), "client", srcAddr, "user", userID)
 	}
 	return ok
 }
@@ -297,7 +317,7 @@ func (s *Server) permissionHandler(clientAddr net.Addr, peerIP net.IP) bool {
 		return true
 	}
 	s.stats.permissionsRefused.Add(1)
-	s.log.Debug("turn: peer refused by relay policy", "client", clientAddr, "peer", peerIP)
+	s.peerLog.add("policy", addrIP(clientAddr), "client", clientAddr, "peer", peerIP)
 	return false
 }
 
@@ -305,7 +325,7 @@ func (s *Server) eventHandler() pturn.EventHandler {
 	return pturn.EventHandler{
 		OnAuth: func(src, _ net.Addr, _, username, _, method string, verdict bool) {
 			if !verdict {
-				s.authFailed(src, username, "wrong password ("+method+")")
+				s.authFailed(src, username, "wrong_password", method)
 			}
 		},
 		OnAllocationCreated: func(src, _ net.Addr, _, userID, _ string, relay net.Addr, _ int) {
