@@ -17,6 +17,7 @@ const (
 	DefaultRealm                 = "palabre"
 	DefaultMaxAllocationsPerUser = 10
 	DefaultMaxAllocationsPerIP   = 30
+	DefaultConnAuthTimeout       = 10 * time.Second
 	// MinSecretLen is the shortest shared secret New accepts.
 	MinSecretLen = 16
 )
@@ -76,6 +77,21 @@ type Config struct {
 	// 10 minutes, if 0).
 	AllocationLifetime time.Duration
 
+	// ConnAuthTimeout closes a TCP or TLS connection that carries no
+	// allocation this long after it was accepted (TLS handshake included)
+	// or after its allocation ended (default 10 s; negative: never).
+	// Traffic does not extend it: a client has that long to allocate.
+	ConnAuthTimeout time.Duration
+	// ConnIdleTimeout closes a TCP or TLS connection that carries an
+	// allocation when nothing was read from it or written to it for this
+	// long (negative: never). The default is the longest lifetime an
+	// allocation can get, the larger of AllocationLifetime and one hour
+	// (pion grants requested lifetimes under an hour): an allocation that
+	// lives is refreshed on its connection in time. A client that goes
+	// silent loses its allocation after its lifetime anyway, and its
+	// connection ConnAuthTimeout later.
+	ConnIdleTimeout time.Duration
+
 	Logger *slog.Logger
 	// LogInterval is how often, at most, a kind of repeated event (auth
 	// failures, refused allocations…) is logged: the first at once, the
@@ -84,6 +100,11 @@ type Config struct {
 	LogInterval time.Duration
 	Now         func() time.Time // for tests; nil = time.Now
 }
+
+// maxAllocationLifetime is the longest lifetime pion grants to a client
+// that asks for one (RFC 8656 recommends an hour); longer requests get
+// AllocationLifetime.
+const maxAllocationLifetime = time.Hour
 
 // settings is a Config with its defaults applied and addresses parsed.
 type settings struct {
@@ -173,6 +194,12 @@ func (c Config) settings() (settings, error) {
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
+	}
+	if s.ConnAuthTimeout == 0 {
+		s.ConnAuthTimeout = DefaultConnAuthTimeout
+	}
+	if s.ConnIdleTimeout == 0 {
+		s.ConnIdleTimeout = max(s.AllocationLifetime, maxAllocationLifetime)
 	}
 	if s.LogInterval <= 0 {
 		s.LogInterval = DefaultLogInterval

@@ -36,5 +36,14 @@
 //
 // Allocations are capped per credential id and per client IP, TCP and TLS
 // connections per client IP, so one participant cannot exhaust the relay
-// ports or the server's memory.
+// ports or the server's memory. A TCP or TLS connection must carry an
+// allocation within Config.ConnAuthTimeout (10 s) of being accepted or of
+// losing its allocation, and one that carries an allocation is closed
+// after Config.ConnIdleTimeout without traffic (see deadline.go).
+//
+// # Logs and metrics
+//
+// Repeated events (auth failures, refused allocations, connections…) are
+// logged in bounded volume, one summary line per kind and
+// Config.LogInterval at most; Stats counts every one of them.
 package turn

@@ -15,6 +15,7 @@ import (
 
 	"palabre/internal/pionlog"
 
+	"github.com/pion/stun/v4"
 	pturn "github.com/pion/turn/v5"
 )
 
@@ -36,7 +37,7 @@ type Server struct {
 	stats   counters
 
 	// Repeated events, logged in bounded volume.
-	authLog, quotaLog, connLog, peerLog *eventLog
+	authLog, quotaLog, connLog, peerLog, deadlineLog *eventLog
 
 	pion    *pturn.Server
 	tlsLn   *tlsListener
@@ -57,16 +58,22 @@ type Stats struct {
 	PermissionsRefused uint64 // permissions, channel binds and TCP connects refused by the relay policy
 	RelayPortRefused   uint64 // relayed packets and TCP connects refused by the own-address port rules
 	ConnsRefused       uint64 // TCP and TLS connections refused by the per-IP cap
+	// TCP and TLS connections closed by their deadline (see
+	// Config.ConnAuthTimeout and ConnIdleTimeout).
+	ConnsClosedNoAllocation uint64
+	ConnsClosedIdle         uint64
 }
 
 type counters struct {
-	allocations        atomic.Int64
-	allocationsTotal   atomic.Uint64
-	authFailures       atomic.Uint64
-	quotaRefused       atomic.Uint64
-	permissionsRefused atomic.Uint64
-	relayPortRefused   atomic.Uint64
-	connsRefused       atomic.Uint64
+	allocations             atomic.Int64
+	allocationsTotal        atomic.Uint64
+	authFailures            atomic.Uint64
+	quotaRefused            atomic.Uint64
+	permissionsRefused      atomic.Uint64
+	relayPortRefused        atomic.Uint64
+	connsRefused            atomic.Uint64
+	connsClosedNoAllocation atomic.Uint64
+	connsClosedIdle         atomic.Uint64
 }
 
 // New starts the UDP and TCP listeners (and TLS when TLSPort != 0).
@@ -96,9 +103,17 @@ func New(cfg Config) (*Server, error) {
 		"turn: refused %d TCP/TLS connections over the per-address cap from %s addresses in the last %s"})
 	s.peerLog = newEventLog(s.log, set.LogInterval, eventKind{slog.LevelDebug, "turn: peer refused by relay policy",
 		"turn: refused %d peers by the relay policy from %s clients in the last %s"})
-	s.tracker = newTracker(set.MaxConnsPerIP, func(remote net.Addr) {
-		s.stats.connsRefused.Add(1)
-		s.connLog.add("per_ip", addrIP(remote), "client", remote)
+	s.deadlineLog = newEventLog(s.log, set.LogInterval, eventKind{slog.LevelInfo, "turn: connection closed by its deadline",
+		"turn: closed %d TCP/TLS connections by their deadline from %s addresses in the last %s"})
+	s.tracker = newTracker(connLimits{
+		maxPerIP:    set.MaxConnsPerIP,
+		authTimeout: set.ConnAuthTimeout,
+		idleTimeout: set.ConnIdleTimeout,
+		onRefused: func(remote net.Addr) {
+			s.stats.connsRefused.Add(1)
+			s.connLog.add("per_ip", addrIP(remote), "client", remote)
+		},
+		onExpired: s.connExpired,
 	})
 
 	udp, tcp, err := listenPair(set.listenIP, set.Port)
@@ -203,7 +218,7 @@ func (s *Server) Close() error {
 
 // closeLogs reports the events counted and not yet logged.
 func (s *Server) closeLogs() {
-	for _, l := range []*eventLog{s.authLog, s.quotaLog, s.connLog, s.peerLog} {
+	for _, l := range []*eventLog{s.authLog, s.quotaLog, s.connLog, s.peerLog, s.deadlineLog} {
 		l.close()
 	}
 }
@@ -249,13 +264,15 @@ func (s *Server) URLs(host string) []string {
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
 	return Stats{
-		Allocations:        s.stats.allocations.Load(),
-		AllocationsTotal:   s.stats.allocationsTotal.Load(),
-		AuthFailures:       s.stats.authFailures.Load(),
-		QuotaRefused:       s.stats.quotaRefused.Load(),
-		PermissionsRefused: s.stats.permissionsRefused.Load(),
-		RelayPortRefused:   s.stats.relayPortRefused.Load(),
-		ConnsRefused:       s.stats.connsRefused.Load(),
+		Allocations:             s.stats.allocations.Load(),
+		AllocationsTotal:        s.stats.allocationsTotal.Load(),
+		AuthFailures:            s.stats.authFailures.Load(),
+		QuotaRefused:            s.stats.quotaRefused.Load(),
+		PermissionsRefused:      s.stats.permissionsRefused.Load(),
+		RelayPortRefused:        s.stats.relayPortRefused.Load(),
+		ConnsRefused:            s.stats.connsRefused.Load(),
+		ConnsClosedNoAllocation: s.stats.connsClosedNoAllocation.Load(),
+		ConnsClosedIdle:         s.stats.connsClosedIdle.Load(),
 	}
 }
 
@@ -321,20 +338,49 @@ func (s *Server) permissionHandler(clientAddr net.Addr, peerIP net.IP) bool {
 	return false
 }
 
+// connExpired counts and logs a client connection closed by its clock.
+func (s *Server) connExpired(remote net.Addr, why timeout) {
+	reason := "no_allocation"
+	if why == idleDue {
+		reason = "idle"
+		s.stats.connsClosedIdle.Add(1)
+	} else {
+		s.stats.connsClosedNoAllocation.Add(1)
+	}
+	s.deadlineLog.add(reason, addrIP(remote), "client", remote)
+}
+
 func (s *Server) eventHandler() pturn.EventHandler {
 	return pturn.EventHandler{
-		OnAuth: func(src, _ net.Addr, _, username, _, method string, verdict bool) {
+		OnAuth: func(src, dst net.Addr, _, username, _, method string, verdict bool) {
 			if !verdict {
 				s.authFailed(src, username, "wrong_password", method)
+				return
+			}
+			// An authenticated ConnectionBind turns the connection into an
+			// RFC 6062 data connection: it carries no allocation of its
+			// own but lives under the idle deadline. (Should the bind
+			// then fail, the client keeps a connection that only the
+			// idle deadline and the per-address cap bound.)
+			if method == stun.MethodConnectionBind.String() {
+				if c := s.tracker.client(src, dst); c != nil {
+					c.clock.allocated(c.Conn, time.Now())
+				}
 			}
 		},
-		OnAllocationCreated: func(src, _ net.Addr, _, userID, _ string, relay net.Addr, _ int) {
+		OnAllocationCreated: func(src, dst net.Addr, _, userID, _ string, relay net.Addr, _ int) {
+			if c := s.tracker.client(src, dst); c != nil {
+				c.clock.allocated(c.Conn, time.Now())
+			}
 			s.quotas.created(userID, addrIP(src))
 			s.stats.allocations.Add(1)
 			s.stats.allocationsTotal.Add(1)
 			s.log.Debug("turn: allocation created", "client", src, "user", userID, "relay", relay)
 		},
-		OnAllocationDeleted: func(src, _ net.Addr, _, userID, _ string) {
+		OnAllocationDeleted: func(src, dst net.Addr, _, userID, _ string) {
+			if c := s.tracker.client(src, dst); c != nil {
+				c.clock.released(c.Conn, time.Now())
+			}
 			s.quotas.deleted(userID, addrIP(src))
 			s.stats.allocations.Add(-1)
 			s.log.Debug("turn: allocation deleted", "client", src, "user", userID)
