@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"palabre/internal/pionlog"
@@ -47,33 +46,6 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
-}
-
-// Stats are counters for metrics.
-type Stats struct {
-	Allocations        int64  // live allocations
-	AllocationsTotal   uint64 // allocations created since start
-	AuthFailures       uint64 // refused credentials: malformed, expired, wrong password, wrong realm
-	QuotaRefused       uint64 // allocations refused by a quota
-	PermissionsRefused uint64 // permissions, channel binds and TCP connects refused by the relay policy
-	RelayPortRefused   uint64 // relayed packets and TCP connects refused by the own-address port rules
-	ConnsRefused       uint64 // TCP and TLS connections refused by the per-IP cap
-	// TCP and TLS connections closed by their deadline (see
-	// Config.ConnAuthTimeout and ConnIdleTimeout).
-	ConnsClosedNoAllocation uint64
-	ConnsClosedIdle         uint64
-}
-
-type counters struct {
-	allocations             atomic.Int64
-	allocationsTotal        atomic.Uint64
-	authFailures            atomic.Uint64
-	quotaRefused            atomic.Uint64
-	permissionsRefused      atomic.Uint64
-	relayPortRefused        atomic.Uint64
-	connsRefused            atomic.Uint64
-	connsClosedNoAllocation atomic.Uint64
-	connsClosedIdle         atomic.Uint64
 }
 
 // New starts the UDP and TCP listeners (and TLS when TLSPort != 0).
@@ -259,21 +231,6 @@ func (s *Server) URLs(host string) []string {
 		urls = append(urls, "turns:"+hp(s.tlsAddr.Port)+"?transport=tcp")
 	}
 	return urls
-}
-
-// Stats returns the counters.
-func (s *Server) Stats() Stats {
-	return Stats{
-		Allocations:             s.stats.allocations.Load(),
-		AllocationsTotal:        s.stats.allocationsTotal.Load(),
-		AuthFailures:            s.stats.authFailures.Load(),
-		QuotaRefused:            s.stats.quotaRefused.Load(),
-		PermissionsRefused:      s.stats.permissionsRefused.Load(),
-		RelayPortRefused:        s.stats.relayPortRefused.Load(),
-		ConnsRefused:            s.stats.connsRefused.Load(),
-		ConnsClosedNoAllocation: s.stats.connsClosedNoAllocation.Load(),
-		ConnsClosedIdle:         s.stats.connsClosedIdle.Load(),
-	}
 }
 
 // authHandler gives pion the key of a TURN REST username. pion checks the

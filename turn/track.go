@@ -241,6 +241,7 @@ type trackedListener struct {
 	net.Listener
 	t          *tracker
 	countConns bool
+	relayed    *counters // a TCP relay's listener: its connections count relayed bytes
 	state      ioState
 }
 
@@ -274,7 +275,7 @@ func (l *trackedListener) Accept() (net.Conn, error) {
 			continue
 		}
 		backoff = 5 * time.Millisecond
-		tc := &trackedConn{Conn: c, t: l.t}
+		tc := &trackedConn{Conn: c, t: l.t, relayed: l.relayed}
 		if l.countConns {
 			ip := addrIP(c.RemoteAddr())
 			if !l.t.admitConn(ip) {
@@ -319,6 +320,7 @@ type trackedConn struct {
 	ip      netip.Addr
 	clock   *connClock // client connections only
 	key     connKey    // client connections only
+	relayed *counters  // TCP relay connections only: bytes relayed
 	once    sync.Once
 }
 
@@ -327,7 +329,11 @@ type trackedConn struct {
 // connection is due fails, and pion then closes the connection.
 func (c *trackedConn) Read(p []byte) (int, error) {
 	if c.clock == nil {
-		return c.Conn.Read(p)
+		n, err := c.Conn.Read(p)
+		if c.relayed != nil {
+			c.relayed.addRelayed(n, false)
+		}
+		return n, err
 	}
 	for {
 		c.clock.arm(c.Conn)
@@ -354,6 +360,9 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	if c.clock != nil && n > 0 {
 		c.clock.touch(time.Now())
+	}
+	if c.relayed != nil {
+		c.relayed.addRelayed(n, true)
 	}
 	return n, err
 }
