@@ -17,8 +17,9 @@ import (
 //   - while it carries no allocation, it must get one within
 //     Config.ConnAuthTimeout of being accepted (the TLS handshake
 //     included) or of losing its last one; reading does not extend this;
-//   - while it carries one, it is closed after Config.ConnIdleTimeout
-//     without a byte read or written.
+//   - while it carries one, or once it is an RFC 6062 data connection,
+//     it is closed after Config.ConnIdleTimeout without a byte read or
+//     written.
 //
 // An allocation is refreshed on its own connection, so a client that goes
 // silent loses its allocation after the allocation lifetime, and its
@@ -35,7 +36,8 @@ type connClock struct {
 	last atomic.Int64 // unix nanoseconds of the last byte read or written
 
 	mu      sync.Mutex
-	allocs  int       // allocations (and bound RFC 6062 data connections) carried
+	allocs  int       // allocations carried
+	data    bool      // an RFC 6062 data connection: under the idle deadline for good
 	since   time.Time // when allocs last became 0, or the accept time
 	armed   time.Time // the read deadline set on the socket; zero: none
 	expired bool      // the connection is due and was reported
@@ -49,7 +51,7 @@ func newConnClock(auth, idle time.Duration, now time.Time) *connClock {
 
 // dueLocked is when the connection is to be closed; zero: never.
 func (k *connClock) dueLocked() time.Time {
-	if k.allocs == 0 {
+	if k.allocs == 0 && !k.data {
 		if k.auth <= 0 {
 			return time.Time{}
 		}
@@ -108,13 +110,22 @@ func (k *connClock) fired(now time.Time) timeout {
 		return readAgain
 	}
 	k.expired = true
-	if k.allocs > 0 {
+	if k.allocs > 0 || k.data {
 		return idleDue
 	}
 	return noAllocDue
 }
 
-// allocated records an allocation (or a bound data connection) on conn.
+// bound records that conn became an RFC 6062 data connection.
+func (k *connClock) bound(conn net.Conn, now time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.data = true
+	k.touch(now)
+	k.armLocked(conn)
+}
+
+// allocated records an allocation on conn.
 func (k *connClock) allocated(conn net.Conn, now time.Time) {
 	k.mu.Lock()
 	defer k.mu.Unlock()

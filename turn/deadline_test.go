@@ -122,7 +122,7 @@ func dialRaw(t *testing.T, network string, addr net.Addr) net.Conn {
 // A TCP client that uses its allocation keeps its connection well past
 // both deadlines; once it stops, the idle deadline closes it.
 func TestConnDeadlinesSpareActiveClients(t *testing.T) {
-	const auth, idle = 200 * time.Millisecond, 400 * time.Millisecond
+	const auth, idle = 200 * time.Millisecond, time.Second
 	cfg := testConfig()
 	cfg.ConnAuthTimeout, cfg.ConnIdleTimeout = auth, idle
 	s := startServer(t, cfg)
@@ -136,15 +136,15 @@ func TestConnDeadlinesSpareActiveClients(t *testing.T) {
 	if err := c.CreatePermission(echo); err != nil {
 		t.Fatal(err)
 	}
-	until := time.Now().Add(4 * idle)
+	until := time.Now().Add(3 * idle)
 	for time.Now().Before(until) {
 		if err := roundTrip(relay, echo, "hello", time.Second); err != nil { // over 4 bytes: pion holds back ChannelData frames of 8 bytes or fewer on TCP until more data comes
 			t.Fatalf("round trip while active: %v", err)
 		}
-		time.Sleep(idle / 4)
+		time.Sleep(idle / 10)
 	}
 	if st := s.Stats(); st.Allocations != 1 || st.ConnsClosedIdle+st.ConnsClosedNoAllocation != 0 {
-		t.Fatalf("after %v of activity: %+v", 4*idle, st)
+		t.Fatalf("after %v of activity: %+v", 3*idle, st)
 	}
 	waitFor(t, "the idle connection closed", func() bool { return s.Stats().ConnsClosedIdle == 1 })
 	waitFor(t, "its allocation deleted", func() bool { return s.Stats().Allocations == 0 })
@@ -243,6 +243,17 @@ func TestConnClock(t *testing.T) {
 	k.allocated(c, t0)
 	if got := k.fired(t0.Add(idle)); got != idleDue {
 		t.Errorf("idle: fired = %v, want idleDue", got)
+	}
+
+	// An RFC 6062 data connection lives under the idle deadline for good.
+	k = newConnClock(auth, idle, t0)
+	k.bound(c, t0)
+	k.released(c, t0) // no allocation to release: nothing changes
+	if !c.deadline.Equal(t0.Add(idle)) {
+		t.Errorf("data connection: deadline %v, want +idle", c.deadline)
+	}
+	if got := k.fired(t0.Add(idle)); got != idleDue {
+		t.Errorf("data connection: fired = %v, want idleDue", got)
 	}
 
 	// Disabled deadlines never fire.

@@ -28,6 +28,22 @@ type eventKind struct {
 	summary string
 }
 
+// The kinds of repeated events of the server.
+var (
+	authFailures = eventKind{slog.LevelInfo, "turn: auth failed",
+		"turn: rejected %d requests with bad credentials from %s addresses in the last %s"}
+	quotaRefusals = eventKind{slog.LevelInfo, "turn: allocation refused, quota reached",
+		"turn: refused %d allocations over quota from %s addresses in the last %s"}
+	connRefusals = eventKind{slog.LevelInfo, "turn: connection refused, too many from this address",
+		"turn: refused %d TCP/TLS connections over the per-address cap from %s addresses in the last %s"}
+	// Browsers ask for permissions to every candidate of the other side,
+	// private ones included: refusals are routine, hence debug.
+	peerRefusals = eventKind{slog.LevelDebug, "turn: peer refused by relay policy",
+		"turn: refused %d peers by the relay policy from %s clients in the last %s"}
+	deadlineCloses = eventKind{slog.LevelInfo, "turn: connection closed by its deadline",
+		"turn: closed %d TCP/TLS connections by their deadline from %s addresses in the last %s"}
+)
+
 // eventLog logs one kind of repeated event (an auth failure, a refused
 // allocation…) in bounded volume, so that a flood cannot flood the log.
 // The first event after a quiet interval gets a line at once; the events

@@ -30,6 +30,7 @@ type Server struct {
 	policy      Policy
 	ownPorts    []int
 	listenPorts []int // the TURN ports, never reachable through a relay to an own address
+	tcpRelays   bool
 
 	quotas  *quotas
 	tracker *tracker
@@ -64,19 +65,15 @@ func New(cfg Config) (*Server, error) {
 			Deny:  append([]netip.Prefix(nil), set.DenyPeers...),
 			Own:   append([]netip.Addr(nil), set.OwnAddrs...),
 		},
-		ownPorts: append([]int(nil), set.OwnPorts...),
-		quotas:   newQuotas(set.MaxAllocationsPerUser, set.MaxAllocationsPerIP),
+		ownPorts:  append([]int(nil), set.OwnPorts...),
+		tcpRelays: set.TCPRelays,
+		quotas:    newQuotas(set.MaxAllocationsPerUser, set.MaxAllocationsPerIP),
 	}
-	s.authLog = newEventLog(s.log, set.LogInterval, eventKind{slog.LevelInfo, "turn: auth failed",
-		"turn: rejected %d requests with bad credentials from %s addresses in the last %s"})
-	s.quotaLog = newEventLog(s.log, set.LogInterval, eventKind{slog.LevelInfo, "turn: allocation refused, quota reached",
-		"turn: refused %d allocations over quota from %s addresses in the last %s"})
-	s.connLog = newEventLog(s.log, set.LogInterval, eventKind{slog.LevelInfo, "turn: connection refused, too many from this address",
-		"turn: refused %d TCP/TLS connections over the per-address cap from %s addresses in the last %s"})
-	s.peerLog = newEventLog(s.log, set.LogInterval, eventKind{slog.LevelDebug, "turn: peer refused by relay policy",
-		"turn: refused %d peers by the relay policy from %s clients in the last %s"})
-	s.deadlineLog = newEventLog(s.log, set.LogInterval, eventKind{slog.LevelInfo, "turn: connection closed by its deadline",
-		"turn: closed %d TCP/TLS connections by their deadline from %s addresses in the last %s"})
+	s.authLog = newEventLog(s.log, set.LogInterval, authFailures)
+	s.quotaLog = newEventLog(s.log, set.LogInterval, quotaRefusals)
+	s.connLog = newEventLog(s.log, set.LogInterval, connRefusals)
+	s.peerLog = newEventLog(s.log, set.LogInterval, peerRefusals)
+	s.deadlineLog = newEventLog(s.log, set.LogInterval, deadlineCloses)
 	s.tracker = newTracker(connLimits{
 		maxPerIP:    set.MaxConnsPerIP,
 		authTimeout: set.ConnAuthTimeout,
@@ -316,12 +313,14 @@ func (s *Server) eventHandler() pturn.EventHandler {
 			}
 			// An authenticated ConnectionBind turns the connection into an
 			// RFC 6062 data connection: it carries no allocation of its
-			// own but lives under the idle deadline. (Should the bind
-			// then fail, the client keeps a connection that only the
-			// idle deadline and the per-address cap bound.)
-			if method == stun.MethodConnectionBind.String() {
+			// own but lives under the idle deadline. pion does not say
+			// whether the bind then succeeds; if not, the client (who
+			// holds valid credentials) keeps a connection that the idle
+			// deadline and the per-address cap bound. Without TCP relays
+			// no bind can succeed, and the deadline stays.
+			if s.tcpRelays && method == stun.MethodConnectionBind.String() {
 				if c := s.tracker.client(src, dst); c != nil {
-					c.clock.allocated(c.Conn, time.Now())
+					c.clock.bound(c.Conn, time.Now())
 				}
 			}
 		},
