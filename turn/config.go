@@ -17,8 +17,7 @@ const (
 	DefaultRealm                 = "palabre"
 	DefaultMaxAllocationsPerUser = 10
 	DefaultMaxAllocationsPerIP   = 30
-	DefaultAuthFailuresPerMinute = 10
-	DefaultAuthFailureBurst      = 10
+	DefaultConnAuthTimeout       = 10 * time.Second
 	// MinSecretLen is the shortest shared secret New accepts.
 	MinSecretLen = 16
 )
@@ -74,20 +73,38 @@ type Config struct {
 	// MaxConnsPerIP caps the TCP and TLS connections of one client IP
 	// (default twice MaxAllocationsPerIP, unlimited if that is).
 	MaxConnsPerIP int
-	// AuthFailuresPerMinute is the refill rate of the authentication failure
-	// budget of a source IP (IPv6: its /64), AuthFailureBurst its size
-	// (defaults 10 and 10). Once the budget is spent, the source is refused
-	// even with valid credentials until it refills. Negative: no limit.
-	AuthFailuresPerMinute float64
-	AuthFailureBurst      int
-
 	// AllocationLifetime is the default allocation lifetime (pion's default,
 	// 10 minutes, if 0).
 	AllocationLifetime time.Duration
 
+	// ConnAuthTimeout closes a TCP or TLS connection that carries no
+	// allocation this long after it was accepted (TLS handshake included)
+	// or after its allocation ended (default 10 s; negative: never).
+	// Traffic does not extend it: a client has that long to allocate.
+	ConnAuthTimeout time.Duration
+	// ConnIdleTimeout closes a TCP or TLS connection that carries an
+	// allocation when nothing was read from it or written to it for this
+	// long (negative: never). The default is the longest lifetime an
+	// allocation can get, the larger of AllocationLifetime and one hour
+	// (pion grants requested lifetimes under an hour): an allocation that
+	// lives is refreshed on its connection in time. A client that goes
+	// silent loses its allocation after its lifetime anyway, and its
+	// connection ConnAuthTimeout later.
+	ConnIdleTimeout time.Duration
+
 	Logger *slog.Logger
-	Now    func() time.Time // for tests; nil = time.Now
+	// LogInterval is how often, at most, a kind of repeated event (auth
+	// failures, refused allocations…) is logged: the first at once, the
+	// others counted into one summary line per interval (default 10 s).
+	// Stats counts every one.
+	LogInterval time.Duration
+	Now         func() time.Time // for tests; nil = time.Now
 }
+
+// maxAllocationLifetime is the longest lifetime pion grants to a client
+// that asks for one (RFC 8656 recommends an hour); longer requests get
+// AllocationLifetime.
+const maxAllocationLifetime = time.Hour
 
 // settings is a Config with its defaults applied and addresses parsed.
 type settings struct {
@@ -175,14 +192,17 @@ func (c Config) settings() (settings, error) {
 			s.MaxConnsPerIP = 2 * s.MaxAllocationsPerIP
 		}
 	}
-	if c.AuthFailuresPerMinute == 0 {
-		s.AuthFailuresPerMinute = DefaultAuthFailuresPerMinute
-	}
-	if s.AuthFailureBurst <= 0 {
-		s.AuthFailureBurst = DefaultAuthFailureBurst
-	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
+	}
+	if s.ConnAuthTimeout == 0 {
+		s.ConnAuthTimeout = DefaultConnAuthTimeout
+	}
+	if s.ConnIdleTimeout == 0 {
+		s.ConnIdleTimeout = max(s.AllocationLifetime, maxAllocationLifetime)
+	}
+	if s.LogInterval <= 0 {
+		s.LogInterval = DefaultLogInterval
 	}
 	if s.Now == nil {
 		s.Now = time.Now

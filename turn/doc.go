@@ -11,10 +11,12 @@
 // username = "<expiry unix seconds>:<id>", password =
 // base64(HMAC-SHA1(secret, username)). Any node holding the shared secret
 // can mint and check them, they expire by themselves, and a leaked one is
-// worth little. Expired, malformed and forged credentials are refused, and a
-// source that keeps failing spends a small failure budget, after which it
-// is refused outright, valid credentials or not, until the budget refills:
-// guessing is slow and noisy clients are cheap.
+// worth little. Expired, malformed and forged credentials are refused;
+// valid ones are always served, however many failures their source had
+// before. (A failure budget per source protects nothing here, since an
+// HMAC cannot be guessed online, and it let a flood from many addresses,
+// or spoofed UDP from a victim's, lock honest participants out.) Failures
+// are counted (Stats) and logged in bounded volume.
 //
 // # Relay policy
 //
@@ -34,5 +36,14 @@
 //
 // Allocations are capped per credential id and per client IP, TCP and TLS
 // connections per client IP, so one participant cannot exhaust the relay
-// ports or the server's memory.
+// ports or the server's memory. A TCP or TLS connection must carry an
+// allocation within Config.ConnAuthTimeout (10 s) of being accepted or of
+// losing its allocation, and one that carries an allocation is closed
+// after Config.ConnIdleTimeout without traffic (see deadline.go).
+//
+// # Logs and metrics
+//
+// Repeated events (auth failures, refused allocations, connections…) are
+// logged in bounded volume, one summary line per kind and
+// Config.LogInterval at most; Stats counts every one of them.
 package turn

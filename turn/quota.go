@@ -50,10 +50,10 @@ func (q *quotas) reserve(user string, ip netip.Addr, now time.Time) (ok bool, re
 	defer q.mu.Unlock()
 	q.expire(now)
 	if q.perUser > 0 && q.users[user] >= q.perUser {
-		return false, "user"
+		return false, "per_user"
 	}
 	if q.perIP > 0 && q.ips[ip] >= q.perIP {
-		return false, "ip"
+		return false, "per_ip"
 	}
 	q.users[user]++
 	q.ips[ip]++

@@ -72,6 +72,7 @@ func (g *relayGenerator) AllocateListener(conf pturn.AllocateListenerConfig) (ne
 		return nil, nil, err
 	}
 	tl := newTrackedListener(ln, g.s.tracker, false)
+	tl.relayed = &g.s.stats
 	if !g.s.tracker.add(tl) {
 		_ = ln.Close()
 		return nil, nil, errClosing
@@ -97,7 +98,7 @@ func (g *relayGenerator) AllocateConn(conf pturn.AllocateConnConfig) (net.Conn, 
 	if err != nil {
 		return nil, err
 	}
-	tc := &trackedConn{Conn: c, t: g.s.tracker}
+	tc := &trackedConn{Conn: c, t: g.s.tracker, relayed: &g.s.stats}
 	if !g.s.tracker.add(tc) {
 		_ = c.Close()
 		return nil, errClosing
@@ -106,7 +107,7 @@ func (g *relayGenerator) AllocateConn(conf pturn.AllocateConnConfig) (net.Conn, 
 }
 
 // relayPacketConn is a UDP relay socket: it drops what the port policy
-// refuses on the way out.
+// refuses on the way out, and counts the bytes relayed.
 type relayPacketConn struct {
 	*trackedPacketConn
 	s *Server
@@ -116,7 +117,15 @@ func (c *relayPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if err := c.s.checkRelayPort(addr); err != nil {
 		return 0, err
 	}
-	return c.trackedPacketConn.WriteTo(p, addr)
+	n, err := c.trackedPacketConn.WriteTo(p, addr)
+	c.s.stats.addRelayed(n, true)
+	return n, err
+}
+
+func (c *relayPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	n, addr, err := c.trackedPacketConn.ReadFrom(p)
+	c.s.stats.addRelayed(n, false)
+	return n, addr, err
 }
 
 // checkRelayPort applies the port rules for the server's own addresses:

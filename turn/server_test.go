@@ -284,9 +284,11 @@ func TestCloseLeavesNothing(t *testing.T) {
 	for _, f := range cleanup {
 		f()
 	}
-	if st := s.Stats(); st.Allocations != 0 {
-		t.Errorf("%d allocations live after Close", st.Allocations)
-	}
+	// pion reports the deletion of an allocation from the goroutine that
+	// read its relay, which may run just after the socket was let go and
+	// Close returned: the count reaches 0 shortly after (like goleak, which
+	// retries too).
+	testkit.Eventually(t, 5*time.Second, "no allocation live after Close", func() bool { return s.Stats().Allocations == 0 })
 	goleak.VerifyNone(t, before)
 }
 

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,18 +29,37 @@ type tracker struct {
 	closing bool
 	idle    chan struct{} // closed once closing and no item is left
 
-	maxConnsPerIP int // accepted TCP/TLS connections per client IP; <= 0: unlimited
-	conns         map[netip.Addr]int
-	onConnRefused func(remote net.Addr)
+	limits  connLimits
+	conns   map[netip.Addr]int // accepted client connections per IP
+	clients map[connKey]*trackedConn
+	open    atomic.Int64 // accepted client connections
 }
 
-func newTracker(maxConnsPerIP int, onConnRefused func(net.Addr)) *tracker {
+// connLimits are the rules for the clients' TCP and TLS connections.
+type connLimits struct {
+	maxPerIP    int           // per client IP; <= 0: unlimited
+	authTimeout time.Duration // see connClock; <= 0: none
+	idleTimeout time.Duration
+	onRefused   func(remote net.Addr)              // over maxPerIP
+	onExpired   func(remote net.Addr, why timeout) // closed by its clock
+}
+
+// connKey names a client connection as pion's events do: its remote and
+// local addresses.
+type connKey struct{ remote, local netip.AddrPort }
+
+func keyOf(remote, local net.Addr) connKey {
+	unmap := func(ap netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) }
+	return connKey{unmap(addrPort(remote)), unmap(addrPort(local))}
+}
+
+func newTracker(limits connLimits) *tracker {
 	return &tracker{
-		items:         map[closer]struct{}{},
-		idle:          make(chan struct{}),
-		maxConnsPerIP: maxConnsPerIP,
-		conns:         map[netip.Addr]int{},
-		onConnRefused: onConnRefused,
+		items:   map[closer]struct{}{},
+		idle:    make(chan struct{}),
+		limits:  limits,
+		conns:   map[netip.Addr]int{},
+		clients: map[connKey]*trackedConn{},
 	}
 }
 
@@ -99,20 +120,47 @@ func (t *tracker) shutdown(timeout time.Duration) bool {
 func (t *tracker) admitConn(ip netip.Addr) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.maxConnsPerIP > 0 && t.conns[ip] >= t.maxConnsPerIP {
+	if t.limits.maxPerIP > 0 && t.conns[ip] >= t.limits.maxPerIP {
 		return false
 	}
 	t.conns[ip]++
+	t.open.Add(1)
 	return true
 }
 
 func (t *tracker) leaveConn(ip netip.Addr) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.open.Add(-1)
 	if t.conns[ip] <= 1 {
 		delete(t.conns, ip)
 	} else {
 		t.conns[ip]--
+	}
+}
+
+// client returns the client connection from remote to local, if it is a
+// TCP or TLS one still open.
+func (t *tracker) client(remote, local net.Addr) *trackedConn {
+	if _, ok := remote.(*net.TCPAddr); !ok {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.clients[keyOf(remote, local)]
+}
+
+func (t *tracker) addClient(c *trackedConn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.clients[c.key] = c
+}
+
+func (t *tracker) removeClient(c *trackedConn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.clients[c.key] == c {
+		delete(t.clients, c.key)
 	}
 }
 
@@ -193,6 +241,7 @@ type trackedListener struct {
 	net.Listener
 	t          *tracker
 	countConns bool
+	relayed    *counters // a TCP relay's listener: its connections count relayed bytes
 	state      ioState
 }
 
@@ -226,17 +275,21 @@ func (l *trackedListener) Accept() (net.Conn, error) {
 			continue
 		}
 		backoff = 5 * time.Millisecond
-		tc := &trackedConn{Conn: c, t: l.t}
+		tc := &trackedConn{Conn: c, t: l.t, relayed: l.relayed}
 		if l.countConns {
 			ip := addrIP(c.RemoteAddr())
 			if !l.t.admitConn(ip) {
 				_ = c.Close()
-				if l.t.onConnRefused != nil {
-					l.t.onConnRefused(c.RemoteAddr())
+				if l.t.limits.onRefused != nil {
+					l.t.limits.onRefused(c.RemoteAddr())
 				}
 				continue
 			}
 			tc.counted, tc.ip = true, ip
+			tc.clock = newConnClock(l.t.limits.authTimeout, l.t.limits.idleTimeout, time.Now())
+			tc.key = keyOf(c.RemoteAddr(), c.LocalAddr())
+			tc.clock.arm(c)
+			l.t.addClient(tc)
 		}
 		if !l.t.add(tc) {
 			tc.release()
@@ -258,14 +311,60 @@ func (l *trackedListener) Close() error {
 func (l *trackedListener) forceClose() { _ = l.Close() }
 
 // trackedConn is a TCP connection owned by pion: a client's connection to
-// the TURN port, or an outgoing TCP relay connection. pion closes it when
-// it is done with it.
+// the TURN port (counted, with a clock), or an outgoing TCP relay
+// connection. pion closes it when it is done with it.
 type trackedConn struct {
 	net.Conn
 	t       *tracker
 	counted bool // against the per-IP cap, as ip
 	ip      netip.Addr
+	clock   *connClock // client connections only
+	key     connKey    // client connections only
+	relayed *counters  // TCP relay connections only: bytes relayed
 	once    sync.Once
+}
+
+// Read reads under the connection's clock: a read that times out because
+// the deadline moved on is retried, one that times out because the
+// connection is due fails, and pion then closes the connection.
+func (c *trackedConn) Read(p []byte) (int, error) {
+	if c.clock == nil {
+		n, err := c.Conn.Read(p)
+		if c.relayed != nil {
+			c.relayed.addRelayed(n, false)
+		}
+		return n, err
+	}
+	for {
+		c.clock.arm(c.Conn)
+		n, err := c.Conn.Read(p)
+		if n > 0 {
+			c.clock.touch(time.Now())
+		}
+		if err == nil || n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, err
+		}
+		switch why := c.clock.fired(time.Now()); why {
+		case readAgain:
+			continue
+		case noAllocDue, idleDue:
+			if c.t.limits.onExpired != nil {
+				c.t.limits.onExpired(c.RemoteAddr(), why)
+			}
+		}
+		return n, err
+	}
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if c.clock != nil && n > 0 {
+		c.clock.touch(time.Now())
+	}
+	if c.relayed != nil {
+		c.relayed.addRelayed(n, true)
+	}
+	return n, err
 }
 
 func (c *trackedConn) Close() error {
@@ -280,6 +379,9 @@ func (c *trackedConn) Close() error {
 func (c *trackedConn) release() {
 	if c.counted {
 		c.t.leaveConn(c.ip)
+	}
+	if c.clock != nil {
+		c.t.removeClient(c)
 	}
 }
 
