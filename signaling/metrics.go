@@ -89,6 +89,7 @@ func newMetrics(s *Server) *metrics {
 			return float64(len(s.cfg.Cluster.Members()))
 		}),
 		&mediaCollector{s: s},
+		&turnCollector{s: s},
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "palabre_cluster_registry_dropped_total",
 			Help: "Room definitions from peers dropped because the write queue was full (the next state exchange brings them again).",
@@ -148,4 +149,48 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDropped, st.DropMuted, "muted")
 	counter(descDropped, st.DropNoSlot, "no_slot")
 	counter(descDropped, st.DropWriteError, "write_error")
+}
+
+// turnCollector exports the bundled TURN server's counters.
+type turnCollector struct{ s *Server }
+
+var (
+	descTURNAllocations    = prometheus.NewDesc("palabre_turn_allocations", "Live TURN allocations.", nil, nil)
+	descTURNAllocationsAll = prometheus.NewDesc("palabre_turn_allocations_total", "TURN allocations created.", nil, nil)
+	descTURNConns          = prometheus.NewDesc("palabre_turn_connections", "Open TURN client connections over TCP and TLS.", nil, nil)
+	descTURNRelayed        = prometheus.NewDesc("palabre_turn_relayed_bytes_total", "Payload bytes relayed, by direction (to_peers, from_peers).", []string{"direction"}, nil)
+	descTURNRefused        = prometheus.NewDesc("palabre_turn_refused_total", "TURN requests and connections refused, by reason.", []string{"reason"}, nil)
+	descTURNConnsDeadline  = prometheus.NewDesc("palabre_turn_connections_closed_total", "TURN TCP and TLS connections closed by a deadline, by reason (no_allocation, idle).", []string{"reason"}, nil)
+	turnCollectorDescs     = []*prometheus.Desc{descTURNAllocations, descTURNAllocationsAll, descTURNConns, descTURNRelayed, descTURNRefused, descTURNConnsDeadline}
+)
+
+func (c *turnCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range turnCollectorDescs {
+		ch <- d
+	}
+}
+
+func (c *turnCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.s.cfg.TURN == nil {
+		return
+	}
+	st := c.s.cfg.TURN.Stats()
+	gauge := func(d *prometheus.Desc, v int64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v))
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge(descTURNAllocations, st.Allocations)
+	gauge(descTURNConns, st.Conns)
+	counter(descTURNAllocationsAll, st.AllocationsTotal)
+	counter(descTURNRelayed, st.RelayBytesToPeers, "to_peers")
+	counter(descTURNRelayed, st.RelayBytesFromPeers, "from_peers")
+	counter(descTURNRefused, st.AuthFailures, "credentials")
+	counter(descTURNRefused, st.QuotaRefused, "quota")
+	counter(descTURNRefused, st.PermissionsRefused, "peer_policy")
+	counter(descTURNRefused, st.RelayPortRefused, "own_port")
+	counter(descTURNRefused, st.ConnsRefused, "connections_per_address")
+	counter(descTURNConnsDeadline, st.ConnsClosedNoAllocation, "no_allocation")
+	counter(descTURNConnsDeadline, st.ConnsClosedIdle, "idle")
 }

@@ -2,6 +2,7 @@ package signaling_test
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -67,4 +68,43 @@ func TestJoinRateLimit(t *testing.T) {
 	if err := tryJoin(t, ts, client.JoinRequest{Room: "busy-door", Name: "one too many"}); errCode(err) != proto.CodeRateLimited {
 		t.Fatalf("third join: %v, want rate_limited", err)
 	}
+}
+
+// With an admin listener, /metrics moves there, off the public port, and
+// carries the TURN server's counters.
+func TestMetricsOnAdminListener(t *testing.T) {
+	admin := freeAddr(t)
+	ts := startServer(t, withBundledTURN(), withOptions(func(o *server.Options) { o.AdminListen = admin }))
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("public /metrics: %s, want 404 with an admin listener", resp.Status)
+	}
+	resp, err = http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		"palabre_turn_allocations 0", `palabre_turn_relayed_bytes_total{direction="to_peers"}`,
+		`palabre_disconnects_total{reason="flood"} 0`, `palabre_address_limit_refusals_total{limit="participants"} 0`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("admin /metrics lacks %q", want)
+		}
+	}
+}
+
+// freeAddr is a loopback TCP address free at the time of the call.
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

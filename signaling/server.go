@@ -20,6 +20,7 @@ import (
 	"palabre/rooms"
 	"palabre/sfu"
 	"palabre/signaling/proto"
+	"palabre/turn"
 )
 
 // Config wires a Server to its parts.
@@ -90,6 +91,8 @@ type TURN interface {
 	Credentials(id string, ttl time.Duration) (username, password string)
 	// URLs returns the TURN URLs for clients that reach the server as host.
 	URLs(host string) []string
+	// Stats are the TURN server's counters, for /metrics.
+	Stats() turn.Stats
 }
 
 // Server serves the HTTP API and the WebSocket signaling endpoint.
