@@ -399,7 +399,7 @@ function openPrejoin(raw, focus) {
     return;
   }
   fetchRoom(name);
-  startMic();
+  if (!webrtcMissing()) startMic(); // no call possible: no microphone prompt either
 }
 
 /** @param {Storage} storage @param {string} key */
@@ -433,6 +433,16 @@ async function fetchRoom(name) {
   renderPrejoin();
 }
 
+/**
+ * webrtcMissing reports whether this browser cannot make calls at all:
+ * WebKitGTK builds without WebRTC, Firefox with
+ * media.peerconnection.enabled=false. Checked before anything is sent, so
+ * the room never sees a join that cannot work.
+ */
+function webrtcMissing() {
+  return typeof window.RTCPeerConnection !== 'function';
+}
+
 function renderPrejoin() {
   const st = app.roomStatus;
   let mode = '';
@@ -449,13 +459,16 @@ function renderPrejoin() {
   $('prejoin-status').textContent = status.join(' ');
   const needPassword = st.kind === 'ok' && st.room.has_password && !app.secret;
   show($('password-field'), needPassword || (!!app.forcePassword && app.forcePassword === app.roomName));
-  $('join', HTMLButtonElement).disabled = st.kind === 'invalid' || app.state === 'joining';
+  $('join', HTMLButtonElement).disabled = st.kind === 'invalid' || app.state === 'joining' || webrtcMissing();
+  const noWebRTC = $('prejoin-no-webrtc');
+  show(noWebRTC, webrtcMissing());
+  noWebRTC.textContent = webrtcMissing() ? t('prejoin.no_webrtc') : '';
 }
 
 function renderJoinButton() {
   const joining = app.state === 'joining';
   $('join').textContent = t(joining ? 'prejoin.joining' : 'prejoin.join');
-  $('join', HTMLButtonElement).disabled = joining || app.roomStatus.kind === 'invalid';
+  $('join', HTMLButtonElement).disabled = joining || app.roomStatus.kind === 'invalid' || webrtcMissing();
 }
 
 // ---- microphone ------------------------------------------------------------
@@ -560,6 +573,7 @@ mic.onEnded = () => {
 $('prejoin-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   if (app.state !== 'prejoin') return;
+  if (webrtcMissing()) return; // the page says why, and nothing is sent
   // Still inside the click: unlock sound now. Safari wants play() called
   // in the gesture itself, before any await.
   audioContext().resume().catch(() => {});

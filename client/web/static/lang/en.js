@@ -68,6 +68,7 @@ export default {
   "prejoin.mic_unnamed": "Microphone {n}",
   "prejoin.headphones": "Headphones or earphones avoid echo.",
   "prejoin.join": "Join",
+  "prejoin.no_webrtc": "This browser cannot make calls: WebRTC is missing or turned off in it. Open this link in a recent Firefox, Chrome, Edge or Safari (or turn WebRTC back on).",
   "prejoin.joining": "Joining…",
   "prejoin.name_invalid": "Enter a name (1 to 64 characters).",
   "prejoin.password_required": "This room needs a password.",

@@ -68,6 +68,7 @@ export default {
   "prejoin.mic_unnamed": "Microphone {n}",
   "prejoin.headphones": "Un casque ou des écouteurs évitent l’écho.",
   "prejoin.join": "Entrer",
+  "prejoin.no_webrtc": "Ce navigateur ne peut pas passer d’appel : WebRTC y manque ou y est désactivé. Ouvrez ce lien dans un Firefox, Chrome, Edge ou Safari récent (ou réactivez WebRTC).",
   "prejoin.joining": "Connexion…",
   "prejoin.name_invalid": "Indiquez un nom (1 à 64 caractères).",
   "prejoin.password_required": "Cette salle demande un mot de passe.",
