@@ -64,7 +64,9 @@ func runAttacker() {
 		case "rtp":
 			rep.Sent, err = a.freshRTP(req.N, req.Rate)
 		case "rtcp":
-			rep.Sent, err = a.freshRTCP(req.N, req.Rate)
+			rep.Sent, err = a.freshRTCP(req.N, req.Rate, false)
+		case "rtcp-about":
+			rep.Sent, err = a.freshRTCP(req.N, req.Rate, true)
 		case "nack":
 			rep.Sent, rep.Received, err = a.nackFlood(req.Rate, req.Duration, req.Seqs)
 		case "recv":
@@ -90,8 +92,9 @@ func runAttacker() {
 // rawTrack is a microphone track that writes whatever header it is given:
 // the attacker picks its SSRCs.
 type rawTrack struct {
-	mu sync.Mutex
-	w  webrtc.TrackLocalWriter
+	mu   sync.Mutex
+	w    webrtc.TrackLocalWriter
+	ssrc uint32 // announced in the answer
 }
 
 func (t *rawTrack) ID() string                { return "mic" }
@@ -108,6 +111,7 @@ func (t *rawTrack) Unbind(webrtc.TrackLocalContext) error {
 func (t *rawTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	t.mu.Lock()
 	t.w = ctx.WriteStream()
+	t.ssrc = uint32(ctx.SSRC())
 	t.mu.Unlock()
 	return ctx.CodecParameters()[0], nil
 }
@@ -212,22 +216,28 @@ func (a *attackPeer) freshRTP(n, rate int) (int, error) {
 	return sent, nil
 }
 
-// freshRTCP sends n RTCP packets, each from a fresh sender SSRC and about
-// fresh media SSRCs (receiver reports, NACKs and PLIs in turn).
-func (a *attackPeer) freshRTCP(n, rate int) (int, error) {
+// freshRTCP sends n RTCP packets about fresh media SSRCs (receiver
+// reports, NACKs and PLIs in turn), each from a fresh sender SSRC too, or
+// all from the microphone's (announced) SSRC.
+func (a *attackPeer) freshRTCP(n, rate int, oneSender bool) (int, error) {
 	base := rand.Uint32()
 	start := time.Now()
 	sent := 0
 	for i := range n {
 		s := base + uint32(2*i)
+		if oneSender {
+			a.mic.mu.Lock()
+			s = a.mic.ssrc
+			a.mic.mu.Unlock()
+		}
 		var pkt rtcp.Packet
 		switch i % 3 {
 		case 0:
-			pkt = &rtcp.ReceiverReport{SSRC: s, Reports: []rtcp.ReceptionReport{{SSRC: s + 1}}}
+			pkt = &rtcp.ReceiverReport{SSRC: s, Reports: []rtcp.ReceptionReport{{SSRC: base + uint32(2*i) + 1}}}
 		case 1:
-			pkt = &rtcp.TransportLayerNack{SenderSSRC: s, MediaSSRC: s + 1, Nacks: []rtcp.NackPair{{PacketID: 1}}}
+			pkt = &rtcp.TransportLayerNack{SenderSSRC: s, MediaSSRC: base + uint32(2*i) + 1, Nacks: []rtcp.NackPair{{PacketID: 1}}}
 		default:
-			pkt = &rtcp.PictureLossIndication{SenderSSRC: s, MediaSSRC: s + 1}
+			pkt = &rtcp.PictureLossIndication{SenderSSRC: s, MediaSSRC: base + uint32(2*i) + 1}
 		}
 		if err := a.pc.WriteRTCP([]rtcp.Packet{pkt}); err == nil {
 			sent++
