@@ -22,11 +22,16 @@ type fakeWriter struct {
 	seqs []uint16
 	keep bool // record sequence numbers (else count only)
 	n    int
+	last rtp.Header // the last header written (its CSRC copied)
+	csrc []uint32
 }
 
 func (w *fakeWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	w.mu.Lock()
 	w.n++
+	w.csrc = append(w.csrc[:0], h.CSRC...)
+	w.last = *h
+	w.last.CSRC = w.csrc
 	if w.keep {
 		w.seqs = append(w.seqs, h.SequenceNumber)
 	}
