@@ -26,6 +26,8 @@ func TestAttackNACKFlood(t *testing.T) {
 	t.Logf("%d NACKs in %v (%.0f/s): %d retransmissions (%.0f/s, %.1f MB/s), attacker received %d slot-0 packets; this process used %.0f%% of a core",
 		rep.Sent, wall.Round(time.Millisecond), float64(rep.Sent)/wall.Seconds(), resent, perSec,
 		float64(after.BytesOut-before.BytesOut)/wall.Seconds()/1e6, rep.Received, 100*cpu.Seconds()/wall.Seconds())
+	t.Logf("dropped: %d NACK packets at the guard (over the participant's RTCP rate), %d NACKed packets over the resend budget, %d repeats",
+		after.DropFlood-before.DropFlood, after.DropNACKRate-before.DropNACKRate, after.DropNACKRepeat-before.DropNACKRepeat)
 	if perSec > 60 {
 		t.Errorf("%.0f retransmissions/s to one listener, want at most the slot's own rate (50/s)", perSec)
 	}

@@ -86,6 +86,8 @@ type peerGuard struct {
 	rtcp ssrcSet
 	ann  [maxAnnouncedSSRCs]uint32 // what the answer announced
 	nAnn int
+	// Packet-rate budgets (GCRA theoretical arrival times), under mu.
+	rtpTAT, ctlTAT int64
 }
 
 // ssrcSet holds the SSRCs accepted from one participant in one direction
@@ -260,7 +262,7 @@ func (g *guard) admitSTUN(b []byte, src netip.AddrPort, m *stun.Message, udp boo
 		g.stats.iceCheck.Add(1)
 		return nil, false
 	case known:
-		return pg, true
+		return pg, g.withinRate(pg, &pg.ctlTAT, ctlInterval, ctlBurst)
 	}
 	// A new address: the cheap checks first, the HMAC last.
 	now := g.now()
@@ -318,14 +320,16 @@ func (g *guard) admitMedia(pg *peerGuard, b []byte) bool {
 	}
 	switch c := b[0]; {
 	case c >= 20 && c <= 63:
-		return true
+		return g.withinRate(pg, &pg.ctlTAT, ctlInterval, ctlBurst)
 	case c < 128 || c > 191 || len(b) < 12:
 		return false
 	}
 	var set *ssrcSet
 	var ssrc uint32
+	tat, interval, burst := &pg.rtpTAT, rtpInterval, int64(rtpBurst)
 	if b[1] >= 192 && b[1] <= 223 { // RTCP packet types 192–223 (RFC 5761)
 		set, ssrc = &pg.rtcp, binary.BigEndian.Uint32(b[4:8])
+		tat, interval, burst = &pg.ctlTAT, ctlInterval, ctlBurst
 	} else {
 		set, ssrc = &pg.rtp, binary.BigEndian.Uint32(b[8:12])
 	}
@@ -334,6 +338,35 @@ func (g *guard) admitMedia(pg *peerGuard, b []byte) bool {
 	pg.mu.Unlock()
 	if !ok {
 		g.stats.unknownSSRC.Add(1)
+		return false
+	}
+	return g.withinRate(pg, tat, interval, burst)
+}
+
+// Packet rates a participant may send at (beyond them its packets are
+// dropped before pion decrypts them, the costly part): RTP at twice the
+// rate of 10 ms Opus frames; everything else (RTCP, checks from its
+// admitted addresses, DTLS) at a rate no honest client comes near (a few
+// reports and NACKs a second, a check every few seconds).
+const (
+	rtpRate, rtpBurst = 200, 100
+	ctlRate, ctlBurst = 100, 50
+	rtpInterval       = int64(time.Second) / rtpRate
+	ctlInterval       = int64(time.Second) / ctlRate
+)
+
+// withinRate spends one packet of a GCRA budget of pg.
+func (g *guard) withinRate(pg *peerGuard, tat *int64, interval, burst int64) bool {
+	now := g.now()
+	pg.mu.Lock()
+	t := max(*tat, now)
+	ok := t-now <= (burst-1)*interval
+	if ok {
+		*tat = t + interval
+	}
+	pg.mu.Unlock()
+	if !ok {
+		g.stats.flood.Add(1)
 	}
 	return ok
 }

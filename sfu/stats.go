@@ -30,6 +30,10 @@ type Stats struct {
 	// SRTP (pion would keep a stream for each); plus RTCP about SSRCs that
 	// are neither the server's nor announced (see ClosedHostile).
 	DropUnknownSSRC uint64
+	// DropFlood: packets from a participant beyond its rates (RTP 200/s;
+	// RTCP, DTLS and checks from its addresses together 100/s), dropped
+	// before pion decrypts them.
+	DropFlood uint64
 	// DropUnknownSource: media packets from a source address that no
 	// participant's ICE check has come from.
 	DropUnknownSource uint64
@@ -65,6 +69,7 @@ type counters struct {
 	writeError           atomic.Uint64
 
 	unknownSSRC, unknownSource atomic.Uint64
+	flood                      atomic.Uint64
 	iceCheck, candidate        atomic.Uint64
 	nackRate, nackRepeat       atomic.Uint64
 	closedHostile              atomic.Uint64
@@ -83,6 +88,7 @@ func (c *counters) snapshot() Stats {
 		DropWriteError: c.writeError.Load(),
 
 		DropUnknownSSRC:   c.unknownSSRC.Load(),
+		DropFlood:         c.flood.Load(),
 		DropUnknownSource: c.unknownSource.Load(),
 		DropICECheck:      c.iceCheck.Load(),
 		DropCandidate:     c.candidate.Load(),
