@@ -321,7 +321,7 @@ func (g *guard) admitMedia(pg *peerGuard, b []byte) bool {
 	switch c := b[0]; {
 	case c >= 20 && c <= 63:
 		return g.withinRate(pg, &pg.ctlTAT, ctlInterval, ctlBurst)
-	case c < 128 || c > 191 || len(b) < 12:
+	case c < 128 || c > 191 || len(b) < 8:
 		return false
 	}
 	var set *ssrcSet
@@ -330,8 +330,10 @@ func (g *guard) admitMedia(pg *peerGuard, b []byte) bool {
 	if b[1] >= 192 && b[1] <= 223 { // RTCP packet types 192–223 (RFC 5761)
 		set, ssrc = &pg.rtcp, binary.BigEndian.Uint32(b[4:8])
 		tat, interval, burst = &pg.ctlTAT, ctlInterval, ctlBurst
-	} else {
+	} else if len(b) >= 12 {
 		set, ssrc = &pg.rtp, binary.BigEndian.Uint32(b[8:12])
+	} else {
+		return false
 	}
 	pg.mu.Lock()
 	ok := set.allow(ssrc)
