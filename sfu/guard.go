@@ -336,9 +336,9 @@ func (g *guard) admitMedia(pg *peerGuard, b []byte) bool {
 		return false
 	}
 	pg.mu.Lock()
-	ok := set.allow(ssrc)
+	known := set.allow(ssrc)
 	pg.mu.Unlock()
-	if !ok {
+	if !known {
 		g.stats.unknownSSRC.Add(1)
 		return false
 	}
