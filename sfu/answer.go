@@ -10,30 +10,69 @@ import (
 	"github.com/pion/sdp/v3"
 )
 
+// answerInfo is what the rest of the sfu needs from a valid answer.
+type answerInfo struct {
+	ssrcs      []uint32 // announced (a=ssrc), distinct, at most maxAnnouncedSSRCs
+	candidates int      // distinct a=candidate lines, at most maxRemoteCandidates
+}
+
+var errAnswerCandidates = fmt.Errorf("more than %d candidates", maxRemoteCandidates)
+
 // validateAnswer checks a client answer before pion sees it. pion moves
 // the signaling state before it has checked everything, so a bad answer
 // that got that far would leave the PeerConnection unusable; these checks
 // catch the malformed answers (and garbage) first, so they can be retried.
-func validateAnswer(text string, mids []string) error {
+// It also bounds what pion would create state for: announced SSRCs and
+// candidates (pion's remote IP filter applies the address policy to the
+// latter).
+func validateAnswer(text string, mids []string) (answerInfo, error) {
+	var info answerInfo
 	var d sdp.SessionDescription
 	if err := d.UnmarshalString(text); err != nil {
-		return fmt.Errorf("unparsable SDP: %w", err)
+		return info, fmt.Errorf("unparsable SDP: %w", err)
 	}
 	if len(d.MediaDescriptions) != len(mids) {
-		return fmt.Errorf("%d media sections, the offer has %d", len(d.MediaDescriptions), len(mids))
+		return info, fmt.Errorf("%d media sections, the offer has %d", len(d.MediaDescriptions), len(mids))
+	}
+	cands := map[string]bool{}
+	for _, a := range d.Attributes {
+		if a.Key == "candidate" {
+			cands[a.Value] = true
+		}
 	}
 	_, ufrag := d.Attribute("ice-ufrag")
 	_, pwd := d.Attribute("ice-pwd")
 	fp, hasFP := d.Attribute("fingerprint")
 	for i, m := range d.MediaDescriptions {
 		if mid, _ := m.Attribute("mid"); mid != mids[i] {
-			return fmt.Errorf("media section %d: mid %q, want %q", i, mid, mids[i])
+			return info, fmt.Errorf("media section %d: mid %q, want %q", i, mid, mids[i])
 		}
 		if m.MediaName.Media != "audio" {
-			return fmt.Errorf("media section %d: %q, want audio", i, m.MediaName.Media)
+			return info, fmt.Errorf("media section %d: %q, want audio", i, m.MediaName.Media)
 		}
 		if m.MediaName.Port.Value != 0 && !slices.Contains(m.MediaName.Formats, strconv.Itoa(opusPayloadType)) {
-			return fmt.Errorf("media section %d: no Opus (payload type %d)", i, opusPayloadType)
+			return info, fmt.Errorf("media section %d: no Opus (payload type %d)", i, opusPayloadType)
+		}
+		for _, a := range m.Attributes {
+			switch a.Key {
+			case "candidate":
+				cands[a.Value] = true
+			case "ssrc":
+				id, _, _ := strings.Cut(a.Value, " ")
+				ssrc, err := strconv.ParseUint(id, 10, 32)
+				if err != nil {
+					return info, fmt.Errorf("media section %d: bad a=ssrc %q", i, a.Value)
+				}
+				if !slices.Contains(info.ssrcs, uint32(ssrc)) {
+					if len(info.ssrcs) == maxAnnouncedSSRCs {
+						return info, fmt.Errorf("more than %d SSRCs", maxAnnouncedSSRCs)
+					}
+					info.ssrcs = append(info.ssrcs, uint32(ssrc))
+				}
+			}
+		}
+		if len(cands) > maxRemoteCandidates {
+			return info, errAnswerCandidates
 		}
 		_, u := m.Attribute("ice-ufrag")
 		_, p := m.Attribute("ice-pwd")
@@ -44,9 +83,10 @@ func validateAnswer(text string, mids []string) error {
 	}
 	switch {
 	case !ufrag || !pwd:
-		return errors.New("no ICE credentials")
+		return info, errors.New("no ICE credentials")
 	case !hasFP || len(strings.Fields(fp)) != 2:
-		return errors.New("no valid DTLS fingerprint")
+		return info, errors.New("no valid DTLS fingerprint")
 	}
-	return nil
+	info.candidates = len(cands)
+	return info, nil
 }

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"errors"
 	"io"
 	"sync"
 	"time"
@@ -22,11 +23,40 @@ import (
 // would fill up to 100 KB each.
 func (p *Participant) newBuffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
 	if kind == packetio.RTCPBufferPacket {
-		return &rtcpSink{p: p, slot: p.slotIndex(ssrc), closed: make(chan struct{})}
+		slot := p.slotIndex(ssrc)
+		if slot < 0 && !p.guard.announced(ssrc) {
+			p.unknownRTCPStream()
+		}
+		return &rtcpSink{p: p, slot: slot, closed: make(chan struct{})}
 	}
 	b := packetio.NewBuffer()
 	b.SetLimitSize(rtpBufferLimit)
 	return rtpBuffer{b}
+}
+
+// maxUnknownRTCP is the number of RTCP streams a participant may make pion
+// open for SSRCs that are neither the server's nor announced in its answer.
+//
+// pion's SRTCP session opens a stream for every SSRC an RTCP packet is
+// about (a report block, a NACK's or PLI's media SSRC, an SDES chunk) and
+// keeps it until the connection closes. These SSRCs are encrypted, so the
+// guard cannot see them; an honest client names only the server's SSRCs and
+// its own, plus a few it did not announce (its receiver reports' SSRC). A
+// participant that names more is closed: its pion state is then freed.
+const maxUnknownRTCP = 16
+
+// ErrHostileMedia is the error ParticipantClosed reports for a participant
+// closed for its RTCP (see maxUnknownRTCP).
+var ErrHostileMedia = errors.New("sfu: participant closed: RTCP about too many unknown SSRCs")
+
+// unknownRTCPStream counts one, and closes the participant past the limit.
+// Called from pion's SRTCP read loop holding its stream lock.
+func (p *Participant) unknownRTCPStream() {
+	p.engine.stats.unknownSSRC.Add(1)
+	if p.unknownRTCP.Add(1) == maxUnknownRTCP+1 {
+		p.engine.stats.closedHostile.Add(1)
+		p.fail(ErrHostileMedia, "participant closed: RTCP about too many unknown SSRCs")
+	}
 }
 
 // rtpBufferLimit bounds the decrypted RTP waiting for the microphone reader

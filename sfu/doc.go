@@ -34,6 +34,20 @@
 // rewriter rebases sequence numbers whenever the gate re-opens or the speaker
 // changes.
 //
+// # Hostile clients
+//
+// A participant holds its own DTLS and SRTP keys and ICE password, so it
+// can send anything the server will decrypt and answer. pion creates state
+// for much of it, so the package bounds what reaches pion (guard.go, under
+// the UDP and TCP muxes): checks from at most 8 source addresses per
+// participant, new ones rate-limited and judged before ICE learns them;
+// media only from those addresses, with the SSRCs the answer announced
+// (plus a few), at bounded packet rates. Remote candidates are judged by an
+// address policy (policy.go, the TURN relay's ranges): a public server
+// sends to public addresses only, and never dials TCP. A listener's NACKs
+// are answered within the slot's own packet rate, once per packet per
+// 100 ms (nack.go). What is refused is counted in [Stats].
+//
 // # Cost
 //
 // The forwarding path allocates nothing and takes no global lock: subscribers

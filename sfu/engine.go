@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,10 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
+
+// tcpFirstCheckTimeout is how long an ICE-TCP connection may take to send
+// its first check (pion's default is 30 s).
+const tcpFirstCheckTimeout = 5 * time.Second
 
 // MaxSlots is the largest number of downstream audio slots per participant.
 const MaxSlots = 8
@@ -58,8 +63,19 @@ type Config struct {
 	// PublicIPs are optional 1:1 NAT addresses announced instead of the
 	// local address in host candidates.
 	PublicIPs []string
+	// AllowRemote lists remote ICE address ranges accepted although the
+	// built-in policy refuses them. A server whose announced address is
+	// public accepts only public remote addresses (candidates and the
+	// sources of checks; the ranges are the TURN relay policy's); a server
+	// on a private address also accepts private ones; neither accepts
+	// loopback, link-local or multicast. The server's own addresses are
+	// always accepted (its bundled TURN relay). Example: the LAN prefix of
+	// clients that reach a public server directly.
+	AllowRemote []netip.Prefix
 	// Logger receives the Engine's logs (and pion's); nil means slog.Default().
 	Logger *slog.Logger
+
+	forcePublic bool // tests: judge remote addresses as a public server does
 }
 
 // Engine is the media plane of one node: one pion API setup, one UDP port
@@ -72,6 +88,8 @@ type Engine struct {
 	tcpLn    *net.TCPListener // nil without ICE-TCP
 	tcpMux   ice.TCPMux
 	loopback bool
+	policy   *addrPolicy // remote ICE addresses (policy.go)
+	guard    *guard      // what reaches pion from the network (guard.go)
 
 	settings webrtc.SettingEngine // template; each participant gets a copy
 	media    *webrtc.MediaEngine  // copied by pion for every PeerConnection
@@ -123,11 +141,16 @@ func NewEngine(cfg Config) (*Engine, error) {
 		slots:    slots,
 		conn:     conn,
 		loopback: local.IP.IsLoopback(),
+		policy:   newAddrPolicy(cfg, local),
 		start:    time.Now(),
 		rooms:    make(map[*Room]struct{}),
 	}
+	e.guard = newGuard(e.policy, &e.stats, e.nanotime)
 	pionLogs := pionlog.Factory(e.log)
-	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: pionLogs.NewLogger("udpmux")})
+	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{
+		UDPConn: &guardedUDP{UDPConn: conn, g: e.guard},
+		Logger:  pionLogs.NewLogger("udpmux"),
+	})
 	if cfg.MediaTCPAddr != "" {
 		taddr, err := net.ResolveTCPAddr("tcp", cfg.MediaTCPAddr)
 		if err == nil {
@@ -137,7 +160,15 @@ func NewEngine(cfg Config) (*Engine, error) {
 			_ = e.mux.Close()
 			return nil, fmt.Errorf("sfu: media TCP socket: %w", err)
 		}
-		e.tcpMux = webrtc.NewICETCPMux(pionLogs.NewLogger("tcpmux"), e.tcpLn, 32)
+		// As webrtc.NewICETCPMux, with the guard under it and less time
+		// for a connection to send its first check.
+		e.tcpMux = ice.NewTCPMuxDefault(ice.TCPMuxParams{
+			Listener:             &guardedListener{Listener: e.tcpLn, g: e.guard},
+			Logger:               pionLogs.NewLogger("tcpmux"),
+			ReadBufferSize:       32,
+			WriteBufferSize:      4 << 20,
+			FirstStunBindTimeout: tcpFirstCheckTimeout,
+		})
 	}
 
 	if err := e.setup(cfg, pionLogs); err != nil {
@@ -168,6 +199,13 @@ func (e *Engine) setup(cfg Config, logs logging.LoggerFactory) error {
 		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
 	}
 	se.SetNetworkTypes(networks)
+	// ICE-TCP is passive only: clients connect to the one TCP port, the
+	// server never dials the TCP candidates a client names.
+	se.DisableActiveTCP(true)
+	// Remote candidates (trickled, in the answer, or learned from checks)
+	// outside the address policy are ignored by ICE; AddCandidate refuses
+	// them with an error first, the guard drops checks from them.
+	se.SetRemoteIPFilter(e.policy.allowedIP)
 	// Idle participants must be cheap: each ICE agent wakes up at the
 	// shortest of these intervals to send a keepalive. pion's defaults (2 s
 	// keepalive, 5 s disconnected) cost ~150 µs of CPU per participant per
@@ -180,7 +218,6 @@ func (e *Engine) setup(cfg Config, logs logging.LoggerFactory) error {
 		// anything else, whatever the remote side announces.
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-		se.SetRemoteIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
 	if len(cfg.PublicIPs) > 0 && !e.loopback {
 		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
@@ -222,10 +259,12 @@ func (e *Engine) setup(cfg Config, logs logging.LoggerFactory) error {
 }
 
 // api builds the pion API of one participant: the shared settings plus a
-// buffer factory bound to that participant (see buffers.go).
-func (e *Engine) api(p *Participant) *webrtc.API {
+// buffer factory bound to that participant (see buffers.go) and the ICE
+// credentials the guard knows it by.
+func (e *Engine) api(p *Participant, ufrag, pwd string) *webrtc.API {
 	se := e.settings
 	se.BufferFactory = p.newBuffer
+	se.SetICECredentials(ufrag, pwd)
 	return webrtc.NewAPI(
 		webrtc.WithSettingEngine(se),
 		webrtc.WithMediaEngine(e.media),

@@ -26,6 +26,10 @@ func TestMain(m *testing.M) {
 		runChildServer() // see measure_test.go
 		return
 	}
+	if os.Getenv("SFU_ATTACKER") == "1" {
+		runAttacker() // see attacker_test.go
+		return
+	}
 	if n := os.Getenv("SFU_SINK"); n != "" {
 		runSink(n) // see floor_bench_test.go
 		return

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 )
 
 // NACK responder.
@@ -20,7 +21,8 @@ import (
 // retransmission: 64 × 20 ms = 1.28 s, longer than any useful audio NACK.
 const cacheSize = 64
 
-// maxResendPerNACK bounds the work one NACK packet can cause.
+// maxResendPerNACK bounds the work one NACK packet can cause: the
+// sequence numbers asked for beyond it are dropped (and counted).
 const maxResendPerNACK = 32
 
 type packetCache struct {
@@ -63,60 +65,166 @@ func (p *Participant) handleRTCP(i int, b []byte) {
 	p.room.retransmit(p, i, b[12:end])
 }
 
-// retransmit re-sends the packets NACKed by sub on slot i. fci is the list
-// of (PID, BLP) pairs.
-func (r *Room) retransmit(sub *Participant, i int, fci []byte) {
-	s := &r.slots[i]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := &sub.out[i]
-	if st.w == nil || !st.started || !sub.connected.Load() {
-		return
-	}
-	var sent, bytes uint64
-	budget := maxResendPerNACK
-	for ; len(fci) >= 4 && budget > 0; fci = fci[4:] {
+// nackSeqs appends to dst (up to its capacity) the sequence numbers that a
+// NACK's FCI, a list of (PID, BLP) pairs, asks for, in order, and returns
+// how many more it asks for beyond that.
+func nackSeqs(fci []byte, dst []uint16) (seqs []uint16, more int) {
+	for ; len(fci) >= 4; fci = fci[4:] {
 		pid := binary.BigEndian.Uint16(fci[0:2])
 		blp := binary.BigEndian.Uint16(fci[2:4])
-		for k := 0; k <= 16 && budget > 0; k++ {
+		for k := 0; k <= 16; k++ {
 			if k > 0 && blp&(1<<(k-1)) == 0 {
 				continue
 			}
-			budget--
-			if n, ok := st.resend(pid + uint16(k)); ok {
-				sent++
-				bytes += uint64(n)
+			if len(dst) == cap(dst) {
+				more++
+				continue
 			}
+			dst = append(dst, pid+uint16(k))
 		}
 	}
+	return dst, more
+}
+
+// Limits on what one listener's NACKs can cost, per (listener, slot).
+const (
+	// resendBurst: a listener may have this many packets resent at once;
+	// beyond that it earns one resend per packet forwarded to it on the
+	// slot, so resends never exceed the slot's own packet rate.
+	resendBurst = 25
+	// resendRepeatMS: a packet is resent to a listener at most once in
+	// this window (about a round trip: asking again sooner is useless).
+	resendRepeatMS = 100
+)
+
+// resender is one listener's retransmission state, allocated at its first
+// NACK. Only the goroutine that delivers the listener's RTCP (pion's SRTCP
+// read loop) uses it, so it needs no lock, and the resends are written
+// holding no lock the fan-out needs.
+type resender struct {
+	slots  [MaxSlots]*resendSlot
+	wanted [maxResendPerNACK]uint16
+	batch  [maxResendPerNACK]resendItem
+	rtpOut
+	payload []byte
+}
+
+// resendSlot is the budget and the recent resends of one (listener, slot).
+type resendSlot struct {
+	tokens int
+	earned uint32            // the slot stream's packet count when tokens were last earned
+	seq    [cacheSize]uint16 // recent resends by sequence number mod cacheSize…
+	at     [cacheSize]int32  // …and when (milliseconds, odd; 0: never)
+}
+
+// resendItem is one packet to resend, found under the slot's lock.
+type resendItem struct {
+	seq      uint16 // slot sequence number
+	up       uint16 // the publisher's
+	pub      *Participant
+	epoch    uint32
+	tsDelta  uint32
+	runStart bool
+}
+
+func msTime(now int64) int32 { return int32(now/1e6) | 1 }
+
+// retransmit re-sends the packets NACKed by sub on slot i, within its
+// budget. fci is the list of (PID, BLP) pairs.
+func (r *Room) retransmit(sub *Participant, i int, fci []byte) {
+	rs := sub.rs
+	if rs == nil {
+		rs = new(resender)
+		sub.rs = rs
+	}
+	wanted, more := nackSeqs(fci, rs.wanted[:0])
+	stats := &r.engine.stats
+	if more > 0 {
+		stats.nackRate.Add(uint64(more))
+	}
+	now := msTime(r.engine.nanotime())
+
+	s := &r.slots[i]
+	s.mu.Lock()
+	st := &sub.out[i]
+	if st.w == nil || !st.started || !sub.connected.Load() {
+		s.mu.Unlock()
+		return
+	}
+	w, ssrc, pt, levelID := st.w, st.ssrc, st.pt, st.levelID
+	sl := rs.slots[i]
+	if sl == nil {
+		sl = &resendSlot{tokens: resendBurst, earned: st.packets}
+		rs.slots[i] = sl
+	}
+	sl.tokens = min(resendBurst, sl.tokens+int(st.packets-sl.earned))
+	sl.earned = st.packets
+	batch := rs.batch[:0]
+	var rate, repeat uint64
+	for _, seq := range wanted {
+		k := seq % cacheSize
+		switch {
+		case sl.at[k] != 0 && sl.seq[k] == seq && now-sl.at[k] < resendRepeatMS:
+			repeat++
+			continue
+		case sl.tokens == 0:
+			rate++
+			continue
+		}
+		seg := st.segmentFor(seq)
+		if seg == nil {
+			continue
+		}
+		batch = append(batch, resendItem{
+			seq: seq, up: seq - seg.seqDelta, pub: seg.pub, epoch: seg.epoch,
+			tsDelta: seg.tsDelta, runStart: seq == seg.start,
+		})
+		sl.tokens--
+		sl.seq[k], sl.at[k] = seq, now
+	}
+	s.mu.Unlock()
+
+	var sent, bytes uint64
+	for k := range batch {
+		if n, ok := rs.send(w, &batch[k], ssrc, pt, levelID); ok {
+			sent++
+			bytes += uint64(n)
+		} else {
+			sl.tokens++ // nothing was sent
+		}
+	}
+	if rate > 0 {
+		stats.nackRate.Add(rate)
+	}
+	if repeat > 0 {
+		stats.nackRepeat.Add(repeat)
+	}
 	if sent > 0 {
-		stats := &r.engine.stats
 		stats.retransmit.Add(sent)
 		stats.packetsOut.Add(sent)
 		stats.bytesOut.Add(bytes)
 	}
 }
 
-// resend writes slot sequence number seq again if its packet is still in
-// the publisher's cache. Called holding the slot's mutex.
-func (st *slotState) resend(seq uint16) (int, bool) {
-	seg := st.segmentFor(seq)
-	if seg == nil {
+// send writes one packet again if it is still in its publisher's cache.
+func (rs *resender) send(w webrtc.TrackLocalWriter, it *resendItem, ssrc uint32, pt, levelID uint8) (int, bool) {
+	c := it.pub.cache
+	if c == nil {
 		return 0, false
 	}
-	up := seq - seg.seqDelta
-	c := seg.pub.cache
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := &c.e[up%cacheSize]
-	if !e.valid || e.seq != up || e.epoch != seg.epoch {
+	e := &c.e[it.up%cacheSize]
+	if !e.valid || e.seq != it.up || e.epoch != it.epoch {
+		c.mu.Unlock()
 		return 0, false
 	}
-	st.fill(seq, e.ts+seg.tsDelta, e.marker || seq == seg.start, seg.pub.source, e.level, e.hasLevel)
-	if _, err := st.w.WriteRTP(&st.hdr, e.payload); err != nil {
+	rs.payload = append(rs.payload[:0], e.payload...)
+	rs.fill(ssrc, pt, levelID, it.seq, e.ts+it.tsDelta, e.marker || it.runStart, it.pub.source, e.level, e.hasLevel)
+	c.mu.Unlock()
+	if _, err := w.WriteRTP(&rs.hdr, rs.payload); err != nil {
 		return 0, false
 	}
-	return st.hdr.MarshalSize() + len(e.payload), true
+	return rs.hdr.MarshalSize() + len(rs.payload), true
 }
 
 // segmentFor finds the run that slot sequence number seq belongs to.

@@ -38,6 +38,11 @@ type Participant struct {
 	// open, before any RTCP can arrive.
 	slotSSRC [MaxSlots]uint32
 
+	guard *peerGuard // what the network may send us (guard.go)
+	// unknownRTCP counts the RTCP streams pion opened for SSRCs that are
+	// neither ours nor announced (buffers.go).
+	unknownRTCP atomic.Int32
+
 	connected atomic.Bool
 	muted     atomic.Bool
 	grant     atomic.Uint64 // epoch<<8 | (slot+1); see setGrant
@@ -49,6 +54,7 @@ type Participant struct {
 	// by NACK handlers, reached through a segment the reader created.
 	rd    *reader      // microphone reader state
 	cache *packetCache // forwarded packets, for NACKs of any subscriber
+	rs    *resender    // answers our NACKs; allocated and used by our RTCP reader
 
 	mu       sync.Mutex // lifecycle; never held while calling into pion
 	state    participantState
@@ -60,6 +66,7 @@ type Participant struct {
 	candMu       sync.Mutex // remote candidates; may be held calling pion
 	remoteSet    bool
 	pendingCands []webrtc.ICECandidateInit
+	candidates   int // accepted: in the answer, queued and added
 }
 
 type participantState int
@@ -118,7 +125,9 @@ func (p *Participant) slot() int {
 
 // open creates the PeerConnection and the offer.
 func (p *Participant) open(cert webrtc.Certificate) (webrtc.SessionDescription, error) {
-	pc, err := p.engine.api(p).NewPeerConnection(webrtc.Configuration{
+	pg, ufrag, pwd := p.engine.guard.add()
+	p.guard = pg
+	pc, err := p.engine.api(p, ufrag, pwd).NewPeerConnection(webrtc.Configuration{
 		Certificates:  []webrtc.Certificate{cert},
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
@@ -182,6 +191,14 @@ func (p *Participant) abort() {
 		_ = p.pc.GracefulClose()
 	}
 	p.wg.Wait()
+	p.release()
+}
+
+// release ends the participant once its PeerConnection is closed.
+func (p *Participant) release() {
+	if p.guard != nil {
+		p.engine.guard.remove(p.guard)
+	}
 	close(p.done)
 }
 
@@ -198,14 +215,20 @@ func (p *Participant) SetAnswer(sdp string) error {
 		p.mu.Unlock()
 		return ErrAnswered
 	}
-	if err := validateAnswer(sdp, p.mids); err != nil {
+	info, err := validateAnswer(sdp, p.mids)
+	if err != nil {
 		p.mu.Unlock()
+		if errors.Is(err, errAnswerCandidates) {
+			p.engine.stats.candidate.Add(1)
+		}
 		return fmt.Errorf("sfu: answer: %w", err)
 	}
 	p.answered = true // held across the call so a concurrent second answer fails
 	p.mu.Unlock()
+	// Before pion applies it: SRTP can flow as soon as it has.
+	p.guard.announce(info.ssrcs)
 
-	err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+	err = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
 	if err != nil {
 		// Retry is possible only if pion did not apply it half-way.
 		retry := p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer
@@ -218,6 +241,7 @@ func (p *Participant) SetAnswer(sdp string) error {
 	p.candMu.Lock()
 	defer p.candMu.Unlock()
 	p.remoteSet = true
+	p.candidates += info.candidates
 	for _, c := range p.pendingCands {
 		if err := p.pc.AddICECandidate(c); err != nil {
 			p.log.Debug("queued candidate rejected", "err", err)
@@ -227,9 +251,14 @@ func (p *Participant) SetAnswer(sdp string) error {
 	return nil
 }
 
-// AddCandidate adds a remote ICE candidate. Candidates that arrive before
-// the answer are queued. On a loopback Engine, non-loopback candidates are
-// ignored by ICE.
+// AddCandidate adds a remote ICE candidate trickled by the client. It
+// refuses, with an error, candidates that do not parse, name anything but
+// an IP address, are outside the Engine's address policy (policy.go), or
+// exceed maxRemoteCandidates with those of the answer. It ignores, without
+// error, what the server would never use: TCP candidates (ICE-TCP is
+// passive: the client connects), mDNS names, the end of candidates, and on
+// a loopback Engine non-loopback addresses. Candidates that arrive before
+// the answer are queued.
 func (p *Participant) AddCandidate(c webrtc.ICECandidateInit) error {
 	p.mu.Lock()
 	active := p.state == stateActive
@@ -237,12 +266,22 @@ func (p *Participant) AddCandidate(c webrtc.ICECandidateInit) error {
 	if !active {
 		return ErrNotInRoom
 	}
+	use, err := p.engine.checkCandidate(c.Candidate)
+	if err != nil {
+		p.engine.stats.candidate.Add(1)
+		return err
+	}
+	if !use {
+		return nil
+	}
 	p.candMu.Lock()
 	defer p.candMu.Unlock()
+	if p.candidates >= maxRemoteCandidates {
+		p.engine.stats.candidate.Add(1)
+		return ErrTooManyCandidates
+	}
+	p.candidates++
 	if !p.remoteSet {
-		if len(p.pendingCands) >= 64 {
-			return errors.New("sfu: too many candidates before the answer")
-		}
 		p.pendingCands = append(p.pendingCands, c)
 		return nil
 	}
@@ -273,7 +312,7 @@ func (p *Participant) shutdown() {
 		p.log.Debug("close", "err", err)
 	}
 	p.wg.Wait()
-	close(p.done)
+	p.release()
 }
 
 // onConnectionState runs in a fresh goroutine per change (pion's way), so
@@ -285,30 +324,35 @@ func (p *Participant) onConnectionState(webrtc.PeerConnectionState) {
 	case webrtc.PeerConnectionStateConnected:
 		p.log.Debug("media connected")
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-		p.mu.Lock()
-		if p.state != stateActive {
-			p.mu.Unlock()
-			return
-		}
-		p.state = stateFailed
-		p.mu.Unlock()
 		err := ErrConnectionFailed
 		if s == webrtc.PeerConnectionStateClosed {
 			err = ErrConnectionClosed
 		}
-		p.log.Info("media connection lost", "state", s.String())
-		// Not inline: closing the PeerConnection from its own callback
-		// would wait for itself.
-		p.engine.spawn(func() {
-			p.connected.Store(false)
-			if p.room.remove(p) {
-				p.room.obs.ParticipantClosed(p.id, err)
-			}
-			_ = p.pc.GracefulClose()
-			p.wg.Wait()
-			close(p.done)
-		})
+		p.fail(err, "media connection lost", "state", s.String())
 	}
+}
+
+// fail takes an active participant out of its room and closes its
+// PeerConnection in the background (it may be called from pion's own
+// goroutines, which closing waits for), then tells the observer.
+func (p *Participant) fail(err error, msg string, args ...any) {
+	p.mu.Lock()
+	if p.state != stateActive {
+		p.mu.Unlock()
+		return
+	}
+	p.state = stateFailed
+	p.mu.Unlock()
+	p.log.Info(msg, args...)
+	p.engine.spawn(func() {
+		p.connected.Store(false)
+		if p.room.remove(p) {
+			p.room.obs.ParticipantClosed(p.id, err)
+		}
+		_ = p.pc.GracefulClose()
+		p.wg.Wait()
+		p.release()
+	})
 }
 
 // onTrack runs the microphone reader in pion's OnTrack goroutine.

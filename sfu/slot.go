@@ -90,6 +90,12 @@ type slotState struct {
 	packets, octets uint32 // sent on this stream, for sender reports
 	nextSR          int64  // nanotime of the next sender report
 
+	rtpOut
+}
+
+// rtpOut is an RTP header about to be written, with room for its CSRC and
+// audio level, so that handing &hdr to pion allocates nothing.
+type rtpOut struct {
 	hdr   rtp.Header
 	csrc  [1]uint32
 	ext   [1]rtp.Extension
@@ -155,29 +161,30 @@ func (st *slotState) rewrite(pub *Participant, source, epoch uint32, h *rtp.Head
 	if seqBefore(st.lastSeq, seq) {
 		st.lastSeq, st.lastTS, st.lastWall = seq, ts, now
 	}
-	st.fill(seq, ts, marker, source, level, hasLevel)
+	st.fill(st.ssrc, st.pt, st.levelID, seq, ts, marker, source, level, hasLevel)
 	return true
 }
 
-// fill writes every field of st.hdr.
-func (st *slotState) fill(seq uint16, ts uint32, marker bool, source uint32, level uint8, hasLevel bool) {
-	h := &st.hdr
+// fill writes every field of o.hdr: a packet of stream ssrc (payload type
+// pt, audio-level extension levelID, 0 = none) whose CSRC is source.
+func (o *rtpOut) fill(ssrc uint32, pt, levelID uint8, seq uint16, ts uint32, marker bool, source uint32, level uint8, hasLevel bool) {
+	h := &o.hdr
 	h.Version = 2
 	h.Padding = false
 	h.PaddingSize = 0
 	h.Marker = marker
-	h.PayloadType = st.pt
+	h.PayloadType = pt
 	h.SequenceNumber = seq
 	h.Timestamp = ts
-	h.SSRC = st.ssrc
-	st.csrc[0] = source
-	h.CSRC = st.csrc[:]
+	h.SSRC = ssrc
+	o.csrc[0] = source
+	h.CSRC = o.csrc[:]
 	h.Extension = false
 	h.ExtensionProfile = 0
-	h.Extensions = st.ext[:0] // SetExtension appends into st.ext: no allocation
-	if hasLevel && st.levelID != 0 {
-		st.level[0] = level
-		_ = h.SetExtension(st.levelID, st.level[:])
+	h.Extensions = o.ext[:0] // SetExtension appends into o.ext: no allocation
+	if hasLevel && levelID != 0 {
+		o.level[0] = level
+		_ = h.SetExtension(levelID, o.level[:])
 	}
 }
 

@@ -19,6 +19,44 @@ type Stats struct {
 	DropMuted      uint64 // sender muted by the server
 	DropNoSlot     uint64 // open room: sender has no slot (not voice-active, or slots full)
 	DropWriteError uint64 // the write to one subscriber failed
+
+	// Hostile or broken input refused by the media plane before it could
+	// cost the server anything. An honest client causes none of these,
+	// except DropCandidate for candidates it cannot be reached at
+	// (a private address named to a public server).
+	//
+	// DropUnknownSSRC: RTP and RTCP packets from an SSRC the participant
+	// did not announce in its answer, beyond the first few, dropped before
+	// SRTP (pion would keep a stream for each); plus RTCP about SSRCs that
+	// are neither the server's nor announced (see ClosedHostile).
+	DropUnknownSSRC uint64
+	// DropFlood: packets from a participant beyond its rates (RTP 200/s;
+	// RTCP, DTLS and checks from its addresses together 100/s), dropped
+	// before pion decrypts them.
+	DropFlood uint64
+	// DropUnknownSource: media packets from a source address that no
+	// participant's ICE check has come from.
+	DropUnknownSource uint64
+	// DropICECheck: ICE checks (STUN binding requests) and ICE-TCP
+	// connections refused before ICE sees them: unknown ufrag, bad message
+	// integrity, source address outside the address policy, or a new
+	// source address beyond the participant's budget (8 in its life, new
+	// ones at 2 a second).
+	DropICECheck uint64
+	// DropCandidate: remote candidates refused (AddCandidate errors, and
+	// answers with too many candidates): unparsable, not an IP address,
+	// outside the address policy, or beyond 20 per participant.
+	DropCandidate uint64
+	// DropNACKRate: NACKed packets not resent because the listener's
+	// resend budget for that slot (the slot's own packet rate) was spent.
+	DropNACKRate uint64
+	// DropNACKRepeat: NACKed packets not resent because they were resent
+	// to that listener less than 100 ms before.
+	DropNACKRepeat uint64
+	// ClosedHostile: participants closed because their RTCP named more
+	// unknown SSRCs than an honest client does (pion opens a stream for
+	// each, and they are encrypted so cannot be dropped earlier).
+	ClosedHostile uint64
 }
 
 // counters are the Engine's live statistics. The fan-out adds once per
@@ -29,6 +67,12 @@ type counters struct {
 	retransmit           atomic.Uint64
 	gated, muted, noSlot atomic.Uint64
 	writeError           atomic.Uint64
+
+	unknownSSRC, unknownSource atomic.Uint64
+	flood                      atomic.Uint64
+	iceCheck, candidate        atomic.Uint64
+	nackRate, nackRepeat       atomic.Uint64
+	closedHostile              atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -42,5 +86,14 @@ func (c *counters) snapshot() Stats {
 		DropMuted:      c.muted.Load(),
 		DropNoSlot:     c.noSlot.Load(),
 		DropWriteError: c.writeError.Load(),
+
+		DropUnknownSSRC:   c.unknownSSRC.Load(),
+		DropFlood:         c.flood.Load(),
+		DropUnknownSource: c.unknownSource.Load(),
+		DropICECheck:      c.iceCheck.Load(),
+		DropCandidate:     c.candidate.Load(),
+		DropNACKRate:      c.nackRate.Load(),
+		DropNACKRepeat:    c.nackRepeat.Load(),
+		ClosedHostile:     c.closedHostile.Load(),
 	}
 }
