@@ -149,6 +149,10 @@ func startEngine(o Options) (*sfu.Engine, error) {
 		PublicIPs:    o.PublicIPs,
 		Slots:        o.Slots,
 		Logger:       o.Logger,
+		// One allow-list for the ranges this deployment may reach that the
+		// built-in policy refuses: the relay's peers and clients' ICE
+		// candidates alike.
+		AllowRemote: o.TURN.AllowPeers,
 	})
 	if err != nil {
 		var oe *net.OpError
@@ -268,13 +272,15 @@ func (n *Node) stopParts() error {
 	if n.sig != nil {
 		_ = n.sig.Close(ctx) // WebSockets are hijacked: close them first
 	}
-	switch {
-	case n.hs != nil:
+	if n.hs != nil {
 		if err := n.hs.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 			n.hs.Close()
 		}
-	case n.ln != nil:
+	}
+	if n.ln != nil {
+		// Shutdown closes only the listeners Serve has started on: a Close
+		// right after Start could otherwise return with the port open.
 		n.ln.Close()
 	}
 	for _, s := range []*http.Server{n.acme, n.profiles} {

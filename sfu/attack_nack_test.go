@@ -3,6 +3,8 @@ package sfu
 import (
 	"testing"
 	"time"
+
+	"palabre/internal/testkit"
 )
 
 // A listener NACKing the last 34 packets of its slot 20,000 times a second
@@ -13,7 +15,7 @@ func TestAttackNACKFlood(t *testing.T) {
 	room := e.NewRoom(RoomSettings{Mode: ModeFloor}, nil)
 	h := newHonest(t, room)
 	a := startAttacker(t, room, "attacker")
-	waitFor(t, 5*time.Second, "attacker hears the speaker", func() bool { return a.call(attackRequest{Op: "recv"}).Received >= 20 })
+	testkit.Eventually(t, 5*time.Second, "attacker hears the speaker", func() bool { return a.call(attackRequest{Op: "recv"}).Received >= 20 })
 
 	const d = 5 * time.Second
 	before := e.Stats()

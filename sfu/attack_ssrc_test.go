@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"palabre/internal/testkit"
 )
 
 // A participant that invents a new SSRC for every RTP and RTCP packet must
@@ -42,7 +44,7 @@ func TestAttackFreshSSRCs(t *testing.T) {
 
 	// RTCP about SSRCs that nobody announced: closed.
 	n := a.call(attackRequest{Op: "rtcp-about", N: 1000, Rate: 2000}).Sent
-	waitFor(t, 5*time.Second, "the attacker closed", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the attacker closed", func() bool {
 		return rec.has(func(ev event) bool {
 			return ev.kind == "closed" && ev.id == "attacker" && errors.Is(ev.err, ErrHostileMedia)
 		})

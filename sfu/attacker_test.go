@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"palabre/internal/testkit"
+
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -309,7 +311,7 @@ func startAttacker(t *testing.T, room *Room, id string) *attacker {
 		t.Fatalf("attacker answer: %v", err)
 	}
 	a.call(attackRequest{Op: "wait"})
-	waitFor(t, 5*time.Second, "attacker connected on the server", part.Connected)
+	testkit.Eventually(t, 5*time.Second, "attacker connected on the server", part.Connected)
 	return a
 }
 
@@ -346,7 +348,7 @@ func newHonest(t *testing.T, room *Room) *honest {
 	}
 	h.speaker.startTalking(20)
 	for _, l := range h.listeners {
-		waitFor(t, 5*time.Second, l.id+" hears the speaker", func() bool { return len(l.from(h.speaker.part.Source())) >= 5 })
+		testkit.Eventually(t, 5*time.Second, l.id+" hears the speaker", func() bool { return len(l.from(h.speaker.part.Source())) >= 5 })
 	}
 	return h
 }
@@ -358,7 +360,7 @@ func (h *honest) check() {
 	h.speaker.stopTalking()
 	sent := h.speaker.sent()
 	for _, l := range h.listeners {
-		waitFor(h.t, 5*time.Second, l.id+" receives the last packets", func() bool {
+		testkit.Eventually(h.t, 5*time.Second, l.id+" receives the last packets", func() bool {
 			return uint32(len(l.from(h.speaker.part.Source()))) >= sent
 		})
 	}

@@ -127,10 +127,12 @@ var (
 	descBytesOut   = prometheus.NewDesc("palabre_forwarded_bytes_total", "Bytes of RTP forwarded to participants.", nil, nil)
 	descRetransmit = prometheus.NewDesc("palabre_retransmitted_packets_total", "Packets re-sent in answer to NACKs.", nil, nil)
 	descDropped    = prometheus.NewDesc("palabre_dropped_packets_total", "Packets not forwarded, by reason.", []string{"reason"}, nil)
+	descRefused    = prometheus.NewDesc("palabre_media_refused_total", "What the media plane refused from clients, by reason: packets with an SSRC not announced, from an address no ICE check came from, over the rate limits; ICE checks from too many addresses; candidates refused; NACKs over the resend budget or repeated within 100 ms.", []string{"reason"}, nil)
+	descHostile    = prometheus.NewDesc("palabre_media_closed_hostile_total", "Participants whose media connection was closed for hostile RTCP.", nil, nil)
 )
 
 func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPacketsIn, descBytesIn, descPacketsOut, descBytesOut, descRetransmit, descDropped} {
+	for _, d := range []*prometheus.Desc{descPacketsIn, descBytesIn, descPacketsOut, descBytesOut, descRetransmit, descDropped, descRefused, descHostile} {
 		ch <- d
 	}
 }
@@ -149,6 +151,14 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDropped, st.DropMuted, "muted")
 	counter(descDropped, st.DropNoSlot, "no_slot")
 	counter(descDropped, st.DropWriteError, "write_error")
+	counter(descRefused, st.DropUnknownSSRC, "unknown_ssrc")
+	counter(descRefused, st.DropUnknownSource, "unknown_source")
+	counter(descRefused, st.DropFlood, "rate")
+	counter(descRefused, st.DropICECheck, "ice_check")
+	counter(descRefused, st.DropCandidate, "candidate")
+	counter(descRefused, st.DropNACKRate, "nack_budget")
+	counter(descRefused, st.DropNACKRepeat, "nack_repeat")
+	counter(descHostile, st.ClosedHostile)
 }
 
 // turnCollector exports the bundled TURN server's counters.

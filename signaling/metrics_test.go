@@ -91,7 +91,7 @@ func TestMetricsOnAdminListener(t *testing.T) {
 	resp.Body.Close()
 	for _, want := range []string{
 		"palabre_turn_allocations 0", `palabre_turn_relayed_bytes_total{direction="to_peers"}`,
-		`palabre_disconnects_total{reason="flood"} 0`, `palabre_address_limit_refusals_total{limit="participants"} 0`,
+		`palabre_disconnects_total{reason="flood"} 0`, `palabre_media_refused_total{reason="nack_budget"} 0`, `palabre_address_limit_refusals_total{limit="participants"} 0`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("admin /metrics lacks %q", want)

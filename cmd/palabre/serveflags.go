@@ -83,7 +83,7 @@ func (f *serveFlags) registerNetwork(fs *flag.FlagSet, d server.Options) {
 	fs.StringVar(&o.TURN.Secret, "turn-secret", "", "shared `secret` of TURN credentials, the same on every node (default: derived from the cluster key on a cluster node, else generated once in the data directory)")
 	fs.DurationVar(&o.TURN.TTL, "turn-ttl", d.TURN.TTL, "how long the TURN credentials handed to a participant stay valid")
 	fs.StringVar(&f.relayPorts, "turn-relay-ports", fmt.Sprintf("%d-%d", d.TURN.RelayPortMin, d.TURN.RelayPortMax), "`range` of TURN relay ports")
-	fs.Var(&f.allowPeers, "turn-allow-peer", "`CIDR` the relay may reach although the built-in policy refuses it (repeatable)")
+	fs.Var(&f.allowPeers, "turn-allow-peer", "`CIDR` the TURN relay may reach, and clients' ICE candidates may name, although the built-in policy refuses it (repeatable)")
 	fs.Var(&f.denyPeers, "turn-deny-peer", "`CIDR` the relay must never reach, besides the built-in refusals (repeatable)")
 }
 

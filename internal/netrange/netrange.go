@@ -3,9 +3,8 @@
 // remote party (its own host, the operator's networks, the cloud metadata
 // service).
 //
-// The table is the TURN relay policy's (turn/policy.go), shared with the
-// media plane, which applies it to the ICE candidates clients name. A test
-// keeps the two equal until package turn imports this one.
+// The table is shared by the TURN relay policy (turn/policy.go) and the
+// media plane, which applies it to the ICE candidates clients name.
 package netrange
 
 import (

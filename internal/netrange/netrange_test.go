@@ -2,19 +2,10 @@ package netrange_test
 
 import (
 	"net/netip"
-	"slices"
 	"testing"
 
 	"palabre/internal/netrange"
-	"palabre/turn"
 )
-
-// The TURN relay policy and the media plane refuse the same ranges.
-func TestSameTableAsTURN(t *testing.T) {
-	if !slices.Equal(netrange.Refused(), turn.BuiltinRefused()) {
-		t.Errorf("netrange and turn refuse different ranges:\n%v\n%v", netrange.Refused(), turn.BuiltinRefused())
-	}
-}
 
 func TestClassify(t *testing.T) {
 	for _, c := range []struct {
