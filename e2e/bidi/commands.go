@@ -94,9 +94,15 @@ type Context struct {
 	UserContext string
 }
 
-// CreateContext opens a tab in userContext ("" for the default one).
-func (c *Conn) CreateContext(ctx context.Context, userContext string) (*Context, error) {
+// CreateContext opens a tab, or a window of its own, in userContext ("" for
+// the default one). A tab in the background of a window is a hidden
+// document (animation frames stop, timers slow down): a page that must
+// stay visible next to others wants its own window.
+func (c *Conn) CreateContext(ctx context.Context, userContext string, window bool) (*Context, error) {
 	params := map[string]any{"type": "tab"}
+	if window {
+		params["type"] = "window"
+	}
 	if userContext != "" {
 		params["userContext"] = userContext
 	}

@@ -55,6 +55,7 @@ type LaunchOptions struct {
 // Firefox is a running Firefox with its BiDi session.
 type Firefox struct {
 	*Conn
+	URL     string // of the BiDi WebSocket
 	Session SessionInfo
 	cmd     *exec.Cmd
 	exited  chan struct{}
@@ -108,6 +109,12 @@ func Launch(ctx context.Context, opts LaunchOptions) (*Firefox, error) {
 		"MOZ_CRASHREPORTER_DISABLE=1", // no crash reporter, no minidump uploads
 		"MOZ_DISABLE_AUTO_SAFE_MODE=1",
 		"MOZ_HEADLESS=1",
+		// What Mozilla's own test harnesses set: the network layer
+		// refuses connections to anything but loopback, and Remote
+		// Settings accepts the dummy server of DefaultPrefs (release
+		// builds ignore services.settings.server otherwise, and call
+		// firefox.settings.services.mozilla.com).
+		"MOZ_DISABLE_NONLOCAL_CONNECTIONS=1",
 	)
 	cmd.Env = append(cmd.Env, opts.Env...)
 	out := opts.Output
@@ -135,7 +142,7 @@ func Launch(ctx context.Context, opts LaunchOptions) (*Firefox, error) {
 	if err != nil {
 		return fail(err)
 	}
-	f.Conn = conn
+	f.Conn, f.URL = conn, url
 	caps := opts.Capabilities
 	caps.AcceptInsecureCerts = true
 	if f.Session, err = conn.NewSession(ctx, caps); err != nil {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -94,6 +96,15 @@ func launchInNamespace(t *testing.T) (*Firefox, string, *netns.Watch) {
 	return ff, "http://" + ln.Addr().String() + "/", watch
 }
 
+func portOf(u string) uint16 {
+	p, err := url.Parse(u)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(p.Port())
+	return uint16(n)
+}
+
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -113,7 +124,7 @@ func (s *syncBuffer) String() string {
 
 // Every command the package has, against a real Firefox in a namespace.
 func TestFirefox(t *testing.T) {
-	ff, url, watch := launchInNamespace(t)
+	ff, pageURL, watch := launchInNamespace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -138,23 +149,28 @@ func TestFirefox(t *testing.T) {
 	if err != nil || len(tree) == 0 {
 		t.Fatalf("getTree: %v %v", tree, err)
 	}
-	// Two people: two user contexts, one tab each.
+	// Two people: two user contexts, a window each.
 	var tabs []*Context
 	for range 2 {
 		uc, err := ff.CreateUserContext(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tab, err := ff.CreateContext(ctx, uc)
+		tab, err := ff.CreateContext(ctx, uc, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := tab.Navigate(ctx, url); err != nil {
+		if err := tab.Navigate(ctx, pageURL); err != nil {
 			t.Fatal(err)
 		}
 		tabs = append(tabs, tab)
 	}
 	a, b := tabs[0], tabs[1]
+	for _, tab := range tabs {
+		if v, err := tab.Evaluate(ctx, `document.visibilityState`); v != "visible" {
+			t.Errorf("a window's document is %v %v, want visible", v, err)
+		}
+	}
 	if _, err := a.Evaluate(ctx, `localStorage.setItem('who', 'a')`); err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +209,7 @@ func TestFirefox(t *testing.T) {
 	}
 	// BiDi errors carry their code.
 	var be *Error
-	if err := (&Context{Conn: ff.Conn, ID: "no-such-context"}).Navigate(ctx, url); !errors.As(err, &be) || be.Code != "no such frame" {
+	if err := (&Context{Conn: ff.Conn, ID: "no-such-context"}).Navigate(ctx, pageURL); !errors.As(err, &be) || be.Code != "no such frame" {
 		t.Errorf("navigating a context that does not exist: %v", err)
 	}
 
@@ -250,7 +266,7 @@ func TestFirefox(t *testing.T) {
 	}
 	sawRequest := false
 	for _, r := range requests {
-		sawRequest = sawRequest || r == url
+		sawRequest = sawRequest || r == pageURL
 	}
 	t.Logf("%d log entries, %d requests", len(logs), len(requests))
 	mu.Unlock()
@@ -258,7 +274,7 @@ func TestFirefox(t *testing.T) {
 		t.Errorf("console.log not seen in %v", logs)
 	}
 	if !sawRequest {
-		t.Errorf("request to %s not seen in %v", url, requests)
+		t.Errorf("request to %s not seen in %v", pageURL, requests)
 	}
 	if err := b.Close(ctx); err != nil {
 		t.Error(err)
@@ -273,6 +289,14 @@ func TestFirefox(t *testing.T) {
 	case <-ff.Exited():
 	default:
 		t.Error("Firefox still runs after Close")
+	}
+	// What went where inside the namespace, besides the page and BiDi:
+	// background services would show here (names resolve to localhost).
+	for f, n := range watch.Flows() {
+		if port := f.Dst.Port(); f.Proto == "tcp" && (port == portOf(pageURL) || port == portOf(ff.URL)) {
+			continue
+		}
+		t.Logf("other traffic: %d packets %s to %s", n, f.Proto, f.Dst)
 	}
 	if n, first := watch.Outside(); n > 0 {
 		t.Errorf("Firefox sent %d packets meant for the outside: %v", n, first)

@@ -14,6 +14,7 @@ import (
 type Packet struct {
 	Proto    string // "tcp", "udp", "icmp", "icmpv6" or the protocol number
 	Src, Dst netip.AddrPort
+	opens    bool // a UDP datagram or ICMP message, or a TCP SYN (not a SYN-ACK)
 }
 
 func (p Packet) String() string { return fmt.Sprintf("%s %s -> %s", p.Proto, p.Src, p.Dst) }
@@ -29,6 +30,7 @@ type Watch struct {
 	total   int
 	outside int
 	first   []Packet // the first outside packets, at most keepPackets
+	flows   map[Flow]int
 	done    chan struct{}
 }
 
@@ -45,7 +47,7 @@ func (ns *Namespace) Watch() (*Watch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netns: packet socket in %s: %w", ns.Name, err)
 	}
-	w := &Watch{f: os.NewFile(uintptr(fd), "packets-"+ns.Name), done: make(chan struct{})}
+	w := &Watch{f: os.NewFile(uintptr(fd), "packets-"+ns.Name), done: make(chan struct{}), flows: map[Flow]int{}}
 	go w.run()
 	return w, nil
 }
@@ -84,6 +86,9 @@ func (w *Watch) run() {
 		}
 		w.mu.Lock()
 		w.total++
+		if p.opens && len(w.flows) < maxFlows {
+			w.flows[Flow{p.Proto, p.Dst}]++
+		}
 		if !p.Src.Addr().IsLoopback() || !p.Dst.Addr().IsLoopback() {
 			w.outside++
 			if len(w.first) < keepPackets {
@@ -126,10 +131,15 @@ func parsePacket(b []byte) (Packet, bool) {
 	}
 	var sport, dport uint16
 	name := fmt.Sprint(proto)
+	opens := true
 	switch proto {
 	case unix.IPPROTO_TCP, unix.IPPROTO_UDP:
 		if len(rest) >= 4 {
 			sport, dport = binary.BigEndian.Uint16(rest[0:2]), binary.BigEndian.Uint16(rest[2:4])
+		}
+		if proto == unix.IPPROTO_TCP {
+			const syn, ack = 0x02, 0x10
+			opens = len(rest) >= 14 && rest[13]&(syn|ack) == syn
 		}
 		name = map[byte]string{unix.IPPROTO_TCP: "tcp", unix.IPPROTO_UDP: "udp"}[proto]
 	case unix.IPPROTO_ICMP:
@@ -137,7 +147,7 @@ func parsePacket(b []byte) (Packet, bool) {
 	case unix.IPPROTO_ICMPV6:
 		name = "icmpv6"
 	}
-	return Packet{Proto: name, Src: netip.AddrPortFrom(src, sport), Dst: netip.AddrPortFrom(dst, dport)}, true
+	return Packet{Proto: name, Src: netip.AddrPortFrom(src, sport), Dst: netip.AddrPortFrom(dst, dport), opens: opens}, true
 }
 
 // Outside returns how many packets went to or came from a non-loopback
@@ -146,6 +156,27 @@ func (w *Watch) Outside() (n int, first []Packet) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.outside, append([]Packet(nil), w.first...)
+}
+
+// Flow is the protocol and destination of packets.
+type Flow struct {
+	Proto string
+	Dst   netip.AddrPort
+}
+
+const maxFlows = 10000
+
+// Flows counts, by protocol and destination, the TCP connection attempts
+// (SYNs), UDP datagrams and ICMP messages seen so far (the first 10,000
+// flows): who tried to reach what.
+func (w *Watch) Flows() map[Flow]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[Flow]int, len(w.flows))
+	for f, n := range w.flows {
+		out[f] = n
+	}
+	return out
 }
 
 // Total is the number of IP packets seen so far.
