@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -116,23 +117,34 @@ func isolated(t *testing.T) bool {
 	return false
 }
 
+// fxBrowser is one Firefox of a test.
+type fxBrowser struct {
+	*bidi.Firefox
+	// sound says whether it has a sound device (a PulseAudio null sink):
+	// without one its AudioContexts stay suspended and the level meters
+	// read 0.
+	sound bool
+}
+
 // newFirefox starts one headless Firefox for the test (inside the test's
-// namespace: see isolated). Each page made from it lives in its own user
-// context, like separate people on separate machines.
-func newFirefox(t *testing.T) *bidi.Firefox {
+// namespace: see isolated), with a PulseAudio null sink as its sound
+// device when pulseaudio is installed. Each page made from it lives in
+// its own user context, like separate people on separate machines.
+func newFirefox(t *testing.T) *fxBrowser {
 	t.Helper()
 	if os.Getenv(insideEnv) == "" {
 		t.Fatal("newFirefox outside a namespace: begin the test with `if !isolated(t) { return }`")
 	}
+	env := startPulse(t)
 	var out lockedBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	start := time.Now()
-	ff, err := bidi.Launch(ctx, bidi.LaunchOptions{ProfileDir: t.TempDir(), Output: &out})
+	ff, err := bidi.Launch(ctx, bidi.LaunchOptions{ProfileDir: t.TempDir(), Output: &out, Env: env})
 	if err != nil {
 		t.Fatalf("starting Firefox: %v\n%s", err, out.String())
 	}
-	t.Logf("Firefox %s started in %v", ff.Session.Capabilities.BrowserVersion, time.Since(start).Round(time.Millisecond))
+	t.Logf("Firefox %s started in %v (sound device: %v)", ff.Session.Capabilities.BrowserVersion, time.Since(start).Round(time.Millisecond), env != nil)
 	t.Cleanup(func() {
 		if err := ff.Close(); err != nil {
 			t.Error(err)
@@ -144,7 +156,7 @@ func newFirefox(t *testing.T) *bidi.Firefox {
 	if err := ff.Subscribe(ctx, "log.entryAdded", "network.beforeRequestSent"); err != nil {
 		t.Fatal(err)
 	}
-	return ff
+	return &fxBrowser{Firefox: ff, sound: env != nil}
 }
 
 type lockedBuffer struct {
@@ -168,15 +180,16 @@ func (l *lockedBuffer) String() string {
 // logged and asked for.
 type fxPage struct {
 	t    *testing.T
-	name string
-	bc   *bidi.Context
+	name  string
+	bc    *bidi.Context
+	sound bool // the browser has a sound device
 
 	mu      sync.Mutex
 	urls    []string
 	console []string
 }
 
-func newFxPage(t *testing.T, ff *bidi.Firefox, name string) *fxPage {
+func newFxPage(t *testing.T, ff *fxBrowser, name string) *fxPage {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -188,7 +201,7 @@ func newFxPage(t *testing.T, ff *bidi.Firefox, name string) *fxPage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &fxPage{t: t, name: name, bc: bc}
+	p := &fxPage{t: t, name: name, bc: bc, sound: ff.sound}
 	stopLog := ff.OnLog(func(e bidi.LogEntry) {
 		if e.Source.Context != bc.ID {
 			return
@@ -411,4 +424,58 @@ func (p *fxPage) viewport(width, height int) {
 	if err := p.bc.SetViewport(ctx, width, height, 0); err != nil {
 		p.t.Fatalf("%s: %v", p.name, err)
 	}
+}
+
+// startPulse runs a PulseAudio server with one null sink for the test and
+// returns the environment that points Firefox at it ("PULSE_SERVER=…"),
+// or nil without pulseaudio installed (a failure under CI, which installs
+// it). Without any sound device Firefox
+// keeps every AudioContext suspended, so the app's level meters read 0
+// (received WebRTC audio plays and is counted without one).
+func startPulse(t *testing.T) []string {
+	t.Helper()
+	bin, err := exec.LookPath("pulseaudio")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no pulseaudio under CI: .ci/run must install it")
+		}
+		return nil
+	}
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "native")
+	cmd := exec.Command(bin, "--daemonize=no", "--exit-idle-time=-1", "-n", "--use-pid-file=no",
+		"--disallow-exit", "--disallow-module-loading", "--log-target=stderr",
+		"--load=module-null-sink sink_name=palabre_null",
+		"--load=module-native-protocol-unix auth-anonymous=1 socket="+sock)
+	// Its own runtime and home directories: nothing of the machine's
+	// sessions is used or touched.
+	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+dir, "HOME="+dir, "XDG_CONFIG_HOME="+dir)
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("pulseaudio: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case <-exited:
+			t.Fatalf("pulseaudio exited: %s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pulseaudio did not open %s: %s", sock, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return []string{"PULSE_SERVER=unix:" + sock}
 }
