@@ -179,7 +179,7 @@ func (l *lockedBuffer) String() string {
 // fxPage is one Firefox window in its own user context, with what it
 // logged and asked for.
 type fxPage struct {
-	t    *testing.T
+	t     *testing.T
 	name  string
 	bc    *bidi.Context
 	sound bool // the browser has a sound device
