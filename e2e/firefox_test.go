@@ -82,3 +82,93 @@ func TestFirefoxPushToTalk(t *testing.T) {
 	}
 	fxCheckOnlyServer(t, s.URL, a, b)
 }
+
+// Firefox and Chromium in one push-to-talk room hear each other, both
+// ways. Chromium runs inside the test's namespace too (the whole test
+// process is in it).
+func TestFirefoxAndChromium(t *testing.T) {
+	if !isolated(t) {
+		return
+	}
+	s := testserver.Start(t)
+	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "two-engines", Mode: "ptt"})
+	f := newFxPage(t, newFirefox(t), "firefox")
+	c := newPage(t, newBrowser(t), "chromium")
+	f.joinRoom(room.Link, "Fox", "")
+	c.joinRoom(room.Link, "Chrome", "")
+	fID := fxEval[string](f, `window.palabre.self.id`)
+	cID := eval[string](c, `window.palabre.self.id`)
+	speaking := func(id string) string {
+		return fmt.Sprintf(`(document.querySelector('#participants li[data-participant-id=%q]') || {dataset: {}}).dataset.speaking === 'true'`, id)
+	}
+
+	// Firefox talks, Chromium hears.
+	start := c.audio()
+	f.space(true)
+	c.waitFor("Chromium marks Firefox as speaking", speaking(fID))
+	c.waitFor("Chromium receives Firefox's audio", fmt.Sprintf(`(async () => { const s = await (%s); return s.bytes > %v + 2000 && s.energy > %v; })()`, statsJS, start.Bytes, start.Energy))
+	f.space(false)
+	c.waitFor("Chromium no longer marks Firefox as speaking", "!("+speaking(fID)+")")
+	time.Sleep(500 * time.Millisecond)
+	settled := c.audio()
+	time.Sleep(800 * time.Millisecond)
+	if after := c.audio(); after.Bytes != settled.Bytes {
+		t.Errorf("Chromium kept receiving audio after Firefox released Space: %v bytes", after.Bytes-settled.Bytes)
+	}
+
+	// Chromium talks, Firefox hears.
+	fStart := f.audio()
+	c.space(true)
+	f.waitFor("Firefox marks Chromium as speaking", speaking(cID))
+	f.waitFor("Firefox receives Chromium's audio", fmt.Sprintf(`(async () => { const s = await (%s); return s.bytes > %v + 2000 && s.energy > %v; })()`, statsJS, fStart.Bytes, fStart.Energy))
+	c.space(false)
+	f.waitFor("Firefox no longer marks Chromium as speaking", "!("+speaking(cID)+")")
+	time.Sleep(500 * time.Millisecond)
+	fSettled := f.audio()
+	time.Sleep(800 * time.Millisecond)
+	if after := f.audio(); after.Bytes != fSettled.Bytes {
+		t.Errorf("Firefox kept receiving audio after Chromium released Space: %v bytes", after.Bytes-fSettled.Bytes)
+	}
+	checkOnlyServer(t, s.URL, c)
+	fxCheckOnlyServer(t, s.URL, f)
+}
+
+// The room in Firefox: every visible control has an accessible name, it
+// fits a 360 px wide phone screen without sideways scrolling, and looks
+// right there and at desktop width (screenshots in e2e/screenshots/).
+func TestFirefoxNarrowAndWide(t *testing.T) {
+	if !isolated(t) {
+		return
+	}
+	s := testserver.Start(t)
+	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "phones", Mode: "ptt"})
+	p := newFxPage(t, newFirefox(t), "phone")
+	p.viewport(360, 740)
+	p.joinRoom(room.OrganizerLink, "Sam", "")
+	if w := fxEval[float64](p, `window.innerWidth`); w != 360 {
+		t.Fatalf("viewport %v px wide, want 360", w)
+	}
+	unnamed := fxEval[[]string](p, `[...document.querySelectorAll('button, select, input')]
+		.filter(e => e.offsetParent !== null)
+		.filter(e => !((e.getAttribute('aria-label') || e.textContent || '').trim() || (e.labels && e.labels.length) || e.getAttribute('aria-labelledby')))
+		.map(e => e.outerHTML.slice(0, 80))`)
+	if len(unnamed) > 0 {
+		t.Errorf("controls without an accessible name: %q", unnamed)
+	}
+	if fxEval[bool](p, `document.documentElement.scrollWidth > window.innerWidth + 1`) {
+		t.Errorf("the room view scrolls sideways at 360 px: %v px wide", fxEval[float64](p, `document.documentElement.scrollWidth`))
+	}
+	start := time.Now()
+	if p.sound {
+		p.waitFor("the level meter shows the microphone", `+document.getElementById('room-level').getAttribute('aria-valuenow') > 0`)
+		t.Logf("the level meter moved %v after the media connected", time.Since(start).Round(time.Millisecond))
+	}
+	p.screenshot("firefox-room-360.png")
+	p.viewport(1280, 800)
+	p.waitFor("the desktop width", `window.innerWidth === 1280`)
+	if fxEval[bool](p, `document.documentElement.scrollWidth > window.innerWidth + 1`) {
+		t.Errorf("the room view scrolls sideways at 1280 px")
+	}
+	p.screenshot("firefox-room-1280.png")
+	fxCheckOnlyServer(t, s.URL, p)
+}
