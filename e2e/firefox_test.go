@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
+	"palabre/client"
 	"palabre/internal/testserver"
 	"palabre/signaling"
 )
@@ -170,5 +172,74 @@ func TestFirefoxNarrowAndWide(t *testing.T) {
 		t.Errorf("the room view scrolls sideways at 1280 px")
 	}
 	p.screenshot("firefox-room-1280.png")
+	fxCheckOnlyServer(t, s.URL, p)
+}
+
+// A Firefox whose network allows only TURN joins through the bundled TURN
+// server and hears a Go client.
+func TestFirefoxThroughTURN(t *testing.T) {
+	if !isolated(t) {
+		return
+	}
+	s := testserver.Start(t)
+	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "firewalled", Mode: "ptt"})
+	ff := newFirefox(t)
+	p := newFxPage(t, ff, "relayed")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	_, err := ff.AddPreloadScript(ctx, "() => { "+forceRelayJS+"; }", p.bc.UserContext)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.joinRoom(room.Link, "Relayed", "")
+	if !fxEval[bool](p, relayPairJS) {
+		t.Fatal("media does not go through the relay")
+	}
+	g := goSpeaker(t, s.URL, "firewalled")
+	before := p.audio()
+	if err := g.PTTOn(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Publish(client.NewToneSource([]byte("go"), 30)); err != nil {
+		t.Fatal(err)
+	}
+	defer g.StopPublishing()
+	p.waitFor("the relayed Firefox receives audio", fmt.Sprintf(`(async () => (await (%s)).bytes > %v + 2000)()`, statsJS, before.Bytes))
+	fxCheckOnlyServer(t, s.URL, p)
+}
+
+// goSpeaker is a Go client joined to room, its media connected.
+func goSpeaker(t *testing.T, serverURL, room string) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	g, err := client.Dial(ctx, serverURL, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	if _, err := g.Join(ctx, client.JoinRequest{Room: room, Name: "Go bot"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// Over HTTPS (httptest's self-signed certificate, accepted by the BiDi
+// session's acceptInsecureCerts) the app loads, joins and gets media, the
+// WebSocket being wss.
+func TestFirefoxOverHTTPS(t *testing.T) {
+	if !isolated(t) {
+		return
+	}
+	s := testserver.StartTLS(t)
+	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "secure", Mode: "ptt"})
+	p := newFxPage(t, newFirefox(t), "secure")
+	p.joinRoom(room.Link, "Secure", "")
+	if proto := fxEval[string](p, `new URL(window.palabre.ws.url).protocol`); proto != "wss:" {
+		t.Errorf("WebSocket protocol %q, want wss:", proto)
+	}
 	fxCheckOnlyServer(t, s.URL, p)
 }

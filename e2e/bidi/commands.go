@@ -217,6 +217,22 @@ func (bc *Context) CallFunction(ctx context.Context, function string, args ...an
 	return out.value()
 }
 
+// AddPreloadScript makes every new document of the given user contexts
+// (all of them without any) run function (a function declaration) before
+// the page's own scripts (script.addPreloadScript). It returns the
+// script's id.
+func (c *Conn) AddPreloadScript(ctx context.Context, function string, userContexts ...string) (string, error) {
+	params := map[string]any{"functionDeclaration": function}
+	if len(userContexts) > 0 {
+		params["userContexts"] = userContexts
+	}
+	var out struct {
+		Script string `json:"script"`
+	}
+	err := c.Call(ctx, "script.addPreloadScript", params, &out)
+	return out.Script, err
+}
+
 // Element returns the first element matching a CSS selector, or an error
 // if there is none.
 func (bc *Context) Element(ctx context.Context, selector string) (Node, error) {

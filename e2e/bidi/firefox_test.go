@@ -166,6 +166,17 @@ func TestFirefox(t *testing.T) {
 		tabs = append(tabs, tab)
 	}
 	a, b := tabs[0], tabs[1]
+	if _, err := ff.AddPreloadScript(ctx, `() => { window.preloaded = 'yes'; }`, b.UserContext); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []any{nil, "yes"} {
+		if err := tabs[i].Navigate(ctx, pageURL); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := tabs[i].Evaluate(ctx, `window.preloaded`); err != nil || v != want {
+			t.Errorf("tab %d: preloaded %v %v, want %v", i, v, err, want)
+		}
+	}
 	for _, tab := range tabs {
 		if v, err := tab.Evaluate(ctx, `document.visibilityState`); v != "visible" {
 			t.Errorf("a window's document is %v %v, want visible", v, err)
