@@ -63,6 +63,7 @@ func New(prefix string) (*Namespace, error) {
 	if prefix == "" {
 		prefix = "palabre"
 	}
+	removeStale(prefix)
 	name := fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), counter.Add(1))
 	ns := &Namespace{Name: name}
 	if err := ip("netns", "add", name); err != nil {
@@ -89,6 +90,36 @@ func New(prefix string) (*Namespace, error) {
 		return nil, fmt.Errorf("netns: %w", err)
 	}
 	return ns, nil
+}
+
+// removeStale removes the namespaces that New made with prefix for a
+// process that no longer runs (a test binary that was killed).
+func removeStale(prefix string) {
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix+"-")
+		if !ok {
+			continue
+		}
+		pid, n, ok := strings.Cut(rest, "-")
+		if !ok || !digits(pid) || !digits(n) {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("/proc", pid)); !os.IsNotExist(err) {
+			continue
+		}
+		old := &Namespace{Name: e.Name()}
+		old.Close()
+	}
+}
+
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func ip(args ...string) error {

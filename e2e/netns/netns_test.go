@@ -222,3 +222,33 @@ func TestParsePacket(t *testing.T) {
 		}
 	}
 }
+
+// A namespace left by a process that died is removed by the next New with
+// its prefix; those of live processes, and other names, are left alone.
+func TestRemoveStale(t *testing.T) {
+	ns := newNS(t)
+	// A pid that cannot run: above the kernel's pid_max (at most 2^22).
+	stale := &Namespace{Name: "nstest-99999999-1"}
+	if err := ip("netns", "add", stale.Name); err != nil {
+		t.Fatal(err)
+	}
+	defer stale.Close()
+	other := &Namespace{Name: "nstestother-99999999-1"}
+	if err := ip("netns", "add", other.Name); err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ns2, err := New("nstest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns2.Close()
+	if _, err := os.Stat(stale.Path()); !os.IsNotExist(err) {
+		t.Errorf("stale %s not removed", stale.Name)
+	}
+	for _, keep := range []*Namespace{ns, other} {
+		if _, err := os.Stat(keep.Path()); err != nil {
+			t.Errorf("%s removed: %v", keep.Name, err)
+		}
+	}
+}
