@@ -121,6 +121,7 @@ func TestFirefoxAndChromium(t *testing.T) {
 	// Chromium talks, Firefox hears.
 	fStart := f.audio()
 	c.space(true)
+	c.waitFor("Chromium's level meter moves", `+document.getElementById('room-level').getAttribute('aria-valuenow') > 0`)
 	f.waitFor("Firefox marks Chromium as speaking", speaking(cID))
 	f.waitFor("Firefox receives Chromium's audio", fmt.Sprintf(`(async () => { const s = await (%s); return s.bytes > %v + 2000 && s.energy > %v; })()`, statsJS, fStart.Bytes, fStart.Energy))
 	c.space(false)
