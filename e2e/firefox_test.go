@@ -54,6 +54,12 @@ func TestFirefoxPushToTalk(t *testing.T) {
 	start := b.audio()
 	b.waitFor("B receives A's audio", fmt.Sprintf(`(async () => (await (%s)).bytes > %v + 2000)()`, statsJS, start.Bytes))
 	t.Logf("B's inbound audio while A talks: %+v (from %+v)", b.audio(), start)
+	// And B's slot elements play it (Firefox's autoplay rules are its
+	// defaults: the Join click is what lets them play).
+	b.waitFor("B's audio elements play", playingJS)
+	if fxEval[bool](b, visibleJS("sound-blocked")) {
+		t.Error("B is asked to enable sound")
+	}
 	a.space(false)
 	a.waitFor("A's microphone is off", "!("+micEnabledJS+")")
 	b.waitFor("B no longer marks A as speaking", "!("+speaking(aID)+")")
@@ -84,6 +90,16 @@ func TestFirefoxPushToTalk(t *testing.T) {
 	}
 	fxCheckOnlyServer(t, s.URL, a, b)
 }
+
+// playingJS is true when the page's slot <audio> elements play a stream
+// (their clocks advance).
+const playingJS = `(async () => {
+	const els = [...document.querySelectorAll('#audio-outputs audio')];
+	if (els.length === 0 || els.some(e => e.paused || !e.srcObject)) return false;
+	const t0 = els.map(e => e.currentTime);
+	await new Promise(r => setTimeout(r, 300));
+	return els.every((e, i) => e.currentTime > t0[i]);
+})()`
 
 // Firefox and Chromium in one push-to-talk room hear each other, both
 // ways. Chromium runs inside the test's namespace too (the whole test

@@ -181,13 +181,13 @@ func (r evaluateResult) value() (any, error) {
 
 // Evaluate runs a JavaScript expression in the page (its own globals, not
 // a sandbox), awaits it if it is a promise, and decodes its value (see
-// Decode). It runs as if the user had just interacted with the page
-// (userActivation), which the page may need to start audio.
+// Decode). It is no user gesture: what needs one (playing audio, say)
+// comes from PerformActions.
 func (bc *Context) Evaluate(ctx context.Context, expression string) (any, error) {
 	var out evaluateResult
 	err := bc.Conn.Call(ctx, "script.evaluate", map[string]any{
 		"expression": expression, "target": map[string]string{"context": bc.ID},
-		"awaitPromise": true, "userActivation": true,
+		"awaitPromise": true,
 	}, &out)
 	if err != nil {
 		return nil, err
@@ -209,7 +209,7 @@ func (bc *Context) CallFunction(ctx context.Context, function string, args ...an
 	var out evaluateResult
 	err := bc.Conn.Call(ctx, "script.callFunction", map[string]any{
 		"functionDeclaration": function, "target": map[string]string{"context": bc.ID},
-		"arguments": local, "awaitPromise": true, "userActivation": true,
+		"arguments": local, "awaitPromise": true,
 	}, &out)
 	if err != nil {
 		return nil, err

@@ -231,18 +231,16 @@ func UserJS(prefs map[string]any) ([]byte, error) {
 // host addresses, and every background service that would talk to the
 // network off: a test must send nothing anywhere but to its own server.
 var DefaultPrefs = map[string]any{
-	// Media: a fake microphone (a tone) and camera, no permission prompt,
-	// audio may play without a click.
+	// Media: a fake microphone (a tone) and camera, no permission prompt.
+	// Autoplay keeps Firefox's defaults: audio plays only after a user
+	// gesture, as for people.
 	"media.navigator.streams.fake":        true,
 	"media.navigator.permission.disabled": true,
 	"permissions.default.microphone":      1,
 	"permissions.default.camera":          1,
-	"media.autoplay.default":              0,
-	"media.autoplay.blocking_policy":      0,
 	// WebRTC: loopback candidates, real addresses instead of mDNS names.
 	"media.peerconnection.ice.loopback":                   true,
 	"media.peerconnection.ice.obfuscate_host_addresses":   false,
-	"media.peerconnection.ice.proxy_only_if_behind_proxy": false,
 	// No codec plugin downloads (OpenH264, Widevine).
 	"media.gmp-manager.url":            "",
 	"media.gmp-manager.updateEnabled":  false,
@@ -260,7 +258,6 @@ var DefaultPrefs = map[string]any{
 	"doh-rollout.disable-heuristics":            true,
 	"network.dns.native-is-localhost":           true,
 	"network.dns.disablePrefetch":               true,
-	"network.dns.disableIPv6":                   false,
 	"network.proxy.type":                        0,
 	"network.prefetch-next":                     false,
 	"network.predictor.enabled":                 false,
