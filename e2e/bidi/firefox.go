@@ -239,8 +239,8 @@ var DefaultPrefs = map[string]any{
 	"permissions.default.microphone":      1,
 	"permissions.default.camera":          1,
 	// WebRTC: loopback candidates, real addresses instead of mDNS names.
-	"media.peerconnection.ice.loopback":                   true,
-	"media.peerconnection.ice.obfuscate_host_addresses":   false,
+	"media.peerconnection.ice.loopback":                 true,
+	"media.peerconnection.ice.obfuscate_host_addresses": false,
 	// No codec plugin downloads (OpenH264, Widevine).
 	"media.gmp-manager.url":            "",
 	"media.gmp-manager.updateEnabled":  false,
