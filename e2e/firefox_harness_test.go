@@ -108,6 +108,15 @@ func isolated(t *testing.T) bool {
 	if n, first := watch.Outside(); n > 0 {
 		t.Errorf("%d packets in the namespace were meant for the outside: %v", n, first)
 	}
+	// Attempts at well-known ports inside (the test's servers have
+	// ephemeral ones): name lookups (Chromium asks for Google's update
+	// and autofill hosts), or a background service reaching out. They
+	// stayed inside; -v shows them.
+	for f, n := range watch.Flows() {
+		if f.Proto != "icmp" && f.Dst.Port() < 1024 {
+			t.Logf("inside the namespace: %d× %s to %s", n, f.Proto, f.Dst)
+		}
+	}
 	switch {
 	case err != nil:
 		t.Fatalf("the test in namespace %s: %v (after %v)", ns.Name, err, time.Since(start).Round(time.Millisecond))
