@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -91,7 +92,7 @@ func isolated(t *testing.T) bool {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	skipped, skipWhy := false, ""
+	ran, skipped, skipWhy, last := false, false, "", ""
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -99,10 +100,17 @@ func isolated(t *testing.T) bool {
 		t.Log("│ " + line)
 		switch {
 		case strings.HasPrefix(line, "--- SKIP: "+t.Name()+" "):
-			skipped = true
-		case skipped && skipWhy == "" && strings.HasPrefix(line, "    "):
-			skipWhy = strings.TrimSpace(line)
+			// With -v the reason is the test's last log line, before.
+			ran, skipped, skipWhy = true, true, last
+		case strings.HasPrefix(line, "--- PASS: "+t.Name()+" "), strings.HasPrefix(line, "--- FAIL: "+t.Name()+" "):
+			ran = true
+		case strings.HasPrefix(line, "    "):
+			last = strings.TrimSpace(line)
 		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Errorf("reading the output of the test in the namespace: %v", err)
+		io.Copy(io.Discard, out) // let it finish
 	}
 	err = cmd.Wait()
 	if n, first := watch.Outside(); n > 0 {
@@ -120,6 +128,8 @@ func isolated(t *testing.T) bool {
 	switch {
 	case err != nil:
 		t.Fatalf("the test in namespace %s: %v (after %v)", ns.Name, err, time.Since(start).Round(time.Millisecond))
+	case !ran:
+		t.Fatalf("the test did not run in namespace %s", ns.Name)
 	case skipped:
 		t.Skip("in the namespace: " + skipWhy)
 	}
