@@ -156,7 +156,9 @@ func newFirefox(t *testing.T) *fxBrowser {
 	}
 	env := startPulse(t)
 	var out lockedBuffer
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// Firefox starts in 3 to 8 s, 20 s next to the rest of the suite on
+	// two cores: room to spare.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	start := time.Now()
 	ff, err := bidi.Launch(ctx, bidi.LaunchOptions{ProfileDir: t.TempDir(), Output: &out, Env: env})
