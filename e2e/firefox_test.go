@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"palabre/client"
-	"palabre/internal/testserver"
+	"palabre/internal/testkit/testserver"
 	"palabre/signaling"
 )
 
