@@ -66,6 +66,10 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-quic", true),
+		// No name resolves but the test servers': Chromium's background
+		// services (updates, autofill, Google's client hosts) would
+		// otherwise look up their hosts through the machine's resolver.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"),
 		// WebRTC on loopback: offer plain addresses, and use loopback.
 		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns,Translate"),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
