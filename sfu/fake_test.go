@@ -71,6 +71,7 @@ func newFakeRoom(t testing.TB, n int) *fakeRoom {
 	}
 	f.pub = part("pub")
 	f.pub.rd = &reader{levelID: 1}
+	f.pub.connected.Store(true) // as far as the floor is concerned
 	for k := range n {
 		sub := part(fmt.Sprintf("sub%d", k))
 		ws := make([]*fakeWriter, len(sub.out))

@@ -10,7 +10,8 @@ var ErrFloorBusy = errors.New("floor busy")
 // MaxSpeakers hold it; otherwise it fails with ErrFloorBusy, unless preempt:
 // then the longest holder loses the floor. Holding the floor means holding a
 // slot: p's packets (and its last 300 ms of pre-roll) are forwarded from now
-// on. Asking again while holding is a no-op. In open rooms: no-op, nil.
+// on. Asking again while holding is a no-op. In open rooms: no-op, nil. A
+// participant whose media connection is not up gets ErrNotConnected.
 func (r *Room) RequestFloor(p *Participant, preempt bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -23,6 +24,8 @@ func (r *Room) RequestFloor(p *Participant, preempt bool) error {
 		return nil
 	case r.holdsFloorLocked(p):
 		return nil
+	case !p.Connected():
+		return ErrNotConnected
 	}
 	i := -1
 	if len(r.floor) >= r.maxSpeakers {

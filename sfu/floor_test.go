@@ -7,7 +7,26 @@ import (
 	"testing"
 )
 
-// Floor rules, without media: participants need not be connected.
+// The floor goes only to a participant whose media connection is up.
+func TestFloorNeedsConnectedMedia(t *testing.T) {
+	e := newTestEngine(t, 3)
+	room := e.NewRoom(RoomSettings{Mode: ModeFloor}, nil)
+	p, _, err := room.Join(ParticipantConfig{ID: "silent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Leave)
+	for _, preempt := range []bool{false, true} {
+		if err := room.RequestFloor(p, preempt); !errors.Is(err, ErrNotConnected) {
+			t.Errorf("RequestFloor (preempt %v) before the media connection: %v, want ErrNotConnected", preempt, err)
+		}
+	}
+	if f := room.Floor(); len(f) != 0 {
+		t.Errorf("floor %v", f)
+	}
+}
+
+// Floor rules, without media: the participants are marked connected.
 func TestFloorRules(t *testing.T) {
 	e := newTestEngine(t, 3)
 	obs := &recorder{}
@@ -18,6 +37,7 @@ func TestFloorRules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		p.connected.Store(true)
 		ps[id] = p
 		t.Cleanup(p.Leave)
 	}

@@ -323,6 +323,10 @@ func (p *Participant) onConnectionState(webrtc.PeerConnectionState) {
 	switch s {
 	case webrtc.PeerConnectionStateConnected:
 		p.log.Debug("media connected")
+	case webrtc.PeerConnectionStateDisconnected:
+		// Nothing heard from the peer for a while: it may come back, but it
+		// does not keep the floor meanwhile.
+		p.room.ReleaseFloor(p)
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 		err := ErrConnectionFailed
 		if s == webrtc.PeerConnectionStateClosed {

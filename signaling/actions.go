@@ -76,6 +76,10 @@ func (se *session) pttOn(m proto.Message) {
 		se.fail(m, proto.CodeFloorBusy, "someone else has the floor")
 		return
 	}
+	if errors.Is(err, sfu.ErrNotConnected) {
+		se.fail(m, proto.CodeNoMedia, "your audio connection is not up yet")
+		return
+	}
 	if err != nil {
 		se.fail(m, proto.CodeInternal, err.Error())
 		return
@@ -145,7 +149,12 @@ func (se *session) organizerAction(m proto.Message) {
 			target.send(proto.Message{Type: proto.TypeKicked, By: se.info.ID, Message: "an organizer removed you from the room"})
 			target.closeWith(websocket.StatusNormalClosure, "kicked")
 		case proto.TypeGrant:
-			if err := lr.media.RequestFloor(target.part, true); err != nil {
+			err := lr.media.RequestFloor(target.part, true)
+			if errors.Is(err, sfu.ErrNotConnected) {
+				se.fail(m, proto.CodeNoMedia, "this participant's audio connection is not up")
+				return
+			}
+			if err != nil {
 				se.fail(m, proto.CodeInternal, err.Error())
 				return
 			}

@@ -103,6 +103,7 @@ const (
 	CodeRoomLocked         = "room_locked"
 	CodeRateLimited        = "rate_limited"   // too many joins or password attempts; retry later
 	CodeFloorBusy          = "floor_busy"     // the room's speakers are all taken
+	CodeNoMedia            = "no_media"       // the floor needs a media connection that is up
 	CodeNotAllowed         = "not_allowed"    // organizer-only action, or talking not allowed in this mode
 	CodeFlood              = "flood"          // too many messages: the server closes the connection
 	CodeTooManyRooms       = "too_many_rooms" // the server's cap on ad-hoc rooms is reached; try an existing room or later

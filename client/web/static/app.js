@@ -138,6 +138,7 @@ function announce(text) {
 function errorText(err, params) {
   if (typeof err === 'string') return t(err, params);
   if (err instanceof ProtocolError) {
+    if (err.code === 'rate_limited' && err.retryAfter > 0) return t('error.rate_limited_for', { seconds: err.retryAfter });
     const key = 'error.' + err.code;
     return has(key) ? t(key) : t('error.unknown', { message: err.message || err.code });
   }

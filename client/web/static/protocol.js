@@ -24,7 +24,7 @@
  *   room?: string, name?: string, password?: string, secret?: string,
  *   mode?: Mode, target?: string, hops?: number,
  *   sdp?: string, candidate?: RTCIceCandidateInit,
- *   code?: string, message?: string, by?: string, reason?: string,
+ *   code?: string, message?: string, retry_after?: number, by?: string, reason?: string,
  *   self?: Participant, room_info?: RoomInfo, participants?: Participant[],
  *   participant?: Participant, floor?: string[], speaker?: Speaker,
  *   speakers?: Speaker[], ice_servers?: ICEServer[], url?: string, nodes?: string[],
@@ -80,11 +80,15 @@ export function validDisplayName(name) {
 // (bad_password, floor_busy, …) or one of the client's own: closed (the
 // connection ended first), timeout, network.
 export class ProtocolError extends Error {
-  /** @param {string} code @param {string} [message] */
-  constructor(code, message = '') {
+  /**
+   * @param {string} code @param {string} [message]
+   * @param {number} [retryAfter] seconds to wait (rate_limited), 0 unknown
+   */
+  constructor(code, message = '', retryAfter = 0) {
     super(message || code);
     this.name = 'ProtocolError';
     this.code = code;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -196,7 +200,10 @@ export class Connection {
     if (p) {
       this.pending.delete(id);
       clearTimeout(p.timer);
-      if (msg.type === 'error') p.reject(new ProtocolError(msg.code || 'internal', msg.message));
+      if (msg.type === 'error') {
+        const wait = typeof msg.retry_after === 'number' && msg.retry_after > 0 ? Math.min(msg.retry_after, 3600) : 0;
+        p.reject(new ProtocolError(msg.code || 'internal', msg.message, wait));
+      }
       else p.resolve(msg);
       return;
     }
