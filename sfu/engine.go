@@ -40,12 +40,12 @@ const (
 
 // Errors returned by the Engine, its rooms and participants.
 var (
-	ErrRoomClosed       = errors.New("sfu: room closed")
-	ErrDuplicateID      = errors.New("sfu: participant id already in the room")
-	ErrNotInRoom        = errors.New("sfu: participant is not in this room")
+	ErrRoomClosed  = errors.New("sfu: room closed")
+	ErrDuplicateID = errors.New("sfu: participant id already in the room")
+	ErrNotInRoom   = errors.New("sfu: participant is not in this room")
 	// ErrNotConnected: the floor goes only to a participant whose media
 	// connection is up (a silent holder would keep everyone else quiet).
-	ErrNotConnected = errors.New("sfu: the participant's media connection is not up")
+	ErrNotConnected     = errors.New("sfu: the participant's media connection is not up")
 	ErrAnswered         = errors.New("sfu: answer already set")
 	ErrConnectionFailed = errors.New("sfu: media connection failed")
 	ErrConnectionClosed = errors.New("sfu: media connection closed by the peer")
