@@ -237,6 +237,9 @@ type JoinRequest struct {
 	// Hops is the number of redirects followed to reach this server
 	// (see proto.MaxHops); Member sets it.
 	Hops int
+	// Rejoin says the client is coming back after losing its connection
+	// or its node; Member sets it.
+	Rejoin bool
 }
 
 // RedirectError is Join's answer when the room lives on another node of
@@ -262,6 +265,7 @@ func (c *Client) Join(ctx context.Context, req JoinRequest) (*proto.Message, err
 		Password: req.Password,
 		Secret:   req.Secret,
 		Hops:     req.Hops,
+		Rejoin:   req.Rejoin,
 	})
 	if err != nil {
 		return nil, err

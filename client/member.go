@@ -65,7 +65,7 @@ func JoinMember(ctx context.Context, serverURL string, req JoinRequest, opts Mem
 		opts.MaxBackoff = 2 * time.Second
 	}
 	m := &Member{opts: opts, first: serverURL, req: req, change: make(chan struct{}), done: make(chan struct{})}
-	c, base, err := m.connect(ctx, serverURL, 0)
+	c, base, err := m.connect(ctx, serverURL, 0, false)
 	if err != nil {
 		return nil, err
 	}
@@ -77,9 +77,9 @@ func JoinMember(ctx context.Context, serverURL string, req JoinRequest, opts Mem
 
 // connect joins at base, following redirects up to proto.MaxHops, and
 // returns the connected client and the base URL of its server.
-func (m *Member) connect(ctx context.Context, base string, hops int) (*Client, string, error) {
+func (m *Member) connect(ctx context.Context, base string, hops int, rejoin bool) (*Client, string, error) {
 	for {
-		c, err := m.attempt(ctx, base, hops)
+		c, err := m.attempt(ctx, base, hops, rejoin)
 		var re *RedirectError
 		if !errors.As(err, &re) {
 			return c, base, err
@@ -94,7 +94,7 @@ func (m *Member) connect(ctx context.Context, base string, hops int) (*Client, s
 	}
 }
 
-func (m *Member) attempt(ctx context.Context, base string, hops int) (*Client, error) {
+func (m *Member) attempt(ctx context.Context, base string, hops int, rejoin bool) (*Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.AttemptTimeout)
 	defer cancel()
 	c, err := Dial(ctx, base, m.opts.Options)
@@ -105,7 +105,7 @@ func (m *Member) attempt(ctx context.Context, base string, hops int) (*Client, e
 		c.OnRTP(m.opts.OnRTP)
 	}
 	req := m.req
-	req.Hops = hops
+	req.Hops, req.Rejoin = hops, rejoin
 	if _, err := c.Join(ctx, req); err != nil {
 		c.Close()
 		return nil, err
@@ -192,7 +192,7 @@ func (m *Member) rejoin(moved string) (*Client, string, error) {
 			next++
 		}
 		moved = ""
-		c, got, err := m.connect(m.ctx, base, hops)
+		c, got, err := m.connect(m.ctx, base, hops, true)
 		if err == nil {
 			return c, got, nil
 		}

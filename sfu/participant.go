@@ -17,6 +17,9 @@ type ParticipantConfig struct {
 	// OnCandidate receives the local ICE candidates to trickle to the client
 	// (called from pion goroutines, possibly before Join returns).
 	OnCandidate func(webrtc.ICECandidateInit)
+	// OnConnected, if set, is told once, from a pion goroutine, when the
+	// media connection first comes up, and how it reaches the server.
+	OnConnected func(ConnKind)
 }
 
 // Participant is one member of a room: one PeerConnection that publishes
@@ -44,10 +47,14 @@ type Participant struct {
 	unknownRTCP atomic.Int32
 
 	connected atomic.Bool
-	muted     atomic.Bool
-	grant     atomic.Uint64 // epoch<<8 | (slot+1); see setGrant
-	lastVoice atomic.Int64  // open rooms: nanotime of the last voice activity
-	lastSR    atomic.Uint64 // publisher's last sender report: NTP middle 32 bits <<32 | arrival (1/65536 s)
+	// everConnected (under mu) and kind record the first connection, for
+	// the Engine's connection counts.
+	everConnected bool
+	kind          atomic.Int32
+	muted         atomic.Bool
+	grant         atomic.Uint64 // epoch<<8 | (slot+1); see setGrant
+	lastVoice     atomic.Int64  // open rooms: nanotime of the last voice activity
+	lastSR        atomic.Uint64 // publisher's last sender report: NTP middle 32 bits <<32 | arrival (1/65536 s)
 
 	// Both are allocated by the microphone reader when it starts (idle
 	// participants do not pay for them) and used by it; cache is also read
@@ -196,6 +203,7 @@ func (p *Participant) abort() {
 
 // release ends the participant once its PeerConnection is closed.
 func (p *Participant) release() {
+	p.noteGone()
 	if p.guard != nil {
 		p.engine.guard.remove(p.guard)
 	}
@@ -323,6 +331,7 @@ func (p *Participant) onConnectionState(webrtc.PeerConnectionState) {
 	switch s {
 	case webrtc.PeerConnectionStateConnected:
 		p.log.Debug("media connected")
+		p.noteConnected()
 	case webrtc.PeerConnectionStateDisconnected:
 		// Nothing heard from the peer for a while: it may come back, but it
 		// does not keep the floor meanwhile.
@@ -331,6 +340,15 @@ func (p *Participant) onConnectionState(webrtc.PeerConnectionState) {
 		err := ErrConnectionFailed
 		if s == webrtc.PeerConnectionStateClosed {
 			err = ErrConnectionClosed
+		} else {
+			p.mu.Lock()
+			never := !p.everConnected
+			p.mu.Unlock()
+			if never {
+				p.engine.stats.neverConnected.Add(1)
+			} else {
+				p.engine.stats.connectionLost.Add(1)
+			}
 		}
 		p.fail(err, "media connection lost", "state", s.String())
 	}

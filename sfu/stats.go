@@ -57,6 +57,13 @@ type Stats struct {
 	// unknown SSRCs than an honest client does (pion opens a stream for
 	// each, and they are encrypted so cannot be dropped earlier).
 	ClosedHostile uint64
+
+	// Participants whose media connection is up, by how it reaches the
+	// server (gauges).
+	ConnectedUDP, ConnectedTCP, ConnectedRelay int64
+	// Media connections that failed: before ever coming up (ICE found no
+	// path), or after (the network went away).
+	NeverConnected, ConnectionLost uint64
 }
 
 // counters are the Engine's live statistics. The fan-out adds once per
@@ -73,6 +80,9 @@ type counters struct {
 	iceCheck, candidate        atomic.Uint64
 	nackRate, nackRepeat       atomic.Uint64
 	closedHostile              atomic.Uint64
+
+	connected                      [connKinds]atomic.Int64
+	neverConnected, connectionLost atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -95,5 +105,11 @@ func (c *counters) snapshot() Stats {
 		DropNACKRate:      c.nackRate.Load(),
 		DropNACKRepeat:    c.nackRepeat.Load(),
 		ClosedHostile:     c.closedHostile.Load(),
+
+		ConnectedUDP:   c.connected[ConnUDP].Load(),
+		ConnectedTCP:   c.connected[ConnTCP].Load(),
+		ConnectedRelay: c.connected[ConnRelay].Load(),
+		NeverConnected: c.neverConnected.Load(),
+		ConnectionLost: c.connectionLost.Load(),
 	}
 }

@@ -185,6 +185,9 @@ func TestClusterDrainMovesRooms(t *testing.T) {
 		return l.URL() == nodes[1].URL && speaker.URL() == nodes[1].URL
 	})
 	l.waitHearing(t, 10*time.Second, "the listener hears the speaker on node 2")
+	if got := metric(t, nodes[1].URL, "palabre_rejoins_total"); got != "2" {
+		t.Errorf("node 2 counts %s rejoins, want the 2 moved participants", got)
+	}
 
 	// The drained node sends newcomers away.
 	late := joinMember(t, home.URL, "moving", "Cleo", false)
@@ -277,4 +280,21 @@ func TestClusterEditReachesLiveRoom(t *testing.T) {
 	waitEvent(t, l.Client(), "the room event", func(m proto.Message) bool {
 		return m.Type == proto.TypeRoom && m.RoomInfo != nil && m.RoomInfo.Locked
 	})
+}
+
+// metric returns the value of the metric line named name at url/metrics.
+func metric(t *testing.T, url, name string) string {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	return ""
 }

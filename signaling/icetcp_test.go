@@ -35,6 +35,9 @@ func TestICETCPOnlyClientHears(t *testing.T) {
 	if err != nil || pair == nil || pair.Local.Protocol != webrtc.ICEProtocolTCP || pair.Remote.Port != uint16(ts.Engine.MediaTCPAddr().Port) {
 		t.Fatalf("selected pair %v (%v), want TCP to the media TCP port %v", pair, err, ts.Engine.MediaTCPAddr())
 	}
+	testkit.Eventually(t, 5*time.Second, "the server counts an ICE-TCP connection", func() bool {
+		return ts.Engine.Stats().ConnectedTCP == 1
+	})
 	if err := speaker.PTTOn(ctx); err != nil {
 		t.Fatal(err)
 	}

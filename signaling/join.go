@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"palabre/admission"
 	"palabre/rooms"
@@ -15,6 +16,7 @@ import (
 // creation), organizer secret, password, lock and capacity, then the media
 // connection. Every refusal is an error reply; the session stays usable.
 func (se *session) join(m proto.Message) {
+	se.joinAsked = time.Now()
 	g := se.s.cfg.Guard
 	if !g.AllowJoin(se.ip) {
 		se.refuse(m, proto.CodeRateLimited, "too many joins from your address; wait a little")
@@ -128,7 +130,11 @@ func (se *session) join(m proto.Message) {
 	}
 
 	id := newParticipantID()
-	part, offer, err := lr.media.Join(sfu.ParticipantConfig{ID: id, OnCandidate: se.onLocalCandidate})
+	asked := se.joinAsked
+	part, offer, err := lr.media.Join(sfu.ParticipantConfig{
+		ID: id, OnCandidate: se.onLocalCandidate,
+		OnConnected: func(sfu.ConnKind) { se.s.metrics.joinSeconds.Observe(time.Since(asked).Seconds()) },
+	})
 	if err != nil {
 		se.log.Error("media join", "room", def.Name, "err", err)
 		lr.unadmit()
@@ -145,6 +151,9 @@ func (se *session) join(m proto.Message) {
 	se.send(proto.Message{Type: proto.TypeOffer, SDP: offer.SDP})
 	se.flushCandidates()
 	se.s.metrics.joins.Inc()
+	if m.Rejoin {
+		se.s.metrics.rejoins.Inc()
+	}
 	se.log.Info("joined", "organizer", organizer)
 }
 

@@ -17,6 +17,12 @@ type metrics struct {
 	redirects    prometheus.Counter
 	roomsMoved   prometheus.Counter
 	floorChanges prometheus.Counter
+	// joinSeconds is the time from a join request to a media connection
+	// that is up.
+	joinSeconds prometheus.Histogram
+	// rejoins counts joins of clients coming back after losing their
+	// connection (or their node).
+	rejoins prometheus.Counter
 	// disconnects counts the connections the server cut, by reason.
 	disconnects *prometheus.CounterVec
 	// addressRefusals counts what was refused at an address's limits.
@@ -54,6 +60,15 @@ func newMetrics(s *Server) *metrics {
 			Name: "palabre_floor_changes_total",
 			Help: "Times a room's floor (who may speak) changed.",
 		}),
+		joinSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "palabre_join_seconds",
+			Help:    "Time from a join request to a media connection that is up (ICE, DTLS).",
+			Buckets: []float64{0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30},
+		}),
+		rejoins: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "palabre_rejoins_total",
+			Help: "Joins by clients coming back after losing their connection or their node (join.rejoin).",
+		}),
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "palabre_disconnects_total",
 			Help: "WebSocket connections closed by the server, by reason (flood, too_slow, join_timeout).",
@@ -67,6 +82,12 @@ func newMetrics(s *Server) *metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
 		m.joinFailures, m.joins, m.redirects, m.roomsMoved, m.floorChanges, m.disconnects, m.addressRefusals,
+		m.joinSeconds, m.rejoins,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "palabre_build_info",
+			Help:        "Always 1; the software label names this server's version.",
+			ConstLabels: prometheus.Labels{"software": s.cfg.Software},
+		}, func() float64 { return 1 }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "palabre_rooms",
 			Help: "Rooms with at least one participant.",
@@ -129,10 +150,12 @@ var (
 	descDropped    = prometheus.NewDesc("palabre_dropped_packets_total", "Packets not forwarded, by reason.", []string{"reason"}, nil)
 	descRefused    = prometheus.NewDesc("palabre_media_refused_total", "What the media plane refused from clients, by reason: packets with an SSRC not announced, from an address no ICE check came from, over the rate limits; ICE checks from too many addresses; candidates refused; NACKs over the resend budget or repeated within 100 ms.", []string{"reason"}, nil)
 	descHostile    = prometheus.NewDesc("palabre_media_closed_hostile_total", "Participants whose media connection was closed for hostile RTCP.", nil, nil)
+	descConnected  = prometheus.NewDesc("palabre_media_connections", "Participants whose media connection is up, by kind (udp, tcp: ICE-TCP, turn: through a relay).", []string{"kind"}, nil)
+	descConnFailed = prometheus.NewDesc("palabre_media_connection_failures_total", "Media connections that failed, by when: never_connected (ICE found no path), lost (the network went away).", []string{"when"}, nil)
 )
 
 func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPacketsIn, descBytesIn, descPacketsOut, descBytesOut, descRetransmit, descDropped, descRefused, descHostile} {
+	for _, d := range []*prometheus.Desc{descPacketsIn, descBytesIn, descPacketsOut, descBytesOut, descRetransmit, descDropped, descRefused, descHostile, descConnected, descConnFailed} {
 		ch <- d
 	}
 }
@@ -159,6 +182,14 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRefused, st.DropNACKRate, "nack_budget")
 	counter(descRefused, st.DropNACKRepeat, "nack_repeat")
 	counter(descHostile, st.ClosedHostile)
+	gauge := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
+	}
+	gauge(descConnected, st.ConnectedUDP, "udp")
+	gauge(descConnected, st.ConnectedTCP, "tcp")
+	gauge(descConnected, st.ConnectedRelay, "turn")
+	counter(descConnFailed, st.NeverConnected, "never_connected")
+	counter(descConnFailed, st.ConnectionLost, "lost")
 }
 
 // turnCollector exports the bundled TURN server's counters.

@@ -44,6 +44,7 @@ func TestMetrics(t *testing.T) {
 	for _, want := range []string{
 		"palabre_participants 2", "palabre_rooms 1", "palabre_joins_total 2",
 		`palabre_join_failures_total{code="bad_password"} 1`, "palabre_floor_changes_total 1",
+		`palabre_media_connections{kind="udp"} 2`, "palabre_join_seconds_count 2", `palabre_build_info{software="palabre"} 1`,
 		"process_resident_memory_bytes",
 	} {
 		if !strings.Contains(text, want+"\n") && !strings.Contains(text, want+" ") {

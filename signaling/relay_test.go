@@ -45,6 +45,9 @@ func TestRelayOnlyClientsHear(t *testing.T) {
 			if err != nil || pair.Local.Typ != webrtc.ICECandidateTypeRelay {
 				t.Fatalf("selected pair %v (%v), want a relay candidate", pair, err)
 			}
+			testkit.Eventually(t, 5*time.Second, "the server counts a relayed connection", func() bool {
+				return ts.Engine.Stats().ConnectedRelay == 1
+			})
 			testkit.Eventually(t, 10*time.Second, "the relayed client hears the speaker", func() bool {
 				return heard(c, speaker.Self().Source) > 25
 			})

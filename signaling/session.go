@@ -66,6 +66,8 @@ type session struct {
 
 	// joinBy is when the connection must have joined a room.
 	joinBy time.Time
+	// joinAsked is when the last join request arrived (read loop).
+	joinAsked time.Time
 	// holds are the address uses this session is counted for (package
 	// limits.go). Owned by the read loop once it runs.
 	holds [addressUses]bool

@@ -127,6 +127,9 @@ type Message struct {
 	Mode     string `json:"mode,omitempty"`     // set_mode
 	Target   string `json:"target,omitempty"`   // mute, unmute, kick, grant, revoke: participant id
 	Hops     int    `json:"hops,omitempty"`     // join: redirects followed to get here (0..MaxHops)
+	// Rejoin says a join comes from a client that was in the room moments
+	// ago and lost its connection or its node (join; counted, no rights).
+	Rejoin bool `json:"rejoin,omitempty"`
 
 	SDP       string     `json:"sdp,omitempty"`       // offer, answer
 	Candidate *Candidate `json:"candidate,omitempty"` // candidate

@@ -22,7 +22,7 @@
  * @typedef {{
  *   type: string, id?: number, version?: number, software?: string,
  *   room?: string, name?: string, password?: string, secret?: string,
- *   mode?: Mode, target?: string, hops?: number,
+ *   mode?: Mode, target?: string, hops?: number, rejoin?: boolean,
  *   sdp?: string, candidate?: RTCIceCandidateInit,
  *   code?: string, message?: string, retry_after?: number, by?: string, reason?: string,
  *   self?: Participant, room_info?: RoomInfo, participants?: Participant[],

@@ -128,6 +128,7 @@ export class Session {
     if (this.password) join.password = this.password;
     if (this.secret) join.secret = this.secret;
     if (hops) join.hops = hops;
+    if (isRejoin) join.rejoin = true;
     const joined = await conn.request(join);
     if (conn !== this.conn || this.ended) throw new ProtocolError('closed');
     if (joined.type === 'redirect') {

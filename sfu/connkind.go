@@ -1,0 +1,79 @@
+package sfu
+
+import (
+	"github.com/pion/webrtc/v4"
+)
+
+// ConnKind is how a participant's media reaches the server.
+type ConnKind int
+
+const (
+	ConnUDP   ConnKind = iota // straight over UDP
+	ConnTCP                   // ICE-TCP, for networks that let no UDP out
+	ConnRelay                 // through a TURN relay (ours or another)
+	connKinds
+)
+
+func (k ConnKind) String() string {
+	switch k {
+	case ConnUDP:
+		return "udp"
+	case ConnTCP:
+		return "tcp"
+	case ConnRelay:
+		return "turn"
+	}
+	return "unknown"
+}
+
+// connKind reads the kind off the selected candidate pair: a relayed
+// remote candidate means TURN, else the pair's protocol.
+func (p *Participant) connKind() ConnKind {
+	for _, tr := range p.pc.GetTransceivers() {
+		sender := tr.Sender()
+		if sender == nil || sender.Transport() == nil {
+			continue
+		}
+		pair, err := sender.Transport().ICETransport().GetSelectedCandidatePair()
+		if err != nil || pair == nil || pair.Remote == nil {
+			continue
+		}
+		switch {
+		case pair.Remote.Typ == webrtc.ICECandidateTypeRelay:
+			return ConnRelay
+		case pair.Remote.Protocol == webrtc.ICEProtocolTCP:
+			return ConnTCP
+		}
+		return ConnUDP
+	}
+	return ConnUDP
+}
+
+// noteConnected counts p's connection once, by kind, the first time it
+// comes up, and tells the ParticipantConfig's OnConnected.
+func (p *Participant) noteConnected() {
+	p.mu.Lock()
+	first := !p.everConnected
+	p.everConnected = true
+	p.mu.Unlock()
+	if !first {
+		return
+	}
+	k := p.connKind()
+	p.kind.Store(int32(k))
+	p.engine.stats.connected[k].Add(1)
+	if p.cfg.OnConnected != nil {
+		p.cfg.OnConnected(k)
+	}
+}
+
+// noteGone takes p out of the connection counts when it leaves or fails.
+// Called once, from release.
+func (p *Participant) noteGone() {
+	p.mu.Lock()
+	was := p.everConnected
+	p.mu.Unlock()
+	if was {
+		p.engine.stats.connected[p.kind.Load()].Add(-1)
+	}
+}
