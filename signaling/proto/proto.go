@@ -23,6 +23,11 @@ const (
 	MaxPasswordBytes = 256
 	MaxSecretBytes   = 128
 	MaxIDLen         = 64 // participant ids
+	MaxChatRunes     = 1000
+	MaxChatBytes     = 4 * MaxChatRunes
+	// MaxWaiting bounds a room's lobby: newcomers beyond it are refused
+	// with room_full.
+	MaxWaiting = 100
 )
 
 // Client → server request types.
@@ -46,6 +51,20 @@ const (
 	TypeRevoke      = "revoke"       // organizer: {target} loses the floor
 	TypeLeave       = "leave"        // leave the room; the server closes the connection
 	TypePing        = "ping"         // keep-alive; answered by pong
+
+	// Room life.
+	TypeChat       = "chat"        // {text, target?}: to the room, or privately to target
+	TypeChatMute   = "chat_mute"   // organizer: {target} may no longer chat
+	TypeChatUnmute = "chat_unmute" // organizer: {target}
+	TypeChatOn     = "chat_on"     // organizer: the room's chat is open (default)
+	TypeChatOff    = "chat_off"    // organizer: nobody but organizers chats
+	TypeLobbyOn    = "lobby_on"    // organizer: newcomers wait until admitted
+	TypeLobbyOff   = "lobby_off"   // organizer: and the waiting are admitted
+	TypeAdmit      = "admit"       // organizer: {target} waiting in the lobby comes in
+	TypeAdmitAll   = "admit_all"   // organizer: everyone waiting comes in
+	TypeRefuse     = "refuse"      // organizer: {target} waiting is turned away
+	TypeGrantNext  = "grant_next"  // organizer: the floor to the first raised hand
+	TypeMuteAll    = "mute_all"    // organizer: everyone else is muted
 )
 
 // Server → client types (replies and events).
@@ -64,6 +83,13 @@ const (
 	TypeFloor             = "floor"              // {floor, by?}: who holds the floor now
 	TypeRoom              = "room"               // {room, by?}: room settings changed
 	TypeKicked            = "kicked"             // {by, message}: you were removed; the server closes
+	// TypeWaiting is the reply to a join into a room with its lobby on:
+	// wait; "joined" (without id) follows when an organizer admits you,
+	// "refused" (then the server closes) when one turns you away.
+	TypeWaiting = "waiting" // {room_info}
+	TypeRefused = "refused" // {message}
+	TypeLobby   = "lobby"   // to organizers: {waiting}: who waits, in arrival order
+	TypeHands   = "hands"   // {hands}: raised hands, in the order they were raised
 	// TypeRedirect sends the client to another node of the cluster: as the
 	// reply to a join whose room lives elsewhere (reason "elsewhere"), or
 	// unsolicited when the room moves (reason "moved": a drain, or two
@@ -104,6 +130,7 @@ const (
 	CodeRateLimited        = "rate_limited"   // too many joins or password attempts; retry later
 	CodeFloorBusy          = "floor_busy"     // the room's speakers are all taken
 	CodeNoMedia            = "no_media"       // the floor needs a media connection that is up
+	CodeChatOff            = "chat_off"       // the room's chat is off, or an organizer muted your chat
 	CodeNotAllowed         = "not_allowed"    // organizer-only action, or talking not allowed in this mode
 	CodeFlood              = "flood"          // too many messages: the server closes the connection
 	CodeTooManyRooms       = "too_many_rooms" // the server's cap on ad-hoc rooms is reached; try an existing room or later
@@ -129,7 +156,8 @@ type Message struct {
 	Hops     int    `json:"hops,omitempty"`     // join: redirects followed to get here (0..MaxHops)
 	// Rejoin says a join comes from a client that was in the room moments
 	// ago and lost its connection or its node (join; counted, no rights).
-	Rejoin bool `json:"rejoin,omitempty"`
+	Rejoin bool   `json:"rejoin,omitempty"`
+	Text   string `json:"text,omitempty"` // chat
 
 	SDP       string     `json:"sdp,omitempty"`       // offer, answer
 	Candidate *Candidate `json:"candidate,omitempty"` // candidate
@@ -150,8 +178,18 @@ type Message struct {
 	Speaker      *Speaker      `json:"speaker,omitempty"`      // speaking
 	// Speakers are the audio slots that carry a voice right now (joined),
 	// so that someone who arrives while another talks sees who it is.
-	Speakers   []Speaker   `json:"speakers,omitempty"`
-	ICEServers []ICEServer `json:"ice_servers,omitempty"` // joined
+	Speakers []Speaker `json:"speakers,omitempty"`
+	// Hands are the participants with a raised hand, first raised first
+	// (joined, hands).
+	Hands []string `json:"hands,omitempty"`
+	// Chat is a chat message (chat event).
+	Chat *ChatMessage `json:"chat_message,omitempty"`
+	// Waiting are the people in the lobby (lobby event, to organizers).
+	Waiting []Waiting `json:"waiting,omitempty"`
+	// OrganizerSecret is handed to whoever opened an ad-hoc room (joined):
+	// it makes them its organizer again if they come back.
+	OrganizerSecret string      `json:"organizer_secret,omitempty"`
+	ICEServers      []ICEServer `json:"ice_servers,omitempty"` // joined
 	// URL is a node's public base URL ("https://b.example.org"): redirect.
 	URL string `json:"url,omitempty"`
 	// Nodes are the public base URLs of the cluster's nodes, this one
@@ -175,9 +213,10 @@ type Participant struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
 	Organizer bool   `json:"organizer"`
-	Muted     bool   `json:"muted"` // muted by an organizer or by itself: not heard
-	Hand      bool   `json:"hand"`  // hand raised
-	Floor     bool   `json:"floor"` // holds the floor
+	Muted     bool   `json:"muted"`      // muted by an organizer or by itself: not heard
+	Hand      bool   `json:"hand"`       // hand raised
+	Floor     bool   `json:"floor"`      // holds the floor
+	ChatMuted bool   `json:"chat_muted"` // an organizer muted this participant's chat
 	// Source is the value the server puts in the CSRC field of the RTP
 	// packets that carry this participant's voice on an audio slot.
 	Source uint32 `json:"source"`
@@ -191,7 +230,25 @@ type RoomInfo struct {
 	HasPassword     bool   `json:"has_password"`
 	MaxParticipants int    `json:"max_participants"` // 0: no limit
 	MaxSpeakers     int    `json:"max_speakers"`     // floor size in ptt and moderated rooms
+	Chat            bool   `json:"chat"`             // the chat is open to everyone (else organizers only)
+	Lobby           bool   `json:"lobby"`            // newcomers wait in the lobby until admitted
 	Slots           int    `json:"slots"`            // audio slots (downstream tracks) per participant
+}
+
+// ChatMessage is one chat message as the server relays it. It lives only
+// in the clients: the server keeps, stores and logs none.
+type ChatMessage struct {
+	From    string `json:"from"` // participant id
+	Name    string `json:"name"` // the sender's display name
+	Text    string `json:"text"`
+	To      string `json:"to,omitempty"` // set on private messages: the addressee
+	Private bool   `json:"private"`
+}
+
+// Waiting is someone in a room's lobby.
+type Waiting struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // Speaker says which participant is heard on an audio slot. An empty

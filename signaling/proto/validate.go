@@ -15,6 +15,9 @@ var requestTypes = map[string]bool{
 	TypeMute: true, TypeUnmute: true, TypeKick: true, TypeLock: true, TypeUnlock: true,
 	TypeSetMode: true, TypeSetPassword: true, TypeGrant: true, TypeRevoke: true,
 	TypeLeave: true, TypePing: true,
+	TypeChat: true, TypeChatMute: true, TypeChatUnmute: true, TypeChatOn: true, TypeChatOff: true,
+	TypeLobbyOn: true, TypeLobbyOff: true, TypeAdmit: true, TypeAdmitAll: true, TypeRefuse: true,
+	TypeGrantNext: true, TypeMuteAll: true,
 }
 
 // DecodeRequest parses and validates one client message. On failure it
@@ -70,9 +73,13 @@ func (m *Message) Validate() error {
 		if m.Candidate == nil {
 			return badf("candidate needs a candidate")
 		}
-	case TypeKick, TypeGrant, TypeRevoke:
+	case TypeKick, TypeGrant, TypeRevoke, TypeChatMute, TypeChatUnmute, TypeAdmit, TypeRefuse:
 		if m.Target == "" {
 			return badf("%s needs a target", m.Type)
+		}
+	case TypeChat:
+		if err := ValidChatText(m.Text); err != nil {
+			return err
 		}
 	case TypeSetMode:
 		if !ValidMode(m.Mode) {
@@ -100,6 +107,8 @@ func (m *Message) checkLimits() error {
 		return badf("sdp longer than %d bytes", MaxSDPBytes)
 	case len(m.Name) > 4*MaxNameRunes:
 		return badf("name too long")
+	case len(m.Text) > MaxChatBytes:
+		return badf("text longer than %d bytes", MaxChatBytes)
 	}
 	if c := m.Candidate; c != nil {
 		if len(c.Candidate) > MaxCandidateLen {
@@ -139,6 +148,31 @@ func ValidDisplayName(name string) error {
 	}
 	if blank {
 		return badf("name is blank")
+	}
+	return nil
+}
+
+// ValidChatText checks a chat message: 1 to MaxChatRunes characters of
+// valid UTF-8, not blank, no control characters but newlines and tabs.
+func ValidChatText(text string) error {
+	if !utf8.ValidString(text) {
+		return badf("text is not valid UTF-8")
+	}
+	n := utf8.RuneCountInString(text)
+	if n == 0 || n > MaxChatRunes {
+		return badf("a chat message has 1 to %d characters", MaxChatRunes)
+	}
+	blank := true
+	for _, r := range text {
+		if (unicode.IsControl(r) && r != '\n' && r != '\t') || r == utf8.RuneError {
+			return badf("text contains a control character")
+		}
+		if !unicode.IsSpace(r) {
+			blank = false
+		}
+	}
+	if blank {
+		return badf("text is blank")
 	}
 	return nil
 }
