@@ -214,7 +214,8 @@ func (tn *testNet) httpClient(i int) *http.Client {
 // locked and the Go runtime throws the thread away.
 //
 // Threads must not die otherwise: the processes the test starts are
-// killed when the thread that forked them ends (Pdeathsig).
+// killed when the thread that forked them ends (Pdeathsig, see command),
+// and any thread may have forked one before it ran this goroutine.
 func dialIn(path string) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		type result struct {
