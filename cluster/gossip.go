@@ -264,6 +264,9 @@ func (d *delegate) record(nd *memberlist.Node) {
 func (d *delegate) NotifyJoin(nd *memberlist.Node) {
 	d.record(nd)
 	if nd.Name != d.n.cfg.NodeID {
+		d.n.mu.Lock()
+		d.n.peerBackLocked(nd.Name, nd.Address())
+		d.n.mu.Unlock()
 		d.n.log.Info("node joined", "node", nd.Name, "addr", nd.Address())
 	}
 }
@@ -272,8 +275,18 @@ func (d *delegate) NotifyUpdate(nd *memberlist.Node) { d.record(nd) }
 
 func (d *delegate) NotifyLeave(nd *memberlist.Node) {
 	d.n.mu.Lock()
+	r, known := d.n.members[nd.Name]
 	delete(d.n.members, nd.Name)
 	d.n.live.forget(nd.Name)
+	if known && nd.Name != d.n.cfg.NodeID {
+		// memberlist does not say whether a node left or failed; a
+		// node leaves only after draining (server.Node.Drain).
+		if r.meta.Draining {
+			d.n.peerLeftLocked(nd.Name)
+		} else {
+			d.n.peerFailedLocked(nd.Name, nd.Address())
+		}
+	}
 	d.n.mu.Unlock()
 	d.n.log.Warn("node left or failed; its rooms go to the others", "node", nd.Name, "addr", nd.Address())
 }

@@ -47,6 +47,10 @@ type Config struct {
 	WAN bool
 	// Logger receives the cluster's logs; default slog.Default().
 	Logger *slog.Logger
+
+	// transport replaces memberlist's network transport (tests: a
+	// network that can be split).
+	transport memberlist.Transport
 }
 
 // Entry is one entry of the replicated registry, as package rooms defines
@@ -127,6 +131,11 @@ type Node struct {
 	stop  chan struct{}
 	wg    sync.WaitGroup
 
+	// failed are the nodes that failed, called until they are back
+	// (reconnect.go); reconnectKick wakes the caller.
+	failed        map[string]*failedPeer
+	reconnectKick chan struct{}
+
 	gossipQueue atomic.Pointer[memberlist.TransmitLimitedQueue] // set once ml exists
 	noDirect    atomic.Bool                                     // tests: gossip only
 }
@@ -176,8 +185,11 @@ func New(cfg Config) (*Node, error) {
 		members: make(map[string]memberRecord),
 		everURL: make(map[string]string),
 		inbox:   newInbox(),
+		failed:  make(map[string]*failedPeer),
 		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
+
+		reconnectKick: make(chan struct{}, 1),
 	}
 	if _, err := n.meta.encode(); err != nil {
 		return nil, err
@@ -192,10 +204,11 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.ml = ml
 	n.gossipQueue.Store(&memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: mc.RetransmitMult})
-	n.wg.Add(3)
+	n.wg.Add(4)
 	go n.sendLoop()
 	go n.tickLoop()
 	go n.applyLoop()
+	go n.reconnectLoop()
 	n.log.Info("cluster node started", "node", cfg.NodeID, "gossip", n.GossipAddr(), "encrypted", len(cfg.Key) > 0)
 	return n, nil
 }
@@ -241,6 +254,7 @@ func (n *Node) memberlistConfig() (*memberlist.Config, error) {
 	mc.Delegate, mc.Events, mc.Ping = d, d, d
 	n.probeInterval = mc.ProbeInterval
 	mc.Logger = newMemberlistLogger(n.log)
+	mc.Transport = n.cfg.transport
 	return mc, nil
 }
 
