@@ -88,3 +88,69 @@ func (c *Client) Ping(ctx context.Context) error {
 func (c *Client) Leave(ctx context.Context) error {
 	return c.do(ctx, proto.Message{Type: proto.TypeLeave})
 }
+
+// Chat sends text to the whole room.
+func (c *Client) Chat(ctx context.Context, text string) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeChat, Text: text})
+}
+
+// ChatTo sends text privately to one participant (target id).
+func (c *Client) ChatTo(ctx context.Context, target, text string) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeChat, Target: target, Text: text})
+}
+
+// ChatMute takes target's right to chat (organizer); ChatUnmute gives it back.
+func (c *Client) ChatMute(ctx context.Context, target string) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeChatMute, Target: target})
+}
+
+// ChatUnmute gives target back its right to chat (organizer).
+func (c *Client) ChatUnmute(ctx context.Context, target string) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeChatUnmute, Target: target})
+}
+
+// SetChat opens the room's chat to everyone, or closes it to all but the
+// organizers (organizer).
+func (c *Client) SetChat(ctx context.Context, open bool) error {
+	typ := proto.TypeChatOff
+	if open {
+		typ = proto.TypeChatOn
+	}
+	return c.do(ctx, proto.Message{Type: typ})
+}
+
+// SetLobby turns the room's lobby on or off (organizer); off admits
+// everyone waiting.
+func (c *Client) SetLobby(ctx context.Context, on bool) error {
+	typ := proto.TypeLobbyOff
+	if on {
+		typ = proto.TypeLobbyOn
+	}
+	return c.do(ctx, proto.Message{Type: typ})
+}
+
+// Admit lets in someone waiting in the lobby (organizer): the id of a
+// proto.Waiting of a lobby event.
+func (c *Client) Admit(ctx context.Context, waitingID string) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeAdmit, Target: waitingID})
+}
+
+// AdmitAll lets in everyone waiting in the lobby (organizer).
+func (c *Client) AdmitAll(ctx context.Context) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeAdmitAll})
+}
+
+// Refuse turns away someone waiting in the lobby (organizer).
+func (c *Client) Refuse(ctx context.Context, waitingID string) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeRefuse, Target: waitingID})
+}
+
+// GrantNext gives the floor to the first raised hand (organizer).
+func (c *Client) GrantNext(ctx context.Context) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeGrantNext})
+}
+
+// MuteAll mutes everyone else in the room (organizer).
+func (c *Client) MuteAll(ctx context.Context) error {
+	return c.do(ctx, proto.Message{Type: proto.TypeMuteAll})
+}

@@ -92,15 +92,18 @@ type Client struct {
 
 	nextID atomic.Uint32
 
-	mu       sync.Mutex
-	closed   bool // Close was called: start no goroutine
-	pending  map[uint32]chan proto.Message
-	welcome  proto.Message
-	joined   *proto.Message
-	self     proto.Participant
-	lastErr  *proto.Error   // the error event just received, if it was the last message
-	kicked   *proto.Message // kicked message, if any
-	redirect *proto.Message // unsolicited redirect (the room moved), if any
+	mu      sync.Mutex
+	closed  bool // Close was called: start no goroutine
+	pending map[uint32]chan proto.Message
+	welcome proto.Message
+	joined  *proto.Message
+	self    proto.Participant
+	lastErr *proto.Error   // the error event just received, if it was the last message
+	kicked  *proto.Message // kicked message, if any
+	// admission gets the unsolicited joined or refused that ends a wait
+	// in a room's lobby.
+	admission chan proto.Message
+	redirect  *proto.Message // unsolicited redirect (the room moved), if any
 
 	events  chan proto.Message
 	dropped atomic.Uint64
@@ -153,14 +156,15 @@ func Dial(ctx context.Context, serverURL string, opts Options) (*Client, error) 
 	conn.SetReadLimit(readLimit)
 
 	c := &Client{
-		opts:     opts,
-		log:      log,
-		wsURL:    wsURL,
-		loopback: loopback || opts.LoopbackOnly,
-		conn:     conn,
-		pending:  make(map[uint32]chan proto.Message),
-		events:   make(chan proto.Message, opts.EventBuffer),
-		done:     make(chan struct{}),
+		opts:      opts,
+		log:       log,
+		wsURL:     wsURL,
+		loopback:  loopback || opts.LoopbackOnly,
+		conn:      conn,
+		pending:   make(map[uint32]chan proto.Message),
+		events:    make(chan proto.Message, opts.EventBuffer),
+		done:      make(chan struct{}),
+		admission: make(chan proto.Message, 1),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.initMedia()
@@ -240,7 +244,15 @@ type JoinRequest struct {
 	// Rejoin says the client is coming back after losing its connection
 	// or its node; Member sets it.
 	Rejoin bool
+	// OnWaiting, if set, is called when the room's lobby makes the
+	// client wait for an organizer; Join then returns once admitted, or
+	// ErrRefused.
+	OnWaiting func(room proto.RoomInfo)
 }
+
+// ErrRefused is Join's answer when an organizer turned the client away
+// from the room's lobby.
+var ErrRefused = errors.New("palabre client: an organizer did not let you into the room")
 
 // RedirectError is Join's answer when the room lives on another node of
 // the server's cluster: join again at URL with Hops + 1 (Member does).
@@ -273,10 +285,34 @@ func (c *Client) Join(ctx context.Context, req JoinRequest) (*proto.Message, err
 	if m.Type == proto.TypeRedirect {
 		return nil, &RedirectError{URL: m.URL, Reason: m.Reason}
 	}
+	if m.Type == proto.TypeWaiting {
+		if req.OnWaiting != nil && m.RoomInfo != nil {
+			req.OnWaiting(*m.RoomInfo)
+		}
+		if m, err = c.waitAdmission(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if m.Type != proto.TypeJoined {
 		return nil, fmt.Errorf("palabre client: join answered by %q, want joined", m.Type)
 	}
 	return &m, nil
+}
+
+// waitAdmission waits in the lobby for the unsolicited joined (admitted)
+// or refused.
+func (c *Client) waitAdmission(ctx context.Context) (proto.Message, error) {
+	select {
+	case m := <-c.admission:
+		if m.Type == proto.TypeRefused {
+			return m, ErrRefused
+		}
+		return m, nil
+	case <-c.done:
+		return proto.Message{}, c.Err()
+	case <-ctx.Done():
+		return proto.Message{}, ctx.Err()
+	}
 }
 
 // Self is this participant as of the joined message, kept up to date by
@@ -558,7 +594,7 @@ func (c *Client) dispatch(m proto.Message) {
 		}
 	case proto.TypeMuted, proto.TypeHand:
 		if p := m.Participant; p != nil && p.ID == c.self.ID && c.self.ID != "" {
-			c.self.Muted, c.self.Hand, c.self.Floor = p.Muted, p.Hand, p.Floor
+			c.self.Muted, c.self.Hand, c.self.Floor, c.self.ChatMuted = p.Muted, p.Hand, p.Floor, p.ChatMuted
 		}
 	case proto.TypeFloor:
 		if c.self.ID != "" {
@@ -594,6 +630,12 @@ func (c *Client) dispatch(m proto.Message) {
 	if reply != nil {
 		reply <- m // buffered, one reply per id
 		return
+	}
+	if (m.Type == proto.TypeJoined || m.Type == proto.TypeRefused) && m.ID == 0 {
+		select {
+		case c.admission <- m:
+		default: // nobody waits: a second one is the server's mistake
+		}
 	}
 	switch m.Type {
 	case proto.TypeOffer, proto.TypeCandidate:

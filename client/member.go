@@ -106,9 +106,15 @@ func (m *Member) attempt(ctx context.Context, base string, hops int, rejoin bool
 	}
 	req := m.req
 	req.Hops, req.Rejoin = hops, rejoin
-	if _, err := c.Join(ctx, req); err != nil {
+	joined, err := c.Join(ctx, req)
+	if err != nil {
 		c.Close()
 		return nil, err
+	}
+	if joined.OrganizerSecret != "" {
+		// It opened an ad-hoc room: it comes back as its organizer.
+		// (attempt runs once at a time: at the start, then from supervise.)
+		m.req.Secret = joined.OrganizerSecret
 	}
 	if err := c.WaitConnected(ctx); err != nil {
 		c.Close()

@@ -8,13 +8,16 @@ type Change struct {
 	Mode            *Mode
 	Password        *string // "" removes the password
 	Locked          *bool
+	NoChat          *bool
+	Lobby           *bool
 	MaxSpeakers     *int // 0: the mode's default
 	MaxParticipants *int // 0: no limit
 }
 
 // Empty reports whether c changes nothing.
 func (c Change) Empty() bool {
-	return c.Mode == nil && c.Password == nil && c.Locked == nil && c.MaxSpeakers == nil && c.MaxParticipants == nil
+	return c.Mode == nil && c.Password == nil && c.Locked == nil && c.MaxSpeakers == nil && c.MaxParticipants == nil &&
+		c.NoChat == nil && c.Lobby == nil
 }
 
 // applyTo changes d as c says, except the password (whose hash the caller
@@ -32,6 +35,12 @@ func (c Change) applyTo(d *Definition) {
 	}
 	if c.Locked != nil {
 		d.Locked = *c.Locked
+	}
+	if c.NoChat != nil {
+		d.NoChat = *c.NoChat
+	}
+	if c.Lobby != nil {
+		d.Lobby = *c.Lobby
 	}
 	if c.MaxSpeakers != nil {
 		d.MaxSpeakers = *c.MaxSpeakers

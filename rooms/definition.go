@@ -32,6 +32,8 @@ type Definition struct {
 	MaxParticipants int  // 0 = no limit
 	MaxSpeakers     int  // floor size, 1..MaxSpeakersLimit; see Mode.DefaultMaxSpeakers
 	Locked          bool // no new participants
+	NoChat          bool // only organizers chat
+	Lobby           bool // newcomers wait until an organizer admits them
 	Ephemeral       bool // ad-hoc room: lives in memory only, never persisted
 	// PasswordHash is argon2id in PHC string form
 	// "$argon2id$v=19$m=...,t=...,p=...$salt$hash"; "" = no password.

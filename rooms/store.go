@@ -79,6 +79,8 @@ type record struct {
 	MaxParticipants int       `json:"max_participants"`
 	MaxSpeakers     int       `json:"max_speakers"`
 	Locked          bool      `json:"locked"`
+	NoChat          bool      `json:"no_chat,omitempty"` // added in format 1, absent is false
+	Lobby           bool      `json:"lobby,omitempty"`   // added in format 1, absent is false
 	PasswordHash    string    `json:"password_hash,omitempty"`
 	OrganizerHash   string    `json:"organizer_hash,omitempty"`
 	Created         time.Time `json:"created"`
@@ -93,6 +95,7 @@ func toRecord(r Definition) record {
 	return record{
 		V: recordVersion, Name: r.Name, Mode: r.Mode,
 		MaxParticipants: r.MaxParticipants, MaxSpeakers: r.MaxSpeakers, Locked: r.Locked,
+		NoChat: r.NoChat, Lobby: r.Lobby,
 		PasswordHash: r.PasswordHash, OrganizerHash: r.OrganizerHash,
 		Created: r.Created, Updated: r.Updated,
 		Clock: r.Version.Clock, Node: r.Version.Node,
@@ -113,6 +116,7 @@ func decodeRecord(key, data []byte) (Definition, error) {
 	r := Definition{
 		Name: rec.Name, Mode: rec.Mode,
 		MaxParticipants: rec.MaxParticipants, MaxSpeakers: rec.MaxSpeakers, Locked: rec.Locked,
+		NoChat: rec.NoChat, Lobby: rec.Lobby,
 		PasswordHash: rec.PasswordHash, OrganizerHash: rec.OrganizerHash,
 		Created: rec.Created, Updated: rec.Updated,
 		Version: Version{Clock: rec.Clock, Node: rec.Node},
@@ -493,4 +497,34 @@ func (s *Store) List() []Definition {
 	s.mu.RUnlock()
 	slices.SortFunc(out, func(a, b Definition) int { return strings.Compare(a.Name, b.Name) })
 	return out
+}
+
+// ErrClaimed is ClaimAdhoc's answer for an ad-hoc room that already has
+// an organizer.
+var ErrClaimed = errors.New("ad-hoc room already has an organizer")
+
+// ClaimAdhoc gives the ad-hoc room called name an organizer secret, for
+// whoever opened it: they are its organizer for its life (as on Jitsi),
+// and come back as such with the secret, returned in clear. It returns
+// ErrClaimed if the room has an organizer already, an error wrapping
+// ErrInvalid if the room is persistent, ErrNotFound if there is none.
+func (s *Store) ClaimAdhoc(name string) (Definition, string, error) {
+	secret, hash, err := newOrganizerSecret()
+	if err != nil {
+		return Definition{}, "", err
+	}
+	d, err := s.Update(name, func(d *Definition) error {
+		switch {
+		case !d.Ephemeral:
+			return fmt.Errorf("%w: %q is not an ad-hoc room", ErrInvalid, name)
+		case d.OrganizerHash != "":
+			return ErrClaimed
+		}
+		d.OrganizerHash = hash
+		return nil
+	})
+	if err != nil {
+		return Definition{}, "", err
+	}
+	return d, secret, nil
 }

@@ -607,3 +607,32 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("List has %d rooms, want 8", n)
 	}
 }
+
+// The opener of an ad-hoc room claims it once; the secret makes them its
+// organizer; persistent rooms cannot be claimed.
+func TestClaimAdhoc(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	if _, err := s.Adhoc("open-door"); err != nil {
+		t.Fatal(err)
+	}
+	d, secret, err := s.ClaimAdhoc("open-door")
+	if err != nil || secret == "" || !s.CheckOrganizer(d, secret) {
+		t.Fatalf("claim: %+v %q %v", d, secret, err)
+	}
+	if _, _, err := s.ClaimAdhoc("open-door"); !errors.Is(err, ErrClaimed) {
+		t.Errorf("second claim: %v, want ErrClaimed", err)
+	}
+	if _, _, err := s.Create(Spec{Name: "kept"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ClaimAdhoc("kept"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("claim of a persistent room: %v, want ErrInvalid", err)
+	}
+	if _, _, err := s.ClaimAdhoc("nowhere"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("claim of no room: %v, want ErrNotFound", err)
+	}
+	s.DropEphemeral("open-door")
+	if d, _ := s.Adhoc("open-door"); d.OrganizerHash != "" {
+		t.Error("a reopened ad-hoc room kept its old organizer")
+	}
+}

@@ -1,6 +1,8 @@
 package sfu
 
 import (
+	"context"
+
 	"github.com/pion/webrtc/v4"
 )
 
@@ -59,6 +61,7 @@ func (p *Participant) noteConnected() {
 	if !first {
 		return
 	}
+	close(p.up)
 	k := p.connKind()
 	p.kind.Store(int32(k))
 	p.engine.stats.connected[k].Add(1)
@@ -75,5 +78,18 @@ func (p *Participant) noteGone() {
 	p.mu.Unlock()
 	if was {
 		p.engine.stats.connected[p.kind.Load()].Add(-1)
+	}
+}
+
+// WaitConnected waits until p's media connection first comes up, p leaves,
+// or ctx ends, and reports whether it is up.
+func (p *Participant) WaitConnected(ctx context.Context) bool {
+	select {
+	case <-p.up:
+		return p.Connected()
+	case <-p.done:
+		return false
+	case <-ctx.Done():
+		return p.Connected()
 	}
 }

@@ -51,6 +51,7 @@ type Participant struct {
 	// the Engine's connection counts.
 	everConnected bool
 	kind          atomic.Int32
+	up            chan struct{} // closed when the connection first comes up
 	muted         atomic.Bool
 	grant         atomic.Uint64 // epoch<<8 | (slot+1); see setGrant
 	lastVoice     atomic.Int64  // open rooms: nanotime of the last voice activity
@@ -93,6 +94,7 @@ func newParticipant(r *Room, cfg ParticipantConfig) *Participant {
 		cfg:    cfg,
 		out:    make([]slotState, len(r.slots)),
 		done:   make(chan struct{}),
+		up:     make(chan struct{}),
 	}
 	p.log = r.engine.log.With("participant", cfg.ID)
 	p.lastVoice.Store(-quietRelease) // quiet since long ago

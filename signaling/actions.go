@@ -1,7 +1,9 @@
 package signaling
 
 import (
+	"context"
 	"errors"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/pion/webrtc/v4"
@@ -26,9 +28,10 @@ func (se *session) handleInRoom(m proto.Message) {
 		se.room.media.ReleaseFloor(se.part)
 		se.ack(m)
 	case proto.TypeRaiseHand, proto.TypeLowerHand:
-		up := m.Type == proto.TypeRaiseHand
-		se.room.update(se, proto.TypeHand, "", func(p *proto.Participant) { p.Hand = up && !p.Floor })
+		se.room.raiseHand(se, m.Type == proto.TypeRaiseHand)
 		se.ack(m)
+	case proto.TypeChat:
+		se.chat(m)
 	case proto.TypeMute, proto.TypeUnmute:
 		se.mute(m, m.Type == proto.TypeMute)
 	default:
@@ -57,6 +60,10 @@ func (se *session) candidate(m proto.Message) {
 	se.ack(m)
 }
 
+// mediaGrace is how long a press waits for a media connection that is
+// still coming up.
+const mediaGrace = 3 * time.Second
+
 // pttOn takes the floor. In open rooms everyone is heard anyway; in
 // moderated rooms only organizers take the floor themselves, the others
 // raise a hand. Organizers may take the floor from someone else.
@@ -70,6 +77,14 @@ func (se *session) pttOn(m proto.Message) {
 			se.fail(m, proto.CodeNotAllowed, "in a moderated room, raise your hand and wait for the floor")
 			return
 		}
+	}
+	if !se.part.Connected() {
+		// A press right after joining may beat the media's last step on
+		// this side (the client saw its connection up first): wait a
+		// little, the read loop of this one session only.
+		ctx, cancel := context.WithTimeout(se.ctx, mediaGrace)
+		se.part.WaitConnected(ctx)
+		cancel()
 	}
 	err := se.room.media.RequestFloor(se.part, se.organizer)
 	if errors.Is(err, sfu.ErrFloorBusy) {
@@ -101,19 +116,28 @@ func (se *session) mute(m proto.Message, muted bool) {
 			return
 		}
 	}
+	if code, why := se.setMuted(target, muted); code != "" {
+		se.fail(m, code, why)
+		return
+	}
+	se.ack(m)
+}
+
+// setMuted mutes or unmutes target on se's word (se itself, or an
+// organizer for anyone). Someone muted by an organizer cannot unmute
+// themselves. The check of who muted whom, the media plane's mute and the
+// announcement are one step: an organizer's mute cannot slip in between a
+// self-unmute's check and its effect.
+func (se *session) setMuted(target *session, muted bool) (code, why string) {
 	byOrganizer := target != se
 	lr := se.room
-	// The check of who muted whom, the media plane's mute and the
-	// announcement are one step: an organizer's mute cannot slip in
-	// between a self-unmute's check and its effect.
 	lr.ctl.Lock()
 	defer lr.ctl.Unlock()
 	lr.mu.Lock()
 	forbidden := !muted && !byOrganizer && target.mutedByOrganizer && !se.organizer
 	lr.mu.Unlock()
 	if forbidden {
-		se.fail(m, proto.CodeNotAllowed, "an organizer muted you")
-		return
+		return proto.CodeNotAllowed, "an organizer muted you"
 	}
 	if hook := se.s.hooks.muteDecided.Load(); hook != nil {
 		(*hook)(se, muted)
@@ -127,7 +151,7 @@ func (se *session) mute(m proto.Message, muted bool) {
 		p.Muted = muted
 		target.mutedByOrganizer = muted && byOrganizer
 	})
-	se.ack(m)
+	return "", ""
 }
 
 // organizerAction runs the requests reserved to organizers.
@@ -138,13 +162,15 @@ func (se *session) organizerAction(m proto.Message) {
 	}
 	lr := se.room
 	switch m.Type {
-	case proto.TypeKick, proto.TypeGrant, proto.TypeRevoke:
+	case proto.TypeKick, proto.TypeGrant, proto.TypeRevoke, proto.TypeChatMute, proto.TypeChatUnmute:
 		target := lr.member(m.Target)
 		if target == nil {
 			se.fail(m, proto.CodeNotFound, "no such participant")
 			return
 		}
 		switch m.Type {
+		case proto.TypeChatMute, proto.TypeChatUnmute:
+			lr.chatMute(target, m.Type == proto.TypeChatMute, se.info.ID)
 		case proto.TypeKick:
 			target.send(proto.Message{Type: proto.TypeKicked, By: se.info.ID, Message: "an organizer removed you from the room"})
 			target.closeWith(websocket.StatusNormalClosure, "kicked")
@@ -165,6 +191,49 @@ func (se *session) organizerAction(m proto.Message) {
 		locked := m.Type == proto.TypeLock
 		if !se.changeRoom(m, rooms.Change{Locked: &locked}) {
 			return
+		}
+	case proto.TypeChatOn, proto.TypeChatOff:
+		off := m.Type == proto.TypeChatOff
+		if !se.changeRoom(m, rooms.Change{NoChat: &off}) {
+			return
+		}
+	case proto.TypeLobbyOn, proto.TypeLobbyOff:
+		on := m.Type == proto.TypeLobbyOn
+		if !se.changeRoom(m, rooms.Change{Lobby: &on}) {
+			return
+		}
+		if !on {
+			lr.admitWaiting("") // nobody waits in a room without a lobby
+		}
+	case proto.TypeAdmit, proto.TypeAdmitAll:
+		if lr.admitWaiting(m.Target) == 0 && m.Type == proto.TypeAdmit {
+			se.fail(m, proto.CodeNotFound, "nobody of that id waits in the lobby")
+			return
+		}
+	case proto.TypeRefuse:
+		if !lr.refuseWaiting(m.Target, se.info.ID) {
+			se.fail(m, proto.CodeNotFound, "nobody of that id waits in the lobby")
+			return
+		}
+	case proto.TypeGrantNext:
+		next := lr.member(lr.firstHand())
+		if next == nil {
+			se.fail(m, proto.CodeNotFound, "no hand is raised")
+			return
+		}
+		if err := lr.media.RequestFloor(next.part, true); err != nil {
+			code := proto.CodeInternal
+			if errors.Is(err, sfu.ErrNotConnected) {
+				code = proto.CodeNoMedia
+			}
+			se.fail(m, code, err.Error())
+			return
+		}
+	case proto.TypeMuteAll:
+		for _, other := range lr.sessions() {
+			if other != se {
+				se.setMuted(other, true)
+			}
 		}
 	case proto.TypeSetMode:
 		mode, _ := rooms.ParseMode(m.Mode) // validated with the message
@@ -190,7 +259,7 @@ func (se *session) changeRoom(m proto.Message, c rooms.Change) bool {
 		if errors.Is(err, rooms.ErrInvalid) {
 			code = proto.CodeBadMessage
 		} else {
-			se.log.Error("room change", "err", err)
+			se.logger().Error("room change", "err", err)
 		}
 		se.fail(m, code, err.Error())
 		return false

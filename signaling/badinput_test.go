@@ -15,6 +15,8 @@ import (
 // session carries on.
 func TestBadMessagesKeepSessionAlive(t *testing.T) {
 	ts := startServer(t)
+	// A created room: the opener of an ad-hoc one is its organizer.
+	ts.createRoom(signaling.CreateRoomRequest{Name: "lobby"})
 	c := ts.join("lobby", "tester", "")
 	cases := []struct {
 		name string

@@ -235,6 +235,8 @@ func (s *Server) roomInfo(def rooms.Definition) proto.RoomInfo {
 		HasPassword:     def.HasPassword(),
 		MaxParticipants: def.MaxParticipants,
 		MaxSpeakers:     def.MaxSpeakers,
+		Chat:            !def.NoChat,
+		Lobby:           def.Lobby,
 		Slots:           s.cfg.Engine.Slots(),
 	}
 }

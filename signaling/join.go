@@ -6,6 +6,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"palabre/admission"
 	"palabre/rooms"
 	"palabre/sfu"
@@ -26,9 +28,9 @@ func (se *session) join(m proto.Message) {
 		se.refuse(m, proto.CodeAddressLimit, "your address has as many participants in rooms as this server allows")
 		return
 	}
-	joined := false
+	keep := false // the participant place is kept: in the room, or waiting to be
 	defer func() {
-		if !joined {
+		if !keep {
 			se.release(useParticipant)
 		}
 	}()
@@ -42,7 +44,7 @@ func (se *session) join(m proto.Message) {
 		// The room's node checks the password: every attempt on a room
 		// then meets the same rate limit.
 		if url := se.s.redirectFor(m.Room, m.Hops); url != "" {
-			se.log.Debug("redirecting join", "room", m.Room, "to", url)
+			se.logger().Debug("redirecting join", "room", m.Room, "to", url)
 			se.s.metrics.redirects.Inc()
 			se.send(proto.Message{Type: proto.TypeRedirect, ID: m.ID, URL: url, Reason: proto.RedirectElsewhere})
 			return
@@ -57,12 +59,12 @@ func (se *session) join(m proto.Message) {
 	}
 	if errors.Is(err, rooms.ErrTooMany) {
 		// Any visitor can cause this by opening rooms: not a server fault.
-		se.log.Info("ad-hoc room refused: the server's cap on ad-hoc rooms is reached")
+		se.logger().Info("ad-hoc room refused: the server's cap on ad-hoc rooms is reached")
 		se.refuse(m, proto.CodeTooManyRooms, "this server has as many ad-hoc rooms as it allows; join an existing room or try again later")
 		return
 	}
 	if err != nil {
-		se.log.Error("room lookup", "room", m.Room, "err", err)
+		se.logger().Error("room lookup", "room", m.Room, "err", err)
 		se.refuse(m, proto.CodeInternal, "room lookup failed")
 		return
 	}
@@ -107,8 +109,11 @@ func (se *session) join(m proto.Message) {
 	// The live room found may be closing as its last member leaves: then
 	// the next lookup makes a fresh one.
 	var lr *liveRoom
+	var adhocSecret string
+	lobby := false
 	for {
-		if lr, err = se.s.liveRoomFor(def, se.ip); err != nil {
+		var created bool
+		if lr, created, err = se.s.liveRoomFor(def, se.ip); err != nil {
 			if errors.Is(err, errAddressLimit) {
 				se.s.addressRefused(useAdhocRoom)
 				se.refuse(m, proto.CodeAddressLimit, "your address has opened as many ad-hoc rooms as this server allows; join one of them, or close one")
@@ -116,6 +121,17 @@ func (se *session) join(m proto.Message) {
 			}
 			se.refuse(m, proto.CodeInternal, err.Error())
 			return
+		}
+		// Whoever opens an ad-hoc room is its organizer for its life.
+		if created && def.Ephemeral && !organizer {
+			if d, secret, err := se.s.cfg.Rooms.ClaimAdhoc(def.Name); err == nil {
+				lr.apply(d, "")
+				def, adhocSecret, organizer = d, secret, true
+			}
+		}
+		if lr.definition().Lobby && !organizer {
+			lobby = true
+			break
 		}
 		code, msg := lr.admit(organizer)
 		if code == errRoomClosing {
@@ -128,7 +144,53 @@ func (se *session) join(m proto.Message) {
 		}
 		break
 	}
+	req := joinRequest{name: m.Name, id: m.ID, rejoin: m.Rejoin, organizer: organizer, adhocSecret: adhocSecret}
+	if lobby {
+		if code, msg := lr.wait(se, req); code != "" {
+			se.refuse(m, code, msg)
+			lr.s.releaseIfEmpty(lr)
+			return
+		}
+		keep = true
+		return
+	}
+	keep = se.enter(lr, req, true)
+}
 
+// joinRequest is what entering a room needs of a join that passed its
+// checks (and maybe waited in the lobby).
+type joinRequest struct {
+	name        string
+	id          uint32 // the join's id, 0 after the lobby: joined is then unsolicited
+	rejoin      bool
+	organizer   bool
+	adhocSecret string
+}
+
+// enter takes the session into lr: capacity and lock (unless reserved
+// already by lr.admit), media connection, registration, joined and the
+// offer. It reports whether the session is in; if not, the client got an
+// error (or, after the lobby, refused).
+func (se *session) enter(lr *liveRoom, req joinRequest, reserved bool) bool {
+	fail := func(code, msg string) {
+		if req.id != 0 {
+			se.refuse(proto.Message{ID: req.id}, code, msg)
+			return
+		}
+		se.s.metrics.joinFailures.WithLabelValues(code).Inc()
+		se.send(proto.Message{Type: proto.TypeRefused, Code: code, Message: msg})
+		se.closeWith(websocket.StatusNormalClosure, "refused")
+	}
+	if !reserved {
+		if code, msg := lr.admit(req.organizer); code != "" {
+			if code == errRoomClosing {
+				code, msg = proto.CodeInternal, "the room closed; join again"
+			}
+			fail(code, msg)
+			lr.s.releaseIfEmpty(lr)
+			return false
+		}
+	}
 	id := newParticipantID()
 	asked := se.joinAsked
 	part, offer, err := lr.media.Join(sfu.ParticipantConfig{
@@ -136,25 +198,38 @@ func (se *session) join(m proto.Message) {
 		OnConnected: func(sfu.ConnKind) { se.s.metrics.joinSeconds.Observe(time.Since(asked).Seconds()) },
 	})
 	if err != nil {
-		se.log.Error("media join", "room", def.Name, "err", err)
+		se.logger().Error("media join", "room", lr.name, "err", err)
 		lr.unadmit()
-		se.refuse(m, proto.CodeInternal, "could not set up the media connection")
-		return
+		fail(proto.CodeInternal, "could not set up the media connection")
+		return false
 	}
-	se.state, se.room, se.part, se.organizer = stateJoined, lr, part, organizer
-	se.info = proto.Participant{ID: id, Name: m.Name, Organizer: organizer, Source: part.Source()}
-	se.log = se.log.With("room", def.Name, "participant", id)
+	se.mu.Lock()
+	if se.gone { // left while its media was set up (after the lobby)
+		se.mu.Unlock()
+		part.Leave()
+		lr.unadmit()
+		return false
+	}
+	se.room, se.part, se.organizer, se.lobby = lr, part, req.organizer, nil
+	se.info = proto.Participant{ID: id, Name: req.name, Organizer: req.organizer, Source: part.Source()}
+	se.logp.Store(se.logger().With("room", lr.name, "participant", id))
+	se.state = stateJoined
+	// Registered under mu: leaveRoom, which takes mu, finds it registered
+	// or not at all.
+	joined := lr.register(se, req.id)
+	se.mu.Unlock()
 
-	joined = true
 	se.release(useUnjoined)
-	se.send(lr.register(se, m.ID))
+	joined.OrganizerSecret = req.adhocSecret
+	se.send(joined)
 	se.send(proto.Message{Type: proto.TypeOffer, SDP: offer.SDP})
 	se.flushCandidates()
 	se.s.metrics.joins.Inc()
-	if m.Rejoin {
+	if req.rejoin {
 		se.s.metrics.rejoins.Inc()
 	}
-	se.log.Info("joined", "organizer", organizer)
+	se.logger().Info("joined", "organizer", req.organizer)
+	return true
 }
 
 // joinFailureCodes are the codes a join can fail with (for metrics).

@@ -20,6 +20,8 @@ type metrics struct {
 	// joinSeconds is the time from a join request to a media connection
 	// that is up.
 	joinSeconds prometheus.Histogram
+	// chats counts chat messages relayed (their number only).
+	chats prometheus.Counter
 	// rejoins counts joins of clients coming back after losing their
 	// connection (or their node).
 	rejoins prometheus.Counter
@@ -65,6 +67,10 @@ func newMetrics(s *Server) *metrics {
 			Help:    "Time from a join request to a media connection that is up (ICE, DTLS).",
 			Buckets: []float64{0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30},
 		}),
+		chats: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "palabre_chat_messages_total",
+			Help: "Chat messages relayed (counted only: the server keeps and logs no text).",
+		}),
 		rejoins: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "palabre_rejoins_total",
 			Help: "Joins by clients coming back after losing their connection or their node (join.rejoin).",
@@ -82,7 +88,7 @@ func newMetrics(s *Server) *metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
 		m.joinFailures, m.joins, m.redirects, m.roomsMoved, m.floorChanges, m.disconnects, m.addressRefusals,
-		m.joinSeconds, m.rejoins,
+		m.joinSeconds, m.rejoins, m.chats,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "palabre_build_info",
 			Help:        "Always 1; the software label names this server's version.",

@@ -39,7 +39,11 @@ type liveRoom struct {
 	// speakers are the audio slots' occupants, by slot (Participant ""
 	// when quiet), as the sfu last said: joined carries them.
 	speakers []proto.Speaker
-	closed   bool
+	// waiting is the lobby, in arrival order (lobby.go).
+	waiting []waiter
+	// hands are the ids with a raised hand, first raised first.
+	hands  []string
+	closed bool
 }
 
 func newLiveRoom(s *Server, def rooms.Definition) *liveRoom {
@@ -108,9 +112,13 @@ func (lr *liveRoom) register(se *session, id uint32) proto.Message {
 		Participants: lr.participantsLocked(),
 		Floor:        append([]string(nil), lr.floor...),
 		Speakers:     lr.speakersLocked(),
+		Hands:        append([]string(nil), lr.hands...),
 		ICEServers:   se.iceServers(),
 	}
 	joined.Nodes = lr.s.nodeURLs()
+	if se.info.Organizer {
+		joined.Waiting = lr.waitingLocked()
+	}
 	self := se.info
 	lr.broadcastLocked(proto.Message{Type: proto.TypeParticipantJoined, Participant: &self}, se)
 	lr.s.reportLive(lr.name, len(lr.members))
@@ -133,6 +141,9 @@ func (lr *liveRoom) unregister(se *session, reason string) {
 	}
 	gone := se.info
 	lr.broadcastLocked(proto.Message{Type: proto.TypeParticipantLeft, Participant: &gone, Reason: reason}, nil)
+	if lr.dropHandsLocked(gone.ID) {
+		lr.handsChangedLocked()
+	}
 	lr.s.reportLive(lr.name, len(lr.members))
 	lr.mu.Unlock()
 	lr.s.releaseIfEmpty(lr)
@@ -142,7 +153,7 @@ func (lr *liveRoom) unregister(se *session, reason string) {
 func (lr *liveRoom) closeIfEmpty() bool {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
-	if len(lr.members) > 0 || lr.pending > 0 {
+	if len(lr.members) > 0 || lr.pending > 0 || len(lr.waiting) > 0 {
 		return false
 	}
 	lr.closed = true
@@ -232,6 +243,20 @@ func (lr *liveRoom) broadcastLocked(m proto.Message, skip *session) {
 	}
 }
 
+// broadcastToLocked sends m to the members for which to is true.
+func (lr *liveRoom) broadcastToLocked(m proto.Message, to func(*session) bool) {
+	data, err := json.Marshal(m)
+	if err != nil {
+		lr.s.log.Error("encode broadcast", "type", m.Type, "err", err)
+		return
+	}
+	for _, se := range lr.members {
+		if to(se) {
+			se.enqueue(data)
+		}
+	}
+}
+
 func (lr *liveRoom) broadcast(m proto.Message) {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
@@ -282,6 +307,9 @@ func (lr *liveRoom) FloorChanged(holders []string) {
 		}
 	}
 	lr.broadcastLocked(proto.Message{Type: proto.TypeFloor, Floor: append([]string{}, holders...)}, nil)
+	if lr.dropHandsLocked(holders...) {
+		lr.handsChangedLocked()
+	}
 }
 
 // ParticipantClosed implements sfu.Observer: the media connection died on

@@ -256,26 +256,27 @@ var errAddressLimit = errors.New("too many ad-hoc rooms opened from this address
 
 // liveRoomFor returns the live room for def, creating it if needed. An
 // ad-hoc room counts against its opener's address until it closes.
-func (s *Server) liveRoomFor(def rooms.Definition, opener netip.Addr) (*liveRoom, error) {
+// created says this call made the live room.
+func (s *Server) liveRoomFor(def rooms.Definition, opener netip.Addr) (lr *liveRoom, created bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, errors.New("server closing")
+		return nil, false, errors.New("server closing")
 	}
 	if lr := s.live[def.Name]; lr != nil {
-		return lr, nil
+		return lr, false, nil
 	}
 	if def.Ephemeral {
 		if !s.addrs.acquire(opener, useAdhocRoom) {
-			return nil, errAddressLimit
+			return nil, false, errAddressLimit
 		}
 	}
-	lr := newLiveRoom(s, def)
+	lr = newLiveRoom(s, def)
 	if def.Ephemeral {
 		lr.opener, lr.charged = opener, true
 	}
 	s.live[def.Name] = lr
-	return lr, nil
+	return lr, true, nil
 }
 
 // lookupLive returns the live room of that name, or nil.

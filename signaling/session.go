@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -36,9 +37,10 @@ const (
 type sessionState int
 
 const (
-	stateNew    sessionState = iota // waiting for hello
-	stateReady                      // waiting for join
-	stateJoined                     // in a room
+	stateNew     sessionState = iota // waiting for hello
+	stateReady                       // waiting for join
+	stateWaiting                     // in a room's lobby, until admitted or refused
+	stateJoined                      // in a room
 )
 
 // session is one WebSocket connection. Its read loop runs in the HTTP
@@ -47,8 +49,8 @@ type session struct {
 	s     *Server
 	conn  *websocket.Conn
 	ip    netip.Addr
-	host  string // the host name the client reached us by, for TURN URLs
-	log   *slog.Logger
+	host  string                      // the host name the client reached us by, for TURN URLs
+	logp  atomic.Pointer[slog.Logger] // see logger
 	limit *rate.Limiter
 	// The outgoing queue: a slice that only takes memory while messages
 	// wait (thousands of idle sessions must stay cheap) and a wake-up
@@ -68,18 +70,31 @@ type session struct {
 	joinBy time.Time
 	// joinAsked is when the last join request arrived (read loop).
 	joinAsked time.Time
-	// holds are the address uses this session is counted for (package
-	// limits.go). Owned by the read loop once it runs.
-	holds [addressUses]bool
+	// holds are the address uses this session is counted for
+	// (limits.go), under holdsMu: the read loop and an admission out of
+	// the lobby change them.
+	holdsMu sync.Mutex
+	holds   [addressUses]bool
 
-	// Owned by the read loop.
+	// mu guards the state and what comes with it. The read loop changes
+	// them, and so does an organizer's admission out of the lobby (from the
+	// organizer's goroutine); once joined, room, part and organizer do not
+	// change. gone is set when the session leaves: nothing enters after.
+	// Lock order: mu before a live room's mu.
+	mu        sync.Mutex
 	state     sessionState
+	gone      bool
 	room      *liveRoom
+	lobby     *liveRoom // the room whose lobby the session waits in
 	part      *sfu.Participant
 	organizer bool
 
 	// info is the public record; written under room.mu once joined.
 	info proto.Participant
+	// chatLimit bounds the chat messages; chatRefused counts the ones
+	// refused in a row (read loop).
+	chatLimit   *rate.Limiter
+	chatRefused int
 	// mutedByOrganizer forbids unmuting oneself. Under room.mu.
 	mutedByOrganizer bool
 
@@ -91,15 +106,11 @@ type session struct {
 
 func newSession(s *Server, conn *websocket.Conn, ip netip.Addr, host string) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &session{
-		s:    s,
-		conn: conn,
-		ip:   ip,
-		host: host,
-		// No address in the logs unless the operator asks: Palabre
-		// collects nothing about the people who use it. A random session
-		// id ties the lines together.
-		log:     sessionLogger(s, ip),
+	se := &session{
+		s:       s,
+		conn:    conn,
+		ip:      ip,
+		host:    host,
 		limit:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
 		outWake: make(chan struct{}, 1),
 		closing: make(chan struct{}),
@@ -107,7 +118,16 @@ func newSession(s *Server, conn *websocket.Conn, ip netip.Addr, host string) *se
 		ctx:     ctx,
 		cancel:  cancel,
 	}
+	// No address in the logs unless the operator asks: Palabre collects
+	// nothing about the people who use it. A random session id ties the
+	// lines together.
+	se.logp.Store(sessionLogger(s, ip))
+	return se
 }
+
+// logger is the session's logger; entering a room names the room and the
+// participant in it (from whichever goroutine admits the session).
+func (se *session) logger() *slog.Logger { return se.logp.Load() }
 
 // run serves the connection until it ends.
 func (se *session) run() {
@@ -124,6 +144,8 @@ func (se *session) run() {
 
 // acquire counts the session for use u of its address.
 func (se *session) acquire(u addressUse) bool {
+	se.holdsMu.Lock()
+	defer se.holdsMu.Unlock()
 	if se.holds[u] {
 		return true
 	}
@@ -137,6 +159,8 @@ func (se *session) acquire(u addressUse) bool {
 
 // release gives back use u of the session's address.
 func (se *session) release(u addressUse) {
+	se.holdsMu.Lock()
+	defer se.holdsMu.Unlock()
 	if se.holds[u] {
 		se.holds[u] = false
 		se.s.addrs.release(se.ip, u)
@@ -153,7 +177,8 @@ func (se *session) readLoop() {
 	for {
 		ctx := se.ctx
 		var cancel context.CancelFunc = func() {}
-		if se.state != stateJoined {
+		state := se.currentState()
+		if state != stateJoined {
 			// A hard deadline from the opening: pings and refused joins
 			// do not keep a connection that never joins.
 			ctx, cancel = context.WithDeadline(se.ctx, se.joinBy)
@@ -161,13 +186,13 @@ func (se *session) readLoop() {
 		typ, data, err := se.conn.Read(ctx)
 		cancel()
 		if err != nil {
-			if se.state != stateJoined && !time.Now().Before(se.joinBy) {
+			if se.currentState() != stateJoined && !time.Now().Before(se.joinBy) {
 				se.s.disconnected("join_timeout")
 				se.send(proto.ErrorReply(0, proto.CodeBadState, "no room joined in time; connection closed"))
 				se.closeWith(websocket.StatusPolicyViolation, "join timeout")
 				return
 			}
-			se.log.Debug("connection ended", "err", err)
+			se.logger().Debug("connection ended", "err", err)
 			return
 		}
 		if !se.limit.Allow() {
@@ -192,9 +217,24 @@ func (se *session) readLoop() {
 	}
 }
 
+// currentState is the session's state.
+func (se *session) currentState() sessionState {
+	se.mu.Lock()
+	defer se.mu.Unlock()
+	return se.state
+}
+
+// setState changes the session's state (read loop).
+func (se *session) setState(st sessionState) {
+	se.mu.Lock()
+	se.state = st
+	se.mu.Unlock()
+}
+
 // handle runs one valid request. It reports whether the session is over.
 func (se *session) handle(m proto.Message) bool {
-	switch se.state {
+	state := se.currentState()
+	switch state {
 	case stateNew:
 		if m.Type != proto.TypeHello {
 			se.send(proto.ErrorReply(m.ID, proto.CodeBadState, "say hello first"))
@@ -205,7 +245,7 @@ func (se *session) handle(m proto.Message) bool {
 			se.closeWith(websocket.StatusPolicyViolation, "unsupported version")
 			return true
 		}
-		se.state = stateReady
+		se.setState(stateReady)
 		se.send(proto.Message{Type: proto.TypeWelcome, ID: m.ID, Version: proto.Version, Software: se.s.cfg.Software})
 		return false
 	}
@@ -218,12 +258,16 @@ func (se *session) handle(m proto.Message) bool {
 		se.closeWith(websocket.StatusNormalClosure, "bye")
 		return true
 	}
-	if se.state == stateReady {
+	switch state {
+	case stateReady:
 		if m.Type == proto.TypeJoin {
 			se.join(m)
 		} else {
 			se.send(proto.ErrorReply(m.ID, proto.CodeBadState, m.Type+" before join"))
 		}
+		return false
+	case stateWaiting:
+		se.send(proto.ErrorReply(m.ID, proto.CodeBadState, "waiting in the lobby: an organizer has not admitted you yet"))
 		return false
 	}
 	se.handleInRoom(m)
@@ -233,7 +277,7 @@ func (se *session) handle(m proto.Message) bool {
 func (se *session) send(m proto.Message) {
 	data, err := json.Marshal(m)
 	if err != nil {
-		se.log.Error("encode", "type", m.Type, "err", err)
+		se.logger().Error("encode", "type", m.Type, "err", err)
 		return
 	}
 	se.enqueue(data)
@@ -351,14 +395,20 @@ func (se *session) leaveReason() string {
 	return "disconnected"
 }
 
-// leaveRoom takes the session out of its room, once.
+// leaveRoom takes the session out of its room or lobby, once, for good.
 func (se *session) leaveRoom(reason string) {
-	if se.state != stateJoined {
-		return
-	}
+	se.mu.Lock()
+	se.gone = true
+	state, room, lobby := se.state, se.room, se.lobby
 	se.state = stateReady
-	se.part.Leave()
-	se.room.unregister(se, reason)
+	se.mu.Unlock()
+	switch state {
+	case stateJoined:
+		se.part.Leave()
+		room.unregister(se, reason)
+	case stateWaiting:
+		lobby.unwait(se)
+	}
 	se.release(useParticipant)
 }
 
