@@ -32,7 +32,11 @@ func (f *FlatReport) Write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "%s: %d samples judged from %.0f s; loss %.3f %%\n", verdict, f.Judged, f.FromS, f.LossPct)
 	for _, g := range f.Series {
-		fmt.Fprintf(w, "  %-12s %g → %g %s (allowed +%g)\n", g.Name, g.First, g.Last, g.Unit, g.Allowed)
+		unit := g.Unit
+		if unit != "" {
+			unit = " " + unit
+		}
+		fmt.Fprintf(w, "  %-12s %g → %g%s (allowed +%g)\n", g.Name, g.First, g.Last, unit, g.Allowed)
 	}
 	for _, v := range f.Violations {
 		fmt.Fprintf(w, "  ✗ %s\n", v)
