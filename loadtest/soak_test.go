@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"testing"
@@ -48,6 +49,9 @@ func TestSoak(t *testing.T) {
 	// runs 40-second GC cycles, and RSS climbs towards the top of the
 	// sawtooth for most of two minutes; at 25 a cycle takes ~10 s.
 	defer debug.SetGCPercent(debug.SetGCPercent(25))
+	// Two minutes of joins and floor changes logged are noise under -v.
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	srv := testserver.Start(t, func(o *server.Options) {
 		const lifted = 1 << 20
 		o.PerAddress = signaling.AddressLimits{Unjoined: lifted, Participants: lifted, AdhocRooms: lifted}
