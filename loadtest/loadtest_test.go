@@ -32,7 +32,7 @@ func TestShortRun(t *testing.T) {
 	res, err := Run(context.Background(), Config{
 		Server: url, Rooms: 1, Listeners: 20, Speakers: 2,
 		Turn: 2 * time.Second, Duration: 5 * time.Second, JoinRate: 50,
-		Progress: &progress,
+		Progress: &progress, Sample: time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +55,14 @@ func TestShortRun(t *testing.T) {
 	}
 	if !bytes.Contains(progress.Bytes(), []byte("joining:")) {
 		t.Errorf("no progress lines: %q", progress.String())
+	}
+
+	// A sample a second, from 0 s to 5 s (the last one may come late).
+	if n := len(res.Samples); n < 5 || n > 7 {
+		t.Errorf("%d samples, want 6", n)
+	} else if s := res.Samples[2]; s.PacketsReceived == 0 || s.Goroutines == nil || s.HeapGoalBytes == nil ||
+		s.FDs == nil || s.CPUPct == nil || s.Participants == nil || *s.Participants != 22 {
+		t.Errorf("sample at %g s: %+v", s.T, s)
 	}
 
 	var table bytes.Buffer
