@@ -91,15 +91,16 @@ func (f *FlatReport) Err() error {
 var series = []struct {
 	name, unit string
 	scale      float64
+	memory     bool
 	get        func(*Sample) *float64
 	tol        func(*FlatLimits) Tolerance
 }{
-	{"RSS", "MiB", 1 << 20, func(s *Sample) *float64 { return s.RSSBytes }, func(l *FlatLimits) Tolerance { return l.RSS }},
-	{"heap goal", "MiB", 1 << 20, func(s *Sample) *float64 { return s.HeapGoalBytes }, func(l *FlatLimits) Tolerance { return l.Heap }},
-	{"goroutines", "", 1, func(s *Sample) *float64 { return s.Goroutines }, func(l *FlatLimits) Tolerance { return l.Goroutines }},
-	{"FDs", "", 1, func(s *Sample) *float64 { return s.FDs }, func(l *FlatLimits) Tolerance { return l.FDs }},
-	{"CPU", "% of a core", 1, func(s *Sample) *float64 { return s.CPUPct }, func(l *FlatLimits) Tolerance { return l.CPU }},
-	{"latency p99", "ms", 1, func(s *Sample) *float64 {
+	{"RSS", "MiB", 1 << 20, true, func(s *Sample) *float64 { return s.RSSBytes }, func(l *FlatLimits) Tolerance { return l.RSS }},
+	{"heap goal", "MiB", 1 << 20, true, func(s *Sample) *float64 { return s.HeapGoalBytes }, func(l *FlatLimits) Tolerance { return l.Heap }},
+	{"goroutines", "", 1, false, func(s *Sample) *float64 { return s.Goroutines }, func(l *FlatLimits) Tolerance { return l.Goroutines }},
+	{"FDs", "", 1, false, func(s *Sample) *float64 { return s.FDs }, func(l *FlatLimits) Tolerance { return l.FDs }},
+	{"CPU", "% of a core", 1, false, func(s *Sample) *float64 { return s.CPUPct }, func(l *FlatLimits) Tolerance { return l.CPU }},
+	{"latency p99", "ms", 1, false, func(s *Sample) *float64 {
 		if s.PacketsReceived == 0 {
 			return nil
 		}
@@ -139,7 +140,7 @@ func (res *Result) CheckFlat(lim FlatLimits) *FlatReport {
 		if len(v) < max(lim.MinSamples, 3) {
 			continue // not reported
 		}
-		memory = memory || sr.unit == "MiB"
+		memory = memory || sr.memory
 		g, violation := growth(sr.name, sr.unit, v, sr.tol(&lim), sr.scale)
 		f.Series = append(f.Series, g)
 		if violation != "" {

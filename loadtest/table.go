@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -22,6 +23,16 @@ func WriteSamples(w io.Writer, samples []Sample) {
 		})
 	}
 	writeMarkdown(w, rows)
+	failed, first := 0, ""
+	for _, s := range samples {
+		if s.Error != "" {
+			failed++
+			first = cmp.Or(first, s.Error)
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(w, "\n%d of %d samples lack server figures; first error: %s\n", failed, len(samples), first)
+	}
 }
 
 // Write prints the verdict: one line per series, then the violations.
