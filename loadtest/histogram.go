@@ -72,3 +72,40 @@ func (h *histogram) maxMS() float64 { return ms(time.Duration(h.max.Load())) }
 func ms(d time.Duration) float64 {
 	return math.Round(float64(d)/float64(time.Millisecond)*100) / 100
 }
+
+// snapshot copies the bucket counts, for windowQuantile.
+func (h *histogram) snapshot() []uint64 {
+	out := make([]uint64, histBuckets)
+	for i := range h.buckets {
+		out[i] = h.buckets[i].Load()
+	}
+	return out
+}
+
+// windowQuantile is quantile q, in milliseconds, of what was recorded
+// between two snapshots (prev may be nil: since the start); 0 when
+// nothing was. It returns the upper edge of the bucket.
+func windowQuantile(prev, cur []uint64, q float64) float64 {
+	count := func(i int) uint64 {
+		if prev == nil {
+			return cur[i]
+		}
+		return cur[i] - min(cur[i], prev[i])
+	}
+	var total uint64
+	for i := range cur {
+		total += count(i)
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := max(1, uint64(math.Ceil(q*float64(total))))
+	var seen uint64
+	for i := range cur {
+		seen += count(i)
+		if seen >= rank {
+			return ms(time.Duration(i+1) * histStep)
+		}
+	}
+	return ms(histMax)
+}

@@ -1,7 +1,6 @@
 package loadtest
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
@@ -39,30 +38,5 @@ func TestHistogramQuantiles(t *testing.T) {
 				t.Errorf("max = %v, want %v", got, tc.max)
 			}
 		})
-	}
-}
-
-func TestParseMetrics(t *testing.T) {
-	text := `# HELP x y
-# TYPE palabre_dropped_packets_total counter
-palabre_dropped_packets_total{reason="muted"} 3
-palabre_dropped_packets_total{reason="no_floor"} 4
-process_cpu_seconds_total 1.5
-process_resident_memory_bytes 2.5e+07
-broken_line
-`
-	m := parseMetrics(strings.NewReader(text))
-	want := map[string]float64{
-		"palabre_dropped_packets_total": 7,
-		"process_cpu_seconds_total":     1.5,
-		"process_resident_memory_bytes": 2.5e7,
-	}
-	for k, v := range want {
-		if m[k] != v {
-			t.Errorf("%s = %v, want %v", k, m[k], v)
-		}
-	}
-	if len(m) != len(want) {
-		t.Errorf("parsed %v", m)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,14 +35,25 @@ type Config struct {
 	Duration  time.Duration // measurement time once everyone has joined
 	JoinRate  float64       // joins per second while ramping up
 	Token     string        // room creation token, if the server needs one
-	ServerPID int           // read the server's CPU and memory from /proc (same machine)
+	ServerPID int           // read the server's CPU, memory and FDs from /proc (same machine)
 	Progress  io.Writer     // progress lines while ramping up; nil: none
 	Logger    *slog.Logger
+
+	// MetricsURL is the server's Prometheus endpoint (default: Server +
+	// "/metrics"; elsewhere when the server has an admin listener).
+	MetricsURL string
+	// Sample, if positive, reads the server's state and the listeners'
+	// figures at this interval during the measurement (Result.Samples):
+	// what a soak judges with Result.CheckFlat.
+	Sample time.Duration
 }
 
 func (c *Config) defaults() error {
 	if c.Server == "" {
 		c.Server = "http://127.0.0.1:8080"
+	}
+	if c.MetricsURL == "" {
+		c.MetricsURL = strings.TrimRight(c.Server, "/") + "/metrics"
 	}
 	if c.Rooms <= 0 {
 		c.Rooms = 1
@@ -116,6 +128,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var sm *sampler
+	if cfg.Sample > 0 {
+		sm = r.startSampling(ctx, cfg.Sample)
+	}
 	mctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	var wg sync.WaitGroup
 	for _, rm := range r.rooms {
@@ -126,11 +142,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	wg.Wait()
 	cancel()
 	time.Sleep(200 * time.Millisecond) // let the last packets land
+	var samples []Sample
+	if sm != nil {
+		samples = sm.finish(ctx, cfg.Sample)
+	}
 	end, err := r.serverSample(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.result(start, end), ctx.Err()
+	res := r.result(start, end)
+	if sm != nil {
+		res.SampleEveryS, res.Samples = cfg.Sample.Seconds(), samples
+	}
+	return res, ctx.Err()
 }
 
 func (r *run) participants() int {

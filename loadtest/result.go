@@ -34,6 +34,12 @@ type Result struct {
 	ServerRSSPerPartBytes *float64 `json:"server_rss_per_participant_bytes,omitempty"`
 	ServerPacketsOut      *float64 `json:"server_packets_forwarded,omitempty"`
 	ServerCPUUsPerPacket  *float64 `json:"server_cpu_us_per_packet,omitempty"`
+
+	// Samples taken every SampleEveryS seconds (Config.Sample), and the
+	// verdict on them when the caller asked for one (CheckFlat).
+	SampleEveryS float64     `json:"sample_every_s,omitempty"`
+	Samples      []Sample    `json:"samples,omitempty"`
+	Flat         *FlatReport `json:"flat,omitempty"`
 }
 
 // Quantiles of a distribution, in milliseconds.
@@ -119,9 +125,17 @@ func (res *Result) WriteTable(w io.Writer) {
 			fmt.Fprintf(tw, "server CPU per packet\t%.2f µs\n", *res.ServerCPUUsPerPacket)
 		}
 	} else {
-		fmt.Fprintln(tw, "server figures\tunknown (no /metrics; pass --server-pid on the same machine)")
+		fmt.Fprintln(tw, "server figures\tunknown (no /metrics; pass --metrics-url, or --server-pid on the same machine)")
 	}
 	tw.Flush()
+	if len(res.Samples) > 0 {
+		fmt.Fprintf(w, "\nsamples every %g s:\n\n", res.SampleEveryS)
+		WriteSamples(w, res.Samples)
+	}
+	if res.Flat != nil {
+		fmt.Fprintln(w)
+		res.Flat.Write(w)
+	}
 }
 
 func round(v float64, digits int) float64 {

@@ -1,7 +1,6 @@
 package loadtest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -10,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -28,7 +25,7 @@ type serverSample struct {
 // is known (same machine), else from its /metrics endpoint.
 func (r *run) serverSample(ctx context.Context) (serverSample, error) {
 	s := serverSample{forwarded: -1}
-	metrics, err := r.scrape(ctx)
+	metrics, err := scrape(ctx, r.cfg.MetricsURL)
 	if err == nil {
 		if v, ok := metrics["palabre_forwarded_packets_total"]; ok {
 			s.forwarded = v
@@ -40,86 +37,13 @@ func (r *run) serverSample(ctx context.Context) (serverSample, error) {
 		}
 	}
 	if r.cfg.ServerPID > 0 {
-		cpu, rss, err := procSample(r.cfg.ServerPID)
+		p, err := readProc(r.cfg.ServerPID)
 		if err != nil {
 			return s, fmt.Errorf("--server-pid %d: %w", r.cfg.ServerPID, err)
 		}
-		s.known, s.cpu, s.rss = true, cpu, rss
+		s.known, s.cpu, s.rss = true, p.cpu, p.rss
 	}
 	return s, nil
-}
-
-// scrape reads the server's Prometheus text metrics into name → value
-// (summed over labels).
-func (r *run) scrape(ctx context.Context) (map[string]float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(r.cfg.Server, "/")+"/metrics", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("/metrics: %s", resp.Status)
-	}
-	return parseMetrics(io.LimitReader(resp.Body, 8<<20)), nil
-}
-
-func parseMetrics(rd io.Reader) map[string]float64 {
-	out := make(map[string]float64)
-	sc := bufio.NewScanner(rd)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, rest, ok := strings.Cut(line, " ")
-		if i := strings.IndexByte(line, '{'); i >= 0 && i < len(name) {
-			name = line[:i]
-			j := strings.LastIndexByte(line, '}')
-			if j < 0 {
-				continue
-			}
-			rest = strings.TrimSpace(line[j+1:])
-		} else if !ok {
-			continue
-		}
-		fields := strings.Fields(rest)
-		if len(fields) == 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(fields[0], 64)
-		if err != nil {
-			continue
-		}
-		out[name] += v
-	}
-	return out
-}
-
-// procSample reads CPU seconds and resident memory of a local process.
-func procSample(pid int) (cpu, rss float64, err error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	// Fields after the command name, which is in parentheses and may
-	// contain spaces.
-	i := bytes.LastIndexByte(stat, ')')
-	f := strings.Fields(string(stat[i+1:]))
-	if len(f) < 22 {
-		return 0, 0, fmt.Errorf("unexpected /proc stat format")
-	}
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	rssPages, _ := strconv.ParseFloat(f[21], 64)
-	const clockTicks = 100 // USER_HZ on Linux
-	return (utime + stime) / clockTicks, rssPages * float64(os.Getpagesize()), nil
 }
 
 // createRoom makes a push-to-talk room for the test, with a random name so

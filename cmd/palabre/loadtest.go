@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,7 +17,7 @@ import (
 func loadTest(args []string, stdout, stderr io.Writer) int {
 	var cfg loadtest.Config
 	fs := newFlagSet("loadtest", "loadtest [flags]",
-		"Measures a server with simulated participants (real WebRTC connections): push-to-talk\nrooms, listeners, speakers taking turns; prints delivery, latency, CPU and memory.")
+		"Measures a server with simulated participants (real WebRTC connections): push-to-talk\nrooms, listeners, speakers taking turns; prints delivery, latency, CPU and memory.\nWith --sample it also reads the server's state at intervals; --assert-flat then fails\nthe run when memory, goroutines, FDs or CPU grew, or audio was lost (a soak).")
 	fs.StringVar(&cfg.Server, "server", defaultServer, "server `URL`")
 	fs.IntVar(&cfg.Rooms, "rooms", 1, "push-to-talk rooms to create")
 	fs.IntVar(&cfg.Listeners, "listeners", 20, "listeners per room")
@@ -25,13 +26,27 @@ func loadTest(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Duration, "duration", loadtestDefaultDuration, "measurement time once everyone has joined")
 	fs.Float64Var(&cfg.JoinRate, "join-rate", 20, "joins per second while ramping up")
 	fs.StringVar(&cfg.Token, "token", os.Getenv("PALABRE_CREATE_TOKEN"), "room creation `token`, if the server needs one")
-	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "`pid` of the server on this machine, to read its CPU and memory from /proc")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "`pid` of the server on this machine, to read its CPU, memory and open files from /proc")
+	fs.StringVar(&cfg.MetricsURL, "metrics-url", "", "the server's Prometheus `URL` (default: --server + /metrics; the admin listener's when the server has --admin-listen)")
+	fs.DurationVar(&cfg.Sample, "sample", 0, "read the server's memory, goroutines, FDs and CPU and the listeners' figures every `interval` (e.g. 10s; 0: off)")
+	assertFlat := fs.Bool("assert-flat", false, "with --sample: fail the run when, after the warm-up, memory, goroutines, FDs, CPU or latency grew, or loss passed --max-loss (the rules: docs/performance.md, Soak)")
+	warmup := fs.Duration("warmup", loadtest.DefaultFlatLimits().Warmup, "with --assert-flat: samples in this first `time` (and the first 20 % of them) are not judged")
+	maxLoss := fs.Float64("max-loss", loadtest.DefaultFlatLimits().MaxLossPct, "with --assert-flat: the loss allowed after the warm-up, in `percent`")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
+	jsonFile := fs.String("json-file", "", "also write the JSON result to this `file`")
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
 	if err := checkServerURL(cfg.Server); err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
+		return 2
+	}
+	if u, err := url.Parse(cfg.MetricsURL); cfg.MetricsURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		fmt.Fprintf(stderr, "loadtest: --metrics-url %s: want a URL such as http://127.0.0.1:6060/metrics\n", cfg.MetricsURL)
+		return 2
+	}
+	if *assertFlat && cfg.Sample <= 0 {
+		fmt.Fprintln(stderr, "loadtest: --assert-flat needs --sample, e.g. --sample 10s")
 		return 2
 	}
 	cfg.Progress = stderr
@@ -44,6 +59,11 @@ func loadTest(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return 1
 	}
+	if *assertFlat {
+		lim := loadtest.DefaultFlatLimits()
+		lim.MaxLossPct, lim.Warmup = *maxLoss, *warmup
+		res.Flat = res.CheckFlat(lim)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -51,8 +71,19 @@ func loadTest(args []string, stdout, stderr io.Writer) int {
 	} else {
 		res.WriteTable(stdout)
 	}
+	if *jsonFile != "" {
+		raw, _ := json.MarshalIndent(res, "", "  ")
+		if werr := os.WriteFile(*jsonFile, append(raw, '\n'), 0o644); werr != nil {
+			fmt.Fprintln(stderr, "loadtest: --json-file:", werr)
+			return 1
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest: interrupted:", err)
+		return 1
+	}
+	if res.Flat != nil && !res.Flat.OK() {
+		fmt.Fprintln(stderr, "loadtest:", res.Flat.Err())
 		return 1
 	}
 	return 0
