@@ -28,6 +28,8 @@ const (
 	// MaxWaiting bounds a room's lobby: newcomers beyond it are refused
 	// with room_full.
 	MaxWaiting = 100
+	// MaxVideoSlots bounds the camera slots a server may offer.
+	MaxVideoSlots = 9
 )
 
 // Client → server request types.
@@ -65,6 +67,16 @@ const (
 	TypeRefuse     = "refuse"      // organizer: {target} waiting is turned away
 	TypeGrantNext  = "grant_next"  // organizer: the floor to the first raised hand
 	TypeMuteAll    = "mute_all"    // organizer: everyone else is muted
+
+	// Video (docs/video.md).
+	TypeCameraOn   = "camera_on"   // this participant sends its camera on the offer's camera m-line
+	TypeCameraOff  = "camera_off"  //
+	TypeScreenOn   = "screen_on"   // this participant shares its screen on the offer's screen m-line
+	TypeScreenOff  = "screen_off"  //
+	TypeVideoWish  = "video_wish"  // {wishes}: per video slot, off | low | high
+	TypeVideoOn    = "video_on"    // organizer: the room allows cameras and screens
+	TypeVideoOff   = "video_off"   // organizer: the room is audio only
+	TypeSetCameras = "set_cameras" // organizer: {max_cameras}
 )
 
 // Server → client types (replies and events).
@@ -90,6 +102,10 @@ const (
 	TypeRefused = "refused" // {message}
 	TypeLobby   = "lobby"   // to organizers: {waiting}: who waits, in arrival order
 	TypeHands   = "hands"   // {hands}: raised hands, in the order they were raised
+	// TypeVideoSlot says whose camera or screen a video slot carries now
+	// (like speaking for the audio slots).
+	TypeVideoSlot = "video_slot" // {video}
+	TypeCamera    = "camera"     // {participant}: participant.camera or .screen changed
 	// TypeRedirect sends the client to another node of the cluster: as the
 	// reply to a join whose room lives elsewhere (reason "elsewhere"), or
 	// unsolicited when the room moves (reason "moved": a drain, or two
@@ -127,14 +143,16 @@ const (
 	CodeNotFound           = "not_found"           // no such room (ad-hoc rooms off) or participant
 	CodeRoomFull           = "room_full"
 	CodeRoomLocked         = "room_locked"
-	CodeRateLimited        = "rate_limited"   // too many joins or password attempts; retry later
-	CodeFloorBusy          = "floor_busy"     // the room's speakers are all taken
-	CodeNoMedia            = "no_media"       // the floor needs a media connection that is up
-	CodeChatOff            = "chat_off"       // the room's chat is off, or an organizer muted your chat
-	CodeNotAllowed         = "not_allowed"    // organizer-only action, or talking not allowed in this mode
-	CodeFlood              = "flood"          // too many messages: the server closes the connection
-	CodeTooManyRooms       = "too_many_rooms" // the server's cap on ad-hoc rooms is reached; try an existing room or later
-	CodeAddressLimit       = "address_limit"  // your address holds as many connections, participants or ad-hoc rooms as the server allows
+	CodeRateLimited        = "rate_limited"     // too many joins or password attempts; retry later
+	CodeFloorBusy          = "floor_busy"       // the room's speakers are all taken
+	CodeNoMedia            = "no_media"         // the floor needs a media connection that is up
+	CodeChatOff            = "chat_off"         // the room's chat is off, or an organizer muted your chat
+	CodeVideoOff           = "video_off"        // the room is audio only (or the server carries no video)
+	CodeTooManyCameras     = "too_many_cameras" // the room's cameras are all on
+	CodeNotAllowed         = "not_allowed"      // organizer-only action, or talking not allowed in this mode
+	CodeFlood              = "flood"            // too many messages: the server closes the connection
+	CodeTooManyRooms       = "too_many_rooms"   // the server's cap on ad-hoc rooms is reached; try an existing room or later
+	CodeAddressLimit       = "address_limit"    // your address holds as many connections, participants or ad-hoc rooms as the server allows
 	CodeInternal           = "internal"
 )
 
@@ -186,6 +204,14 @@ type Message struct {
 	Chat *ChatMessage `json:"chat_message,omitempty"`
 	// Waiting are the people in the lobby (lobby event, to organizers).
 	Waiting []Waiting `json:"waiting,omitempty"`
+	// Video is a video slot's occupant (video_slot event); VideoSlots
+	// are the occupied ones (joined).
+	Video      *VideoSlot  `json:"video,omitempty"`
+	VideoSlots []VideoSlot `json:"video_slots,omitempty"`
+	// Wishes are a receiver's wishes per video slot (video_wish).
+	Wishes []VideoWish `json:"wishes,omitempty"`
+	// MaxCameras is set_cameras' value.
+	MaxCameras int `json:"max_cameras,omitempty"`
 	// OrganizerSecret is handed to whoever opened an ad-hoc room (joined):
 	// it makes them its organizer again if they come back.
 	OrganizerSecret string      `json:"organizer_secret,omitempty"`
@@ -217,6 +243,8 @@ type Participant struct {
 	Hand      bool   `json:"hand"`       // hand raised
 	Floor     bool   `json:"floor"`      // holds the floor
 	ChatMuted bool   `json:"chat_muted"` // an organizer muted this participant's chat
+	Camera    bool   `json:"camera"`     // sends its camera
+	Screen    bool   `json:"screen"`     // shares its screen
 	// Source is the value the server puts in the CSRC field of the RTP
 	// packets that carry this participant's voice on an audio slot.
 	Source uint32 `json:"source"`
@@ -232,6 +260,9 @@ type RoomInfo struct {
 	MaxSpeakers     int    `json:"max_speakers"`     // floor size in ptt and moderated rooms
 	Chat            bool   `json:"chat"`             // the chat is open to everyone (else organizers only)
 	Lobby           bool   `json:"lobby"`            // newcomers wait in the lobby until admitted
+	Video           bool   `json:"video"`            // cameras and screens allowed (else audio only)
+	MaxCameras      int    `json:"max_cameras"`      // cameras on at once, at most
+	VideoSlots      int    `json:"video_slots"`      // camera slots (downstream video tracks) per participant; 0: no video on this server
 	Slots           int    `json:"slots"`            // audio slots (downstream tracks) per participant
 }
 
@@ -243,6 +274,33 @@ type ChatMessage struct {
 	Text    string `json:"text"`
 	To      string `json:"to,omitempty"` // set on private messages: the addressee
 	Private bool   `json:"private"`
+}
+
+// Video slot kinds and receiver wishes.
+const (
+	VideoCamera = "camera"
+	VideoScreen = "screen"
+
+	WishOff  = "off"  // send nothing on this slot (hidden tile, audio only)
+	WishLow  = "low"  // a small tile: the lowest layer is enough
+	WishHigh = "high" // a large tile: as high as the link allows
+)
+
+// VideoSlot says which participant's camera or screen a downstream video
+// slot carries (Participant "" when empty). Slot counts the camera slots
+// 0..video_slots-1; the screen slot is Kind "screen", Slot 0.
+type VideoSlot struct {
+	Slot        int    `json:"slot"`
+	Kind        string `json:"kind"`
+	Participant string `json:"participant"`
+	Source      uint32 `json:"source"`
+}
+
+// VideoWish is what a receiver asks of one video slot.
+type VideoWish struct {
+	Slot  int    `json:"slot"`
+	Kind  string `json:"kind"`  // camera or screen
+	Level string `json:"level"` // off, low or high
 }
 
 // Waiting is someone in a room's lobby.

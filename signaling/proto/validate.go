@@ -18,6 +18,8 @@ var requestTypes = map[string]bool{
 	TypeChat: true, TypeChatMute: true, TypeChatUnmute: true, TypeChatOn: true, TypeChatOff: true,
 	TypeLobbyOn: true, TypeLobbyOff: true, TypeAdmit: true, TypeAdmitAll: true, TypeRefuse: true,
 	TypeGrantNext: true, TypeMuteAll: true,
+	TypeCameraOn: true, TypeCameraOff: true, TypeScreenOn: true, TypeScreenOff: true, TypeVideoWish: true,
+	TypeVideoOn: true, TypeVideoOff: true, TypeSetCameras: true,
 }
 
 // DecodeRequest parses and validates one client message. On failure it
@@ -80,6 +82,20 @@ func (m *Message) Validate() error {
 	case TypeChat:
 		if err := ValidChatText(m.Text); err != nil {
 			return err
+		}
+	case TypeVideoWish:
+		if len(m.Wishes) == 0 || len(m.Wishes) > MaxVideoSlots+1 {
+			return badf("video_wish needs 1 to %d wishes", MaxVideoSlots+1)
+		}
+		for _, w := range m.Wishes {
+			if (w.Kind != VideoCamera && w.Kind != VideoScreen) || w.Slot < 0 || w.Slot >= MaxVideoSlots ||
+				(w.Level != WishOff && w.Level != WishLow && w.Level != WishHigh) {
+				return badf("a wish is {slot: 0..%d, kind: camera|screen, level: off|low|high}", MaxVideoSlots-1)
+			}
+		}
+	case TypeSetCameras:
+		if m.MaxCameras < 1 || m.MaxCameras > MaxVideoSlots {
+			return badf("max_cameras must be 1 to %d", MaxVideoSlots)
 		}
 	case TypeSetMode:
 		if !ValidMode(m.Mode) {
