@@ -6,6 +6,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -126,8 +127,23 @@ func (p *fxPage) eval(ctx context.Context, expr string) ([]byte, error) {
 	return json.Marshal(v)
 }
 
+// element finds the element and scrolls it into view: input actions
+// aimed at an element outside the viewport fail ("move target out of
+// bounds"), they do not scroll as WebDriver's element click does.
 func (p *fxPage) element(ctx context.Context, selector string) (bidi.Node, error) {
-	return p.bc.Element(ctx, selector)
+	v, err := p.bc.CallFunction(ctx, `(s) => {
+		const e = document.querySelector(s);
+		if (e) e.scrollIntoView({block: 'center', inline: 'center'});
+		return e;
+	}`, selector)
+	if err != nil {
+		return bidi.Node{}, err
+	}
+	n, ok := v.(bidi.Node)
+	if !ok {
+		return bidi.Node{}, fmt.Errorf("no element %s", selector)
+	}
+	return n, nil
 }
 
 func (p *fxPage) typeText(ctx context.Context, selector, text string) error {
