@@ -238,6 +238,9 @@ func (b *bench) personIn(e *engine, v variant, name string) *page {
 			for _, l := range lines {
 				t.Logf("%s console: %s", name, l)
 			}
+			if o, ok := d.(interface{ output() string }); ok {
+				t.Logf("%s's browser printed:\n%s", name, o.output())
+			}
 		}
 		d.close()
 	})
@@ -646,6 +649,28 @@ func (p *page) collect(ctx context.Context) {
 	p.urls = append(p.urls, urls...)
 	p.consoleLines = append(p.consoleLines, lines...)
 	p.mu.Unlock()
+}
+
+// waitConsole waits until the page's console has said text.
+func (p *page) waitConsole(text string) {
+	p.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := p.ctx()
+		p.collect(ctx)
+		cancel()
+		p.mu.Lock()
+		found := slices.ContainsFunc(p.consoleLines, func(l string) bool { return strings.Contains(l, text) })
+		lines := append([]string(nil), p.consoleLines...)
+		p.mu.Unlock()
+		if found {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s (%s): the console never said %q (it said %q)", p.name, p.engine.label, text, lines)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // requests returns every URL the page asked for.

@@ -37,6 +37,7 @@ var firefoxEngine = &engine{
 // (its own storage) in a window of its own (a background tab would be a
 // hidden document, without animation frames for the level meter).
 type firefox struct {
+	t     *testing.T // the engine's test
 	ff    *bidi.Firefox
 	sound bool
 	out   *lockedBuffer
@@ -63,13 +64,16 @@ func startFirefox(t *testing.T, run *engineRun, v variant) (browser, error) {
 		ff.Close()
 		return nil, err
 	}
-	f := &firefox{ff: ff, sound: env != nil, out: out}
+	f := &firefox{t: run.t, ff: ff, sound: env != nil, out: out}
 	return f, nil
 }
 
 func (f *firefox) close() {
 	if err := f.ff.Close(); err != nil {
-		f.ff.Conn.Close()
+		f.t.Log(err)
+	}
+	if f.t.Failed() {
+		f.t.Logf("Firefox's output:\n%s", f.out.String())
 	}
 }
 

@@ -33,6 +33,9 @@ func home(t *testing.T, b *bench) {
 		checkLayout(t, p, fmt.Sprintf("the home page at %d px", w.width))
 		p.screenshot(fmt.Sprintf("home-%d.png", w.width))
 	}
+	// The driver hears the page's console (printed when a test fails).
+	p.run(`console.log('palabre e2e: console check')`)
+	p.waitConsole("palabre e2e: console check")
 	checkOnlyServer(t, s.URL, p)
 }
 
@@ -122,6 +125,9 @@ func prejoinMicrophone(t *testing.T, b *bench) {
 	}
 	p.viewport(360, 740)
 	open()
+	if p.sound {
+		p.waitFor("the level meter moves at 360 px", `+document.getElementById('mic-level').getAttribute('aria-valuenow') > 0`)
+	}
 	checkLayout(t, p, "the prejoin page at 360 px")
 	p.screenshot("prejoin-360.png")
 	checkOnlyServer(t, s.URL, p)

@@ -7,7 +7,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -103,11 +102,12 @@ func (w *webkit) hasSound() bool { return true } // its meter moves without a so
 type wkPage struct {
 	driver *webdriver.Driver
 	s      *webdriver.Session
-	out    *lineBuffer
+	out    *lockedBuffer
 	chrome [2]int // the window's outer size less the viewport's
 
-	mu   sync.Mutex
-	seen map[string]bool
+	mu    sync.Mutex
+	seen  map[string]bool
+	lines []string
 }
 
 // gtkCSS shrinks MiniBrowser's own widgets (toolbar, address bar).
@@ -115,11 +115,10 @@ const gtkCSS = `* { min-width: 0; min-height: 0; padding: 0; margin: 0; border-w
 `
 
 // webkitArgs are MiniBrowser's settings: getUserMedia with WebKit's mock
-// microphones (a tone), console messages on its output.
+// microphones (a tone).
 var webkitArgs = []string{
 	"--enable-media-stream=true",
 	"--enable-mock-capture-devices=true",
-	"--enable-write-console-messages-to-stdout=true",
 	"--enable-dns-prefetching=false",
 }
 
@@ -145,7 +144,7 @@ func (w *webkit) open(t *testing.T, name string) (driver, error) {
 		"XDG_CACHE_HOME=" + filepath.Join(dir, "cache"), "XDG_DATA_HOME=" + filepath.Join(dir, "data"),
 		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
 	}, w.run.pulseEnv()...)
-	out := &lineBuffer{}
+	out := &lockedBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	d, err := webdriver.StartDriver(ctx, webdriver.DriverOptions{Env: env, Output: out})
@@ -195,8 +194,29 @@ func (p *wkPage) inner(ctx context.Context) ([2]int, error) {
 
 func (p *wkPage) navigate(ctx context.Context, target string) error {
 	p.collect(ctx)
-	return p.s.Navigate(ctx, target)
+	if err := p.s.Navigate(ctx, target); err != nil {
+		return err
+	}
+	_, err := p.eval(ctx, consoleHookJS)
+	return err
 }
+
+// consoleHookJS records what the page writes to its console, and its
+// uncaught errors, in window.__e2eConsole: classic WebDriver has no log,
+// and MiniBrowser's automation windows do not print them. What the page
+// wrote before its load event is not seen.
+const consoleHookJS = `(() => {
+	if (window.__e2eConsole) return true;
+	const out = window.__e2eConsole = [];
+	const stamp = () => new Date().toISOString().slice(11, 23);
+	for (const m of ['debug', 'log', 'info', 'warn', 'error']) {
+		const orig = console[m].bind(console);
+		console[m] = (...args) => { out.push(stamp() + ' ' + m + ': ' + args.map(a => { try { return typeof a === 'string' ? a : JSON.stringify(a); } catch { return String(a); } }).join(' ')); orig(...args); };
+	}
+	addEventListener('error', e => out.push(stamp() + ' uncaught: ' + e.message));
+	addEventListener('unhandledrejection', e => out.push(stamp() + ' unhandled rejection: ' + String(e.reason)));
+	return true;
+})()`
 
 // evalScript is the body of an asynchronous WebDriver script that
 // evaluates an expression, awaits it and calls back with its value or
@@ -296,31 +316,35 @@ func (p *wkPage) requests(ctx context.Context) []string {
 	return out
 }
 
+// collect takes the page's record of its requests and console.
 func (p *wkPage) collect(ctx context.Context) {
-	raw, err := p.eval(ctx, `[location.href, ...performance.getEntriesByType('resource').map(e => e.name)]`)
+	raw, err := p.eval(ctx, `({urls: [location.href, ...performance.getEntriesByType('resource').map(e => e.name)],
+		console: (window.__e2eConsole || []).splice(0)})`)
 	if err != nil {
 		return
 	}
-	var urls []string
-	json.Unmarshal(raw, &urls)
+	var got struct {
+		URLs    []string `json:"urls"`
+		Console []string `json:"console"`
+	}
+	json.Unmarshal(raw, &got)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, u := range urls {
+	for _, u := range got.URLs {
 		if _, ok := p.seen[u]; !ok {
 			p.seen[u] = true
 		}
 	}
+	p.lines = append(p.lines, got.Console...)
 }
 
-// console: MiniBrowser writes the console's messages on its output
-// (--enable-write-console-messages-to-stdout), which is the driver's.
+// console returns what collect took of the page's console (see
+// consoleHookJS).
 func (p *wkPage) console() []string {
-	var out []string
-	for _, l := range p.out.take() {
-		if strings.Contains(l, "CONSOLE") {
-			out = append(out, l)
-		}
-	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.lines
+	p.lines = nil
 	return out
 }
 
@@ -331,38 +355,5 @@ func (p *wkPage) close() {
 	p.driver.Close()
 }
 
-// lineBuffer keeps what a process writes, by lines.
-type lineBuffer struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	lines []string
-}
-
-func (l *lineBuffer) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Write(b)
-	for {
-		i := bytes.IndexByte(l.buf.Bytes(), '\n')
-		if i < 0 {
-			break
-		}
-		l.lines = append(l.lines, string(l.buf.Next(i + 1)[:i]))
-	}
-	return len(b), nil
-}
-
-// take returns the whole lines written since the last call.
-func (l *lineBuffer) take() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := l.lines
-	l.lines = nil
-	return out
-}
-
-func (l *lineBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
+// output is what the driver and its browser printed.
+func (p *wkPage) output() string { return p.out.String() }
