@@ -310,16 +310,3 @@ func (s *Session) ReleaseActions(ctx context.Context) error {
 	return s.do(ctx, http.MethodDelete, "/actions", nil, nil)
 }
 
-// Fullscreen makes the window fill the screen.
-func (s *Session) Fullscreen(ctx context.Context) (Rect, error) {
-	var r Rect
-	err := s.do(ctx, http.MethodPost, "/window/fullscreen", struct{}{}, &r)
-	return r, err
-}
-
-// Maximize makes the window as large as the screen lets it.
-func (s *Session) Maximize(ctx context.Context) (Rect, error) {
-	var r Rect
-	err := s.do(ctx, http.MethodPost, "/window/maximize", struct{}{}, &r)
-	return r, err
-}
