@@ -309,4 +309,3 @@ func (s *Session) PerformActions(ctx context.Context, sources ...Actions) error 
 func (s *Session) ReleaseActions(ctx context.Context) error {
 	return s.do(ctx, http.MethodDelete, "/actions", nil, nil)
 }
-
