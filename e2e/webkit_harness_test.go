@@ -295,7 +295,16 @@ func (p *wkPage) viewport(ctx context.Context, width, height int) error {
 	return nil
 }
 
-func (p *wkPage) screenshot(ctx context.Context) ([]byte, error) { return p.s.Screenshot(ctx) }
+// screenshot waits for two animation frames first: WebKitGTK's
+// screenshot is the last frame painted, which can lag a step or two
+// behind the document (a first version showed the home page after the
+// room had replaced it).
+func (p *wkPage) screenshot(ctx context.Context) ([]byte, error) {
+	if _, err := p.eval(ctx, `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 100))))`); err != nil {
+		return nil, err
+	}
+	return p.s.Screenshot(ctx)
+}
 
 func (p *wkPage) preload(context.Context, string) error { return errUnsupported }
 
