@@ -163,8 +163,10 @@ const offlineRoomJS = `(async () => {
 // offlineRoomJS. Space held enables the microphone and presses the talk
 // button, its release lets go; Space typed in a text field does not
 // talk; the talk key can be changed (the next key pressed), is shown and
-// remembered, and then works instead of Space; the talk button held with
-// the mouse talks too. And the screen at desktop and phone width.
+// remembered, and then works instead of Space (Escape cancels a change);
+// the talk button held with the mouse talks too, and so do Space or Enter
+// held on it when focused, without latching it on release; the latch
+// talks until pressed again. And the screen at desktop and phone width.
 func talkKeys(t *testing.T, b *bench) {
 	s := testserver.Start(t)
 	p := b.person("talker")
@@ -224,11 +226,40 @@ func talkKeys(t *testing.T, b *bench) {
 	}
 	p.space(false)
 
+	// Escape cancels a change of key.
+	p.click("#ptt-key")
+	p.waitFor("the page asks for the new key", `document.getElementById('ptt-hint').textContent.includes('Press the new key')`)
+	p.key(keyEscape, true)
+	p.key(keyEscape, false)
+	p.waitFor("the change is cancelled", `!document.getElementById('ptt-hint').textContent.includes('Press the new key') && localStorage.getItem('palabre.pttKey') === 'KeyK'`)
+
 	// The talk button, held with the mouse.
 	p.holdTalkButton()
 	p.waitFor("the talk button held: the microphone is live", live)
 	p.releaseTalkButton()
 	p.waitFor("the talk button released: the microphone is off", quiet)
+
+	// Space or Enter held on the focused talk button talks too (whatever
+	// the talk key), and its release does not click the button (which
+	// would latch it).
+	for _, k := range []struct{ key, name string }{{keySpace, "Space"}, {keyEnter, "Enter"}} {
+		p.run(`document.getElementById('ptt').focus()`)
+		p.key(k.key, true)
+		p.waitFor(k.name+" held on the talk button: the microphone is live", live)
+		p.key(k.key, false)
+		p.waitFor(k.name+" released on the talk button: the microphone is off", quiet)
+		time.Sleep(200 * time.Millisecond)
+		if eval[bool](p, `window.offline.track.enabled || document.getElementById('ptt-latch').getAttribute('aria-pressed') === 'true'`) {
+			t.Errorf("%s released on the talk button latched it", k.name)
+		}
+	}
+	p.run(`document.activeElement.blur()`)
+
+	// The latch: talk without holding, until pressed again.
+	p.click("#ptt-latch")
+	p.waitFor("latched: the microphone is live", `window.offline.track.enabled && document.getElementById('ptt-latch').getAttribute('aria-pressed') === 'true'`)
+	p.click("#ptt-latch")
+	p.waitFor("unlatched: the microphone is off", quiet+` && document.getElementById('ptt-latch').getAttribute('aria-pressed') === 'false'`)
 	checkLayout(t, p, "the room at 1280 px")
 	p.screenshot("talk-1280.png")
 

@@ -285,14 +285,22 @@ func (p *wkPage) viewport(ctx context.Context, width, height int) error {
 	if err := p.resize(ctx, width, height); err != nil {
 		return err
 	}
-	inner, err := p.inner(ctx)
-	if err != nil {
-		return err
+	// The window is resized asynchronously: the page sees it a moment
+	// later.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		inner, err := p.inner(ctx)
+		if err != nil {
+			return err
+		}
+		if inner == [2]int{width, height} {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("webkit: the viewport is %d×%d, not %d×%d", inner[0], inner[1], width, height)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	if inner != [2]int{width, height} {
-		return fmt.Errorf("webkit: the viewport is %d×%d, not %d×%d", inner[0], inner[1], width, height)
-	}
-	return nil
 }
 
 // screenshot waits for two animation frames first: WebKitGTK's
