@@ -89,7 +89,8 @@ func joinSpeaker(t *testing.T, url, room, name string) *speaker {
 // pageState is what the failover test polls: where the page's WebSocket
 // goes, its state, its media and the audio received on the current
 // PeerConnection. Errors read as zero: the PeerConnection may close under
-// getStats while the page reconnects.
+// getStats while the page reconnects; a getStats that does not answer
+// within 500 ms reads as zero bytes.
 type pageState struct {
 	Socket    string  `json:"socket"`
 	State     string  `json:"state"`
@@ -104,7 +105,10 @@ const pageStateJS = `(async () => {
 		out.state = window.palabre.state;
 		const pc = window.palabre.pc;
 		out.connected = !!pc && pc.connectionState === 'connected';
-		if (pc) (await pc.getStats()).forEach(r => {
+		// A PeerConnection whose node died can keep getStats waiting
+		// (Firefox, under load): the poll must not wait with it.
+		const stats = pc && await Promise.race([pc.getStats(), new Promise(r => setTimeout(() => r(null), 500))]);
+		if (stats) stats.forEach(r => {
 			if (r.type === 'inbound-rtp' && r.kind === 'audio') out.bytes += r.bytesReceived || 0;
 		});
 	} catch (e) {}
@@ -185,7 +189,9 @@ func failover(t *testing.T, b *bench) {
 			break
 		}
 		st = pageState{}
-		p.evalErr(pageStateJS, &st)
+		if err := p.evalErr(pageStateJS, &st); err != nil {
+			t.Logf("%6.2fs page: %v", elapsed.Seconds(), err)
+		}
 		if st.Socket != lastSocket || st.State != lastState {
 			t.Logf("%6.2fs page: state %q, socket %q, media connected %v", elapsed.Seconds(), st.State, st.Socket, st.Connected)
 			lastSocket, lastState = st.Socket, st.State
