@@ -44,8 +44,9 @@
 /**
  * A key as the machine sees it. onTalkButton: the talk button has the
  * focus; inTextField: a text field has it; modifier: Ctrl, Alt or Meta.
- * @typedef {{code: string, repeat?: boolean, onTalkButton?: boolean,
+ * @typedef {{code: string, key?: string, repeat?: boolean, onTalkButton?: boolean,
  *   inTextField?: boolean, modifier?: boolean}} Key
+ *   key: the character it types (KeyboardEvent.key), code: its place
  *   inTextField is also true while a dialog (settings, help) is open.
  */
 
@@ -105,7 +106,8 @@ export class TalkMachine {
 
   /**
    * @param {{pttKey?: string, reserved?: Set<string>}} [options]
-   *   reserved: key codes that cannot become the push-to-talk key (shortcuts)
+   *   reserved: characters (lower case) whose keys cannot become the
+   *   push-to-talk key: the shortcuts'
    */
   constructor({ pttKey = DEFAULT_PTT_KEY, reserved = new Set() } = {}) {
     this.pttKey = pttKey;
@@ -295,7 +297,7 @@ export class TalkMachine {
     if (this.capturingKey) {
       if (k.code === 'Tab') return; // keyboard users can still move on
       fx.push({ do: 'prevent_default' });
-      if (this.reserved.has(k.code)) {
+      if (this.reserved.has((k.key || '').toLowerCase())) {
         // A shortcut's key: ask for another one.
         fx.push({ do: 'info', key: 'ptt.key_reserved' });
         return;

@@ -206,8 +206,8 @@ const rules = [
   { name: 'an organizer has no "I\'m done" (the talk button releases)', steps: [mic, joined('moderated', { organizer: true }), floor(true)], view: { showDone: false } },
 
   // -- the key cannot be a shortcut's --
-  { name: 'key capture: a shortcut\'s key is refused, the capture goes on', steps: [mic, joined('ptt'), { type: 'capture_key' }, down('KeyM')], options: { reserved: new Set(['KeyM']) }, last: ['prevent', 'info:ptt.key_reserved'], view: { pttKey: 'Space', capturingKey: true } },
-  { name: 'key capture: then another key is taken', steps: [mic, joined('ptt'), { type: 'capture_key' }, down('KeyM'), down('KeyT')], options: { reserved: new Set(['KeyM']) }, last: ['prevent', 'save_key:KeyT'], view: { pttKey: 'KeyT', capturingKey: false } },
+  { name: 'key capture: a shortcut\'s key is refused, the capture goes on', steps: [mic, joined('ptt'), { type: 'capture_key' }, down('KeyM', { key: 'M' })], options: { reserved: new Set(['m']) }, last: ['prevent', 'info:ptt.key_reserved'], view: { pttKey: 'Space', capturingKey: true } },
+  { name: 'key capture: then another key is taken', steps: [mic, joined('ptt'), { type: 'capture_key' }, down('KeyM', { key: 'm' }), down('KeyT', { key: 't' })], options: { reserved: new Set(['m']) }, last: ['prevent', 'save_key:KeyT'], view: { pttKey: 'KeyT', capturingKey: false } },
   { name: 'key capture cancelled (the settings closed)', steps: [mic, joined('ptt'), { type: 'capture_key' }, { type: 'cancel_capture' }, down()], mic: true, view: { capturingKey: false, pttKey: 'Space' } },
 
   // -- leaving --
