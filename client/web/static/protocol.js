@@ -146,6 +146,8 @@ export class ProtocolError extends Error {
     this.name = 'ProtocolError';
     this.code = code;
     this.retryAfter = retryAfter;
+    /** @type {'' | import('./session.js').ReconnectReason} why the server closed, when it said */
+    this.reason = '';
   }
 }
 
