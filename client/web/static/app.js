@@ -570,10 +570,11 @@ function sessionHandlers() {
       if (fromLobby) announce(t('waiting.admitted'));
       renderMediaStatus();
     },
-    onWaiting(info, isRejoin) {
+    onWaiting(info) {
       // The lobby holds us until an organizer lets us in.
+      // (After a lost connection the room's state stays: the joined that
+      // admits us replaces it, and the chat of before is kept.)
       app.inLobby = true;
-      if (isRejoin) room.clear();
       setState('waiting');
       showScreen('waiting', true);
       $('waiting-room').textContent = (info && info.name) || app.roomName;

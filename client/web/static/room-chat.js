@@ -226,6 +226,13 @@ export class RoomChat {
       this.send();
     });
     $('chat-to').addEventListener('change', () => this.setError(''));
+    // Escape in the chat closes it, back to the Chat button.
+    $('chat-panel').addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && !e.defaultPrevented) {
+        e.preventDefault();
+        this.setOpen(false);
+      }
+    });
   }
 
   send() {

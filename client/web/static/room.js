@@ -356,7 +356,8 @@ export class Room {
           return;
         }
         this.dispatch({ type: 'toggle_mute' });
-        this.ui.announce(t(this.talk.isMuted() || this.talk.wantMuted ? 'announce.mic_muted' : 'announce.mic_unmuted'));
+        // What the user asked for (an organizer's mute says itself).
+        if (!this.talk.orgMuted) this.ui.announce(t(this.talk.wantMuted ? 'announce.mic_muted' : 'announce.mic_unmuted'));
         break;
       case 'hand':
         if (v.showHand) this.toggleHand();

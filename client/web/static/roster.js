@@ -183,7 +183,6 @@ export class Roster {
         if (!!old.lobby !== !!this.info.lobby && this.self.organizer) {
           c.announce.push({ key: this.info.lobby ? 'announce.lobby_on' : 'announce.lobby_off' });
         }
-        if (!this.info.lobby && this.waiting.length && !this.self.organizer) this.setWaiting([], c);
         break;
       }
       default:

@@ -210,7 +210,7 @@ export default {
   "org.password_set": "Password changed.",
   "org.password_removed": "Password removed: the room has no password now.",
   "org.mute_all": "Mute all the others",
-  "org.mute_all_help": "Everyone but you is muted; only an organizer can unmute them.",
+  "org.mute_all_help": "Mutes everyone but you; only an organizer can unmute them.",
   "org.mute_all_confirm_title": "Mute all the others?",
   "org.mute_all_confirm": "Everyone but you will be muted, and only an organizer can unmute them.",
   "org.muted_all": "Everyone else is muted.",

@@ -16,7 +16,7 @@ export default {
   "title.invalid": "Pas une salle — Palabre",
 
   "home.title": "Parler ensemble, simplement",
-  "home.lead": "Des salles audio dans le navigateur, en micro ouvert ou en « appuyer pour parler », avec mot de passe si besoin. Rien à installer, pas de compte.",
+  "home.lead": "Des salles audio dans le navigateur, en micro ouvert ou en mode « Appuyer pour parler », avec mot de passe si besoin. Rien à installer, pas de compte.",
   "create.title": "Créer une salle",
   "create.name": "Nom de la salle",
   "create.name_help": "Tapez le nom que vous voulez : il devient des lettres minuscules sans accent, des chiffres et des tirets (64 au plus), comme affiché au-dessus.",
@@ -210,7 +210,7 @@ export default {
   "org.password_set": "Mot de passe changé.",
   "org.password_removed": "Mot de passe supprimé : la salle est sans mot de passe.",
   "org.mute_all": "Couper le micro de tous les autres",
-  "org.mute_all_help": "Tout le monde sauf vous ; seul un organisateur pourra réactiver leur micro.",
+  "org.mute_all_help": "Coupe le micro de tout le monde sauf vous ; seul un organisateur pourra le réactiver.",
   "org.mute_all_confirm_title": "Couper le micro de tous les autres ?",
   "org.mute_all_confirm": "Tout le monde sauf vous aura le micro coupé, et seul un organisateur pourra le réactiver.",
   "org.muted_all": "Les micros des autres sont coupés.",
