@@ -35,6 +35,8 @@ type fakeRoom struct {
 	exist bool // GET answers 200 (else 404: ad-hoc)
 	// join answers a join: the reply (its id set by the fake) and events.
 	join func(join proto.Message) []proto.Message
+	// refuse: request types refused, with their error code.
+	refuse map[string]string
 }
 
 type fakeConn struct {
@@ -180,7 +182,17 @@ func (f *fakeServer) ws(w http.ResponseWriter, r *http.Request) {
 				conn.send(proto.Message{Type: proto.TypeAck, ID: m.ID})
 			}
 		default:
-			if m.ID != 0 {
+			f.mu.Lock()
+			var code string
+			for _, room := range f.rooms {
+				if f.conns[room.info.Name] == conn {
+					code = room.refuse[m.Type]
+				}
+			}
+			f.mu.Unlock()
+			if code != "" {
+				conn.send(proto.ErrorReply(m.ID, code, "refused by the fake"))
+			} else if m.ID != 0 {
 				conn.send(proto.Message{Type: proto.TypeAck, ID: m.ID})
 			}
 		}

@@ -151,7 +151,8 @@ func (p *screenPage) waitFor(what, cond string) {
 	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
-		p.t.Fatalf("waiting until %s: %v (state %v)", what, err, p.eval(`window.palabre && window.palabre.state`))
+		p.t.Fatalf("waiting until %s: %v (state %v: %v)", what, err, p.eval(`window.palabre && window.palabre.state`),
+			p.eval(`document.getElementById('reconnecting').textContent.replace(/\s+/g, ' ') + ' | ' + document.getElementById('error').textContent`))
 	}
 }
 
@@ -261,15 +262,20 @@ var scenarios = []scenario{
 		p.f.addRoom(p.room, &fakeRoom{exist: true, info: pttRoom(), join: joinedAs(pttRoom(), selfP, []proto.Participant{ana, bo, chloe}, func(m *proto.Message) {
 			m.Floor = []string{"ana"}
 			m.Speakers = []proto.Speaker{{Slot: 0, Participant: "ana", Source: 3}}
-		})})
+		}), refuse: map[string]string{proto.TypePTTOn: proto.CodeFloorBusy}})
 		p.join(p.room, "")
 		p.inRoom()
 		before := p.eval(pttBox)
 		p.t.Logf("before: %v", p.eval(boxes))
 		// A notice floats: the talk button does not move.
 		p.f.send(p.room, proto.Message{Type: proto.TypeRoom, RoomInfo: &proto.RoomInfo{Name: p.room, Mode: proto.ModePTT, Locked: true, MaxSpeakers: 1, Slots: 3, Chat: true}, By: "ana"})
-		p.eval(`document.getElementById('ptt').dispatchEvent(new PointerEvent('pointerdown', {button: 0, pointerId: 1})); document.getElementById('ptt').dispatchEvent(new PointerEvent('pointerup', {button: 0, pointerId: 1})); true`)
+		// A press while Ana holds the floor: refused, told who has it.
+		p.eval(`document.getElementById('ptt').dispatchEvent(new PointerEvent('pointerdown', {button: 0, pointerId: 1})); true`)
 		p.waitFor("a notice", `!document.getElementById('info').hidden`)
+		p.eval(`document.getElementById('ptt').dispatchEvent(new PointerEvent('pointerup', {button: 0, pointerId: 1})); true`)
+		if p.eval(`window.palabre.micEnabled`) == true {
+			p.t.Error("the microphone is live after a refused press")
+		}
 		if after := p.eval(pttBox); after != before {
 			p.t.Errorf("the talk button moved when a notice showed: %v → %v (%v)", before, after, p.eval(boxes))
 		}

@@ -778,6 +778,8 @@ const touchQuery = matchMedia(TOUCH_ONLY);
 function renderTouch() {
   document.documentElement.dataset.touch = String(touchQuery.matches);
   room.setTouch(touchQuery.matches);
+  // The key hint is not said either where there is no keyboard.
+  $('ptt').setAttribute('aria-describedby', touchQuery.matches ? 'talk-help' : 'ptt-hint talk-help');
 }
 touchQuery.addEventListener('change', renderTouch);
 

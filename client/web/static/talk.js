@@ -13,9 +13,11 @@
 // The rules are those of client/web/README.md, "Decisions": the microphone
 // is live only when the user may be heard; the push-to-talk key never
 // fires while typing; a room switched to open mic mutes us; a refused
-// floor or a lost connection turns the microphone off; a busy floor is
-// not asked for (the button says who holds it); the holder of a moderated
-// room's floor can give it back.
+// floor or a lost connection turns the microphone off; a busy floor shows
+// on the button (who holds it), and a press then asks the server (whose
+// floor may be free already: ours is a moment old) with the microphone
+// off until it agrees; the holder of a moderated room's floor can give
+// it back.
 
 /** @import { Mode } from './protocol.js' */
 
@@ -37,8 +39,8 @@
  *   | {do: 'busy'}
  *   | {do: 'save_key', code: string}} Effect
  *   error: a dictionary key or the server's refusal. prevent_default: the
- *   key press was ours. busy: a press while others hold the floor (say
- *   who). save_key: remember the new push-to-talk key.
+ *   key press was ours. busy: a press while others held the floor was
+ *   refused (say who has it). save_key: remember the new push-to-talk key.
  */
 
 /**
@@ -103,6 +105,7 @@ export class TalkMachine {
   onFloor = false;
   floorBusy = false; // the others hold every place on the floor
   triedBusy = false; // pressed while busy: say when the floor frees
+  pressedBusy = false; // the pending ptt_on was asked while busy
 
   /**
    * @param {{pttKey?: string, reserved?: Set<string>}} [options]
@@ -121,7 +124,7 @@ export class TalkMachine {
     this.serverMuted = this.wantMuted = this.orgMuted = false;
     this.held.clear();
     this.talking = this.pttPending = this.pttOffPending = false;
-    this.onFloor = this.floorBusy = this.triedBusy = false;
+    this.onFloor = this.floorBusy = this.triedBusy = this.pressedBusy = false;
   }
 
   /**
@@ -142,7 +145,7 @@ export class TalkMachine {
         this.talking = this.pttPending = this.pttOffPending = false;
         this.onFloor = ev.onFloor;
         this.floorBusy = !!ev.busy;
-        this.triedBusy = false;
+        this.triedBusy = this.pressedBusy = false;
         // The server forgot our mute: tell it again, so others see it.
         if (ev.rejoin && (this.wantMuted || this.orgMuted)) fx.push(request('mute', 0, true));
         break;
@@ -151,7 +154,7 @@ export class TalkMachine {
         this.connected = false;
         this.held.clear();
         this.talking = this.pttPending = this.pttOffPending = false;
-        this.onFloor = this.floorBusy = this.triedBusy = false;
+        this.onFloor = this.floorBusy = this.triedBusy = this.pressedBusy = false;
         break;
       case 'left':
         this.forget();
@@ -234,8 +237,9 @@ export class TalkMachine {
       case 'open':
         return true;
       case 'ptt':
-        // Enabled at the press already: the server keeps a pre-roll.
-        return this.held.size > 0 && (this.pttPending || this.onFloor);
+        // Enabled at the press already: the server keeps a pre-roll. Not
+        // while others hold the floor: only once the server agrees.
+        return this.held.size > 0 && (this.onFloor || (this.pttPending && !this.pressedBusy));
       case 'moderated':
         return this.onFloor || (this.held.size > 0 && this.pttPending);
       default:
@@ -360,15 +364,13 @@ export class TalkMachine {
       fx.push({ do: 'error', error: this.orgMuted ? 'mute.by_organizer' : 'ptt.muted' });
       return;
     }
-    if (this.held.size === 0 && this.floorBusy && !this.onFloor && !this.organizer) {
-      // The server would refuse: don't ask, say who has the floor.
-      this.triedBusy = true;
-      fx.push({ do: 'busy' });
-      return;
-    }
     const already = this.held.size > 0;
     this.held.add(source);
     if (already) return;
+    // Others hold the floor, as far as we know: ask anyway (it may have
+    // just freed), the microphone off until the server agrees.
+    this.pressedBusy = this.floorBusy && !this.onFloor && !this.organizer;
+    if (this.pressedBusy) this.triedBusy = true;
     fx.push({ do: 'clear_notices' }); // an old "floor busy" or "floor lost" is over
     this.talking = true;
     this.pttPending = true;
@@ -517,11 +519,18 @@ export class TalkMachine {
       case 'ptt_on':
         if (to.seq !== this.pttSeq) return; // released (or pressed again) since
         this.pttPending = false;
+        this.pressedBusy = false;
         if (error) {
           // Refused (floor busy, not allowed, connection lost): let go.
           this.talking = false;
           this.held.clear();
-          fx.push({ do: 'error', error });
+          if (error.code === 'floor_busy') {
+            // The button says who has it already: say it, no alarm.
+            this.triedBusy = true;
+            fx.push({ do: 'busy' });
+          } else {
+            fx.push({ do: 'error', error });
+          }
         } else if (this.held.size > 0) {
           this.onFloor = true;
         }
