@@ -280,7 +280,8 @@ export class RoomView {
     hand.dataset.raised = String(!!self.hand);
     show($('floor-done'), v.showDone);
 
-    $('talk-help').textContent = t(v.help);
+    // A raised hand waits: no "raise your hand" any more.
+    $('talk-help').textContent = t(v.help === 'talk.moderated' && self.hand ? 'talk.moderated_waiting' : v.help);
   }
 
   /**

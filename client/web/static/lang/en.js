@@ -142,6 +142,7 @@ export default {
   "talk.open_muted": "Your microphone is muted.",
   "talk.ptt": "You are heard only while you talk with the button.",
   "talk.moderated": "Raise your hand to ask for the floor.",
+  "talk.moderated_waiting": "Wait for an organizer to give you the floor.",
   "talk.moderated_floor": "You have the floor: you can be heard.",
   "talk.moderated_organizer": "Organizer: hold the button to talk; give the floor from the list or with “Give the floor to the next”.",
   "mute.mute": "Mute my microphone",

@@ -142,6 +142,7 @@ export default {
   "talk.open_muted": "Votre micro est coupé.",
   "talk.ptt": "On ne vous entend que pendant que vous parlez avec le bouton.",
   "talk.moderated": "Levez la main pour demander la parole.",
+  "talk.moderated_waiting": "Attendez qu’un organisateur vous donne la parole.",
   "talk.moderated_floor": "Vous avez la parole : on vous entend.",
   "talk.moderated_organizer": "Organisateur : maintenez le bouton pour parler ; donnez la parole dans la liste ou avec « Donner la parole au suivant ».",
   "mute.mute": "Couper mon micro",
