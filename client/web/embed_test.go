@@ -288,7 +288,7 @@ func TestDictionaries(t *testing.T) {
 	for _, code := range []string{
 		"bad_password", "bad_secret", "room_full", "room_locked", "rate_limited", "not_found",
 		"bad_message", "unsupported_version", "internal", "flood", "floor_busy", "not_allowed",
-		"bad_state", "closed", "timeout", "network",
+		"bad_state", "closed", "timeout", "network", "no_media", "chat_off", "too_many_rooms", "address_limit",
 	} {
 		need["error."+code] = true
 	}
@@ -296,9 +296,18 @@ func TestDictionaries(t *testing.T) {
 		need["mode."+mode] = true
 		need["mode."+mode+".help"] = true
 	}
-	for _, action := range []string{"mute", "unmute", "kick", "grant", "revoke"} {
+	for _, action := range []string{"mute", "unmute", "kick", "grant", "revoke", "chat_mute", "chat_unmute"} {
 		need["action."+action] = true
 		need["action."+action+".label"] = true
+	}
+	for _, action := range []string{"admit", "refuse"} {
+		need["lobby."+action] = true
+		need["lobby."+action+".label"] = true
+	}
+	// The chat text's problems (protocol.js chatTextProblem) and the
+	// reconnect reasons.
+	for _, k := range []string{"chat.empty", "chat.too_long", "chat.bad_char", "reconnect.reason.shutdown", "reconnect.reason.flood", "reconnect.reason.media"} {
+		need[k] = true
 	}
 	// Keys written out in the code: string literals whose first segment is
 	// one of the dictionary's (so 'palabre.name', a storage key, is not one).
@@ -343,6 +352,17 @@ func TestElementIDs(t *testing.T) {
 		"room", "mic-live", "participants", "ptt", "ptt-latch", "mute", "hand",
 		"copy-link", "leave", "lock", "room-mode", "room-password", "room-password-save",
 		"ended", "rejoin",
+		// Room life: toasts, reconnecting, lobby, chat, hands, settings, help.
+		"toasts", "info", "reconnect-now", "reconnecting-countdown", "reconnecting-reason",
+		"create-name-preview", "goto-name-preview", "created-mode", "created-password",
+		"participant-link-copied", "organizer-link-copied", "password-error",
+		"invalid", "invalid-suggest-link", "waiting", "waiting-leave",
+		"now-speaking", "floor-done", "hand-position", "hands-panel", "hands", "grant-next",
+		"lobby-panel", "lobby-list", "admit-all", "lobby-toggle", "chat-room-toggle", "mute-all",
+		"chat-toggle", "chat-unread", "chat-panel", "chat-log", "chat-to", "chat-text", "chat-count",
+		"chat-send", "chat-error", "chat-state",
+		"settings-open", "settings", "settings-mic", "settings-output", "ptt-key", "volumes",
+		"help-open", "help", "confirm", "confirm-ok", "confirm-cancel",
 	} {
 		if n := strings.Count(html, `id="`+id+`"`); n != 1 {
 			t.Errorf("id %q appears %d times in index.html, want 1", id, n)

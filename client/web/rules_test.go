@@ -16,7 +16,9 @@ import (
 
 // The app copies a few of the server's rules so that it can say what is
 // wrong before asking (static/protocol.js: ROOM_NAME, validDisplayName,
-// MAX_HOPS, MAX_NAME_CHARS). TestRulesMatchGo runs those copies with node
+// MAX_HOPS, MAX_NAME_CHARS, MAX_CHAT_CHARS, chatTextProblem; and
+// suggestRoomName must only suggest names rooms.ValidateName takes).
+// TestRulesMatchGo runs those copies with node
 // over a table of inputs and compares each answer with the Go rule's.
 //
 // The inputs are JSON strings, so that the table can hold what only a
@@ -46,18 +48,39 @@ const displayNameTable = `[
 	"😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀"
 ]`
 
+// Chat messages, as JSON strings ("long" entries are built by the script).
+const chatTable = `[
+	"hi", "Bonjour à tous 👋", "a\nb", "a\tb", "line one\r\nline two", "", " ", "\n\t ", "\u00a0",
+	"a\u0000", "a\u0007", "\u007f", "\u0085x", "\ufffd", "\ud800", "a\udc00b", "\ud83d\ude00",
+	"https://example.org/?q=1 <b>bold</b>"
+]`
+
+// What people type as a room name on the home page, as JSON strings: the
+// app's suggestion (suggestRoomName) must be a valid name, or ''.
+const suggestTable = `[
+	"Choir Tuesday", "  Chorale du Mardi ", "Cœur d’été", "a--b", "Straße 5", "---", "Ünïcødé!!",
+	"日本", "é", "İstanbul", "ﬁne", "-a-", "a_b.c/d", "\u0000x", "\ud800",
+	"Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa b",
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa b"
+]`
+
 // rulesJS prints what protocol.js says of every input it reads on stdin.
 const rulesJS = `
-const { ROOM_NAME, validDisplayName, MAX_HOPS, MAX_NAME_CHARS } = await import(process.argv[1]);
+const { ROOM_NAME, validDisplayName, MAX_HOPS, MAX_NAME_CHARS, MAX_CHAT_CHARS, chatTextProblem, suggestRoomName } = await import(process.argv[1]);
 let input = '';
 for await (const chunk of process.stdin) input += chunk;
-const { rooms, names } = JSON.parse(input);
+const { rooms, names, chats, typed } = JSON.parse(input);
+// Around the length limit, in characters that take one, two and four bytes.
+for (const c of ['a', 'é', '😀']) for (const n of [MAX_CHAT_CHARS - 1, MAX_CHAT_CHARS, MAX_CHAT_CHARS + 1]) chats.push(c.repeat(n));
 const judge = (rule) => (s) => ({ wire: JSON.stringify(s), ok: rule(s) });
 process.stdout.write(JSON.stringify({
 	maxHops: MAX_HOPS,
 	maxNameChars: MAX_NAME_CHARS,
+	maxChatChars: MAX_CHAT_CHARS,
 	rooms: rooms.map(judge((s) => ROOM_NAME.test(s))),
 	names: names.map(judge(validDisplayName)),
+	chats: chats.map(judge((s) => chatTextProblem(s) === '')),
+	suggested: typed.map((s) => ({ wire: JSON.stringify(s), name: suggestRoomName(s) })),
 }));
 `
 
@@ -69,8 +92,14 @@ type judged struct {
 type jsRules struct {
 	MaxHops      *int     `json:"maxHops"`
 	MaxNameChars *int     `json:"maxNameChars"`
+	MaxChatChars *int     `json:"maxChatChars"`
 	Rooms        []judged `json:"rooms"`
 	Names        []judged `json:"names"`
+	Chats        []judged `json:"chats"`
+	Suggested    []struct {
+		Wire string `json:"wire"` // what was typed
+		Name string `json:"name"` // the app's suggestion, '' for none
+	} `json:"suggested"`
 }
 
 // runRulesJS runs rulesJS under node, or skips the test without node
@@ -89,7 +118,7 @@ func runRulesJS(t *testing.T) jsRules {
 		t.Fatal(err)
 	}
 	module := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
-	stdin := `{"rooms":` + roomNameTable + `,"names":` + displayNameTable + `}`
+	stdin := `{"rooms":` + roomNameTable + `,"names":` + displayNameTable + `,"chats":` + chatTable + `,"typed":` + suggestTable + `}`
 	cmd := exec.Command(node, "--input-type=module", "--eval", rulesJS, module)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stderr bytes.Buffer
@@ -115,10 +144,17 @@ func TestRulesMatchGo(t *testing.T) {
 		t.Errorf("protocol.js MAX_NAME_CHARS = %v, signaling/proto MaxNameRunes = %d", deref(js.MaxNameChars), proto.MaxNameRunes)
 	}
 
+	if js.MaxChatChars == nil || *js.MaxChatChars != proto.MaxChatRunes {
+		t.Errorf("protocol.js MAX_CHAT_CHARS = %v, signaling/proto MaxChatRunes = %d", deref(js.MaxChatChars), proto.MaxChatRunes)
+	}
+
 	compare := func(rule string, table string, answers []judged, goRule func(string) error) {
 		var inputs []json.RawMessage
 		if err := json.Unmarshal([]byte(table), &inputs); err != nil {
 			t.Fatalf("%s table: %v", rule, err)
+		}
+		for len(inputs) < len(answers) { // built by the script
+			inputs = append(inputs, json.RawMessage(answers[len(inputs)].Wire))
 		}
 		if len(answers) != len(inputs) {
 			t.Fatalf("%s: node judged %d inputs of %d", rule, len(answers), len(inputs))
@@ -144,6 +180,21 @@ func TestRulesMatchGo(t *testing.T) {
 	}
 	compare("ROOM_NAME", roomNameTable, js.Rooms, rooms.ValidateName)
 	compare("validDisplayName", displayNameTable, js.Names, proto.ValidDisplayName)
+	compare("chatTextProblem", chatTable, js.Chats, proto.ValidChatText)
+
+	suggested := 0
+	for _, s := range js.Suggested {
+		if s.Name == "" {
+			continue
+		}
+		suggested++
+		if err := rooms.ValidateName(s.Name); err != nil {
+			t.Errorf("suggestRoomName(%s) = %q, which the server refuses: %v", s.Wire, s.Name, err)
+		}
+	}
+	if suggested == 0 || suggested == len(js.Suggested) {
+		t.Errorf("suggestRoomName: %d of %d inputs give a name: the table needs both kinds", suggested, len(js.Suggested))
+	}
 }
 
 func deref(p *int) any {

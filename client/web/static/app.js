@@ -1,32 +1,40 @@
-// Palabre's browser app: routing, the home, prejoin and ended screens,
-// the language, notices, and the test hooks (window.palabre). The room
-// itself is room.js; staying connected is session.js.
+// Palabre's browser app: routing, the prejoin, waiting (lobby), invalid
+// and ended screens, the reconnecting banner, the language, and the test
+// hooks (window.palabre). The home screen is home.js, notices notices.js,
+// the room itself room.js; staying connected is session.js.
 
-import { t, tn, has, getLang, setLang, applyTranslations } from './i18n.js';
-import { $, show, copyText } from './dom.js';
-import { ProtocolError, ROOM_NAME, validDisplayName } from './protocol.js';
-import { Microphone, LevelMeter, AudioOut, audioContext, resumeAudio } from './media.js';
+import { t, tn, getLang, setLang, applyTranslations } from './i18n.js';
+import { $, show } from './dom.js';
+import { ProtocolError, ROOM_NAME, validDisplayName, suggestRoomName } from './protocol.js';
+import { Microphone, LevelMeter, AudioOut, audioContext, resumeAudio, sinkSupported } from './media.js';
 import { Session } from './session.js';
 import { Room } from './room.js';
+import { announce, errorText, showError, clearError, showInfo, clearNotices, renderNotices } from './notices.js';
+import { bindHome, renderHome } from './home.js';
 
 const NAME_STORE = 'palabre.name';
 const MIC_STORE = 'palabre.mic';
 // The organizer secret, per room, for this tab only: a reload must not
 // demote the organizer (the link is shown once). It never leaves the
-// browser except in the join message.
+// browser except in the join message. ADHOC_STORE marks one the server
+// gave us for opening an ad-hoc room (not from an #org= link).
 const ORG_STORE = 'palabre.org.';
-const SCREENS = ['home', 'prejoin', 'room', 'ended'];
+const ADHOC_STORE = 'palabre.adhoc.';
+const SCREENS = ['home', 'prejoin', 'waiting', 'room', 'invalid', 'ended'];
+// Touch-only screens: no keyboard hints (no "Key: Space" on a phone).
+const TOUCH_ONLY = '(hover: none) and (pointer: coarse)';
 
-/** @import { Message, RoomInfo, Joined } from './protocol.js' */
-/** @import { Param } from './i18n.js' */
+/** @import { Message, RoomInfo } from './protocol.js' */
+/** @import { Params } from './notices.js' */
+/** @import { ReconnectReason } from './session.js' */
 
 /**
- * @typedef {'home' | 'prejoin' | 'joining' | 'room' | 'ended' | 'reconnecting'} AppState
+ * @typedef {'home' | 'prejoin' | 'joining' | 'waiting' | 'room' | 'ended' | 'reconnecting' | 'invalid'} AppState
  * @typedef {{kind: 'loading' | 'adhoc' | 'unknown' | 'invalid'}
  *   | {kind: 'ok', room: RoomInfo, participants: number}} RoomStatus
  *   what GET /api/v1/rooms/{name} said of the room
  * @typedef {'idle' | 'asking' | 'ok' | 'denied' | 'none' | 'error' | 'unsupported'} MicState
- * @typedef {Record<string, Param>} Params
+ * @typedef {'left' | 'kicked' | 'refused'} EndKind
  */
 
 const app = {
@@ -36,6 +44,7 @@ const app = {
   session: null,
   roomName: '',
   secret: '',
+  secretAdhoc: false, // the secret is the one the server gave us for opening the room
   /** @type {RoomStatus} */
   roomStatus: { kind: 'loading' },
   /** @type {MicState} */
@@ -44,14 +53,17 @@ const app = {
   micPromise: null,
   /** @type {string} */
   mediaState: 'new',
-  /** @type {{kind: 'left' | 'kicked', by: string, closed: boolean} | null} */
+  /** @type {{kind: EndKind, by: string, closed: boolean} | null} */
   ended: null,
-  /** @type {{err: unknown, params?: Params, sticky: boolean} | null} a ProtocolError or a key */
-  error: null,
-  /** @type {{key: string, params?: Params} | null} */
-  info: null,
   /** @type {unknown} */
   retryError: null,
+  /** @type {ReconnectReason} */
+  reconnectReason: 'network',
+  retryAt: 0, // performance.now() of the next attempt; 0: trying now
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  retryTicker: undefined,
+  inLobby: false, // the lobby holds us (state waiting, or reconnecting from it)
+  invalidTyped: '', // the address's room name that is not one
   forcePassword: '', // a room that asked for a password its status did not announce
   /** @type {[string, Params]} */
   title: ['title.home', {}],
@@ -66,15 +78,15 @@ const room = new Room({
     request: (msg) => (app.session ? app.session.request(msg) : Promise.reject(new ProtocolError('closed'))),
   },
   mic,
+  out,
   ui: {
     announce,
-    error: (err, params) => showError(err, params),
-    clearNotices: () => {
-      clearError();
-      clearInfo();
-    },
+    error: (err, params) => showError(err, params, !['room', 'reconnecting'].includes(app.state)),
+    clearNotices,
     info: (key, params) => showInfo(key, params),
     leave: () => endRoom('left'),
+    fillMics: (sel) => fillMics(sel),
+    chooseMic: (id) => chooseMic(id),
   },
 });
 
@@ -90,6 +102,19 @@ Object.defineProperty(window, 'palabre', { value: Object.defineProperties({}, {
   // socketURL(): the URL of the current WebSocket ('' without one), which
   // says which node of a cluster the page is talking to.
   socketURL: { enumerable: true, value: () => (app.session && app.session.ws ? app.session.ws.url : '') },
+  // The room's life: the chat as shown, raised hands (in order), the
+  // lobby (organizers), whether the floor is busy, the next attempt.
+  chat: { enumerable: true, get: () => room.chat.log.entries.map((e) => ({ ...e })) },
+  unread: { enumerable: true, get: () => room.chat.log.unread },
+  hands: { enumerable: true, get: () => room.roster.hands.slice() },
+  lobby: { enumerable: true, get: () => room.roster.waiting.map((w) => ({ ...w })) },
+  floorBusy: { enumerable: true, get: () => room.roster.floorBusy },
+  pttKey: { enumerable: true, get: () => room.talk.pttKey },
+  volumes: { enumerable: true, get: () => Object.fromEntries(room.volumes.byID) },
+  slotVolumes: { enumerable: true, get: () => out.els.map((el) => el.volume) },
+  sinkSupported: { enumerable: true, get: () => sinkSupported() },
+  sinkId: { enumerable: true, get: () => out.sinkID },
+  retryIn: { enumerable: true, get: () => (app.state === 'reconnecting' && app.retryAt ? Math.max(0, Math.ceil((app.retryAt - performance.now()) / 1000)) : 0) },
 }) });
 
 /** @param {AppState} s */
@@ -97,11 +122,13 @@ function setState(s) {
   app.state = s;
   document.body.dataset.state = s;
   show($('reconnecting'), s === 'reconnecting');
+  if (s !== 'reconnecting') stopRetryTicker();
 }
 
 /** @param {string} name @param {boolean} [focus] */
 function showScreen(name, focus) {
   for (const s of SCREENS) show($(s), s === name);
+  document.body.dataset.screen = name;
   if (focus) {
     const heading = $(name).querySelector('h1');
     if (heading) heading.focus();
@@ -112,91 +139,6 @@ function showScreen(name, focus) {
 function setTitle(key, params = {}) {
   app.title = [key, params];
   document.title = t(key, params);
-}
-
-// ---- notices -------------------------------------------------------------
-
-/** @param {string} text */
-function announce(text) {
-  const el = $('announcer');
-  // The same text twice would not be read again: clear, then write.
-  if (el.textContent === text) {
-    el.textContent = '';
-    setTimeout(() => {
-      el.textContent = text;
-    }, 100);
-  } else {
-    el.textContent = text;
-  }
-}
-
-/**
- * errorText turns a ProtocolError (any protocol code, or the client's own
- * closed/timeout/network) or a dictionary key into words.
- * @param {unknown} err @param {Params} [params]
- */
-function errorText(err, params) {
-  if (typeof err === 'string') return t(err, params);
-  if (err instanceof ProtocolError) {
-    if (err.code === 'rate_limited' && err.retryAfter > 0) return t('error.rate_limited_for', { seconds: err.retryAfter });
-    const key = 'error.' + err.code;
-    return has(key) ? t(key) : t('error.unknown', { message: err.message || err.code });
-  }
-  return t('error.unknown', { message: String((err instanceof Error && err.message) || err) });
-}
-
-/** @type {ReturnType<typeof setTimeout> | undefined} */
-let errorTimer;
-/** @param {unknown} err a ProtocolError or a dictionary key @param {Params} [params] */
-function showError(err, params) {
-  // In the room, errors pass; before it, they stay until the next attempt.
-  const sticky = !['room', 'reconnecting'].includes(app.state);
-  app.error = { err, params, sticky };
-  renderError();
-  clearTimeout(errorTimer);
-  if (!sticky) errorTimer = setTimeout(clearError, 8000);
-}
-
-function renderError() {
-  const el = $('error');
-  if (!app.error) {
-    el.textContent = '';
-    show(el, false);
-    return;
-  }
-  el.textContent = errorText(app.error.err, app.error.params);
-  show(el, true);
-}
-
-function clearError() {
-  clearTimeout(errorTimer);
-  app.error = null;
-  renderError();
-}
-
-/** @type {ReturnType<typeof setTimeout> | undefined} */
-let infoTimer;
-/** @param {string} key @param {Params} [params] */
-function showInfo(key, params) {
-  app.info = { key, params };
-  renderInfo();
-  clearTimeout(infoTimer);
-  infoTimer = setTimeout(() => {
-    app.info = null;
-    renderInfo();
-  }, 7000);
-}
-
-function clearInfo() {
-  clearTimeout(infoTimer);
-  app.info = null;
-  renderInfo();
-}
-
-function renderInfo() {
-  const el = $('info');
-  el.textContent = app.info ? t(app.info.key, app.info.params) : '';
-  show(el, !!app.info);
 }
 
 // ---- routing ---------------------------------------------------------------
@@ -247,122 +189,23 @@ window.addEventListener('popstate', () => route(true));
 
 /** @param {boolean} [focus] */
 function openHome(focus) {
-  clearError();
-  clearInfo();
+  clearNotices();
   setState('home');
   showScreen('home', focus);
   setTitle('title.home');
-  renderCreateModeHelp();
+  renderHome();
 }
-
-function renderCreateModeHelp() {
-  $('create-mode-help').textContent = t('mode.' + $('create-mode', HTMLSelectElement).value + '.help');
-}
-
-$('create-mode').addEventListener('change', renderCreateModeHelp);
-$('create-name').addEventListener('input', () => $('create-name').removeAttribute('aria-invalid'));
-
-$('create-form').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  clearError();
-  const nameInput = $('create-name', HTMLInputElement);
-  const name = nameInput.value.trim();
-  if (!ROOM_NAME.test(name)) {
-    nameInput.setAttribute('aria-invalid', 'true');
-    showError(name && name.toLowerCase() !== name ? 'create.name_uppercase' : 'create.name_invalid');
-    nameInput.focus();
-    return;
-  }
-  /** @type {{name: string, mode: string, password?: string}} */
-  const body = { name, mode: $('create-mode', HTMLSelectElement).value };
-  const password = $('create-password', HTMLInputElement).value;
-  if (password) body.password = password;
-  /** @type {Record<string, string>} */
-  const headers = { 'Content-Type': 'application/json' };
-  const token = $('create-token', HTMLInputElement).value.trim();
-  if (token) headers.Authorization = 'Bearer ' + token;
-
-  const btn = $('create-submit', HTMLButtonElement);
-  btn.disabled = true;
-  try {
-    const res = await fetch('/api/v1/rooms', { method: 'POST', headers, body: JSON.stringify(body) });
-    if (res.ok) {
-      showCreated(await res.json());
-      return;
-    }
-    showError(...(await apiFailure(res)));
-  } catch {
-    showError(new ProtocolError('network'));
-  } finally {
-    btn.disabled = false;
-  }
-});
-
-/**
- * apiFailure reads {"error":{"code","message"}} into showError's arguments.
- * @param {Response} res
- * @returns {Promise<[unknown, Params?]>}
- */
-async function apiFailure(res) {
-  let code = '';
-  let message = '';
-  try {
-    const body = await res.json();
-    code = (body.error && body.error.code) || '';
-    message = (body.error && body.error.message) || '';
-  } catch {
-    // not JSON: the status says enough
-  }
-  if (res.status === 409) return ['error.exists'];
-  if (res.status === 401 || res.status === 403) return ['error.create_token'];
-  if (res.status === 429) return [new ProtocolError('rate_limited')];
-  if (res.status === 400) return ['error.bad_request', { message }];
-  return [new ProtocolError(code || 'internal', message)];
-}
-
-/**
- * @param {{room: RoomInfo, link: string, organizer_link: string, organizer_secret: string}} data
- *   the answer to POST /api/v1/rooms
- */
-function showCreated(data) {
-  const name = data.room.name;
-  $('participant-link').textContent = data.link;
-  $('organizer-link').textContent = data.organizer_link;
-  $('created-enter').setAttribute('href', `/r/${encodeURIComponent(name)}#org=${encodeURIComponent(data.organizer_secret)}`);
-  $('create-form', HTMLFormElement).reset();
-  renderCreateModeHelp();
-  show($('created'), true);
-  $('created-title').focus();
-}
-
-for (const btn of document.querySelectorAll('button[data-copy]')) {
-  btn.addEventListener('click', async () => {
-    const target = $(/** @type {HTMLElement} */ (btn).dataset.copy || '');
-    const ok = await copyText(target.textContent, target);
-    showInfo(ok ? 'copy.done' : 'copy.manual_selected');
-  });
-}
-
-$('goto-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  clearError();
-  const input = $('goto-name', HTMLInputElement);
-  const name = input.value.trim().toLowerCase();
-  if (!ROOM_NAME.test(name)) {
-    input.setAttribute('aria-invalid', 'true');
-    showError('create.name_invalid');
-    input.focus();
-    return;
-  }
-  input.removeAttribute('aria-invalid');
-  navigate('/r/' + name);
-});
 
 // ---- prejoin ---------------------------------------------------------------
 
 /** @param {string} raw the room's name from the address @param {boolean} [focus] */
 function openPrejoin(raw, focus) {
   const name = raw.toLowerCase();
+  clearNotices();
+  if (!ROOM_NAME.test(name)) {
+    openInvalid(raw, focus);
+    return;
+  }
   // The organizer secret travels in the fragment, which browsers never
   // send. Read it, then take it out of the address bar (screen sharing,
   // copied links, history).
@@ -371,18 +214,12 @@ function openPrejoin(raw, focus) {
   if (org || name !== raw) history.replaceState(null, '', '/r/' + encodeURIComponent(name));
   app.roomName = name;
   if (org) {
-    app.secret = org;
-    try {
-      sessionStorage.setItem(ORG_STORE + name, org);
-    } catch {
-      // storage refused: the secret lives as long as the page
-    }
+    rememberSecret(org, false);
   } else {
     app.secret = safeGet(sessionStorage, ORG_STORE + name) || '';
+    app.secretAdhoc = !!app.secret && safeGet(sessionStorage, ADHOC_STORE + name) === '1';
   }
 
-  clearError();
-  clearInfo();
   setState('prejoin');
   showScreen('prejoin', focus);
   setTitle('title.room', { room: name });
@@ -390,17 +227,47 @@ function openPrejoin(raw, focus) {
   const nameInput = $('name', HTMLInputElement);
   nameInput.value = nameInput.value || safeGet(localStorage, NAME_STORE) || '';
   $('password', HTMLInputElement).value = '';
+  markPassword(false);
   renderJoinButton();
   app.roomStatus = { kind: 'loading' };
   renderPrejoin();
-  if (!ROOM_NAME.test(name)) {
-    app.roomStatus = { kind: 'invalid' };
-    renderPrejoin();
-    showError('room.invalid_name');
-    return;
-  }
   fetchRoom(name);
   if (!webrtcMissing()) startMic(); // no call possible: no microphone prompt either
+}
+
+// openInvalid: the address names no room. Say why, offer the name it
+// probably meant, and the way home; no dead form.
+/** @param {string} raw @param {boolean} [focus] */
+function openInvalid(raw, focus) {
+  app.roomName = '';
+  app.invalidTyped = raw;
+  setState('invalid');
+  showScreen('invalid', focus);
+  setTitle('title.invalid');
+  renderInvalid();
+}
+
+function renderInvalid() {
+  if (app.state !== 'invalid') return;
+  $('invalid-text').textContent = t('invalid.text', { name: app.invalidTyped });
+  const suggestion = suggestRoomName(app.invalidTyped);
+  show($('invalid-suggest'), !!suggestion);
+  const link = $('invalid-suggest-link');
+  link.textContent = suggestion;
+  link.setAttribute('href', '/r/' + encodeURIComponent(suggestion));
+}
+
+/** @param {string} secret @param {boolean} adhoc */
+function rememberSecret(secret, adhoc) {
+  app.secret = secret;
+  app.secretAdhoc = adhoc;
+  try {
+    sessionStorage.setItem(ORG_STORE + app.roomName, secret);
+    if (adhoc) sessionStorage.setItem(ADHOC_STORE + app.roomName, '1');
+    else sessionStorage.removeItem(ADHOC_STORE + app.roomName);
+  } catch {
+    // storage refused: the secret lives as long as the page
+  }
 }
 
 /** @param {Storage} storage @param {string} key */
@@ -454,23 +321,42 @@ function renderPrejoin() {
     mode = t('mode.' + st.room.mode + '.help'); // names the mode and says what it means
     status.push(tn('prejoin.count', st.participants));
     if (st.room.locked && !app.secret) status.push(t('prejoin.locked'));
+    if (st.room.lobby && !app.secret) status.push(t('prejoin.lobby'));
   }
   if (app.secret) status.push(t('prejoin.as_organizer'));
   $('prejoin-mode').textContent = mode;
   $('prejoin-status').textContent = status.join(' ');
   const needPassword = st.kind === 'ok' && st.room.has_password && !app.secret;
   show($('password-field'), needPassword || (!!app.forcePassword && app.forcePassword === app.roomName));
-  $('join', HTMLButtonElement).disabled = st.kind === 'invalid' || app.state === 'joining' || webrtcMissing();
+  $('join', HTMLButtonElement).disabled = app.state === 'joining' || webrtcMissing();
   const noWebRTC = $('prejoin-no-webrtc');
   show(noWebRTC, webrtcMissing());
   noWebRTC.textContent = webrtcMissing() ? t('prejoin.no_webrtc') : '';
+  renderPasswordError();
 }
 
 function renderJoinButton() {
   const joining = app.state === 'joining';
   $('join').textContent = t(joining ? 'prejoin.joining' : 'prejoin.join');
-  $('join', HTMLButtonElement).disabled = joining || app.roomStatus.kind === 'invalid' || webrtcMissing();
+  $('join', HTMLButtonElement).disabled = joining || webrtcMissing();
 }
+
+// markPassword marks the password field wrong (aria-invalid, and the
+// reason under it) or clears it.
+/** @param {boolean} wrong */
+function markPassword(wrong) {
+  const input = $('password');
+  if (wrong) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+  renderPasswordError();
+}
+
+function renderPasswordError() {
+  const wrong = $('password').getAttribute('aria-invalid') === 'true';
+  $('password-error').textContent = wrong ? t('error.bad_password') : '';
+}
+
+$('password').addEventListener('input', () => markPassword(false));
 
 // ---- microphone ------------------------------------------------------------
 
@@ -498,6 +384,7 @@ function startMic(deviceId) {
       await mic.open(wanted);
       app.micState = 'ok';
       meter.attach(mic.meterTrack);
+      // In the room: the sender's track is replaced, no rejoin.
       if (app.session) await app.session.setMicTrack(mic.track);
       await fillMics();
     } catch (err) {
@@ -516,8 +403,22 @@ function startMic(deviceId) {
   return app.micPromise;
 }
 
-async function fillMics() {
-  const sel = $('mic', HTMLSelectElement);
+/** @param {string} id a microphone picked (prejoin, or the room's settings) */
+function chooseMic(id) {
+  try {
+    localStorage.setItem(MIC_STORE, id);
+  } catch {
+    // not remembered, that's all
+  }
+  startMic(id);
+}
+
+/**
+ * fillMics lists the microphones in the prejoin's select and the room
+ * settings' (or only sel).
+ * @param {HTMLSelectElement} [only]
+ */
+async function fillMics(only) {
   /** @type {MediaDeviceInfo[]} */
   let devices = [];
   try {
@@ -525,38 +426,35 @@ async function fillMics() {
   } catch {
     // leave the list empty
   }
-  sel.replaceChildren();
-  devices.forEach((d, i) => {
-    const opt = document.createElement('option');
-    opt.value = d.deviceId;
-    opt.textContent = d.label || t('prejoin.mic_unnamed', { n: i + 1 });
-    sel.append(opt);
-  });
-  if (mic.deviceId && devices.some((d) => d.deviceId === mic.deviceId)) sel.value = mic.deviceId;
+  const sels = only ? [only] : [$('mic', HTMLSelectElement), $('settings-mic', HTMLSelectElement)];
+  for (const sel of sels) {
+    sel.replaceChildren();
+    devices.forEach((d, i) => {
+      const opt = document.createElement('option');
+      opt.value = d.deviceId;
+      opt.textContent = d.label || t('prejoin.mic_unnamed', { n: i + 1 });
+      sel.append(opt);
+    });
+    if (mic.deviceId && devices.some((d) => d.deviceId === mic.deviceId)) sel.value = mic.deviceId;
+  }
   renderMic();
 }
 
 function renderMic() {
   const ok = app.micState === 'ok';
-  const sel = $('mic', HTMLSelectElement);
-  sel.disabled = !ok || sel.options.length === 0;
   const key = {
     idle: '', asking: 'mic.asking', ok: 'mic.ok', denied: 'mic.denied', none: 'mic.none',
     error: 'mic.error', unsupported: 'mic.unsupported',
   }[app.micState];
-  $('mic-status').textContent = key ? t(key) : '';
+  for (const [selID, statusID] of [['mic', 'mic-status'], ['settings-mic', 'settings-mic-status']]) {
+    const sel = $(selID, HTMLSelectElement);
+    sel.disabled = !ok || sel.options.length === 0;
+    $(statusID).textContent = key ? t(key) : '';
+  }
   show($('mic-retry'), ['denied', 'none', 'error'].includes(app.micState));
 }
 
-$('mic').addEventListener('change', () => {
-  const id = $('mic', HTMLSelectElement).value;
-  try {
-    localStorage.setItem(MIC_STORE, id);
-  } catch {
-    // not remembered, that's all
-  }
-  startMic(id);
-});
+$('mic').addEventListener('change', () => chooseMic($('mic', HTMLSelectElement).value));
 $('mic-retry').addEventListener('click', () => startMic(''));
 if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
   navigator.mediaDevices.addEventListener('devicechange', () => {
@@ -584,14 +482,16 @@ $('prejoin-form').addEventListener('submit', async (e) => {
   clearError();
   const name = $('name', HTMLInputElement).value.trim();
   if (!validDisplayName(name)) {
-    showError('prejoin.name_invalid');
+    $('name').setAttribute('aria-invalid', 'true');
+    showError('prejoin.name_invalid', {}, true);
     $('name').focus();
     return;
   }
+  $('name').removeAttribute('aria-invalid');
   const pwShown = !$('password-field').hidden;
   const password = pwShown ? $('password', HTMLInputElement).value : '';
   if (pwShown && !password) {
-    showError('prejoin.password_required');
+    showError('prejoin.password_required', {}, true);
     $('password').focus();
     return;
   }
@@ -605,7 +505,11 @@ $('prejoin-form').addEventListener('submit', async (e) => {
   renderJoinButton();
   if (!mic.track) await startMic();
   if (/** @type {AppState} */ (app.state) !== 'joining') return; // navigated away meanwhile
+  join(name, password);
+});
 
+/** @param {string} name @param {string} password */
+async function join(name, password) {
   const session = new Session({
     room: app.roomName, name, password, secret: app.secret, mic, out, handlers: sessionHandlers(),
   });
@@ -615,21 +519,33 @@ $('prejoin-form').addEventListener('submit', async (e) => {
   } catch (err) {
     if (app.session !== session) return;
     app.session = null;
+    const code = err instanceof ProtocolError ? err.code : '';
+    if (code === 'bad_secret' && app.secretAdhoc) {
+      // The ad-hoc room we opened is gone (everyone left): a new one
+      // starts, without our old secret. Nothing for the user to do.
+      forgetSecret();
+      join(name, password);
+      return;
+    }
     setState('prejoin');
     renderJoinButton();
-    const code = err instanceof ProtocolError ? err.code : '';
     if (code === 'bad_secret') forgetSecret();
     if (code === 'bad_password') app.forcePassword = app.roomName;
     renderPrejoin();
-    showError(err);
-    if (code === 'bad_password') $('password').focus();
+    showError(err, {}, true);
+    if (code === 'bad_password') {
+      markPassword(true);
+      $('password').focus();
+    }
   }
-});
+}
 
 function forgetSecret() {
   app.secret = '';
+  app.secretAdhoc = false;
   try {
     sessionStorage.removeItem(ORG_STORE + app.roomName);
+    sessionStorage.removeItem(ADHOC_STORE + app.roomName);
   } catch {
     // nothing stored
   }
@@ -642,15 +558,27 @@ function sessionHandlers() {
       clearError();
       app.mediaState = 'new';
       app.retryError = null;
+      const fromLobby = app.inLobby;
+      app.inLobby = false;
+      if (joined.organizer_secret) rememberSecret(joined.organizer_secret, true);
       setState('room');
       room.reset(joined, isRejoin);
       if (!mic.track) showInfo('mic.listen_only');
-      if (isRejoin) {
-        showInfo('reconnect.back');
-      } else {
-        showScreen('room', true);
-      }
+      if (fromLobby) showInfo('waiting.admitted');
+      else if (isRejoin) showInfo('reconnect.back');
+      if (!isRejoin || fromLobby) showScreen('room', true);
+      if (fromLobby) announce(t('waiting.admitted'));
       renderMediaStatus();
+    },
+    onWaiting(info) {
+      // The lobby holds us until an organizer lets us in.
+      // (After a lost connection the room's state stays: the joined that
+      // admits us replaces it, and the chat of before is kept.)
+      app.inLobby = true;
+      setState('waiting');
+      showScreen('waiting', true);
+      $('waiting-room').textContent = (info && info.name) || app.roomName;
+      announce(t('waiting.title'));
     },
     onEvent(msg) {
       if (msg.type === 'error') {
@@ -670,15 +598,17 @@ function sessionHandlers() {
       room.suspend();
       app.retryError = null;
       app.mediaState = 'new';
-      // A room moving to another node is not a lost connection: say so.
-      const key = reason === 'moved' ? 'reconnect.moving' : 'reconnect.banner';
-      const banner = /** @type {HTMLElement} */ ($('reconnecting').querySelector('[data-i18n]'));
-      banner.dataset.i18n = key;
-      banner.textContent = t(key);
+      app.reconnectReason = reason;
+      app.retryAt = 0;
       setState('reconnecting');
       renderReconnect();
       renderMediaStatus();
-      announce(t(key));
+      announce(reconnectTitle() + ' ' + reconnectReasonText());
+    },
+    onRetryScheduled(ms) {
+      app.retryAt = ms > 0 ? performance.now() + ms : 0;
+      startRetryTicker();
+      renderReconnect();
     },
     onRetryFailed(err) {
       app.retryError = err;
@@ -687,11 +617,16 @@ function sessionHandlers() {
     onFatal(err) {
       // Rejoining cannot work without the user (new password, locked…).
       app.session = null;
+      app.inLobby = false;
       room.clear();
       if (err.code === 'bad_secret') forgetSecret();
       if (err.code === 'bad_password') app.forcePassword = app.roomName;
       openPrejoin(app.roomName, true);
-      showError(err);
+      showError(err, {}, true);
+      if (err.code === 'bad_password') markPassword(true);
+    },
+    onRefused() {
+      endRoom('refused');
     },
     onKicked(msg) {
       endRoom('kicked', msg);
@@ -699,17 +634,51 @@ function sessionHandlers() {
   };
 }
 
+// ---- reconnecting ------------------------------------------------------------
+
+function reconnectTitle() {
+  return t(app.reconnectReason === 'moved' ? 'reconnect.moving' : 'reconnect.banner');
+}
+
+// The server's reason, when it said one.
+function reconnectReasonText() {
+  /** @type {Record<string, string>} */
+  const keys = { shutdown: 'reconnect.reason.shutdown', flood: 'reconnect.reason.flood', media: 'reconnect.reason.media' };
+  return Object.hasOwn(keys, app.reconnectReason) ? t(keys[app.reconnectReason]) : '';
+}
+
 function renderReconnect() {
+  $('reconnecting-title').textContent = reconnectTitle();
+  $('reconnecting-reason').textContent = reconnectReasonText();
+  const left = app.retryAt ? Math.max(0, Math.ceil((app.retryAt - performance.now()) / 1000)) : 0;
+  $('reconnecting-countdown').textContent = left > 0 ? tn('reconnect.in', left) : t('reconnect.trying');
   $('reconnecting-detail').textContent = app.retryError
     ? t('reconnect.detail', { reason: errorText(app.retryError) })
     : '';
+  $('reconnect-now', HTMLButtonElement).disabled = left === 0;
 }
+
+function startRetryTicker() {
+  if (app.retryTicker) return;
+  app.retryTicker = setInterval(renderReconnect, 1000);
+}
+
+function stopRetryTicker() {
+  clearInterval(app.retryTicker);
+  app.retryTicker = undefined;
+}
+
+$('reconnect-now').addEventListener('click', () => {
+  if (app.session) app.session.retryNow();
+});
 
 function renderMediaStatus() {
   let key = '';
   if (app.state === 'room') {
     if (app.mediaState === 'disconnected') key = 'media.unstable';
     else if (app.mediaState !== 'connected') key = 'media.connecting';
+  } else if (app.state === 'reconnecting') {
+    key = 'media.offline';
   }
   $('media-status').textContent = key ? t(key) : '';
 }
@@ -723,10 +692,13 @@ $('enable-sound').addEventListener('click', () => {
 
 // ---- ending ----------------------------------------------------------------
 
-/** @param {'left' | 'kicked'} kind @param {Message} [msg] the kicked message */
+$('waiting-leave').addEventListener('click', () => endRoom('left'));
+
+/** @param {EndKind} kind @param {Message} [msg] the kicked message */
 async function endRoom(kind, msg) {
   const s = app.session;
   app.session = null;
+  app.inLobby = false;
   let by = '';
   if (kind === 'kicked' && msg && msg.by) by = room.name(msg.by) || t('role.organizer');
   const closed = kind === 'kicked' && !(msg && msg.by); // the room was deleted
@@ -739,8 +711,7 @@ async function endRoom(kind, msg) {
   mic.stop();
   app.micState = 'idle';
   show($('sound-blocked'), false);
-  clearError();
-  clearInfo();
+  clearNotices();
   showScreen('ended', true);
   renderEnded();
   if (s && kind === 'left') await s.leave();
@@ -749,18 +720,14 @@ async function endRoom(kind, msg) {
 function renderEnded() {
   const e = app.ended;
   if (!e) return;
-  let title;
-  let message;
-  if (e.kind === 'left') {
-    title = 'ended.left_title';
-    message = 'ended.left';
-  } else if (e.closed) {
-    title = 'ended.closed_title';
-    message = 'ended.closed';
-  } else {
-    title = 'ended.kicked_title';
-    message = 'ended.kicked';
-  }
+  /** @type {Record<string, [string, string]>} */
+  const words = {
+    left: ['ended.left_title', 'ended.left'],
+    refused: ['ended.refused_title', 'ended.refused'],
+    closed: ['ended.closed_title', 'ended.closed'],
+    kicked: ['ended.kicked_title', 'ended.kicked'],
+  };
+  const [title, message] = words[e.closed ? 'closed' : e.kind];
   $('ended-title').textContent = t(title);
   $('ended-message').textContent = t(message, { name: e.by });
   const rejoin = $('rejoin');
@@ -783,15 +750,15 @@ function renderLanguage() {
   applyTranslations(document);
   $('lang', HTMLSelectElement).value = getLang();
   document.title = t(app.title[0], app.title[1]);
-  renderCreateModeHelp();
+  renderHome();
   renderPrejoin();
   renderJoinButton();
   renderMic();
   if (room.self) room.render();
   room.renderTalk();
+  renderInvalid();
   renderEnded();
-  renderError();
-  renderInfo();
+  renderNotices();
   renderReconnect();
   renderMediaStatus();
 }
@@ -805,11 +772,25 @@ $('lang').addEventListener('change', () => {
 document.addEventListener('pointerdown', resumeAudio, true);
 document.addEventListener('keydown', resumeAudio, true);
 
+// ---- touch-only screens --------------------------------------------------------
+
+const touchQuery = matchMedia(TOUCH_ONLY);
+function renderTouch() {
+  document.documentElement.dataset.touch = String(touchQuery.matches);
+  room.setTouch(touchQuery.matches);
+  // The key hint is not said either where there is no keyboard.
+  $('ptt').setAttribute('aria-describedby', touchQuery.matches ? 'talk-help' : 'ptt-hint talk-help');
+}
+touchQuery.addEventListener('change', renderTouch);
+
 // ---- start -----------------------------------------------------------------
 
+renderTouch();
 meter.addElement($('mic-level'));
 meter.addElement($('room-level'));
+meter.addElement($('settings-level'));
 room.bind();
+bindHome({ navigate });
 applyTranslations(document);
 $('lang', HTMLSelectElement).value = getLang();
 route(false);

@@ -45,6 +45,30 @@ export function show(el, on) {
 }
 
 /**
+ * setStack shows the i-th label of a .stack element. A stack holds all
+ * its labels in one grid cell, the others invisible, so it is as wide as
+ * its longest label whichever shows: a button whose label changes ("Mute"
+ * / "Unmute") never changes size, and nothing around it moves.
+ * @param {HTMLElement} el @param {number} i
+ */
+export function setStack(el, i) {
+  [...el.children].forEach((c, j) => c.classList.toggle('on', j === i));
+}
+
+/**
+ * stack builds a .stack element of the given labels (the first showing).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag @param {Record<string, string>} attrs @param {string[]} labels
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function stack(tag, attrs, labels) {
+  const el = h(tag, attrs, ...labels.map((l) => h('span', {}, l)));
+  el.classList.add('stack');
+  setStack(el, 0);
+  return el;
+}
+
+/**
  * isTextField: keys typed here belong to the field, not to push-to-talk.
  * @param {EventTarget | null} target
  */

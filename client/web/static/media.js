@@ -82,11 +82,31 @@ export class Microphone {
 
   // devices lists the audio inputs (labels are empty before permission).
   static async devices() {
-    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return [];
-    const all = await navigator.mediaDevices.enumerateDevices();
-    return all.filter((d) => d.kind === 'audioinput');
+    return listDevices('audioinput');
   }
 }
+
+/**
+ * listDevices lists the devices of a kind (labels are empty before the
+ * microphone is allowed).
+ * @param {MediaDeviceKind} kind
+ * @returns {Promise<MediaDeviceInfo[]>}
+ */
+export async function listDevices(kind) {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return [];
+  const all = await navigator.mediaDevices.enumerateDevices();
+  // Some browsers list a device without an id before permission: useless.
+  return all.filter((d) => d.kind === kind && d.deviceId);
+}
+
+// sinkSupported: the browser can play to another output than the
+// default one (HTMLMediaElement.setSinkId: Chromium, Firefox 116+,
+// Safari 18.4+; not iOS).
+export function sinkSupported() {
+  return typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
+}
+
+/** @typedef {HTMLAudioElement & {setSinkId?: (id: string) => Promise<void>}} SinkAudio */
 
 // LevelMeter analyses one track and draws its level into any number of
 // meter elements (a .level with a .level-bar child).
@@ -186,6 +206,9 @@ export class AudioOut {
     this.silent = null;
     /** @type {(() => void) | null} play() was refused: the app asks for a click */
     this.onBlocked = null;
+    this.sinkID = ''; // the output device ('' the default)
+    /** @type {number[]} by slot, 0 … 1 */
+    this.volumes = [];
   }
 
   /** @param {number} i slot @returns {HTMLAudioElement} */
@@ -197,8 +220,44 @@ export class AudioOut {
       el.dataset.slot = String(this.els.length);
       this.container.appendChild(el);
       this.els.push(el);
+      if (this.sinkID) this.applySink(el).catch(() => {});
+      const v = this.volumes[this.els.length - 1];
+      if (v !== undefined) el.volume = v;
     }
     return this.els[i];
+  }
+
+  /**
+   * setSink plays every slot on the output device id ('' the default).
+   * Rejects when the browser cannot (then nothing changed).
+   * @param {string} id
+   */
+  async setSink(id) {
+    const old = this.sinkID;
+    this.sinkID = id;
+    try {
+      for (const el of this.els) await this.applySink(el);
+    } catch (err) {
+      this.sinkID = old;
+      for (const el of this.els) await this.applySink(el).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** @param {HTMLAudioElement} el */
+  async applySink(el) {
+    const a = /** @type {SinkAudio} */ (el);
+    if (typeof a.setSinkId === 'function') await a.setSinkId(this.sinkID);
+  }
+
+  /**
+   * setVolume sets how loud a slot plays (its current voice's volume).
+   * @param {number} slot @param {number} v 0 … 1
+   */
+  setVolume(slot, v) {
+    this.volumes[slot] = v;
+    const el = this.els[slot];
+    if (el && el.volume !== v) el.volume = v;
   }
 
   /** @returns {MediaStream} */

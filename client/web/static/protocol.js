@@ -8,9 +8,16 @@
  * The protocol's objects, as signaling/proto defines them.
  * @typedef {'open' | 'ptt' | 'moderated'} Mode
  * @typedef {{id: string, name: string, organizer: boolean, muted: boolean,
- *   hand: boolean, floor: boolean, source: number}} Participant
+ *   hand: boolean, floor: boolean, chat_muted?: boolean, source: number}} Participant
+ *   chat_muted: an organizer muted this participant's chat
  * @typedef {{name: string, mode: Mode, locked: boolean, has_password: boolean,
- *   max_participants: number, max_speakers: number, slots: number}} RoomInfo
+ *   max_participants: number, max_speakers: number, slots: number,
+ *   chat?: boolean, lobby?: boolean}} RoomInfo
+ *   chat: the chat is open to everyone (else organizers only; absent from
+ *   older servers: open); lobby: newcomers wait until an organizer admits them
+ * @typedef {{from: string, name: string, text: string, to?: string, private: boolean}} ChatMessage
+ *   never stored by the server; the app keeps it in memory for the room's life
+ * @typedef {{id: string, name: string}} Waiting someone in the lobby
  * @typedef {{slot: number, participant: string, source: number}} Speaker
  *   participant '' (and source 0): the slot went quiet
  * @typedef {{urls: string[], username?: string, credential?: string}} ICEServer
@@ -28,6 +35,8 @@
  *   self?: Participant, room_info?: RoomInfo, participants?: Participant[],
  *   participant?: Participant, floor?: string[], speaker?: Speaker,
  *   speakers?: Speaker[], ice_servers?: ICEServer[], url?: string, nodes?: string[],
+ *   text?: string, chat_message?: ChatMessage, hands?: string[], waiting?: Waiting[],
+ *   organizer_secret?: string,
  * }} Message
  */
 
@@ -42,8 +51,9 @@ export const SOFTWARE = 'palabre-web/1';
 // Reply types: a message of one of these types with a known id settles a
 // request. Anything else is an event. A redirect is the reply to a join
 // whose room lives on another node; without an id it is an event (the
-// room is moving).
-const REPLIES = new Set(['welcome', 'joined', 'ack', 'pong', 'error', 'redirect']);
+// room is moving). waiting is the reply to a join into a room whose lobby
+// is on; the joined that follows (when an organizer admits us) has no id.
+const REPLIES = new Set(['welcome', 'joined', 'waiting', 'ack', 'pong', 'error', 'redirect']);
 
 // ---- limits: copies of the server's rules ------------------------------
 // client/web/rules_test.go checks them against the Go code: keep them
@@ -58,6 +68,27 @@ export const MAX_NODES = 16;
 // ROOM_NAME is the protocol's room name (rooms.ValidateName): 1–64 of
 // a-z, 0-9, '-', starting and ending with a letter or digit.
 export const ROOM_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+
+// suggestRoomName turns what someone typed ("Chorale du Mardi") into the
+// room name that will be used ("chorale-du-mardi"): lower case, accents
+// removed, spaces and other signs turned into hyphens, no hyphen at either
+// end, at most 64 characters. '' when nothing usable is left. The result,
+// when not '', always passes ROOM_NAME.
+/** @param {string} typed @returns {string} */
+export function suggestRoomName(typed) {
+  const trimmed = typed.trim();
+  if (ROOM_NAME.test(trimmed)) return trimmed; // already a name: keep it as typed
+  const s = trimmed
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '') // the accents NFKD took apart
+    .replace(/[ßæœø]/g, (c) => /** @type {Record<string, string>} */ ({ ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o' })[c])
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 64)
+    .replace(/-+$/, '');
+  return ROOM_NAME.test(s) ? s : '';
+}
 
 // MAX_NAME_CHARS is the longest display name, in characters (code
 // points: proto.MaxNameRunes).
@@ -76,6 +107,32 @@ export function validDisplayName(name) {
   return !/^\p{White_Space}*$/u.test(name);
 }
 
+// MAX_CHAT_CHARS is the longest chat message, in characters (code points:
+// proto.MaxChatRunes).
+export const MAX_CHAT_CHARS = 1000;
+
+/**
+ * chatTextProblem is proto.ValidChatText: '' when the server will take
+ * the text, else why not, as a dictionary key: 1–1000 characters, not
+ * blank, no control character but newlines and tabs (nor U+FFFD or half
+ * a surrogate pair).
+ * @param {string} text
+ * @returns {'' | 'chat.empty' | 'chat.too_long' | 'chat.bad_char'}
+ */
+export function chatTextProblem(text) {
+  if (/^\p{White_Space}*$/u.test(text)) return 'chat.empty';
+  if (chatLength(text) > MAX_CHAT_CHARS) return 'chat.too_long';
+  if (/[\p{Cs}\uFFFD]|(?![\n\t])\p{Cc}/u.test(text)) return 'chat.bad_char';
+  return '';
+}
+
+/** @param {string} text @returns {number} its length as the server counts it (code points) */
+export function chatLength(text) {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
 // ProtocolError is a failed request: code is a protocol error code
 // (bad_password, floor_busy, …) or one of the client's own: closed (the
 // connection ended first), timeout, network.
@@ -89,6 +146,8 @@ export class ProtocolError extends Error {
     this.name = 'ProtocolError';
     this.code = code;
     this.retryAfter = retryAfter;
+    /** @type {'' | import('./session.js').ReconnectReason} why the server closed, when it said */
+    this.reason = '';
   }
 }
 

@@ -1,11 +1,13 @@
-// The roster: who is in the room, who holds the floor, who is heard on
-// which audio slot, and what to announce to screen readers about it.
+// The roster: who is in the room, who holds the floor, whose hand is up
+// (in the server's order), who waits in the lobby (organizers), who is
+// heard on which audio slot, and what to announce to screen readers
+// about it.
 // Pure, like talk.js: no DOM, no words (announcements are dictionary
 // keys), the clock passed in; test/roster.test.js runs it under Node.
 //
 // Each change returns a Change saying what to redraw and announce.
 
-/** @import { Participant, RoomInfo, Speaker, Message, Joined } from './protocol.js' */
+/** @import { Participant, RoomInfo, Speaker, Message, Joined, Waiting } from './protocol.js' */
 /** @import { Param } from './i18n.js' */
 
 export const SPEAK_REANNOUNCE_MS = 5000; // don't announce the same voice again within this
@@ -15,16 +17,22 @@ export const ANNOUNCE_JOINS_UP_TO = 20; // joins and departures are announced in
  * @typedef {{key: string, params?: Record<string, Param>}} Announcement
  * @typedef {{
  *   changed: Participant[], removed: string[], speaking: boolean,
- *   count: boolean, all: boolean, announce: Announcement[],
+ *   count: boolean, all: boolean, hands: boolean, lobby: boolean, chat: boolean,
+ *   announce: Announcement[],
  * }} Change
  *   changed: participants to redraw; removed: ids to take off the list;
  *   speaking: the speaking marks changed; count: the head count did;
- *   all: redraw everything (a new room, new settings).
+ *   hands: the queue of raised hands; lobby: who waits; chat: who may
+ *   chat (the room's setting, our own chat mute); all: redraw everything
+ *   (a new room, new settings).
  */
 
 /** @returns {Change} */
 function change() {
-  return { changed: [], removed: [], speaking: false, count: false, all: false, announce: [] };
+  return {
+    changed: [], removed: [], speaking: false, count: false, all: false,
+    hands: false, lobby: false, chat: false, announce: [],
+  };
 }
 
 export class Roster {
@@ -36,6 +44,10 @@ export class Roster {
   participants = new Map();
   /** @type {string[]} floor holders' ids, in the order they took it */
   floor = [];
+  /** @type {string[]} raised hands' ids, first raised first (the server's order) */
+  hands = [];
+  /** @type {Waiting[]} who waits in the lobby, in arrival order (organizers only) */
+  waiting = [];
   /** @type {Map<number, string>} audio slot → participant id ('' when quiet) */
   slots = new Map();
   /** @type {Set<string>} ids heard on a slot now */
@@ -54,6 +66,8 @@ export class Roster {
     this.self = null;
     this.participants = new Map();
     this.floor = [];
+    this.hands = [];
+    this.waiting = [];
     this.slots = new Map();
     this.speaking = new Set();
     this.lastAnnounced = new Map();
@@ -72,6 +86,12 @@ export class Roster {
     if (!this.participants.has(joined.self.id)) this.participants.set(joined.self.id, { ...joined.self });
     for (const p of this.participants.values()) p.floor = this.floor.includes(p.id);
     this.self = this.participants.get(joined.self.id) || null;
+    // An older server sends no hands: the raised ones, in arrival order.
+    this.hands = Array.isArray(joined.hands)
+      ? joined.hands.filter((id) => this.participants.has(id))
+      : [...this.participants.values()].filter((p) => p.hand).map((p) => p.id);
+    for (const p of this.participants.values()) p.hand = this.hands.includes(p.id);
+    this.waiting = Array.isArray(joined.waiting) ? joined.waiting.slice() : [];
     this.slots = new Map();
     this.speaking = new Set();
     const c = change();
@@ -113,6 +133,10 @@ export class Roster {
         const p = this.participants.get(msg.participant.id) || msg.participant;
         this.participants.delete(p.id);
         for (const [slot, id] of this.slots) if (id === p.id) this.slots.set(slot, '');
+        if (this.hands.includes(p.id)) {
+          this.hands = this.hands.filter((id) => id !== p.id);
+          c.hands = true;
+        }
         c.removed.push(p.id);
         c.count = true;
         this.updateSpeaking(c);
@@ -126,17 +150,22 @@ export class Roster {
       case 'floor':
         this.setFloor(msg.floor || [], c);
         break;
-      case 'muted':
-        if (msg.participant) this.upsert(msg.participant, c);
-        break;
       case 'hand': {
+        // The hands event has the order; this one may come alone (an
+        // older server): keep the list in step, a new hand last.
         if (!msg.participant) break;
-        const p = this.upsert(msg.participant, c);
-        if (p !== this.self && p.hand && this.self.organizer) {
-          c.announce.push({ key: 'announce.hand', params: { name: p.name } });
-        }
+        const id = msg.participant.id;
+        const up = msg.participant.hand && !this.floor.includes(id);
+        if (up !== this.hands.includes(id)) this.setHands(up ? [...this.hands, id] : this.hands.filter((h) => h !== id), c);
+        this.upsert(msg.participant, c);
         break;
       }
+      case 'hands':
+        this.setHands(Array.isArray(msg.hands) ? msg.hands : [], c);
+        break;
+      case 'lobby':
+        this.setWaiting(Array.isArray(msg.waiting) ? msg.waiting : [], c);
+        break;
       case 'room': {
         if (!msg.room_info) break;
         const old = this.info;
@@ -147,10 +176,89 @@ export class Roster {
         if (old.mode === this.info.mode && old.locked !== this.info.locked) {
           c.announce.push({ key: this.info.locked ? 'announce.locked' : 'announce.unlocked' });
         }
+        if (chatOpen(old) !== chatOpen(this.info)) {
+          c.chat = true;
+          c.announce.push({ key: chatOpen(this.info) ? 'announce.chat_on' : 'announce.chat_off' });
+        }
+        if (!!old.lobby !== !!this.info.lobby && this.self.organizer) {
+          c.announce.push({ key: this.info.lobby ? 'announce.lobby_on' : 'announce.lobby_off' });
+        }
         break;
       }
+      default:
+        // muted, and any event that carries a participant's new record
+        // (chat_muted changes, for one).
+        if (msg.participant && this.participants.has(msg.participant.id)) this.upsert(msg.participant, c);
     }
     return c;
+  }
+
+  /**
+   * setHands takes the queue of raised hands; a new one is announced to
+   * organizers.
+   * @param {string[]} list @param {Change} c
+   */
+  setHands(list, c) {
+    const before = new Set(this.hands);
+    const known = list.filter((id) => this.participants.has(id));
+    if (known.length === this.hands.length && known.every((id, i) => id === this.hands[i])) return;
+    this.hands = known;
+    c.hands = true;
+    for (const p of this.participants.values()) {
+      const up = known.includes(p.id);
+      if (p.hand !== up) {
+        p.hand = up;
+        if (!c.changed.includes(p)) c.changed.push(p);
+      }
+    }
+    if (!this.self || !this.self.organizer) return;
+    for (const id of known) {
+      if (!before.has(id) && id !== this.self.id) c.announce.push({ key: 'announce.hand', params: { name: this.name(id) } });
+    }
+  }
+
+  /**
+   * setWaiting takes the lobby's list (organizers); a newcomer is announced.
+   * @param {Waiting[]} list @param {Change} c
+   */
+  setWaiting(list, c) {
+    const before = new Set(this.waiting.map((w) => w.id));
+    this.waiting = list.filter((w) => w && typeof w.id === 'string').map((w) => ({ id: w.id, name: String(w.name || '') }));
+    c.lobby = true;
+    const fresh = this.waiting.filter((w) => !before.has(w.id));
+    if (fresh.length === 1) c.announce.push({ key: 'announce.waiting', params: { name: fresh[0].name } });
+    else if (fresh.length > 1) c.announce.push({ key: 'announce.waiting_many', params: { n: fresh.length } });
+  }
+
+  /** @param {string} id @returns {number} 1 for the first raised hand, 0 when not raised */
+  handPosition(id) {
+    return this.hands.indexOf(id) + 1;
+  }
+
+  /**
+   * floorBusy: the others hold every place on the floor, so a push to
+   * talk would be refused (an organizer's would take it over).
+   */
+  get floorBusy() {
+    if (!this.info || !this.self || this.info.mode === 'open') return false;
+    if (this.floor.includes(this.self.id)) return false;
+    return this.floor.length >= Math.max(1, this.info.max_speakers || 0);
+  }
+
+  /** @returns {string[]} the names of the others holding the floor */
+  floorHolders() {
+    const selfID = this.self ? this.self.id : '';
+    return this.floor.filter((id) => id !== selfID).map((id) => this.name(id)).filter(Boolean);
+  }
+
+  /**
+   * canChat: may we send chat messages? Organizers always; the others
+   * while the room's chat is open and an organizer did not mute theirs.
+   */
+  get canChat() {
+    if (!this.self || !this.info) return false;
+    if (this.self.organizer) return true;
+    return chatOpen(this.info) && !this.self.chat_muted;
   }
 
   /**
@@ -161,8 +269,13 @@ export class Roster {
   setOwnHand(up) {
     const c = change();
     if (!this.self) return c;
+    const id = this.self.id;
     this.self.hand = up && !this.self.floor;
     c.changed.push(this.self);
+    // The hands event will say where; until then, last.
+    if (this.self.hand && !this.hands.includes(id)) this.hands = [...this.hands, id];
+    else if (!this.self.hand) this.hands = this.hands.filter((h) => h !== id);
+    c.hands = true;
     return c;
   }
 
@@ -182,14 +295,22 @@ export class Roster {
    */
   upsert(p, c) {
     let cur = this.participants.get(p.id);
-    if (cur) Object.assign(cur, p);
-    else {
+    if (cur) {
+      const chatWas = !!cur.chat_muted;
+      Object.assign(cur, p);
+      if (cur === this.self && chatWas !== !!cur.chat_muted) {
+        c.chat = true;
+        c.announce.push({ key: cur.chat_muted ? 'chat.muted_you' : 'chat.unmuted_you' });
+      }
+    } else {
       cur = { ...p };
       this.participants.set(p.id, cur);
     }
-    // The floor list is the truth for "floor"; events may lag behind it.
+    // The floor list is the truth for "floor", the hands list for "hand";
+    // events may lag behind them.
     cur.floor = this.floor.includes(cur.id);
-    c.changed.push(cur);
+    cur.hand = this.hands.includes(cur.id);
+    if (!c.changed.includes(cur)) c.changed.push(cur);
     return cur;
   }
 
@@ -203,6 +324,11 @@ export class Roster {
         if (f) p.hand = false; // getting the floor answers a raised hand
         c.changed.push(p);
       }
+    }
+    const hands = this.hands.filter((id) => !list.includes(id));
+    if (hands.length !== this.hands.length) {
+      this.hands = hands;
+      c.hands = true;
     }
   }
 
@@ -235,4 +361,9 @@ export class Roster {
     if (now.size !== this.speaking.size || [...now].some((id) => !this.speaking.has(id))) c.speaking = true;
     this.speaking = now;
   }
+}
+
+/** @param {RoomInfo} info @returns {boolean} the chat is open to everyone (absent: open, an older server) */
+export function chatOpen(info) {
+  return info.chat !== false;
 }

@@ -9,25 +9,42 @@
 // lives; a room that moves sends an unsolicited redirect, followed by a
 // rejoin there; and when the node dies, the rejoin tries the cluster's
 // other nodes (joined.nodes) and the page's own server in turn.
+//
+// A room whose lobby is on answers the join with "waiting": the session
+// then waits (keeping the connection alive) for the joined an organizer's
+// admission sends, or the refusal. Once waiting, the user is past the
+// prejoin screen: a lost connection rejoins (and waits again) like one
+// lost in the room.
 
 import { Connection, ProtocolError, PROTOCOL_VERSION, SOFTWARE, MAX_HOPS, MAX_NODES, nodeURL, socketURL } from './protocol.js';
 import { MediaSession } from './media.js';
 import { sleep } from './dom.js';
 
-/** @import { Message, Joined } from './protocol.js' */
+/** @import { Message, Joined, RoomInfo } from './protocol.js' */
 /** @import { Microphone, AudioOut } from './media.js' */
 
 /**
+ * Why the connection is being made again: moved (the room moves to
+ * another node), media (the audio connection failed), network, shutdown
+ * (the server went away: restart, maintenance), flood (the server cut us
+ * off for sending too much).
+ * @typedef {'moved' | 'media' | 'network' | 'shutdown' | 'flood'} ReconnectReason
+ *
  * What the app hears from a session.
  * @typedef {{
  *   onJoined(joined: Joined, isRejoin: boolean): void,
+ *   onWaiting(info: RoomInfo | null, isRejoin: boolean): void,
  *   onEvent(msg: Message): void,
  *   onMediaState(state: RTCPeerConnectionState): void,
- *   onReconnecting(reason: 'moved' | 'media' | 'network'): void,
+ *   onReconnecting(reason: ReconnectReason): void,
+ *   onRetryScheduled(ms: number): void,
  *   onRetryFailed(err: unknown): void,
  *   onFatal(err: ProtocolError): void,
+ *   onRefused(message: string): void,
  *   onKicked(msg: Message): void,
  * }} SessionHandlers
+ *   onWaiting: the lobby holds us. onRetryScheduled: the next attempt
+ *   starts in ms (0: now). onRefused: an organizer turned us away.
  */
 
 // Join errors after which trying again cannot help: the user must act
@@ -65,8 +82,14 @@ export class Session {
     /** @type {MediaSession | null} */
     this.media = null;
     this.joined = false;
+    this.waiting = false; // in the lobby
+    this.waited = false; // the lobby held us at least once
     this.ended = false;
     this.reconnecting = false;
+    /** @type {{resolve: (msg: Message) => void, reject: (err: ProtocolError) => void} | null} until admitted */
+    this.admission = null;
+    /** @type {(() => void) | null} start() resolves: joined or waiting */
+    this.started = null;
     /** @type {{watchdog?: ReturnType<typeof setTimeout>, disconnected?: ReturnType<typeof setTimeout>, keepalive?: ReturnType<typeof setInterval>}} */
     this.timers = {};
     /** @type {(() => void) | null} ends the wait before the next attempt */
@@ -85,14 +108,40 @@ export class Session {
     return this.conn ? this.conn.ws : null;
   }
 
-  // start joins for the first time; a failure rejects (the app stays on
-  // the prejoin screen) and nothing is retried.
+  // start joins for the first time. It resolves once in the room or in
+  // its lobby; a failure before that rejects (the app stays on the
+  // prejoin screen) and nothing is retried. Past the lobby's door,
+  // failures are the handlers' (refused, fatal) or rejoin.
   start() {
-    return this.connect(false, location.origin).catch((err) => {
-      this.teardown();
+    return /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
+      this.started = resolve;
+      this.connect(false, location.origin).then(() => resolve(), (err) => {
+        if (!this.waited || this.ended) {
+          this.teardown();
+          this.ended = true;
+          reject(err);
+          return;
+        }
+        this.failedAfterWaiting(err);
+      });
+    }));
+  }
+
+  /**
+   * failedAfterWaiting: the first join failed after the lobby held us.
+   * @param {unknown} err
+   */
+  failedAfterWaiting(err) {
+    this.teardown();
+    if (err instanceof ProtocolError && err.code === 'refused') {
       this.ended = true;
-      throw err;
-    });
+      this.h.onRefused(err.message === 'refused' ? '' : err.message);
+    } else if (err instanceof ProtocolError && FATAL.has(err.code)) {
+      this.ended = true;
+      this.h.onFatal(err);
+    } else {
+      this.startReconnect(err instanceof ProtocolError && err.reason ? err.reason : 'network');
+    }
   }
 
   /**
@@ -111,12 +160,27 @@ export class Session {
       url: socketURL(base),
       onEvent: (msg) => {
         if (conn !== this.conn) return;
+        if (this.admission && (msg.type === 'joined' || msg.type === 'refused')) {
+          // The lobby's answer: let in, or turned away (the server closes next).
+          const a = this.admission;
+          this.admission = null;
+          if (msg.type === 'joined') a.resolve(msg);
+          else a.reject(new ProtocolError('refused', msg.message || ''));
+          return;
+        }
         if (!ready) early.push(msg);
         else this.onEvent(msg);
       },
       onClose: (info) => {
         if (conn !== this.conn || info.byUs) return;
-        this.onClose();
+        const reason = closeReason(info.code);
+        if (this.admission) {
+          const a = this.admission;
+          this.admission = null;
+          a.reject(Object.assign(new ProtocolError('closed', info.reason), { reason }));
+          return;
+        }
+        this.onClose(reason);
       },
     });
     this.conn = conn;
@@ -129,7 +193,7 @@ export class Session {
     if (this.secret) join.secret = this.secret;
     if (hops) join.hops = hops;
     if (isRejoin) join.rejoin = true;
-    const joined = await conn.request(join);
+    let joined = await conn.request(join);
     if (conn !== this.conn || this.ended) throw new ProtocolError('closed');
     if (joined.type === 'redirect') {
       // The room lives on another node: join there instead. The server
@@ -140,9 +204,16 @@ export class Session {
       conn.close(1000, 'redirect');
       return this.connect(isRejoin, url, hops + 1);
     }
+    if (joined.type === 'waiting') {
+      joined = await this.waitInLobby(conn, joined, isRejoin);
+      early.length = 0; // nothing of the room reaches the lobby
+    }
     if (!joined.self || !joined.room_info) throw new ProtocolError('bad_message', 'joined without self or room_info');
     this.base = base;
     this.nodes = (Array.isArray(joined.nodes) ? joined.nodes : []).slice(0, MAX_NODES).map(nodeURL).filter(Boolean);
+    // We opened this ad-hoc room: its organizer secret makes us its
+    // organizer again when we rejoin.
+    if (typeof joined.organizer_secret === 'string' && joined.organizer_secret) this.secret = joined.organizer_secret;
 
     this.media = new MediaSession({
       iceServers: joined.ice_servers || [],
@@ -155,8 +226,39 @@ export class Session {
     this.reconnecting = false;
     ready = true;
     this.h.onJoined(/** @type {Joined} */ (joined), isRejoin);
+    if (this.started) this.started();
+    this.started = null;
     for (const m of early) this.onEvent(m);
     this.startWatchdogs();
+  }
+
+  /**
+   * waitInLobby: the join was answered "waiting". Tell the app, keep the
+   * connection alive, and resolve with the joined that admits us (or
+   * reject: refused, closed).
+   * @param {Connection} conn @param {Message} waiting @param {boolean} isRejoin
+   * @returns {Promise<Message>}
+   */
+  async waitInLobby(conn, waiting, isRejoin) {
+    this.waiting = this.waited = true;
+    this.reconnecting = false;
+    /** @type {Promise<Message>} */
+    const admitted = new Promise((resolve, reject) => {
+      this.admission = { resolve, reject };
+    });
+    this.startKeepalive(conn);
+    this.h.onWaiting(waiting.room_info || null, isRejoin);
+    if (this.started) this.started();
+    this.started = null;
+    try {
+      const joined = await admitted;
+      if (conn !== this.conn || this.ended) throw new ProtocolError('closed');
+      return joined;
+    } finally {
+      this.waiting = false;
+      this.admission = null;
+      this.clearTimers();
+    }
   }
 
   /** @param {Message} msg */
@@ -217,9 +319,10 @@ export class Session {
     this.h.onMediaState(state);
   }
 
-  onClose() {
+  /** @param {ReconnectReason} reason */
+  onClose(reason) {
     if (this.ended || !this.joined) return;
-    this.startReconnect('network');
+    this.startReconnect(reason);
   }
 
   startWatchdogs() {
@@ -227,11 +330,26 @@ export class Session {
     this.timers.watchdog = setTimeout(() => {
       if (this.pc && this.pc.connectionState !== 'connected') this.startReconnect('media');
     }, CONNECT_WATCHDOG);
+    if (this.conn) this.startKeepalive(this.conn);
+  }
+
+  // startKeepalive pings: a dead network can keep a WebSocket "open" for
+  // minutes. Any answer (even an error) is life; no answer is not.
+  /** @param {Connection} conn */
+  startKeepalive(conn) {
+    clearInterval(this.timers.keepalive);
     this.timers.keepalive = setInterval(() => {
-      const conn = this.conn;
-      if (!conn || !this.joined) return;
+      if (conn !== this.conn || !(this.joined || this.waiting)) return;
       conn.request({ type: 'ping' }, KEEPALIVE_TIMEOUT).catch((err) => {
-        if (conn === this.conn && err.code === 'timeout') this.startReconnect('network');
+        if (conn !== this.conn || err.code !== 'timeout') return;
+        if (this.admission) {
+          // Waiting in the lobby: give up this connection, join again.
+          const a = this.admission;
+          this.admission = null;
+          a.reject(Object.assign(new ProtocolError('timeout'), { reason: 'network' }));
+        } else {
+          this.startReconnect('network');
+        }
       });
     }, KEEPALIVE_EVERY);
   }
@@ -245,7 +363,7 @@ export class Session {
 
   /**
    * startReconnect drops the connection and rejoins from scratch.
-   * @param {'moved' | 'media' | 'network'} reason
+   * @param {ReconnectReason} reason
    */
   startReconnect(reason) {
     if (this.ended || this.reconnecting) return;
@@ -269,11 +387,13 @@ export class Session {
     window.addEventListener('online', online);
     try {
       while (!this.ended) {
+        this.h.onRetryScheduled(delay);
         const s = sleep(delay);
         this.wake = s.wake;
         await s.done;
         this.wake = null;
         if (this.ended) return;
+        this.h.onRetryScheduled(0);
         let base;
         let hops = 0;
         if (this.movedTo) {
@@ -290,11 +410,22 @@ export class Session {
         } catch (err) {
           if (this.ended) return;
           this.teardown();
+          if (err instanceof ProtocolError && err.code === 'refused') {
+            this.ended = true;
+            this.reconnecting = false;
+            this.h.onRefused(err.message === 'refused' ? '' : err.message);
+            return;
+          }
           if (err instanceof ProtocolError && FATAL.has(err.code)) {
             this.ended = true;
             this.reconnecting = false;
             this.h.onFatal(err);
             return;
+          }
+          if (!this.reconnecting) {
+            // Turned out of the lobby's wait (a lost connection): say so again.
+            this.reconnecting = true;
+            this.h.onReconnecting(err instanceof ProtocolError && err.reason ? err.reason : 'network');
           }
           this.h.onRetryFailed(err);
           // Within one round of the nodes, try the next one soon: in a
@@ -311,6 +442,11 @@ export class Session {
     } finally {
       window.removeEventListener('online', online);
     }
+  }
+
+  // retryNow ends the wait before the next attempt ("Retry now").
+  retryNow() {
+    if (this.wake) this.wake();
   }
 
   /**
@@ -333,7 +469,11 @@ export class Session {
     this.ended = true;
     if (this.wake) this.wake();
     const conn = this.conn;
-    if (this.joined && conn) {
+    if (this.admission) {
+      this.admission.reject(new ProtocolError('closed'));
+      this.admission = null;
+    }
+    if ((this.joined || this.waiting) && conn) {
       try {
         await conn.request({ type: 'leave' }, 1500);
       } catch {
@@ -361,5 +501,23 @@ export class Session {
       this.media = null;
     }
     this.out.reset();
+  }
+}
+
+/**
+ * closeReason: what the server's close code says of why it closed.
+ * @param {number} code
+ * @returns {ReconnectReason}
+ */
+function closeReason(code) {
+  switch (code) {
+    case 1001: // going away: the server shuts down
+      return 'shutdown';
+    case 1012: // service restart: the room moved
+      return 'moved';
+    case 1008: // policy violation: too many messages
+      return 'flood';
+    default:
+      return 'network';
   }
 }

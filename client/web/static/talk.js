@@ -13,7 +13,11 @@
 // The rules are those of client/web/README.md, "Decisions": the microphone
 // is live only when the user may be heard; the push-to-talk key never
 // fires while typing; a room switched to open mic mutes us; a refused
-// floor or a lost connection turns the microphone off.
+// floor or a lost connection turns the microphone off; a busy floor shows
+// on the button (who holds it), and a press then asks the server (whose
+// floor may be free already: ours is a moment old) with the microphone
+// off until it agrees; the holder of a moderated room's floor can give
+// it back.
 
 /** @import { Mode } from './protocol.js' */
 
@@ -32,39 +36,46 @@
  *   | {do: 'error', error: string | {code: string, message?: string}}
  *   | {do: 'clear_notices'}
  *   | {do: 'prevent_default'}
+ *   | {do: 'busy'}
  *   | {do: 'save_key', code: string}} Effect
  *   error: a dictionary key or the server's refusal. prevent_default: the
- *   key press was ours. save_key: remember the new push-to-talk key.
+ *   key press was ours. busy: a press while others held the floor was
+ *   refused (say who has it). save_key: remember the new push-to-talk key.
  */
 
 /**
  * A key as the machine sees it. onTalkButton: the talk button has the
  * focus; inTextField: a text field has it; modifier: Ctrl, Alt or Meta.
- * @typedef {{code: string, repeat?: boolean, onTalkButton?: boolean,
+ * @typedef {{code: string, key?: string, repeat?: boolean, onTalkButton?: boolean,
  *   inTextField?: boolean, modifier?: boolean}} Key
+ *   key: the character it types (KeyboardEvent.key), code: its place
+ *   inTextField is also true while a dialog (settings, help) is open.
  */
 
 /**
- * @typedef {{type: 'joined', mode: Mode, organizer: boolean, muted: boolean, onFloor: boolean, rejoin: boolean}
+ * @typedef {{type: 'joined', mode: Mode, organizer: boolean, muted: boolean, onFloor: boolean, rejoin: boolean, busy?: boolean}
  *   | {type: 'disconnected'} | {type: 'left'}
  *   | {type: 'mic', present: boolean}
  *   | {type: 'mode', mode: Mode}
- *   | {type: 'floor', onFloor: boolean}
+ *   | {type: 'floor', onFloor: boolean, busy?: boolean}
  *   | {type: 'muted', muted: boolean, byOrganizer: boolean, by?: Param}
  *   | {type: 'self', muted: boolean}
  *   | ({type: 'key_down'} & Key) | ({type: 'key_up'} & Key)
  *   | {type: 'pointer_down'} | {type: 'pointer_up'} | {type: 'button_blur'} | {type: 'focus_lost'}
- *   | {type: 'talk_click'} | {type: 'latch_toggle'} | {type: 'capture_key'} | {type: 'toggle_mute'}
+ *   | {type: 'talk_click'} | {type: 'latch_toggle'} | {type: 'capture_key'} | {type: 'cancel_capture'}
+ *   | {type: 'toggle_mute'} | {type: 'give_back'}
  *   | {type: 'reply', to: Request, error?: {code: string, message?: string}}} TalkEvent
  *
  * joined: we are in the room (again, when rejoin). disconnected: the
  * connection is lost. left: we left the room; forget it. mic: whether
  * there is a microphone. mode: the room's mode changed. floor: whether
- * we are in the floor list. muted: our own 'muted' event (by an organizer
+ * we are in the floor list; busy: the others hold every place on it (a
+ * press would be refused). muted: our own 'muted' event (by an organizer
  * or not; by names them). self: our participant record changed (any
  * event). talk_click: a click on the talk button without a pointer
  * (assistive technology). focus_lost: the page lost the keyboard (a key
- * released meanwhile never sends keyup).
+ * released meanwhile never sends keyup). give_back: "I'm done", the
+ * holder of a moderated room's floor gives it back.
  */
 
 /** Keys that press the focused talk button. */
@@ -92,10 +103,18 @@ export class TalkMachine {
   pttPending = false; // ptt_on sent, no reply yet
   pttOffPending = false; // ptt_off sent, no reply yet
   onFloor = false;
+  floorBusy = false; // the others hold every place on the floor
+  triedBusy = false; // pressed while busy: say when the floor frees
+  pressedBusy = false; // the pending ptt_on was asked while busy
 
-  /** @param {{pttKey?: string}} [options] */
-  constructor({ pttKey = DEFAULT_PTT_KEY } = {}) {
+  /**
+   * @param {{pttKey?: string, reserved?: Set<string>}} [options]
+   *   reserved: characters (lower case) whose keys cannot become the
+   *   push-to-talk key: the shortcuts'
+   */
+  constructor({ pttKey = DEFAULT_PTT_KEY, reserved = new Set() } = {}) {
     this.pttKey = pttKey;
+    this.reserved = reserved;
   }
 
   // forget returns to "not in a room" (after leaving).
@@ -105,7 +124,7 @@ export class TalkMachine {
     this.serverMuted = this.wantMuted = this.orgMuted = false;
     this.held.clear();
     this.talking = this.pttPending = this.pttOffPending = false;
-    this.onFloor = false;
+    this.onFloor = this.floorBusy = this.triedBusy = this.pressedBusy = false;
   }
 
   /**
@@ -125,6 +144,8 @@ export class TalkMachine {
         this.held.clear();
         this.talking = this.pttPending = this.pttOffPending = false;
         this.onFloor = ev.onFloor;
+        this.floorBusy = !!ev.busy;
+        this.triedBusy = this.pressedBusy = false;
         // The server forgot our mute: tell it again, so others see it.
         if (ev.rejoin && (this.wantMuted || this.orgMuted)) fx.push(request('mute', 0, true));
         break;
@@ -133,7 +154,7 @@ export class TalkMachine {
         this.connected = false;
         this.held.clear();
         this.talking = this.pttPending = this.pttOffPending = false;
-        this.onFloor = false;
+        this.onFloor = this.floorBusy = this.triedBusy = this.pressedBusy = false;
         break;
       case 'left':
         this.forget();
@@ -146,6 +167,7 @@ export class TalkMachine {
         break;
       case 'floor':
         this.floorChanged(ev.onFloor, fx);
+        this.busyChanged(!!ev.busy, fx);
         break;
       case 'muted':
         this.mutedEvent(ev.muted, ev.byOrganizer, ev.by || { key: 'role.organizer' }, fx);
@@ -180,8 +202,14 @@ export class TalkMachine {
       case 'capture_key':
         this.capturingKey = true;
         break;
+      case 'cancel_capture':
+        this.capturingKey = false;
+        break;
       case 'toggle_mute':
         this.toggleMute(fx);
+        break;
+      case 'give_back':
+        this.giveBack(fx);
         break;
       case 'reply':
         this.reply(ev.to, ev.error, fx);
@@ -209,8 +237,9 @@ export class TalkMachine {
       case 'open':
         return true;
       case 'ptt':
-        // Enabled at the press already: the server keeps a pre-roll.
-        return this.held.size > 0 && (this.pttPending || this.onFloor);
+        // Enabled at the press already: the server keeps a pre-roll. Not
+        // while others hold the floor: only once the server agrees.
+        return this.held.size > 0 && (this.onFloor || (this.pttPending && !this.pressedBusy));
       case 'moderated':
         return this.onFloor || (this.held.size > 0 && this.pttPending);
       default:
@@ -233,20 +262,34 @@ export class TalkMachine {
     else if (this.mode === 'ptt') help = 'talk.ptt';
     else if (this.onFloor) help = 'talk.moderated_floor';
     else help = this.organizer ? 'talk.moderated_organizer' : 'talk.moderated';
+    const pressed = this.held.size > 0;
+    // Others hold the floor: the button says who, and looks unavailable
+    // (an organizer's press takes the floor over).
+    const busy = this.connected && this.floorBusy && !pressed && !this.onFloor && this.canPTT();
+    let label = 'ptt.label';
+    if (pressed) label = 'ptt.talking';
+    else if (busy) label = this.organizer ? 'ptt.busy_take' : 'ptt.busy';
     return {
       mode: this.mode,
+      online: this.connected,
       showPTT: this.canPTT(),
-      pressed: this.held.size > 0,
+      pressed,
       latched: this.held.has('latch'),
-      label: this.held.size > 0 ? 'ptt.talking' : 'ptt.label',
-      buttonsEnabled: this.hasMic,
+      label,
+      busy,
+      unavailable: busy && !this.organizer,
+      latchLabel: this.held.has('latch') ? 'ptt.latch_stop' : 'ptt.latch',
+      buttonsEnabled: this.hasMic && this.connected,
       capturingKey: this.capturingKey,
       pttKey: this.pttKey,
-      // The mute button: open rooms, or whenever we are muted (to get out).
-      showMute: this.hasMic && (this.mode === 'open' || muted),
+      // The mute button: open rooms, whenever we are muted (to get out),
+      // and for the holder of a moderated room's floor.
+      showMute: this.hasMic && (this.mode === 'open' || muted || (this.mode === 'moderated' && this.onFloor)),
       muted,
-      // Organizers talk with the button; the others raise a hand.
-      showHand: this.mode === 'moderated' && !this.organizer,
+      // Organizers talk with the button; the others raise a hand, and
+      // give the floor back when done.
+      showHand: this.mode === 'moderated' && !this.organizer && !this.onFloor,
+      showDone: this.connected && this.mode === 'moderated' && !this.organizer && this.onFloor,
       help,
     };
   }
@@ -258,6 +301,11 @@ export class TalkMachine {
     if (this.capturingKey) {
       if (k.code === 'Tab') return; // keyboard users can still move on
       fx.push({ do: 'prevent_default' });
+      if (this.reserved.has((k.key || '').toLowerCase())) {
+        // A shortcut's key: ask for another one.
+        fx.push({ do: 'info', key: 'ptt.key_reserved' });
+        return;
+      }
       this.capturingKey = false;
       if (k.code !== 'Escape' && k.code) {
         this.pttKey = k.code;
@@ -319,6 +367,10 @@ export class TalkMachine {
     const already = this.held.size > 0;
     this.held.add(source);
     if (already) return;
+    // Others hold the floor, as far as we know: ask anyway (it may have
+    // just freed), the microphone off until the server agrees.
+    this.pressedBusy = this.floorBusy && !this.onFloor && !this.organizer;
+    if (this.pressedBusy) this.triedBusy = true;
     fx.push({ do: 'clear_notices' }); // an old "floor busy" or "floor lost" is over
     this.talking = true;
     this.pttPending = true;
@@ -349,7 +401,28 @@ export class TalkMachine {
     }
   }
 
+  /**
+   * giveBack: "I'm done". The holder of a moderated room's floor gives it
+   * back; the microphone goes off at once.
+   * @param {Effect[]} fx
+   */
+  giveBack(fx) {
+    if (!this.connected || this.mode !== 'moderated' || this.organizer || !this.onFloor) return;
+    this.onFloor = false;
+    this.pttOffPending = true;
+    fx.push(request('ptt_off', ++this.pttSeq));
+    fx.push({ do: 'info', key: 'floor.given_back' });
+  }
+
   // ---- server events -------------------------------------------------------
+
+  /** @param {boolean} busy @param {Effect[]} fx */
+  busyChanged(busy, fx) {
+    this.floorBusy = busy;
+    if (busy || !this.triedBusy) return;
+    this.triedBusy = false;
+    if (this.connected && this.canPTT() && this.held.size === 0) fx.push({ do: 'info', key: 'ptt.free' });
+  }
 
   /** @param {boolean} inList @param {Effect[]} fx */
   floorChanged(inList, fx) {
@@ -446,11 +519,18 @@ export class TalkMachine {
       case 'ptt_on':
         if (to.seq !== this.pttSeq) return; // released (or pressed again) since
         this.pttPending = false;
+        this.pressedBusy = false;
         if (error) {
           // Refused (floor busy, not allowed, connection lost): let go.
           this.talking = false;
           this.held.clear();
-          fx.push({ do: 'error', error });
+          if (error.code === 'floor_busy') {
+            // The button says who has it already: say it, no alarm.
+            this.triedBusy = true;
+            fx.push({ do: 'busy' });
+          } else {
+            fx.push({ do: 'error', error });
+          }
         } else if (this.held.size > 0) {
           this.onFloor = true;
         }

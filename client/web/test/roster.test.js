@@ -183,3 +183,152 @@ test('events before joining, or after leaving, change nothing', () => {
   assert.equal(r.self, null);
   assert.deepEqual(r.apply({ type: 'participant_joined', participant: ana }).changed, []);
 });
+
+// ---- the hand queue, the lobby, the chat's permissions -------------------
+
+const org = { ...me, organizer: true };
+const orgJoined = (over = {}) => joinedMsg({ self: org, participants: [ana, bo, org], ...over });
+
+test('joined with hands: the server\'s order, and the hand marks follow it', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ room_info: info({ mode: 'moderated' }), hands: ['bo', 'ana'] }));
+  assert.deepEqual(r.hands, ['bo', 'ana']);
+  assert.equal(r.participants.get('ana')?.hand, true);
+  assert.equal(r.handPosition('bo'), 1);
+  assert.equal(r.handPosition('ana'), 2);
+  assert.equal(r.handPosition('me'), 0);
+});
+
+test('joined from an older server without hands: the raised ones, in arrival order', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ participants: [person('ana', 'Ana', { hand: true }), bo, person('me', 'Me', { hand: true })] }));
+  assert.deepEqual(r.hands, ['ana', 'me']);
+});
+
+test('the hands event is the order; a new hand is announced to organizers once', () => {
+  const { r } = roster();
+  r.reset(orgJoined());
+  // The hand event first, then the list: one announcement.
+  assert.deepEqual(said(r.apply({ type: 'hand', participant: { ...bo, hand: true } })), ['announce.hand:Bo']);
+  const c = r.apply({ type: 'hands', hands: ['ana', 'bo'] });
+  assert.deepEqual(said(c), ['announce.hand:Ana']);
+  assert.equal(c.hands, true);
+  assert.deepEqual(r.hands, ['ana', 'bo']);
+  assert.deepEqual(said(r.apply({ type: 'hands', hands: ['ana', 'bo'] })), [], 'the same list again');
+  assert.equal(r.apply({ type: 'hands', hands: ['ana', 'bo'] }).hands, false);
+  // Lowered: off the list and unmarked.
+  r.apply({ type: 'hands', hands: ['bo'] });
+  assert.equal(r.participants.get('ana')?.hand, false);
+  // Ids we do not know are left out.
+  r.apply({ type: 'hands', hands: ['ghost', 'bo'] });
+  assert.deepEqual(r.hands, ['bo']);
+});
+
+test('hands are not announced to participants', () => {
+  const { r } = roster();
+  r.reset(joinedMsg());
+  assert.deepEqual(said(r.apply({ type: 'hands', hands: ['ana'] })), []);
+});
+
+test('the floor answers a hand: off the queue', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ hands: ['ana', 'bo'] }));
+  const c = r.apply({ type: 'floor', floor: ['ana'] });
+  assert.equal(c.hands, true);
+  assert.deepEqual(r.hands, ['bo']);
+  assert.equal(r.handPosition('bo'), 1);
+});
+
+test('a departure leaves the queue', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ hands: ['ana', 'bo'] }));
+  const c = r.apply({ type: 'participant_left', participant: ana, reason: 'left' });
+  assert.equal(c.hands, true);
+  assert.deepEqual(r.hands, ['bo']);
+});
+
+test('our own hand joins the queue last until the server says where', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ hands: ['ana'] }));
+  assert.equal(r.setOwnHand(true).hands, true);
+  assert.deepEqual(r.hands, ['ana', 'me']);
+  r.setOwnHand(false);
+  assert.deepEqual(r.hands, ['ana']);
+});
+
+test('the lobby: who waits, newcomers announced', () => {
+  const { r } = roster();
+  r.reset(orgJoined({ waiting: [{ id: 'w1', name: 'Wu' }] }));
+  assert.deepEqual(r.waiting, [{ id: 'w1', name: 'Wu' }]);
+  let c = r.apply({ type: 'lobby', waiting: [{ id: 'w1', name: 'Wu' }, { id: 'w2', name: 'Xi' }] });
+  assert.equal(c.lobby, true);
+  assert.deepEqual(said(c), ['announce.waiting:Xi']);
+  c = r.apply({ type: 'lobby', waiting: [{ id: 'w3', name: 'Yo' }, { id: 'w4', name: 'Zed' }] });
+  assert.deepEqual(c.announce, [{ key: 'announce.waiting_many', params: { n: 2 } }]);
+  c = r.apply({ type: 'lobby' }); // nobody waits: the field is left out
+  assert.deepEqual(r.waiting, []);
+  assert.deepEqual(said(c), []);
+});
+
+test('a busy floor: the others hold every place', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ floor: ['ana'] }));
+  assert.equal(r.floorBusy, true);
+  assert.deepEqual(r.floorHolders(), ['Ana']);
+  r.apply({ type: 'floor', floor: ['me'] });
+  assert.equal(r.floorBusy, false, 'we hold it');
+  r.apply({ type: 'floor' });
+  assert.equal(r.floorBusy, false, 'nobody holds it');
+  const { r: two } = roster();
+  two.reset(joinedMsg({ room_info: info({ max_speakers: 2 }), floor: ['ana'] }));
+  assert.equal(two.floorBusy, false, 'a place is left');
+  two.apply({ type: 'floor', floor: ['ana', 'bo'] });
+  assert.equal(two.floorBusy, true);
+  assert.deepEqual(two.floorHolders(), ['Ana', 'Bo']);
+  const { r: open } = roster();
+  open.reset(joinedMsg({ room_info: info({ mode: 'open' }), floor: ['ana'] }));
+  assert.equal(open.floorBusy, false, 'no floor in open rooms');
+});
+
+test('chat: open to everyone, or to organizers only; a muted chat', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ room_info: info({ chat: true }) }));
+  assert.equal(r.canChat, true);
+  let c = r.apply({ type: 'room', room_info: info({ chat: false }) });
+  assert.equal(r.canChat, false);
+  assert.equal(c.chat, true);
+  assert.deepEqual(said(c), ['announce.chat_off']);
+  c = r.apply({ type: 'room', room_info: info({ chat: true }) });
+  assert.deepEqual(said(c), ['announce.chat_on']);
+  // An organizer mutes our chat: any event with our record says so.
+  c = r.apply({ type: 'muted', participant: { ...me, chat_muted: true } });
+  assert.equal(r.canChat, false);
+  assert.equal(c.chat, true);
+  assert.deepEqual(said(c), ['chat.muted_you']);
+  c = r.apply({ type: 'chat_muted', participant: { ...me, chat_muted: false } });
+  assert.equal(r.canChat, true);
+  assert.deepEqual(said(c), ['chat.unmuted_you']);
+  // Someone else's chat mute is only redrawn.
+  c = r.apply({ type: 'chat_muted', participant: { ...ana, chat_muted: true } });
+  assert.deepEqual(c.changed.map((p) => p.id), ['ana']);
+  assert.equal(r.participants.get('ana')?.chat_muted, true);
+  assert.deepEqual(said(c), []);
+});
+
+test('chat off: organizers still chat; an older server\'s room (no chat field) is open', () => {
+  const { r } = roster();
+  r.reset(orgJoined({ room_info: info({ chat: false }) }));
+  assert.equal(r.canChat, true);
+  const { r: old } = roster();
+  old.reset(joinedMsg());
+  assert.equal(old.canChat, true);
+});
+
+test('the lobby turned on or off is announced to organizers', () => {
+  const { r } = roster();
+  r.reset(orgJoined());
+  assert.deepEqual(said(r.apply({ type: 'room', room_info: info({ lobby: true }) })), ['announce.lobby_on']);
+  const { r: p } = roster();
+  p.reset(joinedMsg());
+  assert.deepEqual(said(p.apply({ type: 'room', room_info: info({ lobby: true }) })), []);
+});

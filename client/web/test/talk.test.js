@@ -15,7 +15,9 @@ const mic = { type: 'mic', present: true };
 const noMic = { type: 'mic', present: false };
 const down = (code = 'Space', over = {}) => ({ type: 'key_down', code, ...over });
 const up = (code = 'Space', over = {}) => ({ type: 'key_up', code, ...over });
-const floor = (onFloor) => ({ type: 'floor', onFloor });
+const floor = (onFloor, busy = false) => ({ type: 'floor', onFloor, busy });
+const busy = floor(false, true); // the others hold every place on the floor
+const free = floor(false, false);
 const mode = (m) => ({ type: 'mode', mode: m });
 const mutedBy = (muted, by = 'Chair') => ({ type: 'muted', muted, byOrganizer: true, by });
 const selfMuted = (muted) => ({ type: 'muted', muted, byOrganizer: false });
@@ -24,6 +26,7 @@ const pointerDown = { type: 'pointer_down' };
 const pointerUp = { type: 'pointer_up' };
 const latch = { type: 'latch_toggle' };
 const toggleMute = { type: 'toggle_mute' };
+const giveBack = { type: 'give_back' };
 // A reply to the latest request of that type (error: a protocol code).
 const ack = (type) => ({ reply: type });
 const refuse = (type, code) => ({ reply: type, error: code });
@@ -49,6 +52,8 @@ function effectName(e) {
       return 'clear';
     case 'save_key':
       return 'save_key:' + e.code;
+    case 'busy':
+      return 'busy';
     default:
       return e.do;
   }
@@ -94,7 +99,8 @@ const rules = [
   { name: 'key down, floor granted: heard', steps: [mic, joined('ptt'), down(), ack('ptt_on')], mic: true },
   { name: 'key up: not heard, floor given back', steps: [mic, joined('ptt'), down(), ack('ptt_on'), up()], mic: false, sent: ['ptt_on', 'ptt_off'], last: ['prevent', 'request:ptt_off'], view: { pressed: false, label: 'ptt.label' } },
   { name: 'key held (auto-repeat): one request', steps: [mic, joined('ptt'), down(), down('Space', { repeat: true })], mic: true, sent: ['ptt_on'], last: ['prevent'] },
-  { name: 'floor refused: not heard, the user is told, the button is up', steps: [mic, joined('ptt'), down(), refuse('ptt_on', 'floor_busy')], mic: false, last: ['error:floor_busy'], view: { pressed: false } },
+  { name: 'floor refused: not heard, the user is told who has it, the button is up', steps: [mic, joined('ptt'), down(), refuse('ptt_on', 'floor_busy')], mic: false, last: ['busy'], view: { pressed: false } },
+  { name: 'refused otherwise: an error', steps: [mic, joined('ptt'), down(), refuse('ptt_on', 'no_media')], mic: false, last: ['error:no_media'] },
   { name: 'floor refused, then the key released: nothing more to send', steps: [mic, joined('ptt'), down(), refuse('ptt_on', 'floor_busy'), up()], mic: false, sent: ['ptt_on'], last: [] },
   { name: 'a late grant after the release is ignored', steps: [mic, joined('ptt'), down(), up(), ack('ptt_on')], mic: false, sent: ['ptt_on', 'ptt_off'] },
   { name: 'a late refusal of an earlier press does not stop this one', steps: [mic, joined('ptt'), down(), up(), down(), ackOld('ptt_on', 1)], mic: true, sent: ['ptt_on', 'ptt_off', 'ptt_on'], last: [] },
@@ -167,6 +173,44 @@ const rules = [
   { name: 'unmute refused as not allowed: it was an organizer', steps: [mic, joined('open', { muted: true }), toggleMute, refuse('unmute', 'not_allowed')], mic: false, last: ['error:mute.by_organizer'], view: { help: 'mute.by_organizer' } },
   { name: 'unmute failed otherwise: still muted, told', steps: [mic, joined('open', { muted: true }), toggleMute, refuse('unmute', 'closed')], mic: false, last: ['error:closed'] },
   { name: 'mute failed: told', steps: [mic, joined('open'), toggleMute, refuse('mute', 'closed')], last: ['error:closed'] },
+
+  // -- a busy floor is shown, not asked for --
+  { name: 'floor busy: the button says so and looks unavailable', steps: [mic, joined('ptt'), busy], mic: false, view: { busy: true, unavailable: true, label: 'ptt.busy' } },
+  { name: 'floor busy on arrival', steps: [mic, joined('ptt', { busy: true })], view: { busy: true, label: 'ptt.busy' } },
+  { name: 'floor busy: a press asks the server (ours is a moment old), the microphone off', steps: [mic, joined('ptt'), busy, down()], mic: false, sent: ['ptt_on'], last: ['prevent', 'clear', 'request:ptt_on'] },
+  { name: 'floor busy, the server refuses: told who has it', steps: [mic, joined('ptt'), busy, pointerDown, refuse('ptt_on', 'floor_busy')], mic: false, last: ['busy'], view: { pressed: false, busy: true } },
+  { name: 'floor busy as far as we knew, the server grants: heard', steps: [mic, joined('ptt'), busy, down(), ack('ptt_on')], mic: true, view: { pressed: true, label: 'ptt.talking' } },
+  { name: 'floor busy, then free: told, and a press talks', steps: [mic, joined('ptt'), busy, down(), refuse('ptt_on', 'floor_busy'), up(), free], last: ['info:ptt.free'], view: { busy: false, label: 'ptt.label' } },
+  { name: 'floor free again without a try: nothing said', steps: [mic, joined('ptt'), busy, free], last: [] },
+  { name: 'floor free again: pressing talks', steps: [mic, joined('ptt'), busy, free, down()], mic: true, sent: ['ptt_on'] },
+  { name: 'floor busy: an organizer takes it over (heard at once)', steps: [mic, joined('ptt', { organizer: true }), busy, down()], mic: true, sent: ['ptt_on'] },
+  { name: 'floor busy: an organizer sees who, and may press', steps: [mic, joined('ptt', { organizer: true }), busy], view: { busy: true, unavailable: false, label: 'ptt.busy_take' } },
+  { name: 'floor full with ourselves on it: not busy for us', steps: [mic, joined('ptt'), down(), ack('ptt_on'), floor(true, true)], mic: true, view: { busy: false, label: 'ptt.talking' } },
+  { name: 'connection lost: the busy mark goes', steps: [mic, joined('ptt'), busy, disconnected], view: { busy: false } },
+
+  // -- the latch says what it does --
+  { name: 'latched: the latch says "Stop talking"', steps: [mic, joined('ptt'), latch], view: { latchLabel: 'ptt.latch_stop' } },
+  { name: 'not latched: "Talk without holding"', steps: [mic, joined('ptt'), latch, latch], view: { latchLabel: 'ptt.latch' } },
+
+  // -- offline, nothing can work --
+  { name: 'offline: the talk controls are disabled', steps: [mic, joined('ptt'), disconnected], view: { online: false, buttonsEnabled: false } },
+  { name: 'back online: enabled again', steps: [mic, joined('ptt'), disconnected, joined('ptt', { rejoin: true })], view: { online: true, buttonsEnabled: true } },
+
+  // -- "I'm done": the floor holder gives it back --
+  { name: 'moderated, on the floor: "I\'m done" and mute are offered, no hand', steps: [mic, joined('moderated'), floor(true)], view: { showDone: true, showMute: true, showHand: false } },
+  { name: 'moderated, on the floor, done: not heard at once, the floor given back', steps: [mic, joined('moderated'), floor(true), giveBack], mic: false, sent: ['ptt_off'], last: ['request:ptt_off', 'info:floor.given_back'], view: { showDone: false, showHand: true } },
+  { name: 'done: the floor list without us says nothing more', steps: [mic, joined('moderated'), floor(true), giveBack, floor(false)], mic: false, last: [] },
+  { name: 'done: a floor list sent before our ptt_off is not a new grant', steps: [mic, joined('moderated'), floor(true), giveBack, floor(true)], mic: false, last: [] },
+  { name: 'done, then granted again: heard', steps: [mic, joined('moderated'), floor(true), giveBack, ack('ptt_off'), floor(false), floor(true)], mic: true, last: ['info:floor.granted'] },
+  { name: 'moderated, on the floor, muting ourselves: not heard, the floor kept', steps: [mic, joined('moderated'), floor(true), toggleMute], mic: false, sent: ['mute'], view: { showDone: true, showMute: true, muted: true } },
+  { name: 'done without the floor: nothing', steps: [mic, joined('moderated'), giveBack], sent: [], last: [] },
+  { name: 'done while offline: nothing to send', steps: [mic, joined('moderated'), floor(true), disconnected, giveBack], sent: [], last: [] },
+  { name: 'an organizer has no "I\'m done" (the talk button releases)', steps: [mic, joined('moderated', { organizer: true }), floor(true)], view: { showDone: false } },
+
+  // -- the key cannot be a shortcut's --
+  { name: 'key capture: a shortcut\'s key is refused, the capture goes on', steps: [mic, joined('ptt'), { type: 'capture_key' }, down('KeyM', { key: 'M' })], options: { reserved: new Set(['m']) }, last: ['prevent', 'info:ptt.key_reserved'], view: { pttKey: 'Space', capturingKey: true } },
+  { name: 'key capture: then another key is taken', steps: [mic, joined('ptt'), { type: 'capture_key' }, down('KeyM', { key: 'm' }), down('KeyT', { key: 't' })], options: { reserved: new Set(['m']) }, last: ['prevent', 'save_key:KeyT'], view: { pttKey: 'KeyT', capturingKey: false } },
+  { name: 'key capture cancelled (the settings closed)', steps: [mic, joined('ptt'), { type: 'capture_key' }, { type: 'cancel_capture' }, down()], mic: true, view: { capturingKey: false, pttKey: 'Space' } },
 
   // -- leaving --
   { name: 'left the room: nothing live, no controls', steps: [mic, joined('open'), { type: 'left' }], mic: false, view: null },
