@@ -97,7 +97,9 @@ type Result struct {
 	// Keep and Up are the budgets used: what the video may take to keep
 	// layers already targeted, and to take new ones.
 	Keep, Up int
-	Probe    Probe
+	// Shed: a layer was dropped (or a slot paused) for lack of budget.
+	Shed  bool
+	Probe Probe
 }
 
 // Allocator holds one receiver's allocation state: the previous targets
@@ -110,6 +112,8 @@ type Allocator struct {
 	out   []Target
 	win   minWindow
 
+	shedAt    time.Time // when a layer was last dropped for lack of budget
+	hasShed   bool
 	nextProbe time.Time
 	probeGap  time.Duration
 	probeEst  int
@@ -159,7 +163,19 @@ func (a *Allocator) Allocate(now time.Time, in Input) Result {
 		a.slots[i] = s
 	}
 	a.out = slices.Grow(a.out[:0], n)[:n]
-	video, blocked := Plan(a.slots[:m], a.prevs[:m], keep, up, a.out[:m])
+	// First what the previous targets become with no upgrade at all: if
+	// that sheds, the budget fell under them, and nothing goes up for
+	// UpDelay, so that the budget a shed frees is not spent at once.
+	video, blocked, shed := Plan(a.slots[:m], a.prevs[:m], keep, 0, a.out[:m])
+	if shed {
+		a.shedAt, a.hasShed = now, true
+	}
+	frozen := a.hasShed && now.Sub(a.shedAt) < UpDelay
+	if frozen {
+		up = 0
+	} else if up > 0 {
+		video, blocked, _ = Plan(a.slots[:m], a.prevs[:m], keep, up, a.out[:m])
+	}
 	for i := m; i < n; i++ {
 		a.out[i] = Target{}
 	}
@@ -175,8 +191,8 @@ func (a *Allocator) Allocate(now time.Time, in Input) Result {
 		}
 	}
 
-	r := Result{Targets: a.out, Video: video, Keep: keep, Up: up}
-	r.Probe = a.probe(now, in.CanProbe, est, audio, video, blocked)
+	r := Result{Targets: a.out, Video: video, Keep: keep, Up: up, Shed: shed}
+	r.Probe = a.probe(now, in.CanProbe && !frozen, est, audio, video, blocked)
 	return r
 }
 
@@ -218,8 +234,9 @@ type Blocked struct {
 
 // Plan is the allocator's pure core. For slots in priority order, with
 // prev[i] the layer slot i was last given (Off if none), it writes the
-// targets into out (len(out) ≥ len(slots)) and returns what they cost and
-// the first upgrade it refused.
+// targets into out (len(out) ≥ len(slots)) and returns what they cost,
+// the first upgrade it refused, and whether it shed: gave a slot less
+// than prev for lack of budget.
 //
 // A step that leads to a layer at or below prev[i] must fit in keep; any
 // other step (a higher layer, or a paused slot resuming) must fit in up.
@@ -235,9 +252,10 @@ type Blocked struct {
 //     use any step, so a shrinking budget sheds the temporal layers first
 //     (S2T2, S2T1, S2T0, then S1T2 …), and the lowest-priority slots lose
 //     their upgrades first.
-func Plan(slots []Slot, prev []Layer, keep, up int, out []Target) (int, Blocked) {
+func Plan(slots []Slot, prev []Layer, keep, up int, out []Target) (int, Blocked, bool) {
 	up = min(up, keep)
 	used := 0
+	shed := false
 	blocked := Blocked{Slot: -1}
 	block := func(i int, l Layer, cost int) {
 		if blocked.Slot < 0 {
@@ -255,6 +273,8 @@ func Plan(slots []Slot, prev []Layer, keep, up int, out []Target) (int, Blocked)
 		if prev[i] != Off {
 			if used+c <= keep {
 				out[i].Layer, used = l, used+c
+			} else {
+				shed = true
 			}
 		} else if used+c <= up {
 			out[i].Layer, used = l, used+c
@@ -272,6 +292,7 @@ func Plan(slots []Slot, prev []Layer, keep, up int, out []Target) (int, Blocked)
 			c := s.Rates.At(n) - s.Rates.At(cur)
 			restore := n <= prev[i]
 			if restore && used+c > keep {
+				shed = true
 				break
 			}
 			if !restore && used+c > up {
@@ -287,7 +308,7 @@ func Plan(slots []Slot, prev []Layer, keep, up int, out []Target) (int, Blocked)
 		cur := slots[i].Current
 		t.Keyframe = t.Layer != Off && (cur == Off || cur.Spatial() != t.Layer.Spatial())
 	}
-	return used, blocked
+	return used, blocked, shed
 }
 
 // lowest returns the first layer of s's ladder, Off if it wants or has
