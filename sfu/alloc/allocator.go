@@ -15,10 +15,17 @@ const (
 	// receiver would then need, audio included, by 15 %...
 	Headroom = 0.15
 	// UpDelay: ...and has done so for the last 3 s (the upgrade budget is
-	// the lowest estimate seen over that window).
+	// the lowest estimate seen over that window). Nothing goes up either
+	// within UpDelay of a shed (a layer dropped for lack of budget)...
 	UpDelay = 3 * time.Second
+	// ...and when a shed comes within failWindow of an upgrade, the
+	// upgrade failed: the wait after a shed doubles, up to maxBackoff,
+	// and returns to UpDelay once an upgrade has held for failWindow.
+	failWindow = 10 * time.Second
+	maxBackoff = 60 * time.Second
 
-	// ProbeDuration is how long the caller should send a proposed probe.
+	// ProbeDuration is how long the caller should send a proposed probe;
+	// a probe is at most a quarter of the estimate.
 	ProbeDuration = time.Second
 	// Probes are spaced by probeEvery, doubled after each probe that did
 	// not raise the estimate by 10 %, up to probeEveryMax.
@@ -114,6 +121,9 @@ type Allocator struct {
 
 	shedAt    time.Time // when a layer was last dropped for lack of budget
 	hasShed   bool
+	upAt      time.Time // when a layer last went up
+	hasUp     bool
+	backoff   time.Duration // nothing goes up for that long after a shed
 	nextProbe time.Time
 	probeGap  time.Duration
 	probeEst  int
@@ -133,7 +143,7 @@ type Allocator struct {
 // Probing: when an upgrade was refused, the estimator allows probing, the
 // estimate itself (not just its recent minimum) is below what the upgrade
 // needs with headroom, and the probe schedule allows, Result.Probe
-// proposes sending the difference, at most half the estimate. Probes are
+// proposes sending the difference, at most a quarter of the estimate. Probes are
 // at least 5 s apart; a probe after which the estimate did not rise by
 // 10 % doubles the gap (up to 60 s); the gap returns to 5 s when a probe
 // worked or when nothing waits.
@@ -167,14 +177,30 @@ func (a *Allocator) Allocate(now time.Time, in Input) Result {
 	// that sheds, the budget fell under them, and nothing goes up for
 	// UpDelay, so that the budget a shed frees is not spent at once.
 	video, blocked, shed := Plan(a.slots[:m], a.prevs[:m], keep, 0, a.out[:m])
-	if shed {
-		a.shedAt, a.hasShed = now, true
+	if a.backoff == 0 {
+		a.backoff = UpDelay
 	}
-	frozen := a.hasShed && now.Sub(a.shedAt) < UpDelay
+	if shed {
+		if a.hasUp && now.Sub(a.upAt) < failWindow && a.upAt.After(a.shedAt) {
+			// The last upgrade did not hold: the link does not carry
+			// it, whatever the estimate said. Wait longer next time.
+			a.backoff = min(2*a.backoff, maxBackoff)
+		}
+		a.shedAt, a.hasShed = now, true
+	} else if a.hasUp && a.upAt.After(a.shedAt) && now.Sub(a.upAt) >= failWindow {
+		a.backoff = UpDelay // the last upgrade held
+	}
+	frozen := a.hasShed && now.Sub(a.shedAt) < a.backoff
 	if frozen {
 		up = 0
 	} else if up > 0 {
 		video, blocked, _ = Plan(a.slots[:m], a.prevs[:m], keep, up, a.out[:m])
+		for i := range m {
+			if a.out[i].Layer > a.prevs[i] {
+				a.upAt, a.hasUp = now, true
+				break
+			}
+		}
 	}
 	for i := m; i < n; i++ {
 		a.out[i] = Target{}
@@ -192,7 +218,10 @@ func (a *Allocator) Allocate(now time.Time, in Input) Result {
 	}
 
 	r := Result{Targets: a.out, Video: video, Keep: keep, Up: up, Shed: shed}
-	r.Probe = a.probe(now, in.CanProbe && !frozen, est, audio, video, blocked)
+	// No probe while an upgrade is being tried either: it is its own
+	// test, and the two together would overshoot twice.
+	trying := a.hasUp && now.Sub(a.upAt) < UpDelay
+	r.Probe = a.probe(now, in.CanProbe && !frozen && !trying, est, audio, video, blocked)
 	return r
 }
 
@@ -215,7 +244,7 @@ func (a *Allocator) probe(now time.Time, can bool, est, audio, video int, b Bloc
 			a.probeGap = min(2*a.probeGap, probeEveryMax)
 		}
 	}
-	pad := min(needed-audio-video, est/2)
+	pad := min(needed-audio-video, est/4)
 	if pad <= 0 {
 		return Probe{Slot: -1}
 	}

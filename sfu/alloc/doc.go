@@ -47,7 +47,7 @@
 // When an upgrade waits on an estimate that only more traffic can raise
 // (a REMB follows what it receives; the loss-based estimate grows only
 // while used), the allocator proposes a probe ([Probe]): send the missing
-// bitrate, at most half the estimate, for a second, as padding or as the
+// bitrate, at most a quarter of the estimate, for a second, as padding or as the
 // upgrade itself; at most every 5 s, backing off to 60 s while probes fail.
 //
 // # Publisher demand ([Demand])

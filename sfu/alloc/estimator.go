@@ -90,6 +90,13 @@ func (s Source) String() string {
 //     (otherwise the link is not tested, and the estimate holds);
 //     2 % ≤ f ≤ 10 %: hold;
 //     f > 10 %: × (1 − f/2), at most once per 300 ms.
+//     And without a fresh REMB, when loss above 2 % appears (the report
+//     before had less) while at least 3/4 of the estimate is sent, the
+//     rate also comes down to what got through, sent × (1 − f): what was
+//     just sent found the bottleneck, and without a delay signal holding
+//     there would stay above it for good at up to 10 % loss. Loss that
+//     stays (a lossy radio link) does this once, then holds as the rule
+//     says instead of spiralling down.
 //   - Every value is bounded to [MinEstimate, MaxEstimate] (30 kbit/s .. 10
 //     Mbit/s).
 //
@@ -103,6 +110,7 @@ type Estimator struct {
 	mu       sync.Mutex
 	rate     float64 // loss-based rate, bits/s; tracks the REMB when !lossLimited
 	limited  bool    // rate was cut by loss below the REMB
+	lossy    bool    // the last loss report was above 2 %
 	remb     float64
 	rembAt   time.Time
 	hasREMB  bool
@@ -172,9 +180,12 @@ func (e *Estimator) OnLoss(fractionLost uint8, now time.Time) {
 	if e.hasREMB && e.fresh(now) {
 		ceiling = e.remb
 	}
+	used := e.sentRate*usedDen >= e.rate*usedNum
+	onset := fractionLost > lossLow && !e.lossy
+	e.lossy = fractionLost > lossLow
 	switch {
 	case fractionLost <= lossLow:
-		if e.sentRate*usedDen >= e.rate*usedNum {
+		if used {
 			e.rate *= math.Pow(lossGrowth, dt.Seconds())
 		}
 	case fractionLost > lossHigh:
@@ -182,6 +193,13 @@ func (e *Estimator) OnLoss(fractionLost uint8, now time.Time) {
 			e.rate *= 1 - float64(fractionLost)/512
 			e.cutAt, e.hasCut = now, true
 		}
+	}
+	if onset && used && !e.ceilingIsREMB(now) {
+		// Loss appears while the estimate is being used, and there
+		// is no REMB (no delay signal): what was just sent found the
+		// bottleneck. Holding there would stay above it for good at
+		// up to 10 % loss; what got through is what the link carries.
+		e.rate = min(e.rate, e.sentRate*(1-float64(fractionLost)/256))
 	}
 	e.rate = clamp(e.rate)
 	if e.rate >= ceiling {

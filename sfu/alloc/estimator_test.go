@@ -164,6 +164,20 @@ func TestEstimator(t *testing.T) {
 			want(20, 600_000, 600_000, "loss"),
 			canProbe(20, false),
 		)},
+		{"without REMB, loss appearing while the estimate is used brings it to what got through, once", sendEstimate, seq(
+			losses(0, 5, 0),
+			want(5, 880_000, 883_000, "loss"), // 600k × 1.08⁵
+			loss(6, 13),                       // 5 %: × (1 − 13/256)
+			want(6, 835_000, 839_000, "loss"),
+			losses(7, 10, 13), // the loss stays: hold
+			want(10, 835_000, 839_000, "loss"),
+		)},
+		{"with a fresh REMB, the same loss only holds", sendEstimate, seq(
+			remb(0, 900_000), loss(0, 0),
+			remb(1, 900_000), loss(1, 0),
+			remb(2, 900_000), loss(2, 13),
+			want(2, 900_000, 900_000, "remb"),
+		)},
 		{"loss > 10 % cuts by rate × (1 − loss/2)", sendEstimate, seq(
 			loss(1, 51), // 20 %: × (1 − 51/512)
 			want(1, 540_200, 540_300, "loss"),
