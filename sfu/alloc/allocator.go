@@ -102,7 +102,8 @@ type Result struct {
 	// Video is what the targets cost, bits/s.
 	Video int
 	// Keep and Up are the budgets used: what the video may take to keep
-	// layers already targeted, and to take new ones.
+	// layers already targeted, and to take new ones (0 while nothing may
+	// go up).
 	Keep, Up int
 	// Shed: a layer was dropped (or a slot paused) for lack of budget.
 	Shed  bool
@@ -140,10 +141,19 @@ type Allocator struct {
 // estimate has exceeded the need by 15 % for 3 s, and goes down as soon as
 // the estimate no longer covers it. See [Plan] for the order of filling.
 //
+// After a shed (the previous targets no longer fit in the keep budget)
+// nothing goes up for UpDelay, so that what a coarse step down frees is
+// not spent at once on a falling estimate. A shed within 10 s of an
+// upgrade means the upgrade failed (the estimate promised more than the
+// link carries: a REMB overshoots until the link is overused): the wait
+// after a shed then doubles, up to 60 s, and returns to UpDelay once an
+// upgrade has held for 10 s. Result.Up is 0 while waiting.
+//
 // Probing: when an upgrade was refused, the estimator allows probing, the
 // estimate itself (not just its recent minimum) is below what the upgrade
-// needs with headroom, and the probe schedule allows, Result.Probe
-// proposes sending the difference, at most a quarter of the estimate. Probes are
+// needs with headroom, no layer went up in the last UpDelay (an upgrade
+// is its own test) and the probe schedule allows, Result.Probe proposes
+// sending the difference, at most a quarter of the estimate. Probes are
 // at least 5 s apart; a probe after which the estimate did not rise by
 // 10 % doubles the gap (up to 60 s); the gap returns to 5 s when a probe
 // worked or when nothing waits.
@@ -281,6 +291,11 @@ type Blocked struct {
 //     use any step, so a shrinking budget sheds the temporal layers first
 //     (S2T2, S2T1, S2T0, then S1T2 …), and the lowest-priority slots lose
 //     their upgrades first.
+//
+// An upgrade counts what the slots before it took, not the layers the
+// slots after it keep: when the priority order changes, the new first
+// slot gets its upgrade at once and the others keep what the keep budget
+// still covers (the total may then exceed up, until a shed corrects it).
 func Plan(slots []Slot, prev []Layer, keep, up int, out []Target) (int, Blocked, bool) {
 	up = min(up, keep)
 	used := 0

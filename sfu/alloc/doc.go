@@ -27,9 +27,11 @@
 // fresh; otherwise a loss-based estimate from its receiver reports, the
 // libwebrtc / Galène loss controller: grow 8 % per second below 2 % loss
 // (only while the estimate is actually being used), hold up to 10 %, cut
-// by half the loss above. Heavy loss also lowers a fresh REMB. Bounded to
-// 30 kbit/s .. 10 Mbit/s, starting at 600 kbit/s. pion/interceptor's GCC
-// is not used: it overshoots (no application-limited detection).
+// by half the loss above; and, with no REMB to tell congestion by delay,
+// loss that appears while the estimate is used brings it down to what got
+// through. Heavy loss also lowers a fresh REMB. Bounded to 30 kbit/s .. 10
+// Mbit/s, starting at 600 kbit/s. pion/interceptor's GCC is not used: it
+// overshoots (no application-limited detection).
 //
 // # Allocation ([Allocator], [Plan])
 //
@@ -39,16 +41,19 @@
 // priority order, one step at a time while the budget allows. What does
 // not fit is paused. Hysteresis: a layer is kept as long as the estimate
 // covers it and dropped at once when it does not; anything new must fit
-// with 15 % headroom in the lowest estimate of the last 3 s. Shedding
-// drops temporal layers before a spatial one; climbing never lowers the
-// frame rate. A change of spatial layer is only a target: the caller asks
-// for a keyframe ([Target.Keyframe]) and switches when it arrives.
+// with 15 % headroom in the lowest estimate of the last 3 s, and waits 3 s
+// after a layer was dropped, longer (up to 60 s) after each upgrade that
+// did not hold. Shedding drops temporal layers before a spatial one;
+// climbing never lowers the frame rate. A change of spatial layer is only
+// a target: the caller asks for a keyframe ([Target.Keyframe]) and
+// switches when it arrives.
 //
 // When an upgrade waits on an estimate that only more traffic can raise
 // (a REMB follows what it receives; the loss-based estimate grows only
 // while used), the allocator proposes a probe ([Probe]): send the missing
-// bitrate, at most a quarter of the estimate, for a second, as padding or as the
-// upgrade itself; at most every 5 s, backing off to 60 s while probes fail.
+// bitrate, at most a quarter of the estimate, for a second, as padding or
+// as the upgrade itself; not during an upgrade's first 3 s; at most every
+// 5 s, backing off to 60 s while probes fail.
 //
 // # Publisher demand ([Demand])
 //
@@ -56,4 +61,27 @@
 // spatial layer any receiver takes cost, plus 15 %, plus its audio, with
 // the lowest layer always kept flowing: a simulcast encoder drops the
 // encodings nobody receives.
+//
+// # Wiring
+//
+// Per receiver, one [Estimator] and one [Allocator]:
+//
+//   - every RTP packet sent to it: Estimator.OnSent (padding included);
+//   - every REMB from it: Estimator.OnREMB; every receiver report:
+//     Estimator.OnLoss with the worst fraction lost of its video blocks;
+//   - every 250..500 ms, and when its slots, wishes or the sources' rates
+//     change: Allocator.Allocate with the estimate, CanProbe, the audio
+//     bitrate sent to it and its slots in priority order (Current being
+//     what each slot really forwards); then forward each slot's target
+//     temporal layer at once, ask for a keyframe of the target spatial
+//     layer where Keyframe is set and switch at that keyframe, and send
+//     the probe if there is one.
+//
+// Per publisher, about every second: [Demand] over the targets every
+// receiver has for its camera (and its screen), as the REMB sent to it.
+//
+// Rates come from the forwarding path: per source, spatial layer and
+// temporal layer, smoothed over a second or two, cumulative over the
+// temporal layers, with the last known (or [NominalCamera]) value kept for
+// encodings that stopped.
 package alloc

@@ -108,7 +108,7 @@ type Estimator struct {
 	sent atomic.Int64 // bytes since sentFrom
 
 	mu       sync.Mutex
-	rate     float64 // loss-based rate, bits/s; tracks the REMB when !lossLimited
+	rate     float64 // loss-based rate, bits/s; tracks the REMB when !limited
 	limited  bool    // rate was cut by loss below the REMB
 	lossy    bool    // the last loss report was above 2 %
 	remb     float64
@@ -159,11 +159,13 @@ func (e *Estimator) OnREMB(bps uint64, now time.Time) {
 	}
 }
 
-// OnLoss records the fraction lost (0..255, from an RTCP receiver report
-// block) the receiver reports. Call it once per receiver report with the
-// worst fraction among the video slots' blocks, or once per block: growth
-// is computed from the time since the previous call and decreases are
-// spaced by 300 ms, so a burst of blocks does not compound.
+// OnLoss records the fraction lost (0..255, as in an RTCP report block)
+// the receiver reports. Call it once per receiver report, with the worst
+// fraction among the blocks of the video slots (the audio slots' blocks,
+// a few packets a second each, are too noisy). Growth is computed from
+// the time since the previous call and decreases are spaced by 300 ms, so
+// reports arriving together do not compound; but one call per block
+// would make every report look like loss appearing anew.
 func (e *Estimator) OnLoss(fractionLost uint8, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
