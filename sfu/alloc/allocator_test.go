@@ -363,6 +363,43 @@ func TestNoFlap(t *testing.T) {
 	t.Logf("layer changes over 60 s: %d with hysteresis, %d without", changes, naive)
 }
 
+// TestBackoff: an upgrade that a shed undoes within 10 s failed, and the
+// wait before the next one doubles (3, 6, 12 s); an upgrade that held for
+// 10 s brings the wait back to 3 s.
+func TestBackoff(t *testing.T) {
+	dips := []time.Duration{14 * time.Second, 21 * time.Second, 50 * time.Second}
+	est := func(now time.Duration) int {
+		if now < 10*time.Second || slices.Contains(dips, now) {
+			return 1_000_000
+		}
+		return 3_000_000
+	}
+	s := newSim(100_000, camera(0, WishHigh))
+	var ups, sheds []time.Duration
+	last := Off
+	s.run(60*time.Second, est, func(now time.Duration, r Result) {
+		l := r.Targets[0].Layer
+		switch {
+		case l > last && now > 0:
+			ups = append(ups, now)
+		case l < last:
+			sheds = append(sheds, now)
+		}
+		last = l
+	})
+	if !slices.Equal(sheds, dips) {
+		t.Fatalf("sheds at %v, want %v", sheds, dips)
+	}
+	// 12.75 s: 3 s after the rise (the first bucket ends at 12.75 s).
+	// 20 s: 6 s after the dip at 14 s, which undid the upgrade of 12.75 s.
+	// 33 s: 12 s after the dip at 21 s, which undid the upgrade of 20 s.
+	// 53 s: 3 s after the dip at 50 s, the upgrade of 33 s having held.
+	want := []time.Duration{12750 * time.Millisecond, 20 * time.Second, 33 * time.Second, 53 * time.Second}
+	if !slices.Equal(ups, want) {
+		t.Fatalf("upgrades at %v, want %v", ups, want)
+	}
+}
+
 // TestKeyframe: a keyframe is wanted when the spatial layer changes or a
 // slot resumes, not for temporal changes nor for a pause.
 func TestKeyframe(t *testing.T) {
