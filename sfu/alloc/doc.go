@@ -21,10 +21,10 @@
 //	                                                                 │
 //	every receiver's targets for one source ──▶ Demand ──▶ REMB to the publisher
 //
-// # Estimate ([Estimator])
+// # Estimate
 //
-// The receiver's REMB (Chrome computes it from abs-send-time) when one is
-// fresh; otherwise a loss-based estimate from its receiver reports, the
+// [Estimator]: the receiver's REMB (Chrome computes it from abs-send-time)
+// when one is fresh; otherwise a loss-based estimate from its receiver reports, the
 // libwebrtc / Galène loss controller: grow 8 % per second below 2 % loss
 // (only while the estimate is actually being used), hold up to 10 %, cut
 // by half the loss above; and, with no REMB to tell congestion by delay,
@@ -33,9 +33,10 @@
 // Mbit/s, starting at 600 kbit/s. pion/interceptor's GCC is not used: it
 // overshoots (no application-limited detection).
 //
-// # Allocation ([Allocator], [Plan])
+// # Allocation
 //
-// Audio first: its bitrate is taken off the estimate and never touched.
+// [Allocator] (its pure core is [Plan]): audio first, its bitrate taken
+// off the estimate and never touched.
 // Then the slots in priority order: every wanted slot first gets its
 // lowest layer (many small tiles beat one big one), then each climbs, in
 // priority order, one step at a time while the budget allows. What does
@@ -55,9 +56,9 @@
 // as the upgrade itself; not during an upgrade's first 3 s; at most every
 // 5 s, backing off to 60 s while probes fail.
 //
-// # Publisher demand ([Demand])
+// # Publisher demand
 //
-// The REMB sent to a publisher is what its encodings up to the highest
+// [Demand]: the REMB sent to a publisher is what its encodings up to the highest
 // spatial layer any receiver takes cost, plus 15 %, plus its audio, with
 // the lowest layer always kept flowing: a simulcast encoder drops the
 // encodings nobody receives.
