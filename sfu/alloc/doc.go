@@ -24,30 +24,30 @@
 // # Estimate
 //
 // [Estimator]: the receiver's REMB (Chrome computes it from abs-send-time)
-// when one is fresh; otherwise a loss-based estimate from its receiver reports, the
-// libwebrtc / Galène loss controller: grow 8 % per second below 2 % loss
-// (only while the estimate is actually being used), hold up to 10 %, cut
-// by half the loss above; and, with no REMB to tell congestion by delay,
-// loss that appears while the estimate is used brings it down to what got
-// through. Heavy loss also lowers a fresh REMB. Bounded to 30 kbit/s .. 10
-// Mbit/s, starting at 600 kbit/s. pion/interceptor's GCC is not used: it
-// overshoots (no application-limited detection).
+// when one is fresh; otherwise a loss-based estimate from its receiver
+// reports, the libwebrtc / Galène loss controller: grow 8 % per second
+// below 2 % loss (only while the estimate is actually being used), hold up
+// to 10 %, cut by half the loss above; and, with no REMB to tell
+// congestion by delay, loss that appears while the estimate is used brings
+// it down to what got through. Heavy loss also lowers a fresh REMB.
+// Bounded to 30 kbit/s .. 10 Mbit/s, starting at 600 kbit/s.
+// pion/interceptor's GCC is not used: it overshoots (no
+// application-limited detection).
 //
 // # Allocation
 //
 // [Allocator] (its pure core is [Plan]): audio first, its bitrate taken
-// off the estimate and never touched.
-// Then the slots in priority order: every wanted slot first gets its
-// lowest layer (many small tiles beat one big one), then each climbs, in
-// priority order, one step at a time while the budget allows. What does
-// not fit is paused. Hysteresis: a layer is kept as long as the estimate
-// covers it and dropped at once when it does not; anything new must fit
-// with 15 % headroom in the lowest estimate of the last 3 s, and waits 3 s
-// after a layer was dropped, longer (up to 60 s) after each upgrade that
-// did not hold. Shedding drops temporal layers before a spatial one;
-// climbing never lowers the frame rate. A change of spatial layer is only
-// a target: the caller asks for a keyframe ([Target.Keyframe]) and
-// switches when it arrives.
+// off the estimate and never touched. Then the slots in priority order:
+// every wanted slot first gets its lowest layer (many small tiles beat one
+// big one), then each climbs, in priority order, one step at a time while
+// the budget allows. What does not fit is paused. Hysteresis: a layer is
+// kept as long as the estimate covers it and dropped at once when it does
+// not; anything new must fit with 15 % headroom in the lowest estimate of
+// the last 3 s, and waits 3 s after a layer was dropped, longer (up to 60
+// s) after each upgrade that did not hold. Shedding drops temporal layers
+// before a spatial one; climbing never lowers the frame rate. A change of
+// spatial layer is only a target: the caller asks for a keyframe
+// ([Target.Keyframe]) and switches when it arrives.
 //
 // When an upgrade waits on an estimate that only more traffic can raise
 // (a REMB follows what it receives; the loss-based estimate grows only
@@ -58,10 +58,10 @@
 //
 // # Publisher demand
 //
-// [Demand]: the REMB sent to a publisher is what its encodings up to the highest
-// spatial layer any receiver takes cost, plus 15 %, plus its audio, with
-// the lowest layer always kept flowing: a simulcast encoder drops the
-// encodings nobody receives.
+// [Demand]: the REMB sent to a publisher is what its encodings up to the
+// highest spatial layer any receiver takes cost, plus 15 %, plus its
+// audio, with the lowest layer always kept flowing: a simulcast encoder
+// drops the encodings nobody receives.
 //
 // # Wiring
 //
