@@ -1,0 +1,272 @@
+package alloc
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The estimator's rules, in numbers.
+const (
+	// MinEstimate and MaxEstimate bound every estimate, REMB or loss-based.
+	MinEstimate = 30_000
+	MaxEstimate = 10_000_000
+	// InitialEstimate is the estimate before any feedback.
+	InitialEstimate = 600_000
+
+	// REMBFresh is how long a REMB value stands for the link: Chrome
+	// sends one about every second, and at once when it lowers it.
+	REMBFresh = 5 * time.Second
+
+	// Loss bands, as RTCP fraction-lost values (loss × 256): below
+	// lossLow (2 %) the estimate grows, above lossHigh (10 %) it shrinks,
+	// in between it holds.
+	lossLow  = 5  // 5/256 = 1.95 %
+	lossHigh = 25 // 26/256 = 10.2 % is the first value above 10 %
+
+	// lossGrowth is the growth per second below 2 % loss, applied for
+	// the time since the previous report (at most maxGrowthStep).
+	lossGrowth    = 1.08
+	maxGrowthStep = 2 * time.Second
+	// decreaseEvery spaces decreases, so that several reports arriving
+	// together (one per report block) cut the estimate once.
+	decreaseEvery = 300 * time.Millisecond
+	// usedFraction: the loss-based estimate grows only while at least 3/4
+	// of it is being sent. Below that the link is not being tested and
+	// low loss says nothing about more (Galène's rule, libwebrtc's ALR).
+	usedNum, usedDen = 3, 4
+
+	// quiet is how long after a sign of congestion (loss of 2 % or more,
+	// a REMB lower by more than 5 %) the estimator forbids probing.
+	quiet = 5 * time.Second
+	// feedbackFresh: without any REMB or loss report for that long the
+	// estimate is not being checked, so it cannot be probed either.
+	feedbackFresh = 5 * time.Second
+	// sentWindow is the shortest window the sent rate is measured over.
+	sentWindow = 250 * time.Millisecond
+)
+
+// Source says where an estimate comes from.
+type Source uint8
+
+const (
+	// SourceInitial: no feedback yet, the estimate is InitialEstimate.
+	SourceInitial Source = iota
+	// SourceREMB: a fresh REMB (possibly lowered by heavy loss).
+	SourceREMB
+	// SourceLoss: no fresh REMB; the loss-based controller.
+	SourceLoss
+)
+
+func (s Source) String() string {
+	switch s {
+	case SourceInitial:
+		return "initial"
+	case SourceREMB:
+		return "remb"
+	case SourceLoss:
+		return "loss"
+	}
+	return "?"
+}
+
+// Estimator is one receiver's bandwidth estimate: how many bits/s the
+// server may send to it, audio included.
+//
+// Rules:
+//
+//   - Before any feedback the estimate is InitialEstimate (600 kbit/s).
+//   - A REMB stands for REMBFresh (5 s). While one is fresh, the estimate is
+//     the REMB, unless loss above 10 % has cut the loss-based rate below it
+//     (libwebrtc's sender takes the same minimum: REMB comes from the
+//     receiver's delay-based estimator, which does not see random loss).
+//     The first REMB replaces the initial value at once.
+//   - Without a fresh REMB the estimate is the loss-based rate, which
+//     carries on from the last REMB, or from the initial value. Each loss
+//     report (fraction lost f/256) moves it:
+//     f < 2 %: × 1.08 per second since the previous report (at most 2 s
+//     worth), but only while at least 3/4 of the estimate is actually sent
+//     (otherwise the link is not tested, and the estimate holds);
+//     2 % ≤ f ≤ 10 %: hold;
+//     f > 10 %: × (1 − f/2), at most once per 300 ms.
+//     And without a fresh REMB, when loss above 2 % appears (the report
+//     before had less) while at least 3/4 of the estimate is sent, the
+//     rate also comes down to what got through, sent × (1 − f): what was
+//     just sent found the bottleneck, and without a delay signal holding
+//     there would stay above it for good at up to 10 % loss. Loss that
+//     stays (a lossy radio link) does this once, then holds as the rule
+//     says instead of spiralling down.
+//   - Every value is bounded to [MinEstimate, MaxEstimate] (30 kbit/s .. 10
+//     Mbit/s).
+//
+// [Estimator.CanProbe] says whether the estimate may be tested by sending
+// more than it (see [Input.CanProbe]).
+//
+// An Estimator is safe for concurrent use; OnSent is a single atomic add.
+type Estimator struct {
+	sent atomic.Int64 // bytes since sentFrom
+
+	mu       sync.Mutex
+	rate     float64 // loss-based rate, bits/s; tracks the REMB when !limited
+	limited  bool    // rate was cut by loss below the REMB
+	lossy    bool    // the last loss report was above 2 %
+	remb     float64
+	rembAt   time.Time
+	hasREMB  bool
+	lossAt   time.Time // last loss report
+	hasLoss  bool
+	cutAt    time.Time // last decrease
+	hasCut   bool
+	congAt   time.Time // last sign of congestion
+	hasCong  bool
+	sentFrom time.Time
+	hasSent  bool
+	sentRate float64 // bits/s over the last window
+}
+
+// NewEstimator returns an estimator at InitialEstimate.
+func NewEstimator() *Estimator {
+	return &Estimator{rate: InitialEstimate}
+}
+
+// OnSent counts bytes sent to the receiver (RTP packets of every kind,
+// padding included). now is accepted for symmetry and ignored: the sent
+// rate is measured between loss reports.
+func (e *Estimator) OnSent(bytes int, now time.Time) {
+	if bytes > 0 {
+		e.sent.Add(int64(bytes))
+	}
+}
+
+// OnREMB records a REMB value from the receiver.
+func (e *Estimator) OnREMB(bps uint64, now time.Time) {
+	v := clamp(float64(min(bps, MaxEstimate)))
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ceilingIsREMB(now) {
+		if v < e.remb*0.95 {
+			e.congested(now)
+		}
+	} else {
+		// The first REMB, or the first after a gap: it replaces
+		// whatever the loss-based rate became meanwhile.
+		e.limited = false
+	}
+	e.remb, e.rembAt, e.hasREMB = v, now, true
+	if !e.limited || e.rate >= v {
+		e.rate, e.limited = v, false
+	}
+}
+
+// OnLoss records the fraction lost (0..255, as in an RTCP report block)
+// the receiver reports. Call it once per receiver report, with the worst
+// fraction among the blocks of the video slots (the audio slots' blocks,
+// a few packets a second each, are too noisy). Growth is computed from
+// the time since the previous call and decreases are spaced by 300 ms, so
+// reports arriving together do not compound; but one call per block
+// would make every report look like loss appearing anew.
+func (e *Estimator) OnLoss(fractionLost uint8, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.measureSent(now)
+	var dt time.Duration
+	if e.hasLoss {
+		dt = min(max(now.Sub(e.lossAt), 0), maxGrowthStep)
+	}
+	e.lossAt, e.hasLoss = now, true
+	if fractionLost > lossLow {
+		e.congested(now)
+	}
+	ceiling := float64(MaxEstimate)
+	if e.hasREMB && e.fresh(now) {
+		ceiling = e.remb
+	}
+	used := e.sentRate*usedDen >= e.rate*usedNum
+	onset := fractionLost > lossLow && !e.lossy
+	e.lossy = fractionLost > lossLow
+	switch {
+	case fractionLost <= lossLow:
+		if used {
+			e.rate *= math.Pow(lossGrowth, dt.Seconds())
+		}
+	case fractionLost > lossHigh:
+		if !e.hasCut || now.Sub(e.cutAt) >= decreaseEvery {
+			e.rate *= 1 - float64(fractionLost)/512
+			e.cutAt, e.hasCut = now, true
+		}
+	}
+	if onset && used && !e.ceilingIsREMB(now) {
+		// Loss appears while the estimate is being used, and there
+		// is no REMB (no delay signal): what was just sent found the
+		// bottleneck. Holding there would stay above it for good at
+		// up to 10 % loss; what got through is what the link carries.
+		e.rate = min(e.rate, e.sentRate*(1-float64(fractionLost)/256))
+	}
+	e.rate = clamp(e.rate)
+	if e.rate >= ceiling {
+		e.rate = ceiling
+		if e.ceilingIsREMB(now) {
+			e.limited = false
+		}
+	} else if e.ceilingIsREMB(now) {
+		e.limited = true
+	}
+}
+
+// Estimate returns the estimate in bits/s.
+func (e *Estimator) Estimate(now time.Time) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return int(e.rate)
+}
+
+// Source says where the estimate comes from now.
+func (e *Estimator) Source(now time.Time) Source {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.ceilingIsREMB(now):
+		return SourceREMB
+	case e.hasREMB || e.hasLoss:
+		return SourceLoss
+	}
+	return SourceInitial
+}
+
+// CanProbe reports whether the estimate may be tested by sending more than
+// it: there is live feedback to judge the test by (a fresh REMB or a loss
+// report within 5 s), and no sign of congestion (loss of 2 % or more, a
+// REMB lower by more than 5 %) within the last 5 s.
+func (e *Estimator) CanProbe(now time.Time) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	live := e.ceilingIsREMB(now) || (e.hasLoss && now.Sub(e.lossAt) < feedbackFresh)
+	return live && (!e.hasCong || now.Sub(e.congAt) >= quiet)
+}
+
+func (e *Estimator) fresh(now time.Time) bool { return now.Sub(e.rembAt) < REMBFresh }
+
+func (e *Estimator) ceilingIsREMB(now time.Time) bool { return e.hasREMB && e.fresh(now) }
+
+func (e *Estimator) congested(now time.Time) { e.congAt, e.hasCong = now, true }
+
+// measureSent updates the sent rate from the bytes counted since the last
+// measurement, if at least sentWindow has passed.
+func (e *Estimator) measureSent(now time.Time) {
+	if !e.hasSent {
+		e.sent.Store(0)
+		e.sentFrom, e.hasSent = now, true
+		return
+	}
+	d := now.Sub(e.sentFrom)
+	if d < sentWindow {
+		return
+	}
+	e.sentRate = float64(e.sent.Swap(0)) * 8 / d.Seconds()
+	e.sentFrom = now
+}
+
+func clamp(v float64) float64 {
+	return min(max(v, MinEstimate), MaxEstimate)
+}
