@@ -168,9 +168,9 @@ func TestRewriterNeedsKeyframe(t *testing.T) {
 		t.Fatal("started right after Switch")
 	}
 	for _, p := range [][]byte{
-		fr{pid: 12}.pkts()[0],   // the old source going on
-		key[2],                  // an old retransmission
-		fr{pid: 500}.pkts()[0],  // the new source's inter frame
+		fr{pid: 12}.pkts()[0],  // the old source going on
+		key[2],                 // an old retransmission
+		fr{pid: 500}.pkts()[0], // the new source's inter frame
 		fr{pid: 501, n: 2}.pkts()[1],
 	} {
 		if _, _, err := rw(t, r, p); !errors.Is(err, ErrNeedKeyframe) {
