@@ -28,4 +28,11 @@
 // per publisher layer) and send nothing. When the slot changes source, call
 // Switch and send nothing until the new source's keyframe comes through.
 // The allocator sets each slot's temporal layer with SetMaxTemporalLayer.
+//
+// The sequence numbers are the SFU's: a packet the Rewriter drops must not
+// leave a hole downstream. Pictures are decided when first seen in order,
+// so the packets of a dropped picture that arrive in order can be closed
+// over; one arriving after a sequence gap (its neighbour lost upstream)
+// cannot be told apart from the lost one, and is best replaced by a
+// padding packet, or its number left to the receiver's NACK to give up on.
 package vp8

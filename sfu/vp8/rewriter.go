@@ -65,12 +65,13 @@ const ringSize = 128
 // retransmissions. It also decides which temporal layers are forwarded.
 //
 // Output descriptors always carry a 15-bit PictureID (so the descriptor
-// grows by one byte over an input with a 7-bit one, by three over one with
-// none); TL0PICIDX, TID/Y and KEYIDX are written when the input has them.
+// grows by one byte over an input with a 7-bit one); TL0PICIDX, TID/Y and
+// KEYIDX are written when the input has them. Inputs without a PictureID
+// are refused (ErrNoPictureID): their pictures could not be told apart.
 //
 // A new Rewriter (or one after Switch) forwards nothing until the first
-// packet of a keyframe. Use NewRewriter; a Rewriter is not safe for
-// concurrent use. Packets of a source from before the latest Switch cannot
+// packet of a keyframe. Use NewRewriter (a zero Rewriter forwards the base
+// temporal layer only); a Rewriter is not safe for concurrent use. Packets of a source from before the latest Switch cannot
 // be rewritten any more (ErrNeedKeyframe or ErrTooOld): NACKs for them can
 // be ignored, the new source's keyframe replaces them.
 type Rewriter struct {
@@ -149,7 +150,7 @@ func outDescriptorSize(d *Descriptor) int {
 // Rewrite writes into dst the payload to send for payload, an RTP payload
 // of the current source whose descriptor d was parsed by Parse, and returns
 // its length. dst may be payload's own buffer (same start) if it has room
-// for the 1 to 3 bytes the descriptor may grow by. When the packet is not to
+// for the byte the descriptor may grow by. When the packet is not to
 // be sent, Rewrite returns an error, ErrDropped and ErrNeedKeyframe being
 // the expected ones. It allocates nothing (after the first keyframe).
 //

@@ -21,6 +21,13 @@ const MaxTID = 3
 // because a later, non-sync frame of layer t may reference frames of the
 // layers in between. A keyframe is a switch point to any layer: it resets
 // every reference buffer.
+//
+// All of this assumes what libwebrtc does whenever it encodes temporal
+// layers: error-resilient encoding, where no frame carries its entropy
+// (probability) updates over to the next. Without it, dropping a TL2 frame
+// corrupts the TL0 frame after it even though that frame does not reference
+// it: the test vector tl3.ivf showed exactly that until it was encoded with
+// libvpx's error resilience on.
 
 // InLayer reports whether the packet belongs to temporal layer maxTID or
 // below. A packet without a TID (T=0) belongs to the base layer.
