@@ -261,19 +261,16 @@ func dialIn(path string) func(ctx context.Context, network, addr string) (net.Co
 // at 10.77.0.<i>: HTTP and media on 8080, ICE-TCP 8081, TURN 3478, gossip
 // 7946 (every node has the same ports: each has its own namespace).
 type nsNode struct {
+	process
 	t     *testing.T
 	net   *testNet
 	i     int
-	id    string
 	data  string
 	key   string
 	join  []string
 	token string // admin token
 
-	http   *http.Client
-	cmd    *exec.Cmd
-	exited chan error
-	logs   *testkit.SyncBuffer
+	http *http.Client
 }
 
 func (n *nsNode) addr() string       { return n.net.addr(n.i) }
@@ -294,57 +291,17 @@ func (n *nsNode) start() {
 	for _, j := range n.join {
 		args = append(args, "--cluster-join", j)
 	}
-	n.cmd = n.net.command(n.i, args...)
-	n.cmd.Env = append(os.Environ(), "PALABRE_TEST_MAIN=1")
+	cmd := n.net.command(n.i, args...)
+	cmd.Env = append(os.Environ(), "PALABRE_TEST_MAIN=1")
 	n.logs = &testkit.SyncBuffer{}
-	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("logs of %s:\n%s", n.id, n.logs.String())
 		}
 	})
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n.exited = make(chan error, 1)
-	go func(cmd *exec.Cmd, ch chan error) { ch <- cmd.Wait() }(n.cmd, n.exited)
-	t.Cleanup(n.kill)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if resp, err := n.http.Get(n.url() + "/healthz"); err == nil {
-			resp.Body.Close()
-			return
-		}
-		select {
-		case err := <-n.exited:
-			n.exited <- err
-			t.Fatalf("%s exited at start: %v\n%s", n.id, err, n.logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not come up\n%s", n.id, n.logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	n.run(t, cmd, n.http, n.url(), 20*time.Second)
 }
 
-func (n *nsNode) kill() {
-	if n.cmd == nil || n.cmd.Process == nil {
-		return
-	}
-	select {
-	case err := <-n.exited:
-		n.exited <- err
-		return
-	default:
-	}
-	n.cmd.Process.Kill()
-	err := <-n.exited
-	n.exited <- err
-}
-
-// call makes an API request on n with bearer (none if empty) and returns
-// the status and body.
 func (n *nsNode) call(method, path, bearer string, body any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {

@@ -63,7 +63,7 @@ func TestPartition(t *testing.T) {
 	var n [4]*nsNode // 1-based
 	for i := 1; i <= 3; i++ {
 		n[i] = &nsNode{
-			t: t, net: tn, i: i, id: fmt.Sprintf("n%d", i), data: t.TempDir(), key: key,
+			process: process{id: fmt.Sprintf("n%d", i)}, t: t, net: tn, i: i, data: t.TempDir(), key: key,
 			token: strings.TrimSpace(tokenOut.String()), http: tn.httpClient(i),
 		}
 		if i > 1 {

@@ -21,8 +21,8 @@ import (
 // A node is a real palabre server process (the test binary re-executed as
 // "palabre serve", see TestMain) that is a cluster node on loopback.
 type node struct {
+	process
 	t      *testing.T
-	id     string
 	data   string
 	http   int // HTTP port
 	gossip int // gossip port (TCP and UDP)
@@ -32,10 +32,6 @@ type node struct {
 	key    string   // key file
 	join   []string // gossip addresses to join
 	extra  []string // more serve flags
-
-	cmd    *exec.Cmd
-	exited chan error
-	logs   *testkit.SyncBuffer
 }
 
 // freePort returns a port that is free on 127.0.0.1 for TCP and UDP.
@@ -60,7 +56,7 @@ func freePort(t *testing.T) int {
 
 func newNode(t *testing.T, id, key string, relayBase int) *node {
 	return &node{
-		t: t, id: id, data: t.TempDir(), key: key,
+		process: process{id: id}, t: t, data: t.TempDir(), key: key,
 		http: freePort(t), gossip: freePort(t), turn: freePort(t), ice: freePort(t),
 		relays: fmt.Sprintf("%d-%d", relayBase, relayBase+99),
 	}
@@ -85,8 +81,8 @@ func (n *node) start() {
 		args = append(args, "--cluster-join", j)
 	}
 	args = append(args, n.extra...)
-	n.cmd = exec.Command(os.Args[0], args...)
-	n.cmd.Env = append(os.Environ(), "PALABRE_TEST_MAIN=1")
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "PALABRE_TEST_MAIN=1")
 	if n.logs == nil {
 		n.logs = &testkit.SyncBuffer{}
 		t.Cleanup(func() {
@@ -96,49 +92,9 @@ func (n *node) start() {
 		})
 	}
 	fmt.Fprintf(n.logs, "--- start %s\n", time.Now().Format(time.RFC3339Nano))
-	n.cmd.Stderr, n.cmd.Stdout = n.logs, n.logs
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n.exited = make(chan error, 1)
-	go func(cmd *exec.Cmd, ch chan error) { ch <- cmd.Wait() }(n.cmd, n.exited)
-	t.Cleanup(n.kill)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if resp, err := http.Get(n.url() + "/healthz"); err == nil {
-			resp.Body.Close()
-			return
-		}
-		select {
-		case err := <-n.exited:
-			n.exited <- err
-			t.Fatalf("%s exited at start: %v\n%s", n.id, err, n.logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not come up", n.id)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	n.run(t, cmd, http.DefaultClient, n.url(), 15*time.Second)
 }
 
-// kill ends the process at once, as a crash would (SIGKILL).
-func (n *node) kill() {
-	if n.cmd == nil || n.cmd.Process == nil {
-		return
-	}
-	select {
-	case err := <-n.exited:
-		n.exited <- err
-		return
-	default:
-	}
-	n.cmd.Process.Kill()
-	err := <-n.exited
-	n.exited <- err
-}
-
-// wait waits for the process to exit by itself.
 func (n *node) wait(d time.Duration) error {
 	select {
 	case err := <-n.exited:
