@@ -56,7 +56,7 @@ const chatTable = `[
 ]`
 
 // What people type as a room name on the home page, as JSON strings: the
-// app's suggestion (suggestRoomName) must be a valid name, or ''.
+// app's suggestion (suggestRoomName) must be a valid name, or the empty string.
 const suggestTable = `[
 	"Choir Tuesday", "  Chorale du Mardi ", "Cœur d’été", "a--b", "Straße 5", "---", "Ünïcødé!!",
 	"日本", "é", "İstanbul", "ﬁne", "-a-", "a_b.c/d", "\u0000x", "\ud800",
