@@ -87,6 +87,13 @@ func startChromium(t *testing.T, run *engineRun, v variant) (browser, error) {
 		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.WindowSize(1000, 800),
 	)
+	if v.camera {
+		file, err := fakeCameraFile(run.t.TempDir())
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, chromedp.Flag("use-file-for-fake-video-capture", file))
+	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelBrowser := chromedp.NewContext(alloc)
 	// Start the browser now, without a timeout (a timeout would stop it).
