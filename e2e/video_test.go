@@ -8,7 +8,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -321,10 +320,205 @@ func (p *page) waitSlot(what, kind, id string) int {
 	return int(eval[float64](p, slotOfJS(kind, id)+".slot"))
 }
 
-// joinedNames is the tiles' captions, for failure messages.
-func tileNames(p *page) string {
-	return eval[string](p, `[...document.querySelectorAll('figure.video-tile:not([hidden])')].map(f => f.dataset.key + '=' + f.textContent.trim()).join(', ')`)
+// The camera slot follows the speaker: with one camera slot, Ana then
+// Bo take the floor (both cameras on), and the watcher's slot switches
+// from Ana's camera to Bo's. Its decoder never stops: frames keep coming
+// across the switch (the server switches at a keyframe and rewrites the
+// stream into one), with few freezes and keyframe requests.
+func videoFollowsSpeaker(t *testing.T, b *bench) {
+	s, room := videoRoom(t, "debate", "ptt", 1)
+	a := b.withCamera("A")
+	a.joinVideo(room.OrganizerLink, "Ana")
+	allowVideo(t, a)
+	bb := b.withCamera("B")
+	bb.joinVideo(room.Link, "Bo")
+	c := b.person("C")
+	c.joinVideo(room.Link, "Cy")
+	aID := eval[string](a, `window.palabre.self.id`)
+	bID := eval[string](bb, `window.palabre.self.id`)
+	aSource := uint32(eval[float64](a, `window.palabre.self.source`))
+	bSource := uint32(eval[float64](bb, `window.palabre.self.source`))
+	a.cameraOn()
+	bb.cameraOn()
+
+	// Ana takes the floor: the one slot is hers.
+	a.space(true)
+	c.waitFor("Cy's slot carries Ana's camera", slotOfJS("camera", aID)+" !== null")
+	first := c.waitFrames("Cy decodes Ana's camera", "camera", 0)
+	c.waitFor("Ana's source in the slot's packets", fmt.Sprintf(`(async () => (await %s).csrcs.includes(%d))()`, slotStatsJS("camera", 0), aSource))
+	a.space(false)
+
+	// Bo takes it: the slot switches.
+	bb.space(true)
+	c.waitFor("Cy's slot switches to Bo's camera", slotOfJS("camera", bID)+" !== null")
+	c.waitFor("Bo's source in the slot's packets", fmt.Sprintf(`(async () => (await %s).csrcs.includes(%d))()`, slotStatsJS("camera", 0), bSource))
+	after := c.waitFrames("Cy decodes Bo's camera on the same slot", "camera", 0)
+	bb.space(false)
+	if after.Frames <= first.Frames {
+		t.Errorf("frames decoded went from %v to %v across the switch", first.Frames, after.Frames)
+	}
+	// A switch costs at most a keyframe or two: a decoder error would ask
+	// for one again and again, and freeze.
+	if after.PLIs > 10 {
+		t.Errorf("Cy asked for %v keyframes (pliCount) over one switch", after.PLIs)
+	}
+	if after.Freezes > 3 {
+		t.Errorf("Cy's video froze %v times over one switch", after.Freezes)
+	}
+	t.Logf("Cy's slot: %v frames before the switch, %v after; %v PLIs, %v freezes, %v px wide", first.Frames, after.Frames, after.PLIs, after.Freezes, after.Width)
+	checkOnlyServer(t, s.URL, a, bb, c)
 }
 
-var _ = strings.Contains
-var _ = time.Second
+// A screen share shows in everyone's screen slot, large, and is
+// announced to screen readers.
+func videoScreenShare(t *testing.T, b *bench) {
+	s, room := videoRoom(t, "slides", "open", 4)
+	a := b.withCamera("A")
+	a.joinVideo(room.OrganizerLink, "Ana")
+	allowVideo(t, a)
+	viewers := []*page{b.person("B"), b.person("C")}
+	for i, p := range viewers {
+		p.joinVideo(room.Link, []string{"Bo", "Cy"}[i])
+	}
+	aID := eval[string](a, `window.palabre.self.id`)
+	a.click("#screen-toggle")
+	a.waitFor("Ana shares her screen", `window.palabre.video.screen`)
+	a.waitFor("Ana sees what she shares, large", `(() => { const f = document.getElementById('self-screen'); return !f.hidden && f.classList.contains('is-main') && f.querySelector('video').videoWidth > 0; })()`)
+	for _, p := range viewers {
+		p.waitFor(p.name+" is told the screen slot carries Ana's screen", slotOfJS("screen", aID)+" !== null")
+		p.waitFrames(p.name+" decodes Ana's screen", "screen", 0)
+		p.waitFor(p.name+" shows the screen large", `(() => { const f = document.querySelector('figure.video-tile[data-key="screen:0"]'); return !!f && !f.hidden && f.classList.contains('is-main') && f.querySelector('video').videoWidth > 0; })()`)
+		p.waitFor(p.name+" is told Ana shares her screen", `(document.getElementById('announcer').textContent || '').includes('Ana')`)
+	}
+	a.click("#screen-toggle")
+	for _, p := range viewers {
+		p.waitFor(p.name+" is told the screen share ended", slotOfJS("screen", aID)+" === null")
+	}
+	for _, p := range append([]*page{a}, viewers...) {
+		checkOneNegotiation(t, p, "after a screen share")
+	}
+	checkOnlyServer(t, s.URL, a, viewers[0], viewers[1])
+}
+
+// bytesFor is how many bytes the video slot receives in d.
+func (p *page) bytesFor(kind string, slot int, d time.Duration) float64 {
+	p.t.Helper()
+	before := p.slotStats(kind, slot).Bytes
+	time.Sleep(d)
+	return p.slotStats(kind, slot).Bytes - before
+}
+
+// waitBytes waits until the slot receives (on) or stops receiving (!on)
+// video: more than 20 kB in a second, or less than 1 kB.
+func (p *page) waitBytes(what, kind string, slot int, on bool) float64 {
+	p.t.Helper()
+	deadline := time.Now().Add(opTimeout)
+	for {
+		n := p.bytesFor(kind, slot, time.Second)
+		if (on && n > 20_000) || (!on && n < 1_000) {
+			return n
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: waiting until %s: %v bytes in the last second", p.name, what, n)
+		}
+	}
+}
+
+// A tile nobody sees costs nothing: Bo receives Ana's camera (the
+// positive control), then scrolls it out of view (IntersectionObserver:
+// wish off), and its bytes stop; back in view they flow again; and
+// "audio only" stops them too.
+func videoHiddenTile(t *testing.T, b *bench) {
+	s, room := videoRoom(t, "scroll", "open", 4)
+	a := b.withCamera("A")
+	a.joinVideo(room.OrganizerLink, "Ana")
+	allowVideo(t, a)
+	bb := b.person("B")
+	bb.viewport(1280, 800)
+	bb.joinVideo(room.Link, "Bo")
+	aID := eval[string](a, `window.palabre.self.id`)
+	a.cameraOn()
+	slot := bb.waitSlot("Bo is told which slot carries Ana's camera", "camera", aID)
+	on := bb.waitBytes("Bo receives Ana's camera", "camera", slot, true)
+
+	wish := func(level string) string {
+		return fmt.Sprintf(`window.palabre.video.sent.some(w => w.kind === 'camera' && w.slot === %d && w.level === %q)`, slot, level)
+	}
+	// Scrolled away: a short window, at the page's bottom.
+	bb.viewport(1280, 240)
+	bb.run(`window.scrollTo(0, document.documentElement.scrollHeight)`)
+	bb.waitFor("the tile is out of view", fmt.Sprintf(`document.querySelector('figure.video-tile[data-key="camera:%d"]').getBoundingClientRect().bottom < 0`, slot))
+	bb.waitFor("Bo wishes the slot off", wish("off"))
+	off := bb.waitBytes("Bo's bytes for the hidden tile stop", "camera", slot, false)
+	bb.run(`window.scrollTo(0, 0)`)
+	bb.viewport(1280, 800)
+	bb.waitFor("Bo wishes the slot on again", "!("+wish("off")+")")
+	again := bb.waitBytes("Bo receives Ana's camera again", "camera", slot, true)
+
+	// Audio only: every slot off.
+	bb.click("#audio-only")
+	bb.waitFor("every wish off", `window.palabre.video.sent.length > 0 && window.palabre.video.sent.every(w => w.level === 'off')`)
+	audioOnly := bb.waitBytes("Bo's video stops in audio-only mode", "camera", slot, false)
+	bb.click("#audio-only")
+	bb.waitBytes("Bo's video is back", "camera", slot, true)
+	t.Logf("bytes a second on Ana's slot: %.0f shown, %.0f scrolled away, %.0f back, %.0f audio only", on, off, again, audioOnly)
+	checkOneNegotiation(t, bb, "after hiding and showing a tile")
+	checkOnlyServer(t, s.URL, a, bb)
+}
+
+// The video grid as people see it, in English and French, at 1280 px
+// and on a 360 px phone: the others' cameras with the self view (a tile,
+// a small picture on the phone), the speaker large, a screen share, and
+// audio only. Written to e2e/screenshots/ for people to look at, with
+// the layout checks of the other screens (named controls, no sideways
+// scrolling).
+func videoScreens(t *testing.T, b *bench) {
+	s, room := videoRoom(t, "gallery", "open", 4)
+	org := b.withCamera("A")
+	org.joinVideo(room.OrganizerLink, "Ana")
+	allowVideo(t, org)
+	var others []*page
+	for _, name := range []string{"Bo", "Cy", "Dee"} {
+		p := b.withCamera(name)
+		p.joinVideo(room.Link, name)
+		p.cameraOn()
+		others = append(others, p)
+	}
+	org.cameraOn()
+	for _, p := range others {
+		org.waitSlot("Ana sees "+p.name, "camera", eval[string](p, `window.palabre.self.id`))
+	}
+	playing := func(n int) string {
+		return fmt.Sprintf(`[...document.querySelectorAll('figure.video-tile:not([hidden]) video')].filter(v => v.videoWidth > 0).length >= %d`, n)
+	}
+	shots := func(name string, ready string) {
+		for _, size := range []struct {
+			name string
+			w, h int
+		}{{"1280", 1280, 860}, {"360", 360, 740}} {
+			org.viewport(size.w, size.h)
+			org.waitFor("the width", fmt.Sprintf(`window.innerWidth === %d`, size.w))
+			for _, lang := range []string{"en", "fr"} {
+				org.choose("#lang", lang)
+				org.waitFor("the language", fmt.Sprintf(`document.documentElement.lang === %q`, lang))
+				org.run(`document.getElementById('video-stage').scrollIntoView()`)
+				org.waitFor(name+" drawn at "+size.name+" px", ready)
+				time.Sleep(300 * time.Millisecond) // frames, after the redraw
+				checkLayout(t, org, name+" at "+size.name+" px")
+				org.screenshot(fmt.Sprintf("video-%s-%s-%s.png", name, lang, size.name))
+			}
+		}
+	}
+	shots("grid", playing(3))
+	org.click("#video-view")
+	shots("speaker", `!!document.querySelector('#video-main figure.is-main')`+" && "+playing(2))
+	org.click("#video-view")
+	org.click("#screen-toggle")
+	org.waitFor("Ana shares her screen", `window.palabre.video.screen`)
+	shots("screen", `!document.getElementById('self-screen').hidden && document.getElementById('self-screen').classList.contains('is-main')`)
+	org.click("#screen-toggle")
+	org.click("#audio-only")
+	shots("audio-only", `!document.getElementById('video-audio-only-note').hidden`)
+	org.click("#audio-only")
+	checkOnlyServer(t, s.URL, append([]*page{org}, others...)...)
+}

@@ -408,6 +408,10 @@ export class RoomVideo {
 
     const showing = new Set([l.main, ...l.tiles, ...(l.selfSmall ? [SELF] : [])].filter(Boolean));
     for (const [key, tile] of this.tiles) {
+      // A tile coming into the layout is taken as on screen until the
+      // IntersectionObserver says (it said "not" while hidden): else its
+      // first wish would be off, then on, a keyframe for nothing.
+      if (tile.hidden && showing.has(key)) this.visible.delete(key);
       show(tile, showing.has(key));
       tile.classList.toggle('is-main', key === l.main);
       this.label(tile, key);
