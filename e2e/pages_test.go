@@ -146,7 +146,8 @@ const offlineRoomJS = `(async () => {
 	const room = new Room({
 		net: { request: async (m) => { sent.push(m.type); return { type: 'ack' }; } },
 		mic: { track },
-		ui: { announce() {}, error(e) { sent.push('error:' + ((e && e.code) || e)); }, info(k) { sent.push('info:' + k); }, clearNotices() {}, leave() {} },
+		out: { sinkID: '', async setSink() {} },
+		ui: { announce() {}, error(e) { sent.push('error:' + ((e && e.code) || e)); }, info(k) { sent.push('info:' + k); }, clearNotices() {}, leave() {}, async fillMics() {}, chooseMic() {} },
 	});
 	room.bind();
 	const self = { id: 'p-self', name: 'Kim', organizer: true, muted: false, hand: false, floor: false, source: 1 };
@@ -205,12 +206,15 @@ func talkKeys(t *testing.T, b *bench) {
 	}
 	p.run(`document.activeElement.blur()`)
 
-	// Another talk key: K.
+	// Another talk key: K, chosen in the settings dialog.
+	p.click("#settings-open")
 	p.click("#ptt-key")
-	p.waitFor("the page asks for the new key", `document.getElementById('ptt-hint').textContent.includes('Press the new key')`)
+	p.waitFor("the page asks for the new key", `document.getElementById('ptt-key').textContent.includes('Press the new key')`)
 	p.key("k", true)
 	p.key("k", false)
 	p.waitFor("the new key is shown", `document.getElementById('ptt-key').textContent.includes('K') && !document.getElementById('ptt-key').textContent.includes('Space')`)
+	p.click("#settings .actions [data-close-dialog]")
+	p.waitFor("the settings are closed", `!document.getElementById('settings').open`)
 	if got := eval[string](p, `localStorage.getItem('palabre.pttKey')`); got != "KeyK" {
 		t.Errorf("remembered talk key %q, want KeyK", got)
 	}
@@ -226,12 +230,15 @@ func talkKeys(t *testing.T, b *bench) {
 	}
 	p.space(false)
 
-	// Escape cancels a change of key.
+	// Escape cancels a change of key (and leaves the dialog open).
+	p.click("#settings-open")
 	p.click("#ptt-key")
-	p.waitFor("the page asks for the new key", `document.getElementById('ptt-hint').textContent.includes('Press the new key')`)
+	p.waitFor("the page asks for the new key", `document.getElementById('ptt-key').textContent.includes('Press the new key')`)
 	p.key(keyEscape, true)
 	p.key(keyEscape, false)
-	p.waitFor("the change is cancelled", `!document.getElementById('ptt-hint').textContent.includes('Press the new key') && localStorage.getItem('palabre.pttKey') === 'KeyK'`)
+	p.waitFor("the change is cancelled", `!document.getElementById('ptt-key').textContent.includes('Press the new key') && localStorage.getItem('palabre.pttKey') === 'KeyK'`)
+	p.run(`document.getElementById('settings').open && document.getElementById('settings').close()`)
+	p.waitFor("the settings are closed", `!document.getElementById('settings').open`)
 
 	// The talk button, held with the mouse.
 	p.holdTalkButton()
@@ -249,7 +256,7 @@ func talkKeys(t *testing.T, b *bench) {
 		p.key(k.key, false)
 		p.waitFor(k.name+" released on the talk button: the microphone is off", quiet)
 		time.Sleep(200 * time.Millisecond)
-		if eval[bool](p, `window.offline.track.enabled || document.getElementById('ptt-latch').getAttribute('aria-pressed') === 'true'`) {
+		if eval[bool](p, `window.offline.track.enabled || document.getElementById('ptt-latch').dataset.latched === 'true'`) {
 			t.Errorf("%s released on the talk button latched it", k.name)
 		}
 	}
@@ -257,9 +264,9 @@ func talkKeys(t *testing.T, b *bench) {
 
 	// The latch: talk without holding, until pressed again.
 	p.click("#ptt-latch")
-	p.waitFor("latched: the microphone is live", `window.offline.track.enabled && document.getElementById('ptt-latch').getAttribute('aria-pressed') === 'true'`)
+	p.waitFor("latched: the microphone is live", `window.offline.track.enabled && document.getElementById('ptt-latch').dataset.latched === 'true' && document.querySelector('#ptt-latch .on').textContent === 'Stop talking'`)
 	p.click("#ptt-latch")
-	p.waitFor("unlatched: the microphone is off", quiet+` && document.getElementById('ptt-latch').getAttribute('aria-pressed') === 'false'`)
+	p.waitFor("unlatched: the microphone is off", quiet+` && document.getElementById('ptt-latch').dataset.latched !== 'true'`)
 	checkLayout(t, p, "the room at 1280 px")
 	p.screenshot("talk-1280.png")
 

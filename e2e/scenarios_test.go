@@ -33,6 +33,8 @@ var scenarios = []scenario{
 	{name: "FollowsRedirect", webrtc: true, run: followsRedirect},
 	{name: "Failover", webrtc: true, run: failover},
 	{name: "FollowsDrain", webrtc: true, run: followsDrain},
+	// Video (video_test.go).
+	{name: "VideoOffer", webrtc: true, run: videoOffer},
 	// What a browser shows without a call (all engines).
 	{name: "OverHTTPS", run: overHTTPS},
 	{name: "Home", run: home},
@@ -375,6 +377,7 @@ func organizerGrantsRevokesKicks(t *testing.T, b *bench) {
 	org.click(action("revoke"))
 	bb.waitFor("B's microphone is off once revoked", "!("+micEnabledJS+")")
 	org.click(action("kick"))
+	org.click("#confirm-ok") // Remove asks first
 	bb.waitVisible("#ended")
 	bb.waitFor("B is told it was removed", `window.palabre.state === 'ended'`)
 	org.waitFor("B leaves the organizer's list", fmt.Sprintf(`!document.querySelector('#participants li[data-participant-id=%q]')`, bID))

@@ -268,7 +268,12 @@ func (p *wkPage) key(ctx context.Context, k string, down bool) error {
 	return p.s.PerformActions(ctx, webdriver.Keys(webdriver.KeyUp(k)))
 }
 
+// pointerDown scrolls the element into view (WebDriver's actions do not
+// scroll: an element off screen is "out of bounds") and presses on it.
 func (p *wkPage) pointerDown(ctx context.Context, selector string) error {
+	if _, err := p.eval(ctx, fmt.Sprintf(`(document.querySelector(%q).scrollIntoView({block: 'center', inline: 'center'}), true)`, selector)); err != nil {
+		return err
+	}
 	el, err := p.s.FindElement(ctx, selector)
 	if err != nil {
 		return err
