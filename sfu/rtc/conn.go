@@ -50,18 +50,20 @@ func (s State) String() string {
 // client's (browsers send one every 2.5 s to 5 s on the selected pair, the
 // consent freshness of RFC 7675) and judges the connection by them.
 const (
-	connectTimeout  = 30 * time.Second // from creation to SRTP keys
-	disconnectAfter = 10 * time.Second // without a valid check
-	consentTimeout  = 30 * time.Second // RFC 7675: consent expires after 30 s
+	defaultConnectTimeout  = 30 * time.Second // from creation to SRTP keys
+	defaultDisconnectAfter = 10 * time.Second // without a valid check
+	defaultConsentTimeout  = 30 * time.Second // RFC 7675: consent expires after 30 s
 	// dtlsGrace is how long, at most, a DTLS server keeps its handshake
 	// after it completed, to send its last flight again if the client
 	// says it lost it (by sending its own again). Any SRTP or SRTCP from
 	// the client ends it earlier: the client had the last flight.
-	dtlsGrace = 30 * time.Second
-	// switchAfter: a valid check without USE-CANDIDATE from another
+	defaultDTLSGrace = 30 * time.Second
+	// defaultSwitchAfter: a valid check without USE-CANDIDATE from another
 	// address moves the media there only if the selected address has been
-	// silent this long (the path broke, or a NAT rebound the client's port).
-	switchAfter = 2 * time.Second
+	// silent this long (the path broke, or a NAT rebound the client's
+	// port): longer than a consent check's interval (Firefox: about 5 s),
+	// so that checks of a backup pair do not move a live path.
+	defaultSwitchAfter = 6 * time.Second
 	// Client mode: checks every checkInterval once connected (Chromium's
 	// pace on a stable pair), every retransmitInterval until the first answer.
 	checkInterval      = 2500 * time.Millisecond
@@ -191,7 +193,7 @@ func (e *Engine) NewConn(h Handler) (*Conn, error) {
 	if err := e.add(c); err != nil {
 		return nil, err
 	}
-	e.wheel.schedule(&c.timer, c.start+int64(connectTimeout))
+	e.wheel.schedule(&c.timer, c.start+int64(c.e.timing.connect))
 	return c, nil
 }
 
@@ -325,7 +327,7 @@ func (c *Conn) fire(now int64) {
 	next := now + int64(time.Minute)
 	keyed := c.keys.Load() != nil
 	if !keyed {
-		deadline := c.start + int64(connectTimeout)
+		deadline := c.start + int64(c.e.timing.connect)
 		if now >= deadline {
 			c.fail("no connection", "state", st.String())
 			return
@@ -334,16 +336,16 @@ func (c *Conn) fire(now int64) {
 	} else {
 		last := c.lastCheck.Load()
 		switch {
-		case now-last >= int64(consentTimeout):
+		case now-last >= int64(c.e.timing.consent):
 			c.fail("consent expired")
 			return
-		case now-last >= int64(disconnectAfter):
+		case now-last >= int64(c.e.timing.disconnect):
 			c.setState(StateDisconnected)
-			next = last + int64(consentTimeout)
+			next = last + int64(c.e.timing.consent)
 		default:
-			next = last + int64(disconnectAfter)
+			next = last + int64(c.e.timing.disconnect)
 		}
-		if at := c.keyedAt.Load() + int64(dtlsGrace); c.hasSession() {
+		if at := c.keyedAt.Load() + int64(c.e.timing.grace); c.hasSession() {
 			if now >= at {
 				c.endHandshake()
 			} else {

@@ -225,7 +225,7 @@ func (c *Conn) handshake(s *dtlsSession, client bool) {
 		// before our keys did: nothing will need to be sent again.
 		c.endSession(s)
 	} else {
-		e.wheel.schedule(&c.timer, now+int64(dtlsGrace))
+		e.wheel.schedule(&c.timer, now+int64(e.timing.grace))
 	}
 	c.setState(StateConnected)
 	if c.client {

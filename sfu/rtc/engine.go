@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -33,6 +34,12 @@ type Config struct {
 	// Tests: called with every DTLS datagram a connection is about to send;
 	// true drops it.
 	dropDTLS func(c *Conn, p []byte) bool
+	timing   timing // zero fields: the defaults
+}
+
+// timing is the engine's timeouts (tests shorten them).
+type timing struct {
+	connect, disconnect, consent, grace, switchAfter time.Duration
 }
 
 // Engine is one node's WebRTC transport: one UDP socket shared by every
@@ -50,6 +57,7 @@ type Engine struct {
 
 	dropDTLS func(c *Conn, p []byte) bool
 	pionLogs logging.LoggerFactory // pion's DTLS logs, at debug level
+	timing   timing
 
 	mu      sync.RWMutex
 	byUfrag map[string]*Conn         // server connections by local ufrag
@@ -100,6 +108,13 @@ func NewEngine(cfg Config) (*Engine, error) {
 		fp:       fp,
 		start:    time.Now(),
 		dropDTLS: cfg.dropDTLS,
+		timing: timing{
+			connect:     cmp.Or(cfg.timing.connect, defaultConnectTimeout),
+			disconnect:  cmp.Or(cfg.timing.disconnect, defaultDisconnectAfter),
+			consent:     cmp.Or(cfg.timing.consent, defaultConsentTimeout),
+			grace:       cmp.Or(cfg.timing.grace, defaultDTLSGrace),
+			switchAfter: cmp.Or(cfg.timing.switchAfter, defaultSwitchAfter),
+		},
 		pionLogs: pionlog.Factory(log.With("component", "rtc")),
 		byUfrag:  make(map[string]*Conn),
 		byAddr:   make(map[netip.AddrPort]*Conn),
@@ -121,7 +136,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	_ = s.conn.SetWriteBuffer(4 << 20)
 	e.sock = s
 	e.local = s.local
-	e.wheel = newWheel(e.now)
+	e.wheel = newWheel(e.now).start()
 	e.startReader(s)
 	e.log.Info("rtc engine started", "addr", e.local.String())
 	return e, nil

@@ -128,7 +128,7 @@ func (c *Conn) admit(from netip.AddrPort, use bool, now int64) bool {
 		e.mu.Lock()
 		if other := e.byAddr[from]; other != nil && other != c {
 			j := other.findAddr(from)
-			if j >= 0 && now-other.addrs[j].seen < int64(consentTimeout) {
+			if j >= 0 && now-other.addrs[j].seen < int64(c.e.timing.consent) {
 				e.mu.Unlock()
 				return false
 			}
@@ -160,7 +160,7 @@ func (c *Conn) admit(from netip.AddrPort, use bool, now int64) bool {
 	switch {
 	case sel != nil && sel.ap == from:
 		c.selSeen = now
-	case sel == nil || use || now-c.selSeen >= int64(switchAfter):
+	case sel == nil || use || now-c.selSeen >= int64(c.e.timing.switchAfter):
 		if sel != nil {
 			c.e.stats.addrChanges.Add(1)
 		}

@@ -283,7 +283,10 @@ func (t *transport) read(attrs []sdp.Attribute) error {
 				err = fmt.Errorf("setup %q", a.Value)
 			}
 		case "candidate":
-			if c, ok := parseCandidate(a.Value); ok && len(t.candidates) < maxCandidates {
+			if c, ok := parseCandidate(a.Value); ok {
+				if len(t.candidates) == maxCandidates {
+					return fmt.Errorf("sdp: more than %d candidates", maxCandidates)
+				}
 				t.candidates = append(t.candidates, c)
 			}
 		}

@@ -54,6 +54,11 @@ func newWheel(now func() int64) *wheel {
 		s.prev, s.next = s, s
 	}
 	w.tick = now() / int64(wheelTick)
+	return w
+}
+
+// start runs the wheel's goroutine (tests drive advance themselves).
+func (w *wheel) start() *wheel {
 	go w.run()
 	return w
 }
