@@ -567,7 +567,9 @@ func videoRefusals(t *testing.T, b *bench) {
 	// Audio only: Ana's camera goes off, and everyone's video with it.
 	org.click("#video-room-toggle")
 	org.waitFor("Ana's camera stops", `!window.palabre.video.camera`)
-	org.waitFor("Ana is told", `/audio only|audio seul/i.test(document.getElementById('info').textContent)`)
+	// Told why: the room made audio only, or the camera turned off (which
+	// of the room and camera events comes first).
+	org.waitFor("Ana is told", `/audio only|turned off/i.test(document.getElementById('info').textContent)`)
 	for _, p := range []*page{org, bb, blocked} {
 		p.waitFor(p.name+" shows no video any more", "!"+visible("#video-stage"))
 	}
