@@ -229,10 +229,12 @@ func (p *cdpPage) key(ctx context.Context, k string, down bool) error {
 	return err
 }
 
+// pointerDown scrolls the element into view first, as chromedp.Click
+// and the other drivers do: mouse events go to viewport coordinates.
 func (p *cdpPage) pointerDown(ctx context.Context, selector string) error {
 	var at [2]float64
 	v, err := chromedp.Run(p.with(ctx), chromedp.Evaluate[[]float64](fmt.Sprintf(
-		`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()`, selector)))
+		`(() => { const e = document.querySelector(%q); e.scrollIntoView({block: 'center', inline: 'center'}); const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()`, selector)))
 	if err != nil {
 		return err
 	}

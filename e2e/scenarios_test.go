@@ -346,8 +346,8 @@ func reconnects(t *testing.T, b *bench) {
 }
 
 // In a moderated room the organizer gives B the floor and takes it back
-// (B's microphone follows), then removes B from the participant list; B
-// is told.
+// (B's microphone follows), then removes B from the participant list
+// (after saying yes to "are you sure?"); B is told.
 func organizerGrantsRevokesKicks(t *testing.T, b *bench) {
 	s := testserver.Start(t)
 	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "assembly", Mode: "moderated"})
@@ -375,6 +375,12 @@ func organizerGrantsRevokesKicks(t *testing.T, b *bench) {
 	org.click(action("revoke"))
 	bb.waitFor("B's microphone is off once revoked", "!("+micEnabledJS+")")
 	org.click(action("kick"))
+	// Removing asks first; Cancel has the focus.
+	org.waitFor("the organizer is asked to confirm", `document.getElementById('confirm').open && document.activeElement === document.getElementById('confirm-cancel')`)
+	if eval[string](bb, `window.palabre.state`) != "room" {
+		t.Error("B was removed before the organizer confirmed")
+	}
+	org.click("#confirm-ok")
 	bb.waitVisible("#ended")
 	bb.waitFor("B is told it was removed", `window.palabre.state === 'ended'`)
 	org.waitFor("B leaves the organizer's list", fmt.Sprintf(`!document.querySelector('#participants li[data-participant-id=%q]')`, bID))

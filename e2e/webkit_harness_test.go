@@ -268,9 +268,14 @@ func (p *wkPage) key(ctx context.Context, k string, down bool) error {
 	return p.s.PerformActions(ctx, webdriver.Keys(webdriver.KeyUp(k)))
 }
 
+// pointerDown scrolls the element into view first: a pointer action
+// aimed outside the viewport is "out of bounds".
 func (p *wkPage) pointerDown(ctx context.Context, selector string) error {
 	el, err := p.s.FindElement(ctx, selector)
 	if err != nil {
+		return err
+	}
+	if _, err := p.s.Execute(ctx, `document.querySelector(arguments[0]).scrollIntoView({block: 'center', inline: 'center'})`, selector); err != nil {
 		return err
 	}
 	return p.s.PerformActions(ctx, webdriver.Pointer(webdriver.MoveTo(el), webdriver.PointerDown(), webdriver.Pause(50)))
