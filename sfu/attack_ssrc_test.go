@@ -52,6 +52,6 @@ func TestAttackFreshSSRCs(t *testing.T) {
 	if st := e.Stats(); st.ClosedHostile != 1 {
 		t.Errorf("ClosedHostile = %d", st.ClosedHostile)
 	}
-	t.Logf("RTCP about fresh SSRCs from the announced sender: closed after %d packets, %d unknown RTCP streams", n, a.part.unknownRTCP.Load())
+	t.Logf("RTCP about fresh SSRCs from the announced sender: closed after %d packets, %d unknown RTCP streams", n, a.part.tr.(*pionTransport).unknownRTCP.Load())
 	h.check()
 }

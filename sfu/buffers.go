@@ -3,13 +3,14 @@ package sfu
 import (
 	"errors"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/pion/transport/v5/packetio"
 )
 
-// Each participant's pion API gets p.newBuffer as its SRTP buffer factory.
+// Each participant's pion API gets t.newBuffer as its SRTP buffer factory.
 //
 // RTP streams (the microphone) get an ordinary bounded packet buffer, read by
 // the microphone reader.
@@ -21,13 +22,12 @@ import (
 // has to read RTCP: without this, every RTPSender and the RTPReceiver would
 // need a goroutine draining its RTCP (K+1 per participant) or their buffers
 // would fill up to 100 KB each.
-func (p *Participant) newBuffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
+func (t *pionTransport) newBuffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
 	if kind == packetio.RTCPBufferPacket {
-		slot := p.slotIndex(ssrc)
-		if slot < 0 && !p.guard.announced(ssrc) {
-			p.unknownRTCPStream()
+		if !slices.Contains(t.outSSRC, ssrc) && !t.guard.announced(ssrc) {
+			t.unknownRTCPStream()
 		}
-		return &rtcpSink{p: p, slot: slot, closed: make(chan struct{})}
+		return &rtcpSink{t: t, ssrc: ssrc, closed: make(chan struct{})}
 	}
 	b := packetio.NewBuffer()
 	b.SetLimitSize(rtpBufferLimit)
@@ -49,13 +49,13 @@ const maxUnknownRTCP = 16
 // closed for its RTCP (see maxUnknownRTCP).
 var ErrHostileMedia = errors.New("sfu: participant closed: RTCP about too many unknown SSRCs")
 
-// unknownRTCPStream counts one, and closes the participant past the limit.
+// unknownRTCPStream counts one, and fails the participant past the limit.
 // Called from pion's SRTCP read loop holding its stream lock.
-func (p *Participant) unknownRTCPStream() {
-	p.engine.stats.unknownSSRC.Add(1)
-	if p.unknownRTCP.Add(1) == maxUnknownRTCP+1 {
-		p.engine.stats.closedHostile.Add(1)
-		p.fail(ErrHostileMedia, "participant closed: RTCP about too many unknown SSRCs")
+func (t *pionTransport) unknownRTCPStream() {
+	t.e.stats.unknownSSRC.Add(1)
+	if t.unknownRTCP.Add(1) == maxUnknownRTCP+1 {
+		t.e.stats.closedHostile.Add(1)
+		t.h.Fail(ErrHostileMedia)
 	}
 }
 
@@ -63,16 +63,6 @@ func (p *Participant) unknownRTCPStream() {
 // (about 2 s of audio); the buffer starts at 2 KB and grows only if the
 // reader falls behind.
 const rtpBufferLimit = 64 * 1024
-
-// slotIndex maps one of p's slot SSRCs to the slot, -1 if none.
-func (p *Participant) slotIndex(ssrc uint32) int {
-	for i := range p.out {
-		if p.slotSSRC[i] == ssrc {
-			return i
-		}
-	}
-	return -1
-}
 
 // rtpBuffer adapts packetio.Buffer to what pion's SRTP streams expect (the
 // same as srtp's own default buffer).
@@ -98,18 +88,14 @@ func (b rtpBuffer) SetReadDeadline(t time.Time) error { return b.Buffer.SetReadD
 // rtcpSink consumes RTCP synchronously in pion's SRTCP read loop. Read
 // blocks until Close, like an empty buffer.
 type rtcpSink struct {
-	p      *Participant
-	slot   int // -1: not one of the slots (e.g. the microphone's SSRC)
+	t      *pionTransport
+	ssrc   uint32
 	once   sync.Once
 	closed chan struct{}
 }
 
 func (s *rtcpSink) Write(b []byte) (int, error) {
-	if s.slot >= 0 {
-		s.p.handleRTCP(s.slot, b) // NACKs for a slot
-	} else {
-		s.p.noteSenderReport(b) // the microphone's sender reports
-	}
+	s.t.h.RTCP(s.ssrc, b)
 	return len(b), nil
 }
 

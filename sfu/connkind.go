@@ -2,8 +2,6 @@ package sfu
 
 import (
 	"context"
-
-	"github.com/pion/webrtc/v4"
 )
 
 // ConnKind is how a participant's media reaches the server.
@@ -28,29 +26,6 @@ func (k ConnKind) String() string {
 	return "unknown"
 }
 
-// connKind reads the kind off the selected candidate pair: a relayed
-// remote candidate means TURN, else the pair's protocol.
-func (p *Participant) connKind() ConnKind {
-	for _, tr := range p.pc.GetTransceivers() {
-		sender := tr.Sender()
-		if sender == nil || sender.Transport() == nil {
-			continue
-		}
-		pair, err := sender.Transport().ICETransport().GetSelectedCandidatePair()
-		if err != nil || pair == nil || pair.Remote == nil {
-			continue
-		}
-		switch {
-		case pair.Remote.Typ == webrtc.ICECandidateTypeRelay:
-			return ConnRelay
-		case pair.Remote.Protocol == webrtc.ICEProtocolTCP:
-			return ConnTCP
-		}
-		return ConnUDP
-	}
-	return ConnUDP
-}
-
 // noteConnected counts p's connection once, by kind, the first time it
 // comes up, and tells the ParticipantConfig's OnConnected.
 func (p *Participant) noteConnected() {
@@ -62,7 +37,7 @@ func (p *Participant) noteConnected() {
 		return
 	}
 	close(p.up)
-	k := p.connKind()
+	k := p.tr.Kind()
 	p.kind.Store(int32(k))
 	p.engine.stats.connected[k].Add(1)
 	if p.cfg.OnConnected != nil {

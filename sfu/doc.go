@@ -9,6 +9,14 @@
 // participant's microphone) followed by K sendonly audio m-lines, the slots.
 // Nothing is ever renegotiated afterwards.
 //
+// # The transport seam
+//
+// The forwarding logic reaches a participant's connection only through
+// Transport and Handler (transport.go): packets in, RTP per outgoing stream
+// and RTCP out, negotiation, close. The pion PeerConnection is one
+// implementation of it (transport_pion.go); a media plane of our own can
+// replace it without touching slots, gate or NACK caches.
+//
 // # Why slots
 //
 // A subscriber does not get one track per other participant, it gets a fixed

@@ -35,6 +35,7 @@ const (
 	opusPayloadType = 111
 	opusClockRate   = 48000
 	audioLevelURI   = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+	absSendTimeURI  = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 	streamID        = "palabre"
 )
 
@@ -94,6 +95,8 @@ type Engine struct {
 	policy   *addrPolicy // remote ICE addresses (policy.go)
 	guard    *guard      // what reaches pion from the network (guard.go)
 
+	openTransport OpenTransport // openPion
+
 	settings webrtc.SettingEngine // template; each participant gets a copy
 	media    *webrtc.MediaEngine  // copied by pion for every PeerConnection
 	registry *interceptor.Registry
@@ -148,6 +151,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		start:    time.Now(),
 		rooms:    make(map[*Room]struct{}),
 	}
+	e.openTransport = openPion
 	e.guard = newGuard(e.policy, &e.stats, e.nanotime)
 	pionLogs := pionlog.Factory(e.log)
 	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{
@@ -262,11 +266,11 @@ func (e *Engine) setup(cfg Config, logs logging.LoggerFactory) error {
 }
 
 // api builds the pion API of one participant: the shared settings plus a
-// buffer factory bound to that participant (see buffers.go) and the ICE
+// buffer factory bound to that participant's transport (see buffers.go) and the ICE
 // credentials the guard knows it by.
-func (e *Engine) api(p *Participant, ufrag, pwd string) *webrtc.API {
+func (e *Engine) api(t *pionTransport, ufrag, pwd string) *webrtc.API {
 	se := e.settings
-	se.BufferFactory = p.newBuffer
+	se.BufferFactory = t.newBuffer
 	se.SetICECredentials(ufrag, pwd)
 	return webrtc.NewAPI(
 		webrtc.WithSettingEngine(se),

@@ -161,7 +161,11 @@ func FuzzRTCP(f *testing.F) {
 		if slot >= len(sub.out) {
 			slot = -1
 		}
-		sink := &rtcpSink{p: sub, slot: slot, closed: make(chan struct{})}
+		ssrc := uint32(0xabc) // the microphone's
+		if slot >= 0 {
+			ssrc = sub.slotSSRC[slot]
+		}
+		sink := &rtcpSink{t: sub.tr.(*pionTransport), ssrc: ssrc, closed: make(chan struct{})}
 		for _, p := range splitPackets(in[1:]) {
 			if n, err := sink.Write(p); n != len(p) || err != nil {
 				t.Fatalf("Write = %d, %v", n, err)
@@ -316,9 +320,10 @@ func FuzzCandidate(f *testing.F) {
 				t.Fatalf("used %q, not allowed", c.Address())
 			}
 		}
-		part.candMu.Lock()
-		part.pendingCands, part.candidates = nil, 0 // each input alone
-		part.candMu.Unlock()
+		pt := part.tr.(*pionTransport)
+		pt.candMu.Lock()
+		pt.pendingCands, pt.candidates = nil, 0 // each input alone
+		pt.candMu.Unlock()
 		_ = part.AddCandidate(webrtc.ICECandidateInit{Candidate: line})
 	})
 }

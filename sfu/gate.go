@@ -1,12 +1,9 @@
 package sfu
 
 import (
-	"errors"
-	"io"
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
 )
 
 // Pre-roll windows: when a publisher's gate opens, its gated packets that
@@ -22,7 +19,6 @@ const (
 // that goroutine touches it, so the pre-roll ring and the voice-activity
 // state need no lock.
 type reader struct {
-	buf       [1500]byte
 	pkt       rtp.Packet // live packet, reused
 	old       rtp.Packet // pre-roll packet being replayed, reused
 	levelID   uint8      // the publisher's audio-level extension id, 0 = none
@@ -32,28 +28,6 @@ type reader struct {
 	stats     receiverStats
 	vad       voiceActivity
 	nextClaim int64 // open rooms: earliest nanotime of the next slot claim
-}
-
-// readLoop reads the microphone until the PeerConnection closes.
-func (p *Participant) readLoop(t *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
-	rd := new(reader) // only participants that send pay for it
-	p.rd = rd
-	for _, h := range rcv.GetParameters().HeaderExtensions {
-		if h.URI == audioLevelURI {
-			rd.levelID = uint8(h.ID)
-		}
-	}
-	p.log.Debug("microphone track", "ssrc", uint32(t.SSRC()), "level_ext", rd.levelID)
-	for {
-		n, _, err := t.Read(rd.buf[:])
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrClosedPipe) {
-				p.log.Debug("microphone reader stops", "err", err)
-			}
-			return
-		}
-		p.handle(rd.buf[:n], p.engine.nanotime())
-	}
 }
 
 // handle runs one publisher packet through the gate and, if it passes,

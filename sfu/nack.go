@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
 )
 
 // NACK responder.
@@ -207,7 +206,7 @@ func (r *Room) retransmit(sub *Participant, i int, fci []byte) {
 }
 
 // send writes one packet again if it is still in its publisher's cache.
-func (rs *resender) send(w webrtc.TrackLocalWriter, it *resendItem, ssrc uint32, pt, levelID uint8) (int, bool) {
+func (rs *resender) send(w StreamWriter, it *resendItem, ssrc uint32, pt, levelID uint8) (int, bool) {
 	c := it.pub.cache
 	if c == nil {
 		return 0, false

@@ -84,7 +84,7 @@ func (g *upstreamNACK) observe(seq uint16, now int64, ask bool) []uint16 {
 // sendNACK asks the publisher (media SSRC ssrc) for seqs. Allocates, but
 // only when packets were lost.
 func (p *Participant) sendNACK(ssrc uint32, seqs []uint16) {
-	err := p.pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{
+	err := p.tr.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{
 		SenderSSRC: p.slotSSRC[0],
 		MediaSSRC:  ssrc,
 		Nacks:      rtcp.NackPairsFromSequenceNumbers(seqs),

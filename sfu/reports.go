@@ -106,7 +106,7 @@ func (p *Participant) maybeSendRR(now int64) {
 		lsr = uint32(sr >> 32)
 		dlsr = units65536(now) - uint32(sr)
 	}
-	err := p.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverReport{
+	err := p.tr.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverReport{
 		SSRC:    p.slotSSRC[0],
 		Reports: []rtcp.ReceptionReport{s.report(lsr, dlsr)},
 	}})
@@ -133,7 +133,7 @@ func (st *slotState) maybeSendSR(sub *Participant, now int64) {
 		return
 	}
 	st.nextSR = now + reportInterval
-	err := sub.pc.WriteRTCP([]rtcp.Packet{&rtcp.SenderReport{
+	err := sub.tr.WriteRTCP([]rtcp.Packet{&rtcp.SenderReport{
 		SSRC:        st.ssrc,
 		NTPTime:     ntpTime(time.Now()),
 		RTPTime:     st.lastTS + uint32((now-st.lastWall)*opusClockRate/1e9),

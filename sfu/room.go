@@ -168,10 +168,6 @@ func (r *Room) Join(cfg ParticipantConfig) (*Participant, webrtc.SessionDescript
 	if cfg.ID == "" {
 		return nil, webrtc.SessionDescription{}, fmt.Errorf("sfu: empty participant id")
 	}
-	cert, err := r.engine.certificate()
-	if err != nil {
-		return nil, webrtc.SessionDescription{}, err
-	}
 	p := newParticipant(r, cfg)
 
 	r.mu.Lock()
@@ -188,7 +184,7 @@ func (r *Room) Join(cfg ParticipantConfig) (*Participant, webrtc.SessionDescript
 	r.mu.Unlock()
 	defer r.joins.Done()
 
-	offer, err := p.open(cert)
+	sdp, err := p.open()
 
 	r.mu.Lock()
 	delete(r.joining, cfg.ID)
@@ -204,7 +200,7 @@ func (r *Room) Join(cfg ParticipantConfig) (*Participant, webrtc.SessionDescript
 	r.addSubLocked(p)
 	r.mu.Unlock()
 	r.engine.log.Debug("participant joined", "participant", p.id, "source", p.source)
-	return p, offer, nil
+	return p, webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}, nil
 }
 
 func (r *Room) addSubLocked(p *Participant) {

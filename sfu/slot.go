@@ -2,72 +2,16 @@ package sfu
 
 import (
 	"math/rand/v2"
-	"strconv"
-	"strings"
-	"sync"
 
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
 )
-
-// slotTrack is the TrackLocal behind one downstream slot of one participant.
-// Bind records where and how to write; the fan-out writes through the
-// participant's slotState.
-type slotTrack struct {
-	p    *Participant
-	slot int
-}
-
-func (t *slotTrack) ID() string                { return "slot-" + strconv.Itoa(t.slot) }
-func (t *slotTrack) RID() string               { return "" }
-func (t *slotTrack) StreamID() string          { return streamID }
-func (t *slotTrack) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeAudio }
-
-// state is the slot's rewrite state; it must be used under slotMutex.
-func (t *slotTrack) state() *slotState      { return &t.p.out[t.slot] }
-func (t *slotTrack) slotMutex() *sync.Mutex { return &t.p.room.slots[t.slot].mu }
-
-// Unbind forgets the writer: the fan-out skips this stream from now on.
-func (t *slotTrack) Unbind(webrtc.TrackLocalContext) error {
-	mu := t.slotMutex()
-	mu.Lock()
-	t.state().w = nil
-	mu.Unlock()
-	return nil
-}
-
-// Bind stores the writer, SSRC, payload type and audio-level extension id
-// negotiated for this slot.
-func (t *slotTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	var codec *webrtc.RTPCodecParameters
-	for _, c := range ctx.CodecParameters() {
-		if strings.EqualFold(c.MimeType, webrtc.MimeTypeOpus) {
-			codec = &c
-			break
-		}
-	}
-	if codec == nil {
-		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
-	}
-	var levelID uint8
-	for _, h := range ctx.HeaderExtensions() {
-		if h.URI == audioLevelURI {
-			levelID = uint8(h.ID)
-		}
-	}
-	mu := t.slotMutex()
-	mu.Lock()
-	t.state().bind(ctx.WriteStream(), uint32(ctx.SSRC()), uint8(codec.PayloadType), levelID)
-	mu.Unlock()
-	return *codec, nil
-}
 
 // slotState is the output state of one (subscriber, slot) pair: it turns the
 // packets of whoever speaks in the slot into one continuous RTP stream.
 // Guarded by the room slot's mutex. The header lives here, not on the
 // stack, so handing &hdr to pion does not allocate.
 type slotState struct {
-	w       webrtc.TrackLocalWriter // nil until bound
+	w       StreamWriter // nil until bound
 	ssrc    uint32
 	pt      uint8
 	levelID uint8 // subscriber's audio-level extension id, 0 = none
@@ -114,7 +58,7 @@ type segment struct {
 
 const frameTicks = opusClockRate / 50 // 20 ms at 48 kHz
 
-func (st *slotState) bind(w webrtc.TrackLocalWriter, ssrc uint32, pt, levelID uint8) {
+func (st *slotState) bind(w StreamWriter, ssrc uint32, pt, levelID uint8) {
 	st.w, st.ssrc, st.pt, st.levelID = w, ssrc, pt, levelID
 	if !st.started {
 		// Random initial sequence number and timestamp (RFC 3550).

@@ -1,0 +1,97 @@
+package sfu
+
+// peerHandler is a Participant as its Transport sees it (the Handler of
+// transport.go): a conversion, so that these methods stay out of
+// Participant's own API.
+type peerHandler Participant
+
+func (h *peerHandler) p() *Participant { return (*Participant)(h) }
+
+// Bound stores the writer and parameters of one of p's slot streams.
+func (h *peerHandler) Bound(out int, s OutStream) {
+	p := h.p()
+	if out < 0 || out >= len(p.out) {
+		return
+	}
+	mu := &p.room.slots[out].mu
+	mu.Lock()
+	p.out[out].bind(s.Writer, s.SSRC, s.PayloadType, s.AudioLevelID)
+	mu.Unlock()
+}
+
+// Unbound forgets the writer: the fan-out skips this stream from now on.
+func (h *peerHandler) Unbound(out int) {
+	p := h.p()
+	if out < 0 || out >= len(p.out) {
+		return
+	}
+	mu := &p.room.slots[out].mu
+	mu.Lock()
+	p.out[out].w = nil
+	mu.Unlock()
+}
+
+// RTP runs one packet of the microphone through the gate; the reader
+// state is allocated with the first one (idle participants do not pay
+// for it).
+func (h *peerHandler) RTP(in *InStream, raw []byte) {
+	p := h.p()
+	if in.Kind != StreamMicrophone {
+		return
+	}
+	if p.rd == nil {
+		p.rd = &reader{levelID: in.AudioLevelID}
+		p.log.Debug("microphone track", "ssrc", in.SSRC, "level_ext", in.AudioLevelID)
+	}
+	p.handle(raw, p.engine.nanotime())
+}
+
+// RTCP: NACKs for a slot are answered from the publisher caches, the
+// publisher's sender reports are noted for our receiver reports, the rest
+// is dropped.
+func (h *peerHandler) RTCP(ssrc uint32, b []byte) {
+	p := h.p()
+	for i := range p.out {
+		if p.slotSSRC[i] == ssrc {
+			p.handleRTCP(i, b)
+			return
+		}
+	}
+	p.noteSenderReport(b)
+}
+
+// State acts on the connection's current state.
+func (h *peerHandler) State(s ConnState) {
+	p := h.p()
+	p.connected.Store(s == ConnConnected)
+	switch s {
+	case ConnConnected:
+		p.log.Debug("media connected")
+		p.noteConnected()
+	case ConnDisconnected:
+		// Nothing heard from the peer for a while: it may come back, but it
+		// does not keep the floor meanwhile.
+		p.room.ReleaseFloor(p)
+	case ConnFailed, ConnClosed:
+		err := ErrConnectionFailed
+		state := "failed"
+		if s == ConnClosed {
+			err, state = ErrConnectionClosed, "closed"
+		} else {
+			p.mu.Lock()
+			never := !p.everConnected
+			p.mu.Unlock()
+			if never {
+				p.engine.stats.neverConnected.Add(1)
+			} else {
+				p.engine.stats.connectionLost.Add(1)
+			}
+		}
+		p.fail(err, "media connection lost", "state", state)
+	}
+}
+
+// Fail closes a participant that broke the transport's bounds.
+func (h *peerHandler) Fail(err error) {
+	h.p().fail(err, "participant closed", "err", err)
+}
