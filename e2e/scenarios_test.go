@@ -18,8 +18,8 @@ import (
 // (TestFirefox/PushToTalk); a scenario that makes calls skips in WebKitGTK,
 // which has no WebRTC. To add one: write func(t *testing.T, b *bench)
 // over b.person and page, and add a line here (README.md, "Adding a
-// browser test").
-var scenarios = []scenario{
+// browser test"). The room's life (issue 14) is roomLifeScenarios.
+var scenarios = append([]scenario{
 	// Calls.
 	{name: "PushToTalk", webrtc: true, run: pushToTalk},
 	{name: "WithOtherEngine", webrtc: true, engines: []string{"firefox"}, why: "Firefox and Chromium in one room, both ways: once is enough", run: withOtherEngine},
@@ -40,7 +40,7 @@ var scenarios = []scenario{
 	{name: "PrejoinMicrophone", run: prejoinMicrophone},
 	{name: "TalkKeys", run: talkKeys},
 	{name: "WithoutWebRTC", run: withoutWebRTC},
-}
+}, roomLifeScenarios...)
 
 // micEnabledJS is true when the page sends its microphone: the track on the
 // first transceiver is enabled.
