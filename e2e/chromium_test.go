@@ -87,6 +87,13 @@ func startChromium(t *testing.T, run *engineRun, v variant) (browser, error) {
 		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.WindowSize(1000, 800),
 	)
+	if v.camera {
+		file, err := fakeCameraFile(run.t.TempDir())
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, chromedp.Flag("use-file-for-fake-video-capture", file))
+	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelBrowser := chromedp.NewContext(alloc)
 	// Start the browser now, without a timeout (a timeout would stop it).
@@ -231,8 +238,8 @@ func (p *cdpPage) key(ctx context.Context, k string, down bool) error {
 	return err
 }
 
-// pointerDown scrolls the element into view first, as chromedp.Click
-// and the other drivers do: mouse events go to viewport coordinates.
+// pointerDown scrolls the element into view (as the Firefox driver does:
+// input events do not scroll) and presses the mouse on its middle.
 func (p *cdpPage) pointerDown(ctx context.Context, selector string) error {
 	var at [2]float64
 	v, err := chromedp.Run(p.with(ctx), chromedp.Evaluate[[]float64](fmt.Sprintf(

@@ -98,6 +98,10 @@ type variant struct {
 	// pulseMics: Firefox capturing from PulseAudio instead of its one
 	// fake device: the run's PulseAudio has two tone sources (startPulse).
 	pulseMics bool
+	// camera: Chromium's fake camera plays a 1280×720 moving pattern
+	// (fakeCameraFile) instead of its default picture. Firefox's fake
+	// camera needs no variant: use bench.withCamera.
+	camera bool
 }
 
 // A browser is one running browser process; open makes a person in it.
@@ -224,6 +228,16 @@ func (b *bench) person(name string) *page { return b.personIn(b.e, variant{}, na
 
 // personWith is person in a browser of another variant.
 func (b *bench) personWith(v variant, name string) *page { return b.personIn(b.e, v, name) }
+
+// withCamera opens a window for a person whose camera sends a moving
+// picture: in Chromium, the camera variant's Y4M file; in Firefox, its
+// own fake camera.
+func (b *bench) withCamera(name string) *page {
+	if b.e == chromiumEngine {
+		return b.personWith(variant{camera: true}, name)
+	}
+	return b.person(name)
+}
 
 // personIn opens a window for a new person in engine e.
 func (b *bench) personIn(e *engine, v variant, name string) *page {

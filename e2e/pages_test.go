@@ -217,6 +217,8 @@ func talkKeys(t *testing.T, b *bench) {
 	p.key("k", true)
 	p.key("k", false)
 	p.waitFor("the new key is shown", `document.getElementById('ptt-key').textContent.includes('K') && !document.getElementById('ptt-key').textContent.includes('Space')`)
+	p.click("#settings .actions [data-close-dialog]")
+	p.waitFor("the settings are closed", `!document.getElementById('settings').open`)
 	if got := eval[string](p, `localStorage.getItem('palabre.pttKey')`); got != "KeyK" {
 		t.Errorf("remembered talk key %q, want KeyK", got)
 	}

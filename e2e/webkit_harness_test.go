@@ -268,14 +268,14 @@ func (p *wkPage) key(ctx context.Context, k string, down bool) error {
 	return p.s.PerformActions(ctx, webdriver.Keys(webdriver.KeyUp(k)))
 }
 
-// pointerDown scrolls the element into view first: a pointer action
-// aimed outside the viewport is "out of bounds".
+// pointerDown scrolls the element into view (WebDriver's actions do not
+// scroll: an element off screen is "out of bounds") and presses on it.
 func (p *wkPage) pointerDown(ctx context.Context, selector string) error {
-	el, err := p.s.FindElement(ctx, selector)
-	if err != nil {
+	if _, err := p.eval(ctx, fmt.Sprintf(`(document.querySelector(%q).scrollIntoView({block: 'center', inline: 'center'}), true)`, selector)); err != nil {
 		return err
 	}
-	if _, err := p.s.Execute(ctx, `document.querySelector(arguments[0]).scrollIntoView({block: 'center', inline: 'center'})`, selector); err != nil {
+	el, err := p.s.FindElement(ctx, selector)
+	if err != nil {
 		return err
 	}
 	return p.s.PerformActions(ctx, webdriver.Pointer(webdriver.MoveTo(el), webdriver.PointerDown(), webdriver.Pause(50)))

@@ -65,6 +65,9 @@ func (o Options) Effective() (Options, error) {
 	if o.Slots < 1 || o.Slots > sfu.MaxSlots {
 		return o, settingErr("Slots", strconv.Itoa(o.Slots), fmt.Sprintf("must be 1..%d", sfu.MaxSlots))
 	}
+	if o.VideoSlots < 0 || o.VideoSlots > sfu.MaxVideoSlots {
+		return o, settingErr("VideoSlots", strconv.Itoa(o.VideoSlots), fmt.Sprintf("must be 0..%d (0: no video)", sfu.MaxVideoSlots))
+	}
 	if o.PublicURL != "" {
 		if u, err := url.Parse(o.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return o, settingErr("PublicURL", o.PublicURL, "want a URL such as https://talk.example.org")

@@ -148,6 +148,7 @@ func startEngine(o Options) (*sfu.Engine, error) {
 		MediaTCPAddr: tcpAddr,
 		PublicIPs:    o.PublicIPs,
 		Slots:        o.Slots,
+		VideoSlots:   o.VideoSlots,
 		Logger:       o.Logger,
 		// One allow-list for the ranges this deployment may reach that the
 		// built-in policy refuses: the relay's peers and clients' ICE

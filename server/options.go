@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"palabre/sfu"
 	"time"
 
 	"palabre/admission"
@@ -64,6 +65,9 @@ type Options struct {
 	PublicIPs []string
 	// Slots is how many voices each participant hears at once (1..8).
 	Slots int
+	// VideoSlots is how many cameras a participant that wants video sees
+	// at once (1..9; docs/video.md); 0: the server carries no video.
+	VideoSlots int
 
 	// AdhocRooms lets a join to an unknown room create an open ephemeral one.
 	AdhocRooms bool
@@ -171,6 +175,7 @@ func Defaults() Options {
 		MediaPort:    PortFromListen,
 		MediaTCPPort: PortFromListen,
 		Slots:        3,
+		VideoSlots:   sfu.DefaultVideoSlots,
 		AdhocRooms:   true,
 		Admission:    admission.GuardConfig{JoinsPerSecond: DefaultJoinRate, JoinBurst: 5 * DefaultJoinRate},
 		TURN: TURNOptions{

@@ -25,7 +25,8 @@ var errAnswerCandidates = fmt.Errorf("more than %d candidates", maxRemoteCandida
 // It also bounds what pion would create state for: announced SSRCs and
 // candidates (pion's remote IP filter applies the address policy to the
 // latter).
-func validateAnswer(text string, mids []string) (answerInfo, error) {
+func validateAnswer(text string, mids []string, l Layout) (answerInfo, error) {
+	kinds := l.MediaKinds()
 	var info answerInfo
 	var d sdp.SessionDescription
 	if err := d.UnmarshalString(text); err != nil {
@@ -47,14 +48,28 @@ func validateAnswer(text string, mids []string) (answerInfo, error) {
 		if mid, _ := m.Attribute("mid"); mid != mids[i] {
 			return info, fmt.Errorf("media section %d: mid %q, want %q", i, mid, mids[i])
 		}
-		if m.MediaName.Media != "audio" {
-			return info, fmt.Errorf("media section %d: %q, want audio", i, m.MediaName.Media)
+		if m.MediaName.Media != kinds[i] {
+			return info, fmt.Errorf("media section %d: %q, want %s", i, m.MediaName.Media, kinds[i])
 		}
-		if m.MediaName.Port.Value != 0 && !slices.Contains(m.MediaName.Formats, strconv.Itoa(opusPayloadType)) {
-			return info, fmt.Errorf("media section %d: no Opus (payload type %d)", i, opusPayloadType)
+		pt, codec := opusPayloadType, "Opus"
+		if kinds[i] == "video" {
+			pt, codec = vp8PayloadType, "VP8"
 		}
+		if m.MediaName.Port.Value != 0 && !slices.Contains(m.MediaName.Formats, strconv.Itoa(pt)) {
+			return info, fmt.Errorf("media section %d: no %s (payload type %d)", i, codec, pt)
+		}
+		rids := 0
 		for _, a := range m.Attributes {
 			switch a.Key {
+			case "rid", "simulcast":
+				// Simulcast only where the offer asked for it, and only
+				// its layers: pion keeps a stream for each RID.
+				if a.Key == "rid" {
+					rids++
+				}
+				if l.VideoSlots == 0 || i != l.cameraIn() || rids > len(cameraRIDs) {
+					return info, fmt.Errorf("media section %d: unexpected simulcast (a=%s)", i, a.Key)
+				}
 			case "candidate":
 				cands[a.Value] = true
 			case "ssrc":

@@ -64,6 +64,10 @@ type Config struct {
 	// Slots is the number of downstream audio slots per participant:
 	// 0 means DefaultSlots, at most MaxSlots.
 	Slots int
+	// VideoSlots is the number of downstream camera slots offered to a
+	// participant that wants video (docs/video.md), at most MaxVideoSlots;
+	// 0: no video, every offer is audio only.
+	VideoSlots int
 	// PublicIPs are optional 1:1 NAT addresses announced instead of the
 	// local address in host candidates.
 	PublicIPs []string
@@ -85,15 +89,16 @@ type Config struct {
 // Engine is the media plane of one node: one pion API setup, one UDP port
 // shared by every PeerConnection (ICE UDP mux), and the live rooms.
 type Engine struct {
-	log      *slog.Logger
-	slots    int
-	conn     *net.UDPConn
-	mux      *ice.UDPMuxDefault
-	tcpLn    *net.TCPListener // nil without ICE-TCP
-	tcpMux   ice.TCPMux
-	loopback bool
-	policy   *addrPolicy // remote ICE addresses (policy.go)
-	guard    *guard      // what reaches pion from the network (guard.go)
+	log        *slog.Logger
+	slots      int
+	videoSlots int
+	conn       *net.UDPConn
+	mux        *ice.UDPMuxDefault
+	tcpLn      *net.TCPListener // nil without ICE-TCP
+	tcpMux     ice.TCPMux
+	loopback   bool
+	policy     *addrPolicy // remote ICE addresses (policy.go)
+	guard      *guard      // what reaches pion from the network (guard.go)
 
 	openTransport OpenTransport // openPion
 
@@ -125,6 +130,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 	case slots < 0 || slots > MaxSlots:
 		return nil, fmt.Errorf("sfu: %d slots: must be 1..%d", slots, MaxSlots)
 	}
+	if cfg.VideoSlots < 0 || cfg.VideoSlots > MaxVideoSlots {
+		return nil, fmt.Errorf("sfu: %d video slots: must be 0..%d", cfg.VideoSlots, MaxVideoSlots)
+	}
 	addrStr := cfg.MediaAddr
 	if addrStr == "" {
 		addrStr = "127.0.0.1:0"
@@ -143,13 +151,14 @@ func NewEngine(cfg Config) (*Engine, error) {
 	_ = conn.SetWriteBuffer(4 << 20)
 	local := conn.LocalAddr().(*net.UDPAddr)
 	e := &Engine{
-		log:      log.With("component", "sfu"),
-		slots:    slots,
-		conn:     conn,
-		loopback: local.IP.IsLoopback(),
-		policy:   newAddrPolicy(cfg, local),
-		start:    time.Now(),
-		rooms:    make(map[*Room]struct{}),
+		log:        log.With("component", "sfu"),
+		slots:      slots,
+		videoSlots: cfg.VideoSlots,
+		conn:       conn,
+		loopback:   local.IP.IsLoopback(),
+		policy:     newAddrPolicy(cfg, local),
+		start:      time.Now(),
+		rooms:      make(map[*Room]struct{}),
 	}
 	e.openTransport = openPion
 	e.guard = newGuard(e.policy, &e.stats, e.nanotime)
@@ -190,7 +199,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if e.tcpLn != nil {
 		tcp = e.tcpLn.Addr().String()
 	}
-	e.log.Info("media engine started", "addr", local.String(), "tcp", tcp, "slots", slots, "loopback_only", e.loopback)
+	e.log.Info("media engine started", "addr", local.String(), "tcp", tcp, "slots", slots, "video_slots", e.videoSlots, "loopback_only", e.loopback)
 	return e, nil
 }
 
@@ -252,6 +261,11 @@ func (e *Engine) setup(cfg Config, logs logging.LoggerFactory) error {
 	}
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		return err
+	}
+	if e.videoSlots > 0 {
+		if err := registerVideo(m); err != nil {
+			return err
+		}
 	}
 	e.media = m
 
@@ -325,6 +339,10 @@ func (e *Engine) MediaTCPAddr() *net.TCPAddr {
 
 // Slots is the number of downstream audio slots of every participant.
 func (e *Engine) Slots() int { return e.slots }
+
+// VideoSlots is the number of camera slots offered to participants that
+// want video; 0: the Engine carries no video.
+func (e *Engine) VideoSlots() int { return e.videoSlots }
 
 // Stats returns the counters summed over all rooms.
 func (e *Engine) Stats() Stats {

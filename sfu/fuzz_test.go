@@ -253,7 +253,7 @@ func FuzzValidateAnswer(f *testing.F) {
 	f.Add(replace(validAnswerSDP, "a=sendonly\r\n", "a=sendonly\r\na=ssrc:1234 cname:x\r\na=ssrc:1234 msid:a b\r\na=candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host\r\n"))
 	f.Add("v=0\r\n")
 	f.Fuzz(func(t *testing.T, sdp string) {
-		info, err := validateAnswer(sdp, mids)
+		info, err := validateAnswer(sdp, mids, Layout{AudioSlots: len(mids) - 1})
 		if err != nil {
 			return
 		}

@@ -55,6 +55,9 @@ const (
 	// receiver reports from, which they do not announce).
 	learnRTP  = 2
 	learnRTCP = 4
+	// learnVideo more, both ways, for video participants: three camera
+	// layers and a screen.
+	learnVideo = 4
 )
 
 var errUfragTaken = errors.New("sfu: ICE ufrag already in use")
@@ -88,6 +91,8 @@ type peerGuard struct {
 	nAnn int
 	// Packet-rate budgets (GCRA theoretical arrival times), under mu.
 	rtpTAT, ctlTAT int64
+	// The RTP budget: rtpInterval/rtpBurst, or the video ones (allowVideo).
+	rtpEvery, rtpMax int64
 }
 
 // ssrcSet holds the SSRCs accepted from one participant in one direction
@@ -152,6 +157,8 @@ func (g *guard) addCredentials(ufrag, pwd string) (*peerGuard, error) {
 		key:   stun.NewShortTermIntegrity(pwd),
 		rtp:   ssrcSet{learn: learnRTP},
 		rtcp:  ssrcSet{learn: learnRTCP},
+
+		rtpEvery: rtpInterval, rtpMax: rtpBurst,
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -195,6 +202,17 @@ func (pg *peerGuard) announce(ssrcs []uint32) {
 			}
 		}
 	}
+}
+
+// allowVideo gives a participant whose offer carries video the SSRCs and
+// the packet rate of a camera and a screen: a browser announces no SSRC
+// for simulcast layers (they go by RID).
+func (pg *peerGuard) allowVideo() {
+	pg.mu.Lock()
+	defer pg.mu.Unlock()
+	pg.rtp.learn += learnVideo
+	pg.rtcp.learn += learnVideo
+	pg.rtpEvery, pg.rtpMax = videoRTPInterval, videoRTPBurst
 }
 
 // announced reports whether the answer announced ssrc.
@@ -326,7 +344,7 @@ func (g *guard) admitMedia(pg *peerGuard, b []byte) bool {
 	}
 	var set *ssrcSet
 	var ssrc uint32
-	tat, interval, burst := &pg.rtpTAT, rtpInterval, int64(rtpBurst)
+	tat, interval, burst := &pg.rtpTAT, pg.rtpEvery, pg.rtpMax
 	if b[1] >= 192 && b[1] <= 223 { // RTCP packet types 192–223 (RFC 5761)
 		set, ssrc = &pg.rtcp, binary.BigEndian.Uint32(b[4:8])
 		tat, interval, burst = &pg.ctlTAT, ctlInterval, ctlBurst
@@ -355,6 +373,11 @@ const (
 	ctlRate, ctlBurst = 100, 50
 	rtpInterval       = int64(time.Second) / rtpRate
 	ctlInterval       = int64(time.Second) / ctlRate
+	// A video participant: a 2.5 Mbit/s simulcast camera and a screen
+	// share are under 600 packets a second, a keyframe of each a burst of
+	// a few hundred.
+	videoRTPRate, videoRTPBurst = 1500, 600
+	videoRTPInterval            = int64(time.Second) / videoRTPRate
 )
 
 // withinRate spends one packet of a GCRA budget of pg.

@@ -17,6 +17,9 @@ type ParticipantConfig struct {
 	// OnConnected, if set, is told once, from a pion goroutine, when the
 	// media connection first comes up, and how it reaches the server.
 	OnConnected func(ConnKind)
+	// Video asks for an offer with video m-lines (if the Engine has video
+	// slots): the camera, the screen, the camera slots and the screen slot.
+	Video bool
 }
 
 // Participant is one member of a room: one media connection (Transport)
@@ -119,6 +122,9 @@ func (p *Participant) slot() int {
 // open creates the media connection and the offer.
 func (p *Participant) open() (string, error) {
 	l := Layout{AudioSlots: len(p.out)}
+	if p.cfg.Video {
+		l.VideoSlots = p.engine.videoSlots
+	}
 	tr, offer, err := p.engine.openTransport(p.engine, l, (*peerHandler)(p), p.cfg.OnCandidate)
 	if err != nil {
 		return "", err

@@ -42,16 +42,21 @@ type receiverStats struct {
 	transit    int32
 	jitter16   uint32 // jitter × 16
 	nextReport int64
+	clock      int64 // RTP clock rate; 0: Opus's
 }
 
 // update accounts for one packet arriving at now.
 func (s *receiverStats) update(h *rtp.Header, now int64) {
-	arrival := int32(uint32(now * opusClockRate / 1e9))
+	clock := s.clock
+	if clock == 0 {
+		clock = opusClockRate
+	}
+	arrival := int32(uint32(now * clock / 1e9))
 	transit := arrival - int32(h.Timestamp)
 	if !s.started || h.SSRC != s.ssrc {
 		*s = receiverStats{
 			started: true, ssrc: h.SSRC, baseSeq: uint32(h.SequenceNumber), maxSeq: h.SequenceNumber,
-			received: 1, transit: transit, nextReport: now + reportInterval/2,
+			received: 1, transit: transit, nextReport: now + reportInterval/2, clock: s.clock,
 		}
 		return
 	}
@@ -68,6 +73,15 @@ func (s *receiverStats) update(h *rtp.Header, now int64) {
 		d = -d
 	}
 	s.jitter16 += uint32(d) - (s.jitter16+8)>>4
+}
+
+// due reports whether a report is due at now, and if so schedules the next.
+func (s *receiverStats) due(now int64) bool {
+	if now < s.nextReport {
+		return false
+	}
+	s.nextReport = now + reportInterval
+	return true
 }
 
 // report builds the reception report block and starts a new interval. lsr
@@ -97,10 +111,9 @@ func units65536(ns int64) uint32 { return uint32(ns * 65536 / 1e9) }
 // Reader goroutine only.
 func (p *Participant) maybeSendRR(now int64) {
 	s := &p.rd.stats
-	if now < s.nextReport {
+	if !s.due(now) {
 		return
 	}
-	s.nextReport = now + reportInterval
 	var lsr, dlsr uint32
 	if sr := p.lastSR.Load(); sr != 0 {
 		lsr = uint32(sr >> 32)

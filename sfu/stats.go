@@ -58,6 +58,12 @@ type Stats struct {
 	// each, and they are encrypted so cannot be dropped earlier).
 	ClosedHostile uint64
 
+	// Video: packets of a publisher whose camera (or screen) is off, or
+	// whose VP8 payload descriptor does not parse, not forwarded; and the
+	// keyframe requests (PLI) sent to publishers.
+	DropVideoOff, DropVideoBad uint64
+	KeyframeRequests           uint64
+
 	// Participants whose media connection is up, by how it reaches the
 	// server (gauges).
 	ConnectedUDP, ConnectedTCP, ConnectedRelay int64
@@ -80,6 +86,7 @@ type counters struct {
 	iceCheck, candidate        atomic.Uint64
 	nackRate, nackRepeat       atomic.Uint64
 	closedHostile              atomic.Uint64
+	videoOff, videoBad, pli    atomic.Uint64
 
 	connected                      [connKinds]atomic.Int64
 	neverConnected, connectionLost atomic.Uint64
@@ -105,6 +112,9 @@ func (c *counters) snapshot() Stats {
 		DropNACKRate:      c.nackRate.Load(),
 		DropNACKRepeat:    c.nackRepeat.Load(),
 		ClosedHostile:     c.closedHostile.Load(),
+		DropVideoOff:      c.videoOff.Load(),
+		DropVideoBad:      c.videoBad.Load(),
+		KeyframeRequests:  c.pli.Load(),
 
 		ConnectedUDP:   c.connected[ConnUDP].Load(),
 		ConnectedTCP:   c.connected[ConnTCP].Load(),

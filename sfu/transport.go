@@ -42,6 +42,23 @@ type Layout struct {
 func (l Layout) cameraOut(j int) int { return l.AudioSlots + j }
 func (l Layout) screenOut() int      { return l.AudioSlots + l.VideoSlots }
 
+// cameraIn is the m-line index of the camera (the screen's is one more).
+func (l Layout) cameraIn() int { return 1 + l.AudioSlots }
+
+// MediaKinds are the m-lines' media types, in order.
+func (l Layout) MediaKinds() []string {
+	kinds := make([]string, 1+l.AudioSlots, 1+l.Outs()+2)
+	for i := range kinds {
+		kinds[i] = "audio"
+	}
+	if l.VideoSlots > 0 {
+		for range l.VideoSlots + 3 {
+			kinds = append(kinds, "video")
+		}
+	}
+	return kinds
+}
+
 // Outs is the number of outgoing streams.
 func (l Layout) Outs() int {
 	if l.VideoSlots == 0 {

@@ -35,7 +35,7 @@ type pionTransport struct {
 	mu       sync.Mutex // answer, readers
 	answered bool
 	closing  bool
-	micOn    bool
+	reading  uint16         // incoming streams read: bit Kind*3+Layer
 	wg       sync.WaitGroup // the reader goroutines
 
 	candMu       sync.Mutex // remote candidates; may be held calling pion
@@ -53,6 +53,9 @@ func openPion(e *Engine, l Layout, h Handler, onCandidate func(webrtc.ICECandida
 	t := &pionTransport{e: e, h: h, layout: l, outSSRC: make([]uint32, l.Outs())}
 	pg, ufrag, pwd := e.guard.add()
 	t.guard = pg
+	if l.VideoSlots > 0 {
+		pg.allowVideo()
+	}
 	pc, err := e.api(t, ufrag, pwd).NewPeerConnection(webrtc.Configuration{
 		Certificates:  []webrtc.Certificate{cert},
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
@@ -83,6 +86,23 @@ func (t *pionTransport) offer(onCandidate func(webrtc.ICECandidateInit)) (string
 			return "", err
 		}
 	}
+	if t.layout.VideoSlots > 0 {
+		// The camera and the screen, then the camera slots and the screen slot.
+		for range 2 {
+			if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
+				webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+				return "", err
+			}
+		}
+		for j := range t.layout.VideoSlots {
+			if err := t.addSlot(t.layout.cameraOut(j), webrtc.RTPCodecTypeVideo, cameraSlotID(j)); err != nil {
+				return "", err
+			}
+		}
+		if err := t.addSlot(t.layout.screenOut(), webrtc.RTPCodecTypeVideo, screenSlotID); err != nil {
+			return "", err
+		}
+	}
 
 	pc.OnTrack(t.onTrack)
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
@@ -109,7 +129,11 @@ func (t *pionTransport) offer(onCandidate func(webrtc.ICECandidateInit)) (string
 	case <-gathered:
 	case <-time.After(2 * time.Second):
 	}
-	return pc.LocalDescription().SDP, nil
+	sdp := pc.LocalDescription().SDP
+	if t.layout.VideoSlots > 0 {
+		return addSimulcastRecv(sdp, t.mids[t.layout.cameraIn()])
+	}
+	return sdp, nil
 }
 
 // addSlot adds the sendonly transceiver of outgoing stream out.
@@ -138,7 +162,7 @@ func (t *pionTransport) SetAnswer(sdp string) error {
 		t.mu.Unlock()
 		return ErrAnswered
 	}
-	info, err := validateAnswer(sdp, t.mids)
+	info, err := validateAnswer(sdp, t.mids, t.layout)
 	if err != nil {
 		t.mu.Unlock()
 		if errors.Is(err, errAnswerCandidates) {
@@ -243,21 +267,42 @@ func (t *pionTransport) onConnectionState(webrtc.PeerConnectionState) {
 }
 
 // onTrack reads one incoming track in pion's OnTrack goroutine: the first
-// audio track is the microphone.
+// audio track is the microphone; video tracks are the camera's layers (by
+// RID) and the screen, told apart by their m-line. One reader per stream:
+// a track for a stream already read is ignored.
 func (t *pionTransport) onTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 	in := &InStream{SSRC: uint32(tr.SSRC())}
+	switch {
+	case tr.Kind() == webrtc.RTPCodecTypeAudio:
+		in.Kind = StreamMicrophone
+		for _, h := range rcv.GetParameters().HeaderExtensions {
+			if h.URI == audioLevelURI {
+				in.AudioLevelID = uint8(h.ID)
+			}
+		}
+	case t.layout.VideoSlots == 0:
+		return
+	default:
+		in.Kind = StreamScreen
+		for i, x := range t.pc.GetTransceivers() {
+			if x.Receiver() == rcv && i == t.layout.cameraIn() {
+				in.Kind = StreamCamera
+			}
+		}
+		if in.Kind == StreamCamera {
+			in.Layer = ridLayer(tr.RID())
+			if in.Layer < 0 {
+				return
+			}
+		}
+	}
+	bit := uint16(1) << (int(in.Kind)*len(cameraRIDs) + in.Layer)
 	t.mu.Lock()
-	if t.closing || tr.Kind() != webrtc.RTPCodecTypeAudio || t.micOn {
+	if t.closing || t.reading&bit != 0 {
 		t.mu.Unlock()
 		return
 	}
-	t.micOn = true
-	in.Kind = StreamMicrophone
-	for _, h := range rcv.GetParameters().HeaderExtensions {
-		if h.URI == audioLevelURI {
-			in.AudioLevelID = uint8(h.ID)
-		}
-	}
+	t.reading |= bit
 	t.wg.Add(1)
 	t.mu.Unlock()
 	defer t.wg.Done()
@@ -272,6 +317,20 @@ func (t *pionTransport) onTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver)
 		}
 		t.h.RTP(in, buf[:n])
 	}
+}
+
+// ridLayer maps a camera layer's RID to its layer, -1 if unknown; a camera
+// without simulcast has no RID and one layer, 0.
+func ridLayer(rid string) int {
+	if rid == "" {
+		return 0
+	}
+	for i, r := range cameraRIDs {
+		if r == rid {
+			return i
+		}
+	}
+	return -1
 }
 
 // slotTrack is the TrackLocal behind one outgoing stream: Bind hands the

@@ -238,6 +238,7 @@ func (s *Server) roomInfo(def rooms.Definition) proto.RoomInfo {
 		Chat:            !def.NoChat,
 		Lobby:           def.Lobby,
 		Slots:           s.cfg.Engine.Slots(),
+		VideoSlots:      s.cfg.Engine.VideoSlots(),
 	}
 }
 

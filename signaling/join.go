@@ -144,7 +144,7 @@ func (se *session) join(m proto.Message) {
 		}
 		break
 	}
-	req := joinRequest{name: m.Name, id: m.ID, rejoin: m.Rejoin, organizer: organizer, adhocSecret: adhocSecret}
+	req := joinRequest{name: m.Name, id: m.ID, rejoin: m.Rejoin, video: m.WantVideo, organizer: organizer, adhocSecret: adhocSecret}
 	if lobby {
 		if code, msg := lr.wait(se, req); code != "" {
 			se.refuse(m, code, msg)
@@ -163,6 +163,7 @@ type joinRequest struct {
 	name        string
 	id          uint32 // the join's id, 0 after the lobby: joined is then unsolicited
 	rejoin      bool
+	video       bool // wants video m-lines
 	organizer   bool
 	adhocSecret string
 }
@@ -194,7 +195,7 @@ func (se *session) enter(lr *liveRoom, req joinRequest, reserved bool) bool {
 	id := newParticipantID()
 	asked := se.joinAsked
 	part, offer, err := lr.media.Join(sfu.ParticipantConfig{
-		ID: id, OnCandidate: se.onLocalCandidate,
+		ID: id, OnCandidate: se.onLocalCandidate, Video: req.video,
 		OnConnected: func(sfu.ConnKind) { se.s.metrics.joinSeconds.Observe(time.Since(asked).Seconds()) },
 	})
 	if err != nil {

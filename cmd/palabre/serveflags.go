@@ -50,6 +50,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.IntVar(&o.MediaPort, "media-port", d.MediaPort, "UDP `port` carrying all media (default: the listen port)")
 	fs.IntVar(&o.MediaTCPPort, "media-tcp-port", d.MediaTCPPort, "TCP `port` for ICE-TCP, for participants who can only use TCP (default: the listen port + 1; 0 turns it off)")
 	fs.IntVar(&o.Slots, "slots", d.Slots, "audio slots per participant: how many voices each one hears at once (1-8)")
+	fs.IntVar(&o.VideoSlots, "video-slots", d.VideoSlots, "camera slots per participant that wants video: how many cameras each one sees at once (1-9; 0: no video)")
 	fs.BoolVar(&o.AdhocRooms, "adhoc-rooms", d.AdhocRooms, "joining an unknown room creates an open ephemeral room")
 	fs.StringVar(&o.PublicURL, "public-url", "", "base `URL` of links given to organizers (default: from each request)")
 	fs.StringVar(&o.CreateToken, "create-token", "", "if set, creating rooms over the API needs this bearer `token`")

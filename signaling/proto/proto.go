@@ -174,8 +174,12 @@ type Message struct {
 	Hops     int    `json:"hops,omitempty"`     // join: redirects followed to get here (0..MaxHops)
 	// Rejoin says a join comes from a client that was in the room moments
 	// ago and lost its connection or its node (join; counted, no rights).
-	Rejoin bool   `json:"rejoin,omitempty"`
-	Text   string `json:"text,omitempty"` // chat
+	Rejoin bool `json:"rejoin,omitempty"`
+	// WantVideo asks for an offer with video m-lines (join): the camera,
+	// the screen, room_info.video_slots camera slots and the screen slot.
+	// Without it the offer is audio only, as for clients that predate video.
+	WantVideo bool   `json:"want_video,omitempty"`
+	Text      string `json:"text,omitempty"` // chat
 
 	SDP       string     `json:"sdp,omitempty"`       // offer, answer
 	Candidate *Candidate `json:"candidate,omitempty"` // candidate
