@@ -87,6 +87,13 @@ func startChromium(t *testing.T, run *engineRun, v variant) (browser, error) {
 		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.WindowSize(1000, 800),
 	)
+	if v.camera {
+		file, err := fakeCameraFile(run.t.TempDir())
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, chromedp.Flag("use-file-for-fake-video-capture", file))
+	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelBrowser := chromedp.NewContext(alloc)
 	// Start the browser now, without a timeout (a timeout would stop it).
@@ -205,6 +212,8 @@ func keyEvent(k string) (input.DispatchKeyEventParams, error) {
 		return input.DispatchKeyEventParams{Key: "Escape", Code: "Escape", WindowsVirtualKeyCode: 27, NativeVirtualKeyCode: 27}, nil
 	case k == keyTab:
 		return input.DispatchKeyEventParams{Key: "Tab", Code: "Tab", WindowsVirtualKeyCode: 9, NativeVirtualKeyCode: 9}, nil
+	case k == "?": // Shift+/ on a US keyboard
+		return input.DispatchKeyEventParams{Key: "?", Code: "Slash", Text: "?", Modifiers: 8 /* Shift */, WindowsVirtualKeyCode: 191, NativeVirtualKeyCode: 191}, nil
 	case len(k) == 1 && k >= "a" && k <= "z":
 		up := strings.ToUpper(k)
 		return input.DispatchKeyEventParams{Key: k, Code: "Key" + up, Text: k, WindowsVirtualKeyCode: int64(up[0]), NativeVirtualKeyCode: int64(up[0])}, nil
@@ -229,10 +238,12 @@ func (p *cdpPage) key(ctx context.Context, k string, down bool) error {
 	return err
 }
 
+// pointerDown scrolls the element into view (as the Firefox driver does:
+// input events do not scroll) and presses the mouse on its middle.
 func (p *cdpPage) pointerDown(ctx context.Context, selector string) error {
 	var at [2]float64
 	v, err := chromedp.Run(p.with(ctx), chromedp.Evaluate[[]float64](fmt.Sprintf(
-		`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()`, selector)))
+		`(() => { const e = document.querySelector(%q); e.scrollIntoView({block: 'center', inline: 'center'}); const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()`, selector)))
 	if err != nil {
 		return err
 	}
@@ -268,6 +279,13 @@ func (p *cdpPage) viewport(ctx context.Context, width, height int) error {
 		opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch)
 	}
 	return p.do(ctx, chromedp.EmulateViewport(int64(width), int64(height), opts...))
+}
+
+func (p *cdpPage) activate(ctx context.Context) error {
+	return p.do(ctx, func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, cdppage.BringToFront, cdp.Empty{})
+		return chromedp.Void{}, err
+	})
 }
 
 func (p *cdpPage) screenshot(ctx context.Context) ([]byte, error) {

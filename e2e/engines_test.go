@@ -55,6 +55,9 @@ type driver interface {
 	// preload makes every later document of this person run js before
 	// the page's own scripts (errUnsupported where the driver cannot).
 	preload(ctx context.Context, js string) error
+	// activate brings the person's window to the front, with the focus
+	// (the person is at their machine now).
+	activate(ctx context.Context) error
 	// requests returns the URLs the person's pages asked for since the
 	// last call (HTTP and WebSocket where the engine tells).
 	requests(ctx context.Context) []string
@@ -92,6 +95,13 @@ type engine struct {
 // A variant is a browser process with other settings than the default.
 type variant struct {
 	noWebRTC bool // Firefox with media.peerconnection.enabled=false
+	// pulseMics: Firefox capturing from PulseAudio instead of its one
+	// fake device: the run's PulseAudio has two tone sources (startPulse).
+	pulseMics bool
+	// camera: Chromium's fake camera plays a 1280×720 moving pattern
+	// (fakeCameraFile) instead of its default picture. Firefox's fake
+	// camera needs no variant: use bench.withCamera.
+	camera bool
 }
 
 // A browser is one running browser process; open makes a person in it.
@@ -218,6 +228,16 @@ func (b *bench) person(name string) *page { return b.personIn(b.e, variant{}, na
 
 // personWith is person in a browser of another variant.
 func (b *bench) personWith(v variant, name string) *page { return b.personIn(b.e, v, name) }
+
+// withCamera opens a window for a person whose camera sends a moving
+// picture: in Chromium, the camera variant's Y4M file; in Firefox, its
+// own fake camera.
+func (b *bench) withCamera(name string) *page {
+	if b.e == chromiumEngine {
+		return b.personWith(variant{camera: true}, name)
+	}
+	return b.person(name)
+}
 
 // personIn opens a window for a new person in engine e.
 func (b *bench) personIn(e *engine, v variant, name string) *page {
@@ -600,6 +620,19 @@ func (p *page) releaseTalkButton() {
 	}
 }
 
+// activate brings the page's window to the front and focuses it, as its
+// person's hand on the mouse does. Only where a scenario needs it: each
+// person is on a machine of their own, but the windows here share one
+// screen, and the others lose the focus.
+func (p *page) activate() {
+	p.t.Helper()
+	ctx, cancel := p.ctx()
+	defer cancel()
+	if err := p.d.activate(ctx); err != nil {
+		p.fatal(err)
+	}
+}
+
 // viewport sets the viewport's size in CSS pixels.
 func (p *page) viewport(width, height int) {
 	p.t.Helper()
@@ -627,18 +660,25 @@ func (p *page) preload(js string) {
 // e2e/screenshots/ENGINE-file (ignored by git) for people to look at.
 func (p *page) screenshot(file string) {
 	p.t.Helper()
-	ctx, cancel := p.ctx()
-	defer cancel()
-	png, err := p.d.screenshot(ctx)
-	if err != nil {
-		p.fatal(fmt.Errorf("screenshot: %w", err))
-	}
+	png := p.screenshotPNG()
 	if err := os.MkdirAll("screenshots", 0o755); err != nil {
 		p.t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join("screenshots", p.engine.name+"-"+file), png, 0o644); err != nil {
 		p.t.Fatal(err)
 	}
+}
+
+// screenshotPNG is a PNG of the viewport.
+func (p *page) screenshotPNG() []byte {
+	p.t.Helper()
+	ctx, cancel := p.ctx()
+	defer cancel()
+	png, err := p.d.screenshot(ctx)
+	if err != nil {
+		p.fatal(fmt.Errorf("screenshot: %w", err))
+	}
+	return png
 }
 
 // collect takes what the driver recorded since last time.

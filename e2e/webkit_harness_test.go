@@ -268,7 +268,12 @@ func (p *wkPage) key(ctx context.Context, k string, down bool) error {
 	return p.s.PerformActions(ctx, webdriver.Keys(webdriver.KeyUp(k)))
 }
 
+// pointerDown scrolls the element into view (WebDriver's actions do not
+// scroll: an element off screen is "out of bounds") and presses on it.
 func (p *wkPage) pointerDown(ctx context.Context, selector string) error {
+	if _, err := p.eval(ctx, fmt.Sprintf(`(document.querySelector(%q).scrollIntoView({block: 'center', inline: 'center'}), true)`, selector)); err != nil {
+		return err
+	}
 	el, err := p.s.FindElement(ctx, selector)
 	if err != nil {
 		return err
@@ -307,6 +312,11 @@ func (p *wkPage) viewport(ctx context.Context, width, height int) error {
 // screenshot is the last frame painted, which can lag a step or two
 // behind the document (a first version showed the home page after the
 // room had replaced it).
+// activate does nothing: each person is a MiniBrowser of its own under
+// an Xvfb without a window manager, and no scenario that needs the
+// focus (a call) runs in WebKitGTK.
+func (p *wkPage) activate(context.Context) error { return nil }
+
 func (p *wkPage) screenshot(ctx context.Context) ([]byte, error) {
 	if _, err := p.eval(ctx, `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 100))))`); err != nil {
 		return nil, err

@@ -289,6 +289,7 @@ func TestDictionaries(t *testing.T) {
 		"bad_password", "bad_secret", "room_full", "room_locked", "rate_limited", "not_found",
 		"bad_message", "unsupported_version", "internal", "flood", "floor_busy", "not_allowed",
 		"bad_state", "closed", "timeout", "network", "no_media", "chat_off", "too_many_rooms", "address_limit",
+		"video_off", "too_many_cameras",
 	} {
 		need["error."+code] = true
 	}
@@ -363,6 +364,11 @@ func TestElementIDs(t *testing.T) {
 		"chat-send", "chat-error", "chat-state",
 		"settings-open", "settings", "settings-mic", "settings-output", "ptt-key", "volumes",
 		"help-open", "help", "confirm", "confirm-ok", "confirm-cancel",
+		// Video.
+		"video-stage", "video-grid", "video-main", "video-tiles", "self-view", "self-screen",
+		"video-empty", "video-audio-only-note", "video-status", "video-controls",
+		"camera-toggle", "screen-toggle", "video-view", "audio-only",
+		"org-video", "video-room-toggle", "max-cameras",
 	} {
 		if n := strings.Count(html, `id="`+id+`"`); n != 1 {
 			t.Errorf("id %q appears %d times in index.html, want 1", id, n)

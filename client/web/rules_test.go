@@ -16,8 +16,9 @@ import (
 
 // The app copies a few of the server's rules so that it can say what is
 // wrong before asking (static/protocol.js: ROOM_NAME, validDisplayName,
-// MAX_HOPS, MAX_NAME_CHARS, MAX_CHAT_CHARS, chatTextProblem; and
-// suggestRoomName must only suggest names rooms.ValidateName takes).
+// MAX_HOPS, MAX_NAME_CHARS, MAX_CHAT_CHARS, MAX_VIDEO_SLOTS,
+// chatTextProblem; and suggestRoomName must only suggest names
+// rooms.ValidateName takes).
 // TestRulesMatchGo runs those copies with node
 // over a table of inputs and compares each answer with the Go rule's.
 //
@@ -66,7 +67,7 @@ const suggestTable = `[
 
 // rulesJS prints what protocol.js says of every input it reads on stdin.
 const rulesJS = `
-const { ROOM_NAME, validDisplayName, MAX_HOPS, MAX_NAME_CHARS, MAX_CHAT_CHARS, chatTextProblem, suggestRoomName } = await import(process.argv[1]);
+const { ROOM_NAME, validDisplayName, MAX_HOPS, MAX_NAME_CHARS, MAX_CHAT_CHARS, MAX_VIDEO_SLOTS, chatTextProblem, suggestRoomName } = await import(process.argv[1]);
 let input = '';
 for await (const chunk of process.stdin) input += chunk;
 const { rooms, names, chats, typed } = JSON.parse(input);
@@ -77,6 +78,7 @@ process.stdout.write(JSON.stringify({
 	maxHops: MAX_HOPS,
 	maxNameChars: MAX_NAME_CHARS,
 	maxChatChars: MAX_CHAT_CHARS,
+	maxVideoSlots: MAX_VIDEO_SLOTS,
 	rooms: rooms.map(judge((s) => ROOM_NAME.test(s))),
 	names: names.map(judge(validDisplayName)),
 	chats: chats.map(judge((s) => chatTextProblem(s) === '')),
@@ -93,6 +95,7 @@ type jsRules struct {
 	MaxHops      *int     `json:"maxHops"`
 	MaxNameChars *int     `json:"maxNameChars"`
 	MaxChatChars *int     `json:"maxChatChars"`
+	MaxVideo     *int     `json:"maxVideoSlots"`
 	Rooms        []judged `json:"rooms"`
 	Names        []judged `json:"names"`
 	Chats        []judged `json:"chats"`
@@ -146,6 +149,9 @@ func TestRulesMatchGo(t *testing.T) {
 
 	if js.MaxChatChars == nil || *js.MaxChatChars != proto.MaxChatRunes {
 		t.Errorf("protocol.js MAX_CHAT_CHARS = %v, signaling/proto MaxChatRunes = %d", deref(js.MaxChatChars), proto.MaxChatRunes)
+	}
+	if js.MaxVideo == nil || *js.MaxVideo != proto.MaxVideoSlots {
+		t.Errorf("protocol.js MAX_VIDEO_SLOTS = %v, signaling/proto MaxVideoSlots = %d", deref(js.MaxVideo), proto.MaxVideoSlots)
 	}
 
 	compare := func(rule string, table string, answers []judged, goRule func(string) error) {

@@ -76,6 +76,7 @@ const out = new AudioOut($('audio-outputs'));
 const room = new Room({
   net: {
     request: (msg) => (app.session ? app.session.request(msg) : Promise.reject(new ProtocolError('closed'))),
+    setVideoTrack: (kind, track) => (app.session ? app.session.setVideoTrack(kind, track) : Promise.resolve(false)),
   },
   mic,
   out,
@@ -114,6 +115,10 @@ Object.defineProperty(window, 'palabre', { value: Object.defineProperties({}, {
   slotVolumes: { enumerable: true, get: () => out.els.map((el) => el.volume) },
   sinkSupported: { enumerable: true, get: () => sinkSupported() },
   sinkId: { enumerable: true, get: () => out.sinkID },
+  // Video: offered and allowed, our camera and screen, the slots and
+  // whom they carry, the wishes computed and last sent, the layout, the
+  // offer's mids (video_slot events and getStats() tell the rest).
+  video: { enumerable: true, get: () => room.video.hook() },
   retryIn: { enumerable: true, get: () => (app.state === 'reconnecting' && app.retryAt ? Math.max(0, Math.ceil((app.retryAt - performance.now()) / 1000)) : 0) },
 }) });
 
@@ -511,7 +516,7 @@ $('prejoin-form').addEventListener('submit', async (e) => {
 /** @param {string} name @param {string} password */
 async function join(name, password) {
   const session = new Session({
-    room: app.roomName, name, password, secret: app.secret, mic, out, handlers: sessionHandlers(),
+    room: app.roomName, name, password, secret: app.secret, mic, out, handlers: sessionHandlers(), video: room.video,
   });
   app.session = session;
   try {

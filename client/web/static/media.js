@@ -1,5 +1,11 @@
 // Media: the microphone, the level meter, the <audio> elements of the
-// audio slots, and the RTCPeerConnection.
+// audio slots, and the RTCPeerConnection (its video m-lines too: our
+// camera and screen, the video slots; room-video.js shows them).
+
+import { mapOffer, hasVideo, layerFor } from './video-sdp.js';
+
+/** @import { OfferMap } from './video-sdp.js' */
+/** @import { VideoKind } from './protocol.js' */
 
 /** @type {AudioContext | null} */
 let ctx = null;
@@ -326,24 +332,54 @@ export function firstMid(sdp) {
   return null;
 }
 
+/**
+ * videoCapable: this browser can send and receive VP8, the server's one
+ * video codec (a join then asks for the video m-lines: want_video).
+ */
+export function videoCapable() {
+  try {
+    const caps = typeof RTCRtpReceiver !== 'undefined' && RTCRtpReceiver.getCapabilities && RTCRtpReceiver.getCapabilities('video');
+    return !!caps && caps.codecs.some((c) => c.mimeType.toLowerCase() === 'video/vp8');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * VideoSink is where a connection's video goes (room-video.js): each
+ * video slot's track as it arrives.
+ * @typedef {{onTrack(kind: VideoKind, slot: number, track: MediaStreamTrack): void}} VideoSink
+ */
+
 // MediaSession is one RTCPeerConnection, answering the server's single
 // offer. The client never creates offers.
 export class MediaSession {
   /**
    * onCandidate(init): a local ICE candidate to send.
    * onState(connectionState): the PeerConnection's state changed.
+   * videoSlots: the room's camera slots (room_info.video_slots), to read
+   * the offer; video: where the video slots' tracks go.
    * @param {{iceServers: RTCIceServer[], micTrack: MediaStreamTrack | null, out: AudioOut,
    *   onCandidate: (c: RTCIceCandidateInit) => void,
-   *   onState: (s: RTCPeerConnectionState) => void}} options
+   *   onState: (s: RTCPeerConnectionState) => void,
+   *   videoSlots?: number, video?: VideoSink | null}} options
    */
-  constructor({ iceServers, micTrack, out, onCandidate, onState }) {
+  constructor({ iceServers, micTrack, out, onCandidate, onState, videoSlots = 0, video = null }) {
     this.pc = new RTCPeerConnection({ iceServers: iceServers || [] });
     this.micTrack = micTrack || null;
     this.out = out;
+    this.videoSlots = videoSlots;
+    this.video = video;
     /** @type {string | null} */
     this.micMid = null;
     /** @type {RTCRtpTransceiver | null} */
     this.micTransceiver = null;
+    /** @type {OfferMap | null} what the offer's m-lines are */
+    this.map = null;
+    /** @type {RTCRtpTransceiver | null} our camera's m-line */
+    this.cameraTransceiver = null;
+    /** @type {RTCRtpTransceiver | null} our screen's m-line */
+    this.screenTransceiver = null;
     /** @type {RTCIceCandidateInit[]} until the offer is set */
     this.remoteCandidates = [];
     this.remoteSet = false;
@@ -362,18 +398,25 @@ export class MediaSession {
     };
   }
 
-  // onTrack gives each slot track its own <audio>. The slot number is the
-  // transceiver's rank among the slot m-lines. Each track gets its own
+  // onTrack gives each audio slot track its own <audio>, and each video
+  // slot's track to the video sink. The slot number is the m-line's rank
+  // among the slots of its kind. Each audio track gets its own
   // MediaStream: the slots may share one msid stream, and playing that
   // stream in K elements would play every voice K times.
   /** @param {RTCTrackEvent} e */
   onTrack(e) {
     const t = e.transceiver;
-    if (!t || t.mid === this.micMid) return;
-    const slots = this.pc.getTransceivers().filter((x) => x.mid !== this.micMid);
-    const slot = slots.indexOf(t);
-    if (slot < 0) return;
-    this.out.attach(slot, new MediaStream([e.track]));
+    const map = this.map;
+    if (!t || !map || t.mid === null || t.mid === map.mic) return;
+    const audio = map.audioSlots.indexOf(t.mid);
+    if (audio >= 0) {
+      this.out.attach(audio, new MediaStream([e.track]));
+      return;
+    }
+    if (!this.video) return;
+    const camera = map.cameraSlots.indexOf(t.mid);
+    if (camera >= 0) this.video.onTrack('camera', camera, e.track);
+    else if (t.mid === map.screenSlot) this.video.onTrack('screen', 0, e.track);
   }
 
   /**
@@ -383,7 +426,10 @@ export class MediaSession {
    */
   acceptOffer(sdp) {
     const run = async () => {
-      this.micMid = firstMid(sdp);
+      // Read before setRemoteDescription: the tracks arrive during it.
+      const map = mapOffer(sdp, this.videoSlots);
+      this.map = map;
+      this.micMid = map.mic !== null ? map.mic : firstMid(sdp);
       await this.pc.setRemoteDescription({ type: 'offer', sdp });
       this.remoteSet = true;
       const trs = this.pc.getTransceivers();
@@ -393,12 +439,21 @@ export class MediaSession {
         mic.direction = 'sendonly';
         await mic.sender.replaceTrack(this.micTrack);
       }
-      for (const t of trs) if (t !== mic) t.direction = 'recvonly';
+      // Our camera and screen: sending, with no track until they are
+      // turned on (replaceTrack, no new offer).
+      this.cameraTransceiver = (map.camera !== null && trs.find((t) => t.mid === map.camera)) || null;
+      this.screenTransceiver = (map.screen !== null && trs.find((t) => t.mid === map.screen)) || null;
+      for (const t of trs) {
+        if (t === mic) continue;
+        t.direction = t === this.cameraTransceiver || t === this.screenTransceiver ? 'sendonly' : 'recvonly';
+      }
       this.flushCandidates();
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);
       const local = this.pc.localDescription;
       if (!local) throw new Error('no local description after setLocalDescription');
+      // The layers' sizes can only be set once negotiated.
+      if (this.cameraTransceiver) await configureCamera(this.cameraTransceiver.sender, map.cameraRids);
       return local.sdp;
     };
     const p = this.chain.then(run);
@@ -431,6 +486,24 @@ export class MediaSession {
     if (this.micTransceiver) await this.micTransceiver.sender.replaceTrack(this.micTrack);
   }
 
+  /** @returns {boolean} the offer has video m-lines */
+  get videoOffered() {
+    return !!this.map && hasVideo(this.map);
+  }
+
+  /**
+   * setVideoTrack sends track (null: nothing) on our camera's or our
+   * screen's m-line. False when the offer has no such m-line.
+   * @param {VideoKind} kind @param {MediaStreamTrack | null} track
+   * @returns {Promise<boolean>}
+   */
+  async setVideoTrack(kind, track) {
+    const t = kind === 'camera' ? this.cameraTransceiver : this.screenTransceiver;
+    if (!t || this.closed) return false;
+    await t.sender.replaceTrack(track);
+    return true;
+  }
+
   close() {
     this.closed = true;
     this.pc.ontrack = this.pc.onicecandidate = this.pc.onconnectionstatechange = null;
@@ -439,5 +512,39 @@ export class MediaSession {
     } catch {
       // already closed
     }
+  }
+}
+
+/**
+ * configureCamera sets our camera's simulcast layers: each rid the
+ * offer asked for at its resolution (full, half, quarter) and bitrate,
+ * with three temporal layers where the browser can (L1T3). Browsers
+ * take encodings' parameters only after negotiation (setParameters after
+ * the answer). A failure leaves the browser's defaults: logged, not fatal.
+ * @param {RTCRtpSender} sender @param {string[]} rids the offer's, in its order
+ */
+export async function configureCamera(sender, rids) {
+  /** @param {boolean} t3 */
+  const apply = (t3) => {
+    // Fresh parameters each time: a refused setParameters spends them.
+    const params = sender.getParameters();
+    const encs = params.encodings || [];
+    if (encs.length === 0) return Promise.resolve();
+    const count = rids.length || encs.length;
+    encs.forEach((e, i) => {
+      const rank = e.rid !== undefined && rids.includes(e.rid) ? rids.indexOf(e.rid) : i;
+      const layer = layerFor(e.rid || '', rank, count);
+      e.scaleResolutionDownBy = layer.scale;
+      e.maxBitrate = layer.maxBitrate;
+      e.active = true;
+      if (t3) /** @type {RTCRtpEncodingParameters & {scalabilityMode?: string}} */ (e).scalabilityMode = 'L1T3';
+    });
+    return sender.setParameters(params);
+  };
+  try {
+    // Temporal layers where the browser takes them, else without.
+    await apply(true).catch(() => apply(false));
+  } catch (err) {
+    console.warn('palabre: camera layers', err);
   }
 }

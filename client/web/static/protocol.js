@@ -8,19 +8,30 @@
  * The protocol's objects, as signaling/proto defines them.
  * @typedef {'open' | 'ptt' | 'moderated'} Mode
  * @typedef {{id: string, name: string, organizer: boolean, muted: boolean,
- *   hand: boolean, floor: boolean, chat_muted?: boolean, source: number}} Participant
- *   chat_muted: an organizer muted this participant's chat
+ *   hand: boolean, floor: boolean, chat_muted?: boolean, source: number,
+ *   camera?: boolean, screen?: boolean}} Participant
+ *   chat_muted: an organizer muted this participant's chat; camera,
+ *   screen: sends its camera, shares its screen
  * @typedef {{name: string, mode: Mode, locked: boolean, has_password: boolean,
  *   max_participants: number, max_speakers: number, slots: number,
- *   chat?: boolean, lobby?: boolean}} RoomInfo
+ *   chat?: boolean, lobby?: boolean, video?: boolean, max_cameras?: number,
+ *   video_slots?: number}} RoomInfo
  *   chat: the chat is open to everyone (else organizers only; absent from
- *   older servers: open); lobby: newcomers wait until an organizer admits them
+ *   older servers: open); lobby: newcomers wait until an organizer admits them;
+ *   video: cameras and screens allowed; max_cameras: on at once, at most;
+ *   video_slots: camera slots per participant (0 or absent: the server
+ *   carries no video)
  * @typedef {{from: string, name: string, text: string, to?: string, private: boolean}} ChatMessage
  *   never stored by the server; the app keeps it in memory for the room's life
  * @typedef {{id: string, name: string}} Waiting someone in the lobby
  * @typedef {{slot: number, participant: string, source: number}} Speaker
  *   participant '' (and source 0): the slot went quiet
  * @typedef {{urls: string[], username?: string, credential?: string}} ICEServer
+ * @typedef {'camera' | 'screen'} VideoKind
+ * @typedef {{slot: number, kind: VideoKind, participant: string, source: number}} VideoSlot
+ *   whose camera or screen a video slot carries ('' when empty); the
+ *   screen slot is kind screen, slot 0
+ * @typedef {{slot: number, kind: VideoKind, level: 'off' | 'low' | 'high'}} VideoWish
  */
 
 /**
@@ -37,6 +48,8 @@
  *   speakers?: Speaker[], ice_servers?: ICEServer[], url?: string, nodes?: string[],
  *   text?: string, chat_message?: ChatMessage, hands?: string[], waiting?: Waiting[],
  *   organizer_secret?: string,
+ *   video?: VideoSlot, video_slots?: VideoSlot[], wishes?: VideoWish[], max_cameras?: number,
+ *   want_video?: boolean,
  * }} Message
  */
 
@@ -106,6 +119,10 @@ export function validDisplayName(name) {
   if (/[\p{Cc}\p{Cs}\uFFFD]/u.test(name)) return false;
   return !/^\p{White_Space}*$/u.test(name);
 }
+
+// MAX_VIDEO_SLOTS is the most camera slots a server offers, and so the
+// highest camera cap an organizer may set (proto.MaxVideoSlots).
+export const MAX_VIDEO_SLOTS = 9;
 
 // MAX_CHAT_CHARS is the longest chat message, in characters (code points:
 // proto.MaxChatRunes).

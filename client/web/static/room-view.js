@@ -293,7 +293,7 @@ export class RoomView {
   setOnline(online) {
     if (this.online === online) return;
     this.online = online;
-    for (const id of ['talk-controls', 'hands-controls', 'lobby-controls', 'organizer-controls', 'people-controls']) {
+    for (const id of ['talk-controls', 'hands-controls', 'lobby-controls', 'organizer-controls', 'people-controls', 'video-controls']) {
       $(id, HTMLFieldSetElement).disabled = !online;
     }
     $('room').classList.toggle('is-offline', !online);

@@ -4,8 +4,9 @@
 // (roster.js), carries out what they ask (requests, notices,
 // announcements), sets the microphone track to exactly what the machine
 // allows and each audio slot's volume to its voice's, and has the views
-// (room-view.js, room-chat.js, settings.js) redraw. The rules live in
-// talk.js, roster.js, chat.js, shortcuts.js and volumes.js.
+// (room-view.js, room-chat.js, room-video.js, settings.js) redraw. The
+// rules live in talk.js, roster.js, chat.js, shortcuts.js, volumes.js,
+// video-layout.js and video-wish.js.
 
 import { t } from './i18n.js';
 import { $, isTextField, copyText, whileBusy } from './dom.js';
@@ -14,12 +15,14 @@ import { TalkMachine, DEFAULT_PTT_KEY } from './talk.js';
 import { Roster } from './roster.js';
 import { RoomView } from './room-view.js';
 import { RoomChat } from './room-chat.js';
+import { RoomVideo } from './room-video.js';
+import { MAX_VIDEO_SLOTS } from './protocol.js';
 import { Settings } from './settings.js';
 import { Volumes } from './volumes.js';
 import { shortcut, SHORTCUT_KEYS } from './shortcuts.js';
 import { openDialog, dialogOpen, confirm, closeAll } from './dialogs.js';
 
-/** @import { Message, Joined, Mode } from './protocol.js' */
+/** @import { Message, Joined, Mode, VideoKind } from './protocol.js' */
 /** @import { TalkEvent, Effect } from './talk.js' */
 /** @import { Param } from './i18n.js' */
 /** @import { Change } from './roster.js' */
@@ -28,8 +31,10 @@ import { openDialog, dialogOpen, confirm, closeAll } from './dialogs.js';
 
 /**
  * Net sends a request of the room's session (rejects with a
- * ProtocolError, 'closed' while offline).
- * @typedef {{request(msg: Message): Promise<Message>}} Net
+ * ProtocolError, 'closed' while offline), and sends our camera's or
+ * screen's track on the connection (false: no such m-line, or offline).
+ * @typedef {{request(msg: Message): Promise<Message>,
+ *   setVideoTrack(kind: VideoKind, track: MediaStreamTrack | null): Promise<boolean>}} Net
  * UI is the app's notices: the screen reader's live region, the error
  * and info toasts (a dictionary key or a ProtocolError), leaving, and the
  * microphones (the app owns them: the prejoin screen lists them too).
@@ -59,6 +64,7 @@ export class Room {
     this.roster = new Roster();
     this.view = new RoomView();
     this.chat = new RoomChat({ net, ui, roster: this.roster });
+    this.video = new RoomVideo({ net, ui, roster: this.roster });
     this.volumes = new Volumes();
     this.settings = new Settings({
       out, volumes: this.volumes, roster: this.roster,
@@ -95,6 +101,7 @@ export class Room {
     this.roster.clear();
     this.view.clear();
     this.chat.clear();
+    this.video.clear();
     this.volumes.clear();
     this.dispatch({ type: 'left' });
   }
@@ -109,6 +116,7 @@ export class Room {
     });
     this.chat.joined(self.id, !isRejoin && matchMedia(WIDE).matches);
     if (!isRejoin) this.settings.restoreOutput();
+    this.video.reset();
     this.redraw(c);
     this.applyVolumes();
   }
@@ -158,6 +166,7 @@ export class Room {
   render() {
     this.view.room(this.roster, this.talk.view());
     this.chat.render();
+    this.video.render();
     if (this.settings.dialog.open) this.settings.renderVolumes();
   }
 
@@ -243,6 +252,7 @@ export class Room {
       if (c.count || c.removed.length) this.chat.renderPeople();
       if (c.chat) this.chat.renderPermissions();
     }
+    this.video.changed(c);
     if (c.speaking || c.all) this.applyVolumes();
     if ((c.count || c.all || c.removed.length) && this.settings.dialog.open) this.settings.renderVolumes();
     for (const a of c.announce) this.ui.announce(t(a.key, a.params));
@@ -254,6 +264,7 @@ export class Room {
     this.bindTalk();
     this.bindKeys();
     this.chat.bind();
+    this.video.bind();
     this.settings.bind();
     $('mute').addEventListener('click', () => this.dispatch({ type: 'toggle_mute' }));
     $('hand').addEventListener('click', () => this.toggleHand());
@@ -385,6 +396,18 @@ export class Room {
     toggle('lock', () => info() && { type: info()?.locked ? 'unlock' : 'lock' });
     toggle('lobby-toggle', () => info() && { type: info()?.lobby ? 'lobby_off' : 'lobby_on' });
     toggle('chat-room-toggle', () => info() && { type: info()?.chat === false ? 'chat_on' : 'chat_off' });
+    toggle('video-room-toggle', () => info() && { type: info()?.video ? 'video_off' : 'video_on' });
+
+    const cams = $('max-cameras', HTMLSelectElement);
+    if (cams.options.length === 1) for (let n = 1; n <= MAX_VIDEO_SLOTS; n++) cams.append(new Option(String(n), String(n)));
+    cams.addEventListener('change', () => {
+      const n = Number(cams.value);
+      if (!this.roster.info || !(n >= 1) || n === this.roster.info.max_cameras) return;
+      whileBusy(cams, this.net.request({ type: 'set_cameras', max_cameras: n })).catch((err) => {
+        this.ui.error(err);
+        if (this.roster.info) cams.value = String(this.roster.info.max_cameras || 0);
+      });
+    });
 
     const sel = $('room-mode', HTMLSelectElement);
     sel.addEventListener('change', () => {

@@ -1,13 +1,13 @@
 // The roster: who is in the room, who holds the floor, whose hand is up
 // (in the server's order), who waits in the lobby (organizers), who is
-// heard on which audio slot, and what to announce to screen readers
-// about it.
+// heard on which audio slot and seen on which video slot, and what to
+// announce to screen readers about it.
 // Pure, like talk.js: no DOM, no words (announcements are dictionary
 // keys), the clock passed in; test/roster.test.js runs it under Node.
 //
 // Each change returns a Change saying what to redraw and announce.
 
-/** @import { Participant, RoomInfo, Speaker, Message, Joined, Waiting } from './protocol.js' */
+/** @import { Participant, RoomInfo, Speaker, Message, Joined, Waiting, VideoSlot, VideoKind } from './protocol.js' */
 /** @import { Param } from './i18n.js' */
 
 export const SPEAK_REANNOUNCE_MS = 5000; // don't announce the same voice again within this
@@ -18,20 +18,21 @@ export const ANNOUNCE_JOINS_UP_TO = 20; // joins and departures are announced in
  * @typedef {{
  *   changed: Participant[], removed: string[], speaking: boolean,
  *   count: boolean, all: boolean, hands: boolean, lobby: boolean, chat: boolean,
- *   announce: Announcement[],
+ *   video: boolean, announce: Announcement[],
  * }} Change
  *   changed: participants to redraw; removed: ids to take off the list;
  *   speaking: the speaking marks changed; count: the head count did;
  *   hands: the queue of raised hands; lobby: who waits; chat: who may
- *   chat (the room's setting, our own chat mute); all: redraw everything
- *   (a new room, new settings).
+ *   chat (the room's setting, our own chat mute); video: the video slots,
+ *   or who sends a camera or a screen; all: redraw everything (a new room,
+ *   new settings).
  */
 
 /** @returns {Change} */
 function change() {
   return {
     changed: [], removed: [], speaking: false, count: false, all: false,
-    hands: false, lobby: false, chat: false, announce: [],
+    hands: false, lobby: false, chat: false, video: false, announce: [],
   };
 }
 
@@ -54,6 +55,10 @@ export class Roster {
   speaking = new Set();
   /** @type {Map<string, number>} participant id → when last announced speaking */
   lastAnnounced = new Map();
+  /** @type {Map<string, number>} participant id → when last heard on an audio slot */
+  spokeAt = new Map();
+  /** @type {Map<string, VideoSlot>} video slot ("camera:0", "screen:0") → who it carries */
+  videoSlots = new Map();
 
   /** @param {{now?: () => number}} [options] now: a monotonic clock in ms */
   constructor({ now = () => performance.now() } = {}) {
@@ -71,6 +76,8 @@ export class Roster {
     this.slots = new Map();
     this.speaking = new Set();
     this.lastAnnounced = new Map();
+    this.spokeAt = new Map();
+    this.videoSlots = new Map();
   }
 
   /**
@@ -96,15 +103,24 @@ export class Roster {
     this.speaking = new Set();
     const c = change();
     c.all = true;
+    c.video = true;
+    this.videoSlots = new Map();
+    for (const v of Array.isArray(joined.video_slots) ? joined.video_slots : []) this.setVideoSlot(v);
     for (const sp of joined.speakers || []) this.speaker(sp, c);
+    // Someone who arrives during a presentation is told, as at its start.
+    for (const p of this.participants.values()) {
+      if (p.screen && p !== this.self) c.announce.push({ key: 'announce.screen_on', params: { name: p.name } });
+    }
     return c;
   }
 
-  // suspend: the connection is lost; nobody is heard any more.
+  // suspend: the connection is lost; nobody is heard or seen any more.
   suspend() {
     this.slots = new Map();
     const c = change();
     this.updateSpeaking(c);
+    if (this.videoSlots.size) c.video = true;
+    this.videoSlots = new Map();
     return c;
   }
 
@@ -133,6 +149,13 @@ export class Roster {
         const p = this.participants.get(msg.participant.id) || msg.participant;
         this.participants.delete(p.id);
         for (const [slot, id] of this.slots) if (id === p.id) this.slots.set(slot, '');
+        for (const [key, v] of this.videoSlots) {
+          if (v.participant === p.id) {
+            this.videoSlots.delete(key);
+            c.video = true;
+          }
+        }
+        if (p.screen) c.video = true;
         if (this.hands.includes(p.id)) {
           this.hands = this.hands.filter((id) => id !== p.id);
           c.hands = true;
@@ -146,6 +169,9 @@ export class Roster {
       }
       case 'speaking':
         if (msg.speaker) this.speaker(msg.speaker, c);
+        break;
+      case 'video_slot':
+        if (msg.video && this.setVideoSlot(msg.video)) c.video = true;
         break;
       case 'floor':
         this.setFloor(msg.floor || [], c);
@@ -183,6 +209,11 @@ export class Roster {
         if (!!old.lobby !== !!this.info.lobby && this.self.organizer) {
           c.announce.push({ key: this.info.lobby ? 'announce.lobby_on' : 'announce.lobby_off' });
         }
+        if (!!old.video !== !!this.info.video && hasVideoServer(this.info)) {
+          c.video = true;
+          c.announce.push({ key: this.info.video ? 'announce.video_on' : 'announce.video_off' });
+        }
+        if (old.max_cameras !== this.info.max_cameras) c.video = true;
         break;
       }
       default:
@@ -297,10 +328,17 @@ export class Roster {
     let cur = this.participants.get(p.id);
     if (cur) {
       const chatWas = !!cur.chat_muted;
+      const cameraWas = !!cur.camera;
+      const screenWas = !!cur.screen;
       Object.assign(cur, p);
       if (cur === this.self && chatWas !== !!cur.chat_muted) {
         c.chat = true;
         c.announce.push({ key: cur.chat_muted ? 'chat.muted_you' : 'chat.unmuted_you' });
+      }
+      if (cameraWas !== !!cur.camera || screenWas !== !!cur.screen) c.video = true;
+      // A presentation starts or ends: said, as the screen is not seen.
+      if (screenWas !== !!cur.screen && cur !== this.self) {
+        c.announce.push({ key: cur.screen ? 'announce.screen_on' : 'announce.screen_off', params: { name: cur.name } });
       }
     } else {
       cur = { ...p };
@@ -353,14 +391,50 @@ export class Roster {
     }
   }
 
+  /**
+   * setVideoSlot records who a video slot carries; false when nothing
+   * changed.
+   * @param {VideoSlot} v
+   */
+  setVideoSlot(v) {
+    if (!v || (v.kind !== 'camera' && v.kind !== 'screen') || !Number.isInteger(v.slot) || v.slot < 0) return false;
+    const key = videoKey(v.kind, v.slot);
+    const old = this.videoSlots.get(key);
+    const participant = typeof v.participant === 'string' ? v.participant : '';
+    if (!participant) {
+      this.videoSlots.delete(key);
+      return !!old;
+    }
+    if (old && old.participant === participant && old.source === v.source) return false;
+    this.videoSlots.set(key, { slot: v.slot, kind: v.kind, participant, source: v.source || 0 });
+    return true;
+  }
+
   /** @param {Change} c */
   updateSpeaking(c) {
     /** @type {Set<string>} */
     const now = new Set();
     for (const id of this.slots.values()) if (id) now.add(id);
+    // Last heard: while on a slot, and when leaving it.
+    const t = this.now();
+    for (const id of now) this.spokeAt.set(id, t);
+    for (const id of this.speaking) if (!now.has(id)) this.spokeAt.set(id, t);
     if (now.size !== this.speaking.size || [...now].some((id) => !this.speaking.has(id))) c.speaking = true;
     this.speaking = now;
   }
+}
+
+/**
+ * videoKey names a video slot: "camera:0" … "camera:V-1", "screen:0".
+ * @param {VideoKind} kind @param {number} slot
+ */
+export function videoKey(kind, slot) {
+  return `${kind}:${slot}`;
+}
+
+/** @param {RoomInfo} info @returns {boolean} the server carries video (video_slots > 0) */
+export function hasVideoServer(info) {
+  return (info.video_slots || 0) > 0;
 }
 
 /** @param {RoomInfo} info @returns {boolean} the chat is open to everyone (absent: open, an older server) */

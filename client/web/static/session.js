@@ -17,11 +17,12 @@
 // lost in the room.
 
 import { Connection, ProtocolError, PROTOCOL_VERSION, SOFTWARE, MAX_HOPS, MAX_NODES, nodeURL, socketURL } from './protocol.js';
-import { MediaSession } from './media.js';
+import { MediaSession, videoCapable } from './media.js';
 import { sleep } from './dom.js';
 
 /** @import { Message, Joined, RoomInfo } from './protocol.js' */
-/** @import { Microphone, AudioOut } from './media.js' */
+/** @import { Microphone, AudioOut, VideoSink } from './media.js' */
+/** @import { VideoKind } from './protocol.js' */
 
 /**
  * Why the connection is being made again: moved (the room moves to
@@ -45,6 +46,11 @@ import { sleep } from './dom.js';
  * }} SessionHandlers
  *   onWaiting: the lobby holds us. onRetryScheduled: the next attempt
  *   starts in ms (0: now). onRefused: an organizer turned us away.
+ *
+ * Where a connection's video goes (room-video.js): the slots' tracks,
+ * the offer answered (the server has our answer: the camera may go up),
+ * the connection gone.
+ * @typedef {VideoSink & {onAnswered(media: MediaSession): void, onClosed(): void}} VideoIO
  */
 
 // Join errors after which trying again cannot help: the user must act
@@ -67,9 +73,10 @@ const KEEPALIVE_TIMEOUT = 10000;
 export class Session {
   /**
    * @param {{room: string, name: string, password?: string, secret?: string,
-   *   mic: Microphone, out: AudioOut, handlers: SessionHandlers}} options
+   *   mic: Microphone, out: AudioOut, handlers: SessionHandlers, video?: VideoIO | null}} options
    */
-  constructor({ room, name, password, secret, mic, out, handlers }) {
+  constructor({ room, name, password, secret, mic, out, handlers, video = null }) {
+    this.video = video;
     this.room = room;
     this.name = name;
     this.password = password || '';
@@ -193,6 +200,8 @@ export class Session {
     if (this.secret) join.secret = this.secret;
     if (hops) join.hops = hops;
     if (isRejoin) join.rejoin = true;
+    // The video m-lines, where the browser can show them.
+    if (this.video && videoCapable()) join.want_video = true;
     let joined = await conn.request(join);
     if (conn !== this.conn || this.ended) throw new ProtocolError('closed');
     if (joined.type === 'redirect') {
@@ -221,6 +230,8 @@ export class Session {
       out: this.out,
       onCandidate: (c) => this.conn && this.conn.send({ type: 'candidate', candidate: c }),
       onState: (s) => this.onMediaState(s),
+      videoSlots: joined.room_info.video_slots || 0,
+      video: this.video,
     });
     this.joined = true;
     this.reconnecting = false;
@@ -298,6 +309,7 @@ export class Session {
       const answer = await media.acceptOffer(sdp);
       if (media !== this.media) return;
       await conn.request({ type: 'answer', sdp: answer });
+      if (media === this.media && this.video) this.video.onAnswered(media);
     } catch (err) {
       if (media !== this.media) return;
       console.warn('palabre: answering the offer failed', err);
@@ -463,6 +475,15 @@ export class Session {
     if (this.media) await this.media.setMicTrack(track);
   }
 
+  /**
+   * setVideoTrack sends our camera's or screen's track (null: nothing);
+   * false without a connection whose offer has that m-line.
+   * @param {VideoKind} kind @param {MediaStreamTrack | null} track
+   */
+  async setVideoTrack(kind, track) {
+    return this.media ? this.media.setVideoTrack(kind, track) : false;
+  }
+
   // leave says goodbye and closes; no reconnect after it.
   async leave() {
     if (this.ended) return;
@@ -499,6 +520,7 @@ export class Session {
     if (this.media) {
       this.media.close();
       this.media = null;
+      if (this.video) this.video.onClosed();
     }
     this.out.reset();
   }

@@ -332,3 +332,95 @@ test('the lobby turned on or off is announced to organizers', () => {
   p.reset(joinedMsg());
   assert.deepEqual(said(p.apply({ type: 'room', room_info: info({ lobby: true }) })), []);
 });
+
+// ---- video -------------------------------------------------------------
+
+const videoSlot = (kind, slot, participant, source = 0) => ({ type: 'video_slot', video: { kind, slot, participant, source } });
+const videoInfo = (over = {}) => info({ video: true, max_cameras: 4, video_slots: 4, ...over });
+
+test('video slots: from joined, then the events; an empty participant empties the slot', () => {
+  const { r } = roster();
+  const c0 = r.reset(joinedMsg({ room_info: videoInfo(), video_slots: [{ kind: 'camera', slot: 1, participant: 'ana', source: 7 }] }));
+  assert.equal(c0.video, true);
+  assert.deepEqual([...r.videoSlots.keys()], ['camera:1']);
+  let c = r.apply(videoSlot('screen', 0, 'bo', 9));
+  assert.equal(c.video, true);
+  assert.equal(r.videoSlots.get('screen:0')?.participant, 'bo');
+  c = r.apply(videoSlot('screen', 0, 'bo', 9));
+  assert.equal(c.video, false, 'the same again changes nothing');
+  c = r.apply(videoSlot('camera', 1, ''));
+  assert.equal(c.video, true);
+  assert.deepEqual([...r.videoSlots.keys()], ['screen:0']);
+  // Nonsense is ignored.
+  for (const bad of [{ kind: 'mouth', slot: 0, participant: 'x' }, { kind: 'camera', slot: -1, participant: 'x' }, { kind: 'camera', slot: 1.5, participant: 'x' }]) {
+    assert.equal(r.apply({ type: 'video_slot', video: bad }).video, false);
+  }
+  assert.equal(r.videoSlots.size, 1);
+});
+
+test('video slots: someone leaving leaves their slots; a lost connection empties them all', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ room_info: videoInfo() }));
+  r.apply(videoSlot('camera', 0, 'ana'));
+  r.apply(videoSlot('camera', 1, 'bo'));
+  const c = r.apply({ type: 'participant_left', participant: ana });
+  assert.equal(c.video, true);
+  assert.deepEqual([...r.videoSlots.keys()], ['camera:1']);
+  assert.equal(r.suspend().video, true);
+  assert.equal(r.videoSlots.size, 0);
+});
+
+test('a screen share is announced when it starts and ends, and to whoever arrives during it; ours is not', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ room_info: videoInfo() }));
+  let c = r.apply({ type: 'camera', participant: { ...ana, screen: true } });
+  assert.equal(c.video, true);
+  assert.deepEqual(said(c), ['announce.screen_on:Ana']);
+  c = r.apply({ type: 'camera', participant: { ...ana, screen: true, camera: true } });
+  assert.equal(c.video, true, 'a camera changed');
+  assert.deepEqual(said(c), [], 'the camera is not announced');
+  c = r.apply({ type: 'camera', participant: { ...ana, screen: false, camera: true } });
+  assert.deepEqual(said(c), ['announce.screen_off:Ana']);
+  c = r.apply({ type: 'camera', participant: { ...me, screen: true } });
+  assert.deepEqual(said(c), [], 'we know we share');
+
+  const { r: late } = roster();
+  const arrival = late.reset(joinedMsg({ room_info: videoInfo(), participants: [{ ...ana, screen: true }, bo, me] }));
+  assert.deepEqual(said(arrival), ['announce.screen_on:Ana']);
+});
+
+test('the room allows video or not: announced where the server carries video', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ room_info: videoInfo({ video: false }) }));
+  let c = r.apply({ type: 'room', room_info: videoInfo({ video: true }) });
+  assert.equal(c.video, true);
+  assert.deepEqual(said(c), ['announce.video_on']);
+  c = r.apply({ type: 'room', room_info: videoInfo({ video: false }) });
+  assert.deepEqual(said(c), ['announce.video_off']);
+  c = r.apply({ type: 'room', room_info: videoInfo({ video: false, max_cameras: 2 }) });
+  assert.equal(c.video, true, 'the camera cap changed');
+  assert.deepEqual(said(c), []);
+
+  // A server without video says nothing of it.
+  const { r: old } = roster();
+  old.reset(joinedMsg());
+  c = old.apply({ type: 'room', room_info: info({ video: true }) });
+  assert.deepEqual(said(c), []);
+});
+
+test('spokeAt: when each voice was last heard', () => {
+  const { r, clock } = roster();
+  r.reset(joinedMsg());
+  r.apply(speaking(0, 'ana'));
+  assert.equal(r.spokeAt.get('ana'), 1000);
+  clock.now = 3000;
+  r.apply(speaking(1, 'bo'));
+  assert.equal(r.spokeAt.get('ana'), 3000, 'still heard');
+  clock.now = 4000;
+  r.apply(speaking(0, ''));
+  assert.equal(r.spokeAt.get('ana'), 4000, 'heard until now');
+  clock.now = 9000;
+  r.apply(speaking(1, ''));
+  assert.equal(r.spokeAt.get('ana'), 4000);
+  assert.equal(r.spokeAt.get('bo'), 9000);
+});

@@ -1,0 +1,244 @@
+package rtc
+
+import (
+	"cmp"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"palabre/internal/pionlog"
+
+	"github.com/pion/logging"
+)
+
+// Config configures an Engine.
+type Config struct {
+	// Addr is the UDP "host:port" of the shared media socket; port 0 picks
+	// a free one. Empty means "127.0.0.1:0". One address family per engine.
+	Addr string
+	// ClientAddr is the local IP the client mode's sockets bind to (Dial);
+	// empty means the IP of Addr.
+	ClientAddr string
+	// Certificate is the DTLS certificate of every connection; nil means a
+	// fresh self-signed ECDSA P-256 one.
+	Certificate *tls.Certificate
+	// Logger gets the engine's logs (pion's DTLS logs at debug level);
+	// nil means slog.Default().
+	Logger *slog.Logger
+
+	// Tests: called with every DTLS datagram a connection is about to send;
+	// true drops it.
+	dropDTLS func(c *Conn, p []byte) bool
+	timing   timing // zero fields: the defaults
+}
+
+// timing is the engine's timeouts (tests shorten them).
+type timing struct {
+	connect, disconnect, consent, grace, switchAfter time.Duration
+}
+
+// Engine is one node's WebRTC transport: one UDP socket shared by every
+// server connection, one reader goroutine per socket, one timer wheel.
+type Engine struct {
+	log   *slog.Logger
+	cert  tls.Certificate
+	fp    Fingerprint
+	sock  *socket // the shared socket (server connections)
+	local netip.AddrPort
+	cip   netip.Addr // client sockets' IP
+	wheel *wheel
+	start time.Time
+	stats counters
+
+	dropDTLS func(c *Conn, p []byte) bool
+	pionLogs logging.LoggerFactory // pion's DTLS logs, at debug level
+	timing   timing
+
+	mu      sync.RWMutex
+	byUfrag map[string]*Conn         // server connections by local ufrag
+	byAddr  map[netip.AddrPort]*Conn // server connections by validated remote address
+	conns   map[*Conn]struct{}       // every live connection
+	closed  bool
+	wg      sync.WaitGroup // readers and handshakes
+}
+
+// Errors of the engine and its connections.
+var (
+	ErrClosed    = errors.New("rtc: closed")
+	ErrNotReady  = errors.New("rtc: not connected")
+	ErrTooLarge  = errors.New("rtc: packet too large")
+	errNoAddress = errors.New("rtc: no remote address yet")
+)
+
+// NewEngine binds the media socket and starts its reader and the wheel.
+func NewEngine(cfg Config) (*Engine, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	addrStr := cfg.Addr
+	if addrStr == "" {
+		addrStr = "127.0.0.1:0"
+	}
+	ap, err := netip.ParseAddrPort(addrStr)
+	if err != nil {
+		return nil, fmt.Errorf("rtc: media address: %w", err)
+	}
+	var cert tls.Certificate
+	if cfg.Certificate != nil {
+		cert = *cfg.Certificate
+	} else if cert, err = newCertificate(); err != nil {
+		return nil, fmt.Errorf("rtc: certificate: %w", err)
+	}
+	if len(cert.Certificate) == 0 {
+		return nil, errors.New("rtc: certificate without a certificate chain")
+	}
+	fp, err := fingerprintOf(cert.Certificate[0], "sha-256")
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		log:      log.With("component", "rtc"),
+		cert:     cert,
+		fp:       fp,
+		start:    time.Now(),
+		dropDTLS: cfg.dropDTLS,
+		timing: timing{
+			connect:     cmp.Or(cfg.timing.connect, defaultConnectTimeout),
+			disconnect:  cmp.Or(cfg.timing.disconnect, defaultDisconnectAfter),
+			consent:     cmp.Or(cfg.timing.consent, defaultConsentTimeout),
+			grace:       cmp.Or(cfg.timing.grace, defaultDTLSGrace),
+			switchAfter: cmp.Or(cfg.timing.switchAfter, defaultSwitchAfter),
+		},
+		pionLogs: pionlog.Factory(log.With("component", "rtc")),
+		byUfrag:  make(map[string]*Conn),
+		byAddr:   make(map[netip.AddrPort]*Conn),
+		conns:    make(map[*Conn]struct{}),
+	}
+	e.cip = ap.Addr()
+	if cfg.ClientAddr != "" {
+		if e.cip, err = netip.ParseAddr(cfg.ClientAddr); err != nil {
+			return nil, fmt.Errorf("rtc: client address: %w", err)
+		}
+	}
+	s, err := e.listen(ap, serverBuffer)
+	if err != nil {
+		return nil, fmt.Errorf("rtc: media socket: %w", err)
+	}
+	// Every participant's media goes through this one socket: room for
+	// bursts (best effort, capped by the kernel's rmem_max/wmem_max).
+	_ = s.conn.SetReadBuffer(4 << 20)
+	_ = s.conn.SetWriteBuffer(4 << 20)
+	e.sock = s
+	e.local = s.local
+	e.wheel = newWheel(e.now).start()
+	e.startReader(s)
+	e.log.Info("rtc engine started", "addr", e.local.String())
+	return e, nil
+}
+
+// now is the engine's monotonic clock, in nanoseconds since it started.
+func (e *Engine) now() int64 { return int64(time.Since(e.start)) }
+
+// Addr is the shared socket's address (the host candidate's).
+func (e *Engine) Addr() netip.AddrPort { return e.local }
+
+// Fingerprint is the sha-256 fingerprint of the engine's certificate.
+func (e *Engine) Fingerprint() Fingerprint { return e.fp }
+
+// Candidate is the host candidate of the shared socket, for offers.
+func (e *Engine) Candidate() Candidate {
+	return Candidate{
+		Foundation: "1", Component: 1, Protocol: "udp",
+		Priority: 2130706431, Addr: e.local, Type: "host",
+	}
+}
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() Stats {
+	s := e.stats.snapshot()
+	e.mu.RLock()
+	s.Conns = len(e.conns)
+	e.mu.RUnlock()
+	return s
+}
+
+// Close closes every connection, the sockets and the wheel. When it
+// returns, every goroutine the engine started has ended.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	conns := make([]*Conn, 0, len(e.conns))
+	for c := range e.conns {
+		conns = append(conns, c)
+	}
+	e.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	err := e.sock.conn.Close()
+	e.wg.Wait()
+	e.wheel.close()
+	e.log.Info("rtc engine closed")
+	return err
+}
+
+// add registers a new connection (its ufrag for a server one).
+func (e *Engine) add(c *Conn) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	if !c.client {
+		if _, taken := e.byUfrag[c.ufrag]; taken {
+			return errors.New("rtc: ufrag taken")
+		}
+		e.byUfrag[c.ufrag] = c
+	}
+	e.conns[c] = struct{}{}
+	return nil
+}
+
+// remove forgets a connection: its ufrag and the addresses it owns.
+func (e *Engine) remove(c *Conn) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.byUfrag[c.ufrag] == c {
+		delete(e.byUfrag, c.ufrag)
+	}
+	for _, a := range c.addrs[:c.naddrs] {
+		if e.byAddr[a.ap] == c {
+			delete(e.byAddr, a.ap)
+		}
+	}
+	delete(e.conns, c)
+}
+
+// spawn runs f in a goroutine Close waits for; false if the engine closed.
+func (e *Engine) spawn(f func()) bool {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return false
+	}
+	e.wg.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// udpAddr converts once, for the batch writer (which takes a net.Addr).
+func udpAddr(ap netip.AddrPort) *net.UDPAddr { return net.UDPAddrFromAddrPort(ap) }
