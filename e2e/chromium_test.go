@@ -212,6 +212,8 @@ func keyEvent(k string) (input.DispatchKeyEventParams, error) {
 		return input.DispatchKeyEventParams{Key: "Escape", Code: "Escape", WindowsVirtualKeyCode: 27, NativeVirtualKeyCode: 27}, nil
 	case k == keyTab:
 		return input.DispatchKeyEventParams{Key: "Tab", Code: "Tab", WindowsVirtualKeyCode: 9, NativeVirtualKeyCode: 9}, nil
+	case k == "?": // Shift+/ on a US keyboard
+		return input.DispatchKeyEventParams{Key: "?", Code: "Slash", Text: "?", Modifiers: 8 /* Shift */, WindowsVirtualKeyCode: 191, NativeVirtualKeyCode: 191}, nil
 	case len(k) == 1 && k >= "a" && k <= "z":
 		up := strings.ToUpper(k)
 		return input.DispatchKeyEventParams{Key: k, Code: "Key" + up, Text: k, WindowsVirtualKeyCode: int64(up[0]), NativeVirtualKeyCode: int64(up[0])}, nil
@@ -277,6 +279,13 @@ func (p *cdpPage) viewport(ctx context.Context, width, height int) error {
 		opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch)
 	}
 	return p.do(ctx, chromedp.EmulateViewport(int64(width), int64(height), opts...))
+}
+
+func (p *cdpPage) activate(ctx context.Context) error {
+	return p.do(ctx, func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, cdppage.BringToFront, cdp.Empty{})
+		return chromedp.Void{}, err
+	})
 }
 
 func (p *cdpPage) screenshot(ctx context.Context) ([]byte, error) {

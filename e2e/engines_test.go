@@ -55,6 +55,9 @@ type driver interface {
 	// preload makes every later document of this person run js before
 	// the page's own scripts (errUnsupported where the driver cannot).
 	preload(ctx context.Context, js string) error
+	// activate brings the person's window to the front, with the focus
+	// (the person is at their machine now).
+	activate(ctx context.Context) error
 	// requests returns the URLs the person's pages asked for since the
 	// last call (HTTP and WebSocket where the engine tells).
 	requests(ctx context.Context) []string
@@ -92,6 +95,9 @@ type engine struct {
 // A variant is a browser process with other settings than the default.
 type variant struct {
 	noWebRTC bool // Firefox with media.peerconnection.enabled=false
+	// pulseMics: Firefox capturing from PulseAudio instead of its one
+	// fake device: the run's PulseAudio has two tone sources (startPulse).
+	pulseMics bool
 	// camera: Chromium's fake camera plays a 1280×720 moving pattern
 	// (fakeCameraFile) instead of its default picture. Firefox's fake
 	// camera needs no variant: use bench.withCamera.
@@ -614,6 +620,19 @@ func (p *page) releaseTalkButton() {
 	}
 }
 
+// activate brings the page's window to the front and focuses it, as its
+// person's hand on the mouse does. Only where a scenario needs it: each
+// person is on a machine of their own, but the windows here share one
+// screen, and the others lose the focus.
+func (p *page) activate() {
+	p.t.Helper()
+	ctx, cancel := p.ctx()
+	defer cancel()
+	if err := p.d.activate(ctx); err != nil {
+		p.fatal(err)
+	}
+}
+
 // viewport sets the viewport's size in CSS pixels.
 func (p *page) viewport(width, height int) {
 	p.t.Helper()
@@ -641,18 +660,25 @@ func (p *page) preload(js string) {
 // e2e/screenshots/ENGINE-file (ignored by git) for people to look at.
 func (p *page) screenshot(file string) {
 	p.t.Helper()
-	ctx, cancel := p.ctx()
-	defer cancel()
-	png, err := p.d.screenshot(ctx)
-	if err != nil {
-		p.fatal(fmt.Errorf("screenshot: %w", err))
-	}
+	png := p.screenshotPNG()
 	if err := os.MkdirAll("screenshots", 0o755); err != nil {
 		p.t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join("screenshots", p.engine.name+"-"+file), png, 0o644); err != nil {
 		p.t.Fatal(err)
 	}
+}
+
+// screenshotPNG is a PNG of the viewport.
+func (p *page) screenshotPNG() []byte {
+	p.t.Helper()
+	ctx, cancel := p.ctx()
+	defer cancel()
+	png, err := p.d.screenshot(ctx)
+	if err != nil {
+		p.fatal(fmt.Errorf("screenshot: %w", err))
+	}
+	return png
 }
 
 // collect takes what the driver recorded since last time.

@@ -6,6 +6,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -54,6 +55,14 @@ func startFirefox(t *testing.T, run *engineRun, v variant) (browser, error) {
 	if v.noWebRTC {
 		// A profile of its own: the pref is read at startup.
 		opts.Prefs = map[string]any{"media.peerconnection.enabled": false}
+	}
+	if v.pulseMics {
+		if env == nil {
+			return nil, errors.New("Firefox's PulseAudio microphones need pulseaudio")
+		}
+		// getUserMedia opens PulseAudio's sources (startPulse's tones),
+		// still without a prompt.
+		opts.Prefs = map[string]any{"media.navigator.streams.fake": false}
 	}
 	ff, err := bidi.Launch(ctx, opts)
 	if err != nil {
@@ -192,6 +201,8 @@ func (p *fxPage) viewport(ctx context.Context, width, height int) error {
 	return p.bc.SetViewport(ctx, width, height, 0)
 }
 
+func (p *fxPage) activate(ctx context.Context) error { return p.bc.Activate(ctx) }
+
 func (p *fxPage) screenshot(ctx context.Context) ([]byte, error) { return p.bc.Screenshot(ctx) }
 
 func (p *fxPage) preload(ctx context.Context, js string) error {
@@ -244,6 +255,10 @@ func startPulse(t *testing.T) []string {
 	cmd := exec.Command(bin, "--daemonize=no", "--exit-idle-time=-1", "-n", "--use-pid-file=no",
 		"--disallow-exit", "--disallow-module-loading", "--log-target=stderr",
 		"--load=module-null-sink sink_name=palabre_null",
+		// Two microphones for Firefox's pulseMics variant (a tone each;
+		// they generate nothing while nobody records).
+		"--load=module-sine-source source_name=palabre_mic_a rate=48000 frequency=440",
+		"--load=module-sine-source source_name=palabre_mic_b rate=48000 frequency=660",
 		"--load=module-native-protocol-unix auth-anonymous=1 socket="+sock)
 	// Its own runtime and home directories: nothing of the machine's
 	// sessions is used or touched.

@@ -146,8 +146,9 @@ const offlineRoomJS = `(async () => {
 	const room = new Room({
 		net: { request: async (m) => { sent.push(m.type); return { type: 'ack' }; } },
 		mic: { track },
-		out: { sinkID: '', async setSink() {} },
-		ui: { announce() {}, error(e) { sent.push('error:' + ((e && e.code) || e)); }, info(k) { sent.push('info:' + k); }, clearNotices() {}, leave() {}, async fillMics() {}, chooseMic() {} },
+		out: { sinkID: '', els: [], setSink: async () => {}, setVolume() {} },
+		ui: { announce() {}, error(e) { sent.push('error:' + ((e && e.code) || e)); }, info(k) { sent.push('info:' + k); }, clearNotices() {}, leave() {},
+			fillMics: async () => {}, chooseMic() {} },
 	});
 	room.bind();
 	const self = { id: 'p-self', name: 'Kim', organizer: true, muted: false, hand: false, floor: false, source: 1 };
@@ -164,7 +165,8 @@ const offlineRoomJS = `(async () => {
 // offlineRoomJS. Space held enables the microphone and presses the talk
 // button, its release lets go; Space typed in a text field does not
 // talk; the talk key can be changed (the next key pressed), is shown and
-// remembered, and then works instead of Space (Escape cancels a change);
+// remembered, and then works instead of Space (it is chosen in the audio
+// settings dialog; Escape cancels a change);
 // the talk button held with the mouse talks too, and so do Space or Enter
 // held on it when focused, without latching it on release; the latch
 // talks until pressed again. And the screen at desktop and phone width.
@@ -206,10 +208,12 @@ func talkKeys(t *testing.T, b *bench) {
 	}
 	p.run(`document.activeElement.blur()`)
 
-	// Another talk key: K, chosen in the settings dialog.
+	// Another talk key: K, chosen in the audio settings.
+	const capturing = `document.getElementById('ptt-key').textContent.includes('Press the new key')`
 	p.click("#settings-open")
+	p.waitFor("the settings dialog is open", `document.getElementById('settings').open`)
 	p.click("#ptt-key")
-	p.waitFor("the page asks for the new key", `document.getElementById('ptt-key').textContent.includes('Press the new key')`)
+	p.waitFor("the page asks for the new key", capturing)
 	p.key("k", true)
 	p.key("k", false)
 	p.waitFor("the new key is shown", `document.getElementById('ptt-key').textContent.includes('K') && !document.getElementById('ptt-key').textContent.includes('Space')`)
@@ -218,7 +222,18 @@ func talkKeys(t *testing.T, b *bench) {
 	if got := eval[string](p, `localStorage.getItem('palabre.pttKey')`); got != "KeyK" {
 		t.Errorf("remembered talk key %q, want KeyK", got)
 	}
+	if eval[bool](p, `window.offline.track.enabled`) {
+		t.Error("the key pressed to be the new talk key talked")
+	}
+	escape := func() {
+		p.key(keyEscape, true)
+		p.key(keyEscape, false)
+	}
+	escape()
+	p.waitFor("Escape closes the dialog", `!document.querySelector('dialog[open]')`)
+	// The focus is back on the settings button, where Space would click it.
 	p.run(`document.activeElement.blur()`)
+	p.waitFor("the hint names K", `document.getElementById('ptt-hint').textContent.includes('K')`)
 	p.key("k", true)
 	p.waitFor("K held: the microphone is live", live)
 	p.key("k", false)
@@ -230,15 +245,16 @@ func talkKeys(t *testing.T, b *bench) {
 	}
 	p.space(false)
 
-	// Escape cancels a change of key (and leaves the dialog open).
+	// Escape cancels a change of key; the dialog stays, a second Escape
+	// closes it.
 	p.click("#settings-open")
 	p.click("#ptt-key")
-	p.waitFor("the page asks for the new key", `document.getElementById('ptt-key').textContent.includes('Press the new key')`)
-	p.key(keyEscape, true)
-	p.key(keyEscape, false)
-	p.waitFor("the change is cancelled", `!document.getElementById('ptt-key').textContent.includes('Press the new key') && localStorage.getItem('palabre.pttKey') === 'KeyK'`)
-	p.run(`document.getElementById('settings').open && document.getElementById('settings').close()`)
-	p.waitFor("the settings are closed", `!document.getElementById('settings').open`)
+	p.waitFor("the page asks for the new key", capturing)
+	escape()
+	p.waitFor("the change is cancelled", `!(`+capturing+`) && localStorage.getItem('palabre.pttKey') === 'KeyK' && document.getElementById('settings').open`)
+	escape()
+	p.waitFor("Escape closes the dialog", `!document.querySelector('dialog[open]')`)
+	p.run(`document.activeElement.blur()`)
 
 	// The talk button, held with the mouse.
 	p.holdTalkButton()
@@ -262,11 +278,19 @@ func talkKeys(t *testing.T, b *bench) {
 	}
 	p.run(`document.activeElement.blur()`)
 
-	// The latch: talk without holding, until pressed again.
+	// The latch: talk without holding, until pressed again; while on, it
+	// says "Stop talking".
+	const latchSays = `document.getElementById('ptt-latch').innerText.trim()`
 	p.click("#ptt-latch")
-	p.waitFor("latched: the microphone is live", `window.offline.track.enabled && document.getElementById('ptt-latch').dataset.latched === 'true' && document.querySelector('#ptt-latch .on').textContent === 'Stop talking'`)
+	p.waitFor("latched: the microphone is live", `window.offline.track.enabled && document.getElementById('ptt-latch').dataset.latched === 'true'`)
+	if got := eval[string](p, latchSays); got != "Stop talking" {
+		t.Errorf("the latch says %q while on, want Stop talking", got)
+	}
 	p.click("#ptt-latch")
-	p.waitFor("unlatched: the microphone is off", quiet+` && document.getElementById('ptt-latch').dataset.latched !== 'true'`)
+	p.waitFor("unlatched: the microphone is off", quiet+` && document.getElementById('ptt-latch').dataset.latched === 'false'`)
+	if got := eval[string](p, latchSays); got != "Talk without holding" {
+		t.Errorf("the latch says %q while off, want Talk without holding", got)
+	}
 	checkLayout(t, p, "the room at 1280 px")
 	p.screenshot("talk-1280.png")
 

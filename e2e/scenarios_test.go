@@ -18,8 +18,8 @@ import (
 // (TestFirefox/PushToTalk); a scenario that makes calls skips in WebKitGTK,
 // which has no WebRTC. To add one: write func(t *testing.T, b *bench)
 // over b.person and page, and add a line here (README.md, "Adding a
-// browser test").
-var scenarios = []scenario{
+// browser test"). The room's life (issue 14) is roomLifeScenarios.
+var scenarios = append([]scenario{
 	// Calls.
 	{name: "PushToTalk", webrtc: true, run: pushToTalk},
 	{name: "WithOtherEngine", webrtc: true, engines: []string{"firefox"}, why: "Firefox and Chromium in one room, both ways: once is enough", run: withOtherEngine},
@@ -42,7 +42,7 @@ var scenarios = []scenario{
 	{name: "PrejoinMicrophone", run: prejoinMicrophone},
 	{name: "TalkKeys", run: talkKeys},
 	{name: "WithoutWebRTC", run: withoutWebRTC},
-}
+}, roomLifeScenarios...)
 
 // micEnabledJS is true when the page sends its microphone: the track on the
 // first transceiver is enabled.
@@ -348,8 +348,8 @@ func reconnects(t *testing.T, b *bench) {
 }
 
 // In a moderated room the organizer gives B the floor and takes it back
-// (B's microphone follows), then removes B from the participant list; B
-// is told.
+// (B's microphone follows), then removes B from the participant list
+// (after saying yes to "are you sure?"); B is told.
 func organizerGrantsRevokesKicks(t *testing.T, b *bench) {
 	s := testserver.Start(t)
 	room := s.CreateRoom(t, signaling.CreateRoomRequest{Name: "assembly", Mode: "moderated"})
@@ -377,7 +377,12 @@ func organizerGrantsRevokesKicks(t *testing.T, b *bench) {
 	org.click(action("revoke"))
 	bb.waitFor("B's microphone is off once revoked", "!("+micEnabledJS+")")
 	org.click(action("kick"))
-	org.click("#confirm-ok") // Remove asks first
+	// Removing asks first; Cancel has the focus.
+	org.waitFor("the organizer is asked to confirm", `document.getElementById('confirm').open && document.activeElement === document.getElementById('confirm-cancel')`)
+	if eval[string](bb, `window.palabre.state`) != "room" {
+		t.Error("B was removed before the organizer confirmed")
+	}
+	org.click("#confirm-ok")
 	bb.waitVisible("#ended")
 	bb.waitFor("B is told it was removed", `window.palabre.state === 'ended'`)
 	org.waitFor("B leaves the organizer's list", fmt.Sprintf(`!document.querySelector('#participants li[data-participant-id=%q]')`, bID))

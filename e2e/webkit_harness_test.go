@@ -312,6 +312,11 @@ func (p *wkPage) viewport(ctx context.Context, width, height int) error {
 // screenshot is the last frame painted, which can lag a step or two
 // behind the document (a first version showed the home page after the
 // room had replaced it).
+// activate does nothing: each person is a MiniBrowser of its own under
+// an Xvfb without a window manager, and no scenario that needs the
+// focus (a call) runs in WebKitGTK.
+func (p *wkPage) activate(context.Context) error { return nil }
+
 func (p *wkPage) screenshot(ctx context.Context) ([]byte, error) {
 	if _, err := p.eval(ctx, `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 100))))`); err != nil {
 		return nil, err

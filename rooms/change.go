@@ -12,12 +12,14 @@ type Change struct {
 	Lobby           *bool
 	MaxSpeakers     *int // 0: the mode's default
 	MaxParticipants *int // 0: no limit
+	Video           *Video
+	MaxCameras      *int // 0: no cap
 }
 
 // Empty reports whether c changes nothing.
 func (c Change) Empty() bool {
 	return c.Mode == nil && c.Password == nil && c.Locked == nil && c.MaxSpeakers == nil && c.MaxParticipants == nil &&
-		c.NoChat == nil && c.Lobby == nil
+		c.NoChat == nil && c.Lobby == nil && c.Video == nil && c.MaxCameras == nil
 }
 
 // applyTo changes d as c says, except the password (whose hash the caller
@@ -47,6 +49,12 @@ func (c Change) applyTo(d *Definition) {
 	}
 	if c.MaxParticipants != nil {
 		d.MaxParticipants = *c.MaxParticipants
+	}
+	if c.Video != nil {
+		d.Video = *c.Video
+	}
+	if c.MaxCameras != nil {
+		d.MaxCameras = *c.MaxCameras
 	}
 }
 

@@ -11,6 +11,7 @@ const (
 	MaxPasswordLen       = 256    // bytes
 	MaxParticipantsLimit = 100000 // largest allowed Definition.MaxParticipants
 	MaxSpeakersLimit     = 8      // largest allowed Definition.MaxSpeakers
+	MaxCamerasLimit      = 9      // largest allowed Definition.MaxCameras (0: no cap)
 )
 
 var (
@@ -34,7 +35,12 @@ type Definition struct {
 	Locked          bool // no new participants
 	NoChat          bool // only organizers chat
 	Lobby           bool // newcomers wait until an organizer admits them
-	Ephemeral       bool // ad-hoc room: lives in memory only, never persisted
+	// Video allows cameras and screen shares, or not; VideoDefault
+	// follows the mode (see VideoAllowed).
+	Video Video
+	// MaxCameras caps the cameras on at once, 1..MaxCamerasLimit; 0: no cap.
+	MaxCameras int
+	Ephemeral  bool // ad-hoc room: lives in memory only, never persisted
 	// PasswordHash is argon2id in PHC string form
 	// "$argon2id$v=19$m=...,t=...,p=...$salt$hash"; "" = no password.
 	PasswordHash string
@@ -46,6 +52,28 @@ type Definition struct {
 	// which are not replicated, start at zero and are versioned by their
 	// edits all the same.
 	Version Version
+}
+
+// Video is a room's video setting.
+type Video string
+
+const (
+	VideoDefault Video = ""    // the mode's: off in push-to-talk rooms, on otherwise
+	VideoOn      Video = "on"  // cameras and screens allowed
+	VideoOff     Video = "off" // audio only
+)
+
+// VideoAllowed reports whether the room allows cameras and screen shares:
+// push-to-talk rooms are about voice, so they are audio only unless an
+// organizer turned video on.
+func (r Definition) VideoAllowed() bool {
+	switch r.Video {
+	case VideoOn:
+		return true
+	case VideoOff:
+		return false
+	}
+	return r.Mode != ModePTT
 }
 
 // HasPassword reports whether joining r needs a password.
@@ -109,6 +137,12 @@ func normalize(r *Definition) error {
 	}
 	if r.MaxSpeakers < 1 || r.MaxSpeakers > MaxSpeakersLimit {
 		return fmt.Errorf("%w: max speakers %d out of range 1..%d", ErrInvalid, r.MaxSpeakers, MaxSpeakersLimit)
+	}
+	if r.Video != VideoDefault && r.Video != VideoOn && r.Video != VideoOff {
+		return fmt.Errorf("%w: video %q (want on or off)", ErrInvalid, r.Video)
+	}
+	if r.MaxCameras < 0 || r.MaxCameras > MaxCamerasLimit {
+		return fmt.Errorf("%w: max cameras %d out of range 0..%d (0 = no cap)", ErrInvalid, r.MaxCameras, MaxCamerasLimit)
 	}
 	if r.PasswordHash != "" {
 		if _, err := parsePHC(r.PasswordHash); err != nil {

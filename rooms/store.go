@@ -81,6 +81,8 @@ type record struct {
 	Locked          bool      `json:"locked"`
 	NoChat          bool      `json:"no_chat,omitempty"` // added in format 1, absent is false
 	Lobby           bool      `json:"lobby,omitempty"`   // added in format 1, absent is false
+	Video           Video     `json:"video,omitempty"`   // added in format 1, absent is the mode's default
+	MaxCameras      int       `json:"max_cameras,omitempty"`
 	PasswordHash    string    `json:"password_hash,omitempty"`
 	OrganizerHash   string    `json:"organizer_hash,omitempty"`
 	Created         time.Time `json:"created"`
@@ -95,7 +97,7 @@ func toRecord(r Definition) record {
 	return record{
 		V: recordVersion, Name: r.Name, Mode: r.Mode,
 		MaxParticipants: r.MaxParticipants, MaxSpeakers: r.MaxSpeakers, Locked: r.Locked,
-		NoChat: r.NoChat, Lobby: r.Lobby,
+		NoChat: r.NoChat, Lobby: r.Lobby, Video: r.Video, MaxCameras: r.MaxCameras,
 		PasswordHash: r.PasswordHash, OrganizerHash: r.OrganizerHash,
 		Created: r.Created, Updated: r.Updated,
 		Clock: r.Version.Clock, Node: r.Version.Node,
@@ -116,7 +118,7 @@ func decodeRecord(key, data []byte) (Definition, error) {
 	r := Definition{
 		Name: rec.Name, Mode: rec.Mode,
 		MaxParticipants: rec.MaxParticipants, MaxSpeakers: rec.MaxSpeakers, Locked: rec.Locked,
-		NoChat: rec.NoChat, Lobby: rec.Lobby,
+		NoChat: rec.NoChat, Lobby: rec.Lobby, Video: rec.Video, MaxCameras: rec.MaxCameras,
 		PasswordHash: rec.PasswordHash, OrganizerHash: rec.OrganizerHash,
 		Created: rec.Created, Updated: rec.Updated,
 		Version: Version{Clock: rec.Clock, Node: rec.Node},

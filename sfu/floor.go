@@ -134,4 +134,7 @@ func (r *Room) floorChangedLocked() {
 	if r.eventsLocked() {
 		r.obs.FloorChanged(r.floorIDsLocked())
 	}
+	if len(r.cameras) > 0 {
+		r.assignVideoLocked()
+	}
 }

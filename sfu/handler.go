@@ -10,6 +10,10 @@ func (h *peerHandler) p() *Participant { return (*Participant)(h) }
 // Bound stores the writer and parameters of one of p's slot streams.
 func (h *peerHandler) Bound(out int, s OutStream) {
 	p := h.p()
+	if j := out - len(p.out); j >= 0 && j < len(p.vout) {
+		p.bindVideo(j, s)
+		return
+	}
 	if out < 0 || out >= len(p.out) {
 		return
 	}
@@ -22,6 +26,13 @@ func (h *peerHandler) Bound(out int, s OutStream) {
 // Unbound forgets the writer: the fan-out skips this stream from now on.
 func (h *peerHandler) Unbound(out int) {
 	p := h.p()
+	if j := out - len(p.out); j >= 0 && j < len(p.vout) {
+		vo := &p.vout[j]
+		vo.mu.Lock()
+		vo.w = nil
+		vo.mu.Unlock()
+		return
+	}
 	if out < 0 || out >= len(p.out) {
 		return
 	}
@@ -37,6 +48,9 @@ func (h *peerHandler) Unbound(out int) {
 func (h *peerHandler) RTP(in *InStream, raw []byte) {
 	p := h.p()
 	if in.Kind != StreamMicrophone {
+		if p.HasVideo() {
+			p.handleVideo(in, raw, p.engine.nanotime())
+		}
 		return
 	}
 	if p.rd == nil {
@@ -56,6 +70,15 @@ func (h *peerHandler) RTCP(ssrc uint32, b []byte) {
 			p.handleRTCP(i, b)
 			return
 		}
+	}
+	for j, s := range p.voutSSRC {
+		if s == ssrc {
+			p.handleVideoRTCP(&p.vout[j], b)
+			return
+		}
+	}
+	if p.HasVideo() && p.noteLayerSR(ssrc, b) {
+		return
 	}
 	p.noteSenderReport(b)
 }

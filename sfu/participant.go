@@ -59,6 +59,20 @@ type Participant struct {
 	cache *packetCache // forwarded packets, for NACKs of any subscriber
 	rs    *resender    // answers our NACKs; allocated and used by our RTCP reader
 
+	// Video (docs/video.md), when the offer has it. camIn and screenIn
+	// are the incoming layers, made by their first packet; vout the video
+	// slots (camera slots, then the screen slot), voutSSRC their SSRCs.
+	camIn      [len(cameraRIDs)]atomic.Pointer[videoLayer]
+	screenIn   atomic.Pointer[videoLayer]
+	cameraOn   atomic.Bool
+	screenOn   atomic.Bool
+	vout       []videoOut
+	voutSSRC   []uint32
+	videoReady atomic.Bool    // a video slot was bound: assign sources
+	va         *videoAlloc    // estimate and allocation
+	vrs        *videoResender // our video NACKs; our RTCP goroutine's
+	nextREMB   atomic.Int64   // publisher: the next REMB
+
 	mu    sync.Mutex // lifecycle; never held while calling into the transport
 	state participantState
 	done  chan struct{} // closed when fully shut down
@@ -132,6 +146,16 @@ func (p *Participant) open() (string, error) {
 	p.tr = tr
 	for i := range p.out {
 		p.slotSSRC[i] = tr.OutSSRC(i)
+	}
+	if l.VideoSlots > 0 {
+		p.vout = make([]videoOut, l.VideoSlots+1)
+		p.voutSSRC = make([]uint32, l.VideoSlots+1)
+		for j := range p.vout {
+			p.vout[j].index = j
+			p.voutSSRC[j] = tr.OutSSRC(l.AudioSlots + j)
+		}
+		p.vout[l.VideoSlots].screen, p.vout[l.VideoSlots].index = true, 0
+		p.va = newVideoAlloc(len(p.vout))
 	}
 	return offer, nil
 }

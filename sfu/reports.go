@@ -110,12 +110,16 @@ func units65536(ns int64) uint32 { return uint32(ns * 65536 / 1e9) }
 // maybeSendRR sends a receiver report for the microphone if one is due.
 // Reader goroutine only.
 func (p *Participant) maybeSendRR(now int64) {
-	s := &p.rd.stats
-	if !s.due(now) {
-		return
+	if p.rd.stats.due(now) {
+		p.sendRR(&p.rd.stats, p.lastSR.Load(), now)
 	}
+}
+
+// sendRR sends the receiver report of one incoming stream; sr is its last
+// sender report as noteSenderReport keeps it.
+func (p *Participant) sendRR(s *receiverStats, sr uint64, now int64) {
 	var lsr, dlsr uint32
-	if sr := p.lastSR.Load(); sr != 0 {
+	if sr != 0 {
 		lsr = uint32(sr >> 32)
 		dlsr = units65536(now) - uint32(sr)
 	}
@@ -146,12 +150,14 @@ func (st *slotState) maybeSendSR(sub *Participant, now int64) {
 		return
 	}
 	st.nextSR = now + reportInterval
+	sub.sendSR(st.ssrc, st.lastTS+uint32((now-st.lastWall)*opusClockRate/1e9), st.packets, st.octets)
+}
+
+// sendSR sends a sender report for one of sub's streams, whose RTP time
+// is now rtpTime.
+func (sub *Participant) sendSR(ssrc, rtpTime, packets, octets uint32) {
 	err := sub.tr.WriteRTCP([]rtcp.Packet{&rtcp.SenderReport{
-		SSRC:        st.ssrc,
-		NTPTime:     ntpTime(time.Now()),
-		RTPTime:     st.lastTS + uint32((now-st.lastWall)*opusClockRate/1e9),
-		PacketCount: st.packets,
-		OctetCount:  st.octets,
+		SSRC: ssrc, NTPTime: ntpTime(time.Now()), RTPTime: rtpTime, PacketCount: packets, OctetCount: octets,
 	}})
 	if err != nil {
 		sub.log.Debug("sender report", "err", err)

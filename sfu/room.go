@@ -83,6 +83,10 @@ type Room struct {
 	joins       sync.WaitGroup  // Joins in progress
 	floor       []*Participant  // in the order they took it
 	closed      bool
+
+	// Video (videoroom.go): cameras and screens on, in the order turned
+	// on; recent speakers, most recent first; order is scratch.
+	cameras, screens, recent, order []*Participant
 }
 
 func newRoom(e *Engine, s RoomSettings, obs Observer) *Room {
@@ -239,7 +243,9 @@ func (r *Room) remove(p *Participant) bool {
 		r.vacateLocked(i)
 	}
 	r.removeSubLocked(p)
+	r.forgetVideoLocked(p)
 	r.mu.Unlock()
+	p.stopVideo()
 	// Barrier: a fan-out loads the subscriber list under its slot's mutex,
 	// so once every slot mutex has been taken once, nobody writes to p.
 	for i := range r.slots {
@@ -295,6 +301,7 @@ func (r *Room) assignLocked(i int, p *Participant) {
 	if r.eventsLocked() {
 		r.obs.SlotChanged(i, p.id, p.source)
 	}
+	r.noteSpeakerLocked(p)
 }
 
 // vacateLocked empties slot i and closes its owner's gate.

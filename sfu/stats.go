@@ -63,6 +63,9 @@ type Stats struct {
 	// keyframe requests (PLI) sent to publishers.
 	DropVideoOff, DropVideoBad uint64
 	KeyframeRequests           uint64
+	// KeyframeReuse: video slots switched to a layer from its cached
+	// recent keyframe instead of waiting for a new one.
+	KeyframeReuse uint64
 
 	// Participants whose media connection is up, by how it reaches the
 	// server (gauges).
@@ -87,6 +90,7 @@ type counters struct {
 	nackRate, nackRepeat       atomic.Uint64
 	closedHostile              atomic.Uint64
 	videoOff, videoBad, pli    atomic.Uint64
+	keyframeReuse              atomic.Uint64
 
 	connected                      [connKinds]atomic.Int64
 	neverConnected, connectionLost atomic.Uint64
@@ -115,6 +119,7 @@ func (c *counters) snapshot() Stats {
 		DropVideoOff:      c.videoOff.Load(),
 		DropVideoBad:      c.videoBad.Load(),
 		KeyframeRequests:  c.pli.Load(),
+		KeyframeReuse:     c.keyframeReuse.Load(),
 
 		ConnectedUDP:   c.connected[ConnUDP].Load(),
 		ConnectedTCP:   c.connected[ConnTCP].Load(),

@@ -34,6 +34,12 @@ func (se *session) handleInRoom(m proto.Message) {
 		se.chat(m)
 	case proto.TypeMute, proto.TypeUnmute:
 		se.mute(m, m.Type == proto.TypeMute)
+	case proto.TypeCameraOn, proto.TypeCameraOff:
+		se.setVideo(m, false, m.Type == proto.TypeCameraOn)
+	case proto.TypeScreenOn, proto.TypeScreenOff:
+		se.setVideo(m, true, m.Type == proto.TypeScreenOn)
+	case proto.TypeVideoWish:
+		se.videoWish(m)
 	default:
 		se.organizerAction(m)
 	}
@@ -242,6 +248,10 @@ func (se *session) organizerAction(m proto.Message) {
 		}
 	case proto.TypeSetPassword:
 		if !se.changeRoom(m, rooms.Change{Password: &m.Password}) {
+			return
+		}
+	case proto.TypeVideoOn, proto.TypeVideoOff, proto.TypeSetCameras:
+		if !se.changeRoom(m, videoChange(m)) {
 			return
 		}
 	default:

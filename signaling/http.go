@@ -239,6 +239,8 @@ func (s *Server) roomInfo(def rooms.Definition) proto.RoomInfo {
 		Lobby:           def.Lobby,
 		Slots:           s.cfg.Engine.Slots(),
 		VideoSlots:      s.cfg.Engine.VideoSlots(),
+		Video:           def.VideoAllowed() && s.cfg.Engine.VideoSlots() > 0,
+		MaxCameras:      def.MaxCameras,
 	}
 }
 

@@ -194,6 +194,9 @@ func (lr *liveRoom) apply(def rooms.Definition, by string) {
 	lr.mu.Unlock()
 
 	lr.media.Configure(mediaSettings(def))
+	if old.VideoAllowed() && !def.VideoAllowed() {
+		lr.videoOffLocked(by)
+	}
 	if old.Mode != def.Mode {
 		// Push-to-talk and moderated rooms are the same to the media
 		// plane, but the floor taken by pressing a key is not the floor an

@@ -120,6 +120,14 @@ func (bc *Context) Close(ctx context.Context) error {
 	return bc.Conn.Call(ctx, "browsingContext.close", map[string]any{"context": bc.ID}, nil)
 }
 
+// Activate brings the tab to the front and gives it the focus, as a user
+// clicking on its window does (browsingContext.activate). Firefox
+// resolves navigator.mediaDevices.enumerateDevices() only in a focused
+// document.
+func (bc *Context) Activate(ctx context.Context) error {
+	return bc.Conn.Call(ctx, "browsingContext.activate", map[string]any{"context": bc.ID}, nil)
+}
+
 // Navigate loads url and waits until the document is complete.
 func (bc *Context) Navigate(ctx context.Context, url string) error {
 	return bc.Conn.Call(ctx, "browsingContext.navigate", map[string]any{"context": bc.ID, "url": url, "wait": "complete"}, nil)
