@@ -35,6 +35,10 @@ var scenarios = append([]scenario{
 	{name: "FollowsDrain", webrtc: true, run: followsDrain},
 	// Video (video_test.go).
 	{name: "VideoOffer", webrtc: true, run: videoOffer},
+	{name: "VideoScreenShare", webrtc: true, run: videoScreenShare},
+	{name: "VideoRefusals", webrtc: true, run: videoRefusals},
+	// Written, not listed yet: the server's camera forwarding stalls in
+	// them (video_test.go, videoPending).
 	// What a browser shows without a call (all engines).
 	{name: "OverHTTPS", run: overHTTPS},
 	{name: "Home", run: home},
