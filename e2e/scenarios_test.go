@@ -33,6 +33,8 @@ var scenarios = append([]scenario{
 	{name: "FollowsRedirect", webrtc: true, run: followsRedirect},
 	{name: "Failover", webrtc: true, run: failover},
 	{name: "FollowsDrain", webrtc: true, run: followsDrain},
+	// The media plane of our own, sfu/rtc, with a minimal page (rtc_test.go).
+	{name: "OwnTransport", webrtc: true, run: ownTransport},
 	// Video (video_test.go).
 	{name: "VideoOffer", webrtc: true, run: videoOffer},
 	// What a browser shows without a call (all engines).
