@@ -522,3 +522,56 @@ func videoScreens(t *testing.T, b *bench) {
 	org.click("#audio-only")
 	checkOnlyServer(t, s.URL, append([]*page{org}, others...)...)
 }
+
+// denyCameraJS (a preload script) makes the browser refuse the camera
+// as a person who clicked "Block" would (the microphone still works).
+const denyCameraJS = `(() => {
+	const md = navigator.mediaDevices;
+	if (!md) return;
+	const gum = md.getUserMedia.bind(md);
+	md.getUserMedia = (c) => c && c.video ? Promise.reject(new DOMException('Permission denied', 'NotAllowedError')) : gum(c);
+})()`
+
+// Refusals said in plain words: the camera blocked in the browser, the
+// room's camera cap reached (set by its organizer), and the room made
+// audio only while a camera is on (it stops, and the people are told).
+func videoRefusals(t *testing.T, b *bench) {
+	s, room := videoRoom(t, "strict", "open", 4)
+	org := b.withCamera("A")
+	org.joinVideo(room.OrganizerLink, "Ana")
+	allowVideo(t, org)
+	org.choose("#max-cameras", "1")
+	org.waitFor("the room's camera cap is 1", `(() => document.getElementById('max-cameras').value === '1')()`)
+	bb := b.withCamera("B")
+	bb.joinVideo(room.Link, "Bo")
+	blocked := b.person("C")
+	blocked.preload(denyCameraJS)
+	blocked.joinVideo(room.Link, "Cy")
+
+	blocked.click("#camera-toggle")
+	blocked.waitFor("the blocked camera is explained", `/allow|autorisez/i.test(document.getElementById('error').textContent)`)
+	if eval[bool](blocked, `window.palabre.video.camera`) {
+		t.Error("a blocked camera counts as on")
+	}
+
+	org.cameraOn()
+	bb.click("#camera-toggle")
+	bb.waitFor("the cap is explained", `document.getElementById('error').textContent.includes('(1)')`)
+	if eval[bool](bb, `window.palabre.video.camera`) {
+		t.Error("a refused camera counts as on")
+	}
+	if n := eval[float64](bb, `document.querySelectorAll('#self-view:not([hidden])').length`); n != 0 {
+		t.Error("a refused camera shows in the self view")
+	}
+
+	// Audio only: Ana's camera goes off, and everyone's video with it.
+	org.click("#video-room-toggle")
+	org.waitFor("Ana's camera stops", `!window.palabre.video.camera`)
+	// Told why: the room made audio only, or the camera turned off (which
+	// of the room and camera events comes first).
+	org.waitFor("Ana is told", `/audio only|turned off/i.test(document.getElementById('info').textContent)`)
+	for _, p := range []*page{org, bb, blocked} {
+		p.waitFor(p.name+" shows no video any more", "!"+visible("#video-stage"))
+	}
+	checkOnlyServer(t, s.URL, org, bb, blocked)
+}
