@@ -37,6 +37,10 @@ var scenarios = append([]scenario{
 	{name: "OwnTransport", webrtc: true, run: ownTransport},
 	// Video (video_test.go).
 	{name: "VideoOffer", webrtc: true, run: videoOffer},
+	{name: "VideoScreenShare", webrtc: true, run: videoScreenShare},
+	{name: "VideoRefusals", webrtc: true, run: videoRefusals},
+	// Written, not listed yet: the server's camera forwarding stalls in
+	// them (video_test.go, videoPending).
 	// What a browser shows without a call (all engines).
 	{name: "OverHTTPS", run: overHTTPS},
 	{name: "Home", run: home},
