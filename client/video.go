@@ -88,6 +88,7 @@ type videoState struct {
 	vslotsMu sync.Mutex
 	vslots   map[videoKey]*videoSlotState
 	occupant map[videoKey]proto.VideoSlot
+	ssrcs    []uint32 // of the video slots received so far
 	onVideo  func(screen bool, slot int, p *rtp.Packet)
 }
 
@@ -388,6 +389,9 @@ func videoSlotOf(tr *webrtc.TrackRemote) (videoKey, bool) {
 // readVideoSlot reads one downstream video slot until the connection ends.
 func (c *Client) readVideoSlot(k videoKey, tr *webrtc.TrackRemote) {
 	st := c.videoSlot(k)
+	c.vslotsMu.Lock()
+	c.ssrcs = append(c.ssrcs, uint32(tr.SSRC()))
+	c.vslotsMu.Unlock()
 	buf := make([]byte, 1600)
 	var p rtp.Packet
 	for {
@@ -521,6 +525,24 @@ func (c *Client) noteVideoSlot(v *proto.VideoSlot) {
 		c.occupant = make(map[videoKey]proto.VideoSlot)
 	}
 	c.occupant[videoKey{screen: v.Kind == proto.VideoScreen, slot: v.Slot}] = *v
+}
+
+// SendREMB tells the server, as a browser's receive-side estimator would
+// (RTCP REMB), that the client's link carries bps: the server's layer
+// choice for this client follows it. A REMB stands for a few seconds:
+// send one about every second. The video slots that received nothing yet
+// are not named.
+func (c *Client) SendREMB(bps uint64) error {
+	c.vslotsMu.Lock()
+	ssrcs := append([]uint32(nil), c.ssrcs...)
+	c.vslotsMu.Unlock()
+	c.pcMu.Lock()
+	pc := c.pc
+	c.pcMu.Unlock()
+	if pc == nil || len(ssrcs) == 0 {
+		return ErrNoVideo
+	}
+	return pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(bps), SSRCs: ssrcs}})
 }
 
 // CameraOn says that the client sends its camera (see PublishCamera).

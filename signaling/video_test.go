@@ -1,6 +1,7 @@
 package signaling_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -190,5 +191,34 @@ func TestVideoRoomRules(t *testing.T) {
 	}
 	if err := a.CameraOn(ctx); err != nil {
 		t.Errorf("camera_on after video_on: %v", err)
+	}
+}
+
+// The layer a receiver gets follows its estimate (here its REMB, as a
+// browser sends it): a low one gets the quarter-resolution layer, a high
+// one climbs to full resolution, each change at a keyframe of the new
+// layer, the picture IDs running on.
+func TestVideoLayerFollowsREMB(t *testing.T) {
+	ts := startServer(t, withVideoSlots(1))
+	a := ts.joinVideo("layers", "Alice")
+	b := ts.joinVideo("layers", "Bob")
+	startCamera(t, a, cameraFiles(t))
+	waitSlot(t, b, 0, a)
+	framesArrive(t, b, 0, 5)
+	remb := func(bps uint64, width int) time.Duration {
+		start := time.Now()
+		testkit.Eventually(t, 20*time.Second, fmt.Sprintf("width %d with a REMB of %d", width, bps), func() bool {
+			_ = b.SendREMB(bps)
+			time.Sleep(200 * time.Millisecond)
+			return b.VideoStats(false, 0).Width == width
+		})
+		return time.Since(start)
+	}
+	low := remb(200_000, 160)
+	high := remb(5_000_000, 640)
+	back := remb(200_000, 160)
+	t.Logf("to the lowest layer in %v, up to the highest in %v (the allocator waits 3 s with headroom), down again in %v", low, high, back)
+	if s := b.VideoStats(false, 0); s.PictureGaps != 0 || s.Keyframes < 3 {
+		t.Errorf("Bob's slot across the layer changes: %+v", s)
 	}
 }
