@@ -33,9 +33,9 @@ var roomLifeScenarios = []scenario{
 	// With a call where the engine can, else the room screen without one.
 	{name: "NoticesKeepTalkButton", run: noticesKeepTalkButton},
 	{name: "PhoneFirstScreen", run: phoneFirstScreen},
+	{name: "ShortcutsHelp", run: shortcutsHelp},
 	// No call needed.
 	{name: "TypedRoomName", run: typedRoomName},
-	{name: "ShortcutsHelp", run: shortcutsHelp},
 }
 
 // selfID is the page's participant id.
@@ -124,7 +124,7 @@ func chat(t *testing.T, b *bench) {
 	bob.screenshot("chat-unread.png")
 	openChat(bob)
 	bob.waitFor("opening the chat reads it", `window.palabre.unread === 0 && document.getElementById('chat-unread').hidden && document.getElementById('chat-toggle').getAttribute('aria-label') === 'Chat'`)
-	shots(t, b, bob, "chat-open")
+	shots(t, b, bob, "chat-open", "#chat-panel")
 
 	// Privately, Bob to Ana; Ana's chat is open: read at once, announced.
 	const private = "Can I go next?"
@@ -157,7 +157,7 @@ func chat(t *testing.T, b *bench) {
 	org.click("#chat-room-toggle")
 	org.waitFor("the switch says the chat is off", `document.getElementById('chat-room-toggle').getAttribute('aria-checked') === 'false'`)
 	bob.waitFor("Bob is told the chat is off", `!document.getElementById('chat-state').hidden && document.getElementById('chat-state').textContent.includes('turned the chat off') && document.getElementById('chat-controls').disabled`)
-	shots(t, b, bob, "chat-off")
+	shots(t, b, bob, "chat-off", "#chat-panel")
 	bob.run(`document.getElementById('chat-form').requestSubmit()`)
 	bob.waitFor("the refusal is shown", `document.getElementById('chat-error').textContent === 'An organizer turned the chat off: only organizers can write.'`)
 	if got := eval[string](bob, `document.getElementById('chat-text').value`); got != late {
@@ -211,7 +211,7 @@ func lobby(t *testing.T, b *bench) {
 	if eval[bool](tom, micEnabledJS) || eval[bool](tom, `!!window.palabre.pc`) {
 		t.Error("a waiting newcomer has media")
 	}
-	shots(t, b, tom, "lobby-waiting")
+	shots(t, b, tom, "lobby-waiting", "")
 	if n := eval[float64](org, `document.querySelectorAll('#participants li').length`); n != 1 {
 		t.Errorf("the organizer's list holds %v people while Tom waits, want 1", n)
 	}
@@ -226,14 +226,20 @@ func lobby(t *testing.T, b *bench) {
 	org.click(row(ugoID, "refuse"))
 	ugo.waitVisible("#ended")
 	ugo.waitFor("Ugo is told he was not let in", `window.palabre.state === 'ended' && document.getElementById('ended-title').textContent === 'Not let in'`)
-	shots(t, b, ugo, "lobby-refused")
+	shots(t, b, ugo, "lobby-refused", "")
 	org.waitFor("Ugo leaves the lobby", `window.palabre.lobby.length === 0`)
 
 	vic, wes := b.person("Vic"), b.person("Wes")
 	wait(vic, "Vic")
 	wait(wes, "Wes")
 	org.waitVisible("#admit-all")
-	shots(t, b, org, "lobby-organizer")
+	// On a wide screen a waiting person's buttons are on their name's line.
+	if w := eval[float64](org, `window.innerWidth`); w >= 800 {
+		if !eval[bool](org, `(() => { const li = document.querySelector('#lobby-list li'); const n = li.querySelector('.p-name').getBoundingClientRect(), b = li.querySelector('button').getBoundingClientRect(); return b.top < n.bottom && n.top < b.bottom; })()`) {
+			t.Errorf("at %v px the lobby's buttons are not beside the name", w)
+		}
+	}
+	shots(t, b, org, "lobby-organizer", "#lobby-panel")
 	org.click("#admit-all")
 	for _, p := range []*page{vic, wes} {
 		p.waitFor(p.name+" is in", `window.palabre.state === 'room' && !!window.palabre.pc && window.palabre.pc.connectionState === 'connected'`)
@@ -249,8 +255,10 @@ const shotsEnv = "PALABRE_SCREENSHOTS"
 
 // shots saves the page as it is now in English and French, at 1280 and
 // 360 px wide, as DIR/ENGINE-name-LANG-WIDTH.png, when PALABRE_SCREENSHOTS
-// names DIR; then the page is back in English at its size of before.
-func shots(t *testing.T, b *bench, p *page, name string) {
+// names DIR; then the page is back in English at its size of before. The
+// element of selector (if not "") is scrolled into view first, as its
+// user would (on a phone the panels are below the talk button).
+func shots(t *testing.T, b *bench, p *page, name, selector string) {
 	t.Helper()
 	dir := os.Getenv(shotsEnv)
 	if dir == "" {
@@ -266,6 +274,11 @@ func shots(t *testing.T, b *bench, p *page, name string) {
 		for _, lang := range []string{"en", "fr"} {
 			p.choose("#lang", lang)
 			p.waitFor("the page in "+lang, fmt.Sprintf(`document.documentElement.lang === %q`, lang))
+			if selector != "" {
+				p.run(fmt.Sprintf(`(() => { document.querySelector(%q).scrollIntoView({block: 'nearest'}); return true; })()`, selector))
+			} else {
+				p.run(`(() => { scrollTo(0, 0); return true; })()`)
+			}
 			p.run(`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`)
 			png := p.screenshotPNG()
 			file := filepath.Join(dir, fmt.Sprintf("%s-%s-%s-%d.png", b.e.name, name, lang, w.width))
@@ -275,6 +288,7 @@ func shots(t *testing.T, b *bench, p *page, name string) {
 		}
 	}
 	p.choose("#lang", "en")
+	p.run(`(() => { scrollTo(0, 0); return true; })()`)
 	p.viewport(int(size[0]), int(size[1]))
 	p.waitFor("the size of before", fmt.Sprintf(`window.innerWidth === %d`, int(size[0])))
 }
@@ -310,8 +324,8 @@ func handQueue(t *testing.T, b *bench) {
 	if got := eval[string](org, `document.getElementById('grant-next').textContent`); got != "Give the floor to Quinn (next)" {
 		t.Errorf("the organizer's button says %q", got)
 	}
-	shots(t, b, org, "hands-organizer")
-	shots(t, b, pia, "hands-participant")
+	shots(t, b, org, "hands-organizer", "#hands-panel")
+	shots(t, b, pia, "hands-participant", "#hand-position")
 	if eval[bool](quinn, micEnabledJS) {
 		t.Fatal("Quinn's microphone is live before being given the floor")
 	}
@@ -325,7 +339,7 @@ func handQueue(t *testing.T, b *bench) {
 	if heard := org.audio(); heard.Bytes <= idle.Bytes {
 		t.Errorf("no audio bytes arrived while Quinn held the floor (%v, then %v)", idle.Bytes, heard.Bytes)
 	}
-	shots(t, b, quinn, "floor-done")
+	shots(t, b, quinn, "floor-done", "#floor-done")
 
 	quinn.click("#floor-done")
 	if eval[bool](quinn, micEnabledJS) {
@@ -385,7 +399,7 @@ func switchMicrophone(t *testing.T, b *bench) {
 	ana.waitFor("the settings list the microphones", `document.getElementById('settings').open && document.querySelectorAll('#settings-mic option').length > 0 && !document.getElementById('settings-mic').disabled`)
 	mics := eval[[]string](ana, `[...document.querySelectorAll('#settings-mic option')].map(o => o.textContent)`)
 	t.Logf("%s's microphones in the call: %q", b.e.label, mics)
-	shots(t, b, ana, "settings")
+	shots(t, b, ana, "settings", "")
 	if len(mics) < 2 {
 		t.Skipf("%s offers one microphone (%q): nothing to switch to", b.e.label, mics)
 	}
@@ -431,7 +445,7 @@ func busyFloor(t *testing.T, b *bench) {
 	ana.space(true)
 	ana.waitFor("Ana talks", micEnabledJS)
 	bob.waitFor("Bob's talk button says Ana has the floor", `document.getElementById('ptt').classList.contains('is-busy') && document.getElementById('ptt').getAttribute('aria-disabled') === 'true' && document.getElementById('ptt-label').textContent === 'Ana has the floor' && window.palabre.floorBusy`)
-	shots(t, b, bob, "floor-busy")
+	shots(t, b, bob, "floor-busy", "")
 	bob.space(true)
 	bob.waitFor("Bob is told to wait for Ana", `document.getElementById('info-text').textContent === 'Ana has the floor: wait until they are done.'`)
 	if eval[bool](bob, micEnabledJS) {
@@ -510,7 +524,7 @@ func offline(t *testing.T, b *bench) {
 	// A failed attempt or two later, the wait before the next one is long
 	// enough to tell "Retry now" from the next try.
 	p.waitFor("a countdown of 3 s or more, Retry now enabled", `window.palabre.retryIn >= 3 && /^Next try in \d+ seconds?\.$/.test(document.getElementById('reconnecting-countdown').textContent) && !document.getElementById('reconnect-now').disabled`)
-	shots(t, b, p, "reconnecting")
+	shots(t, b, p, "reconnecting", "")
 	s.Restart(t)
 	if s.URL != "http://"+addr {
 		t.Fatalf("the server came back at %s, not %s", s.URL, addr)
@@ -674,15 +688,12 @@ func shortcutsHelp(t *testing.T, b *bench) {
 	s := testserver.Start(t)
 	p := b.person("Kim")
 	p.viewport(1000, 800)
-	p.navigate(s.URL + "/")
-	p.waitVisible("#create-name")
-	p.run(offlineRoomJS)
-	p.waitVisible("#ptt")
-	p.run(`(() => { localStorage.removeItem('palabre.pttKey'); document.activeElement.blur(); return true; })()`)
+	roomScreen(t, b, s, p)
+	p.run(`(() => { document.activeElement.blur(); return true; })()`)
 	p.key("?", true)
 	p.key("?", false)
 	p.waitFor("the help is open", `document.getElementById('help').open && document.getElementById('help-ptt-key').textContent !== ''`)
-	shots(t, b, p, "help")
+	shots(t, b, p, "help", "")
 	p.key(keyEscape, true)
 	p.key(keyEscape, false)
 	p.waitFor("the help is closed", `!document.getElementById('help').open`)

@@ -36,5 +36,7 @@ func (s *Server) securityHeaders(w http.ResponseWriter) {
 	h.Set("Content-Security-Policy", fmt.Sprintf(contentSecurityPolicy, s.connectSources()))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Permissions-Policy", "microphone=(self), camera=(), geolocation=()")
+	// The app's own page may use the microphone, the camera and screen
+	// capture (video); nothing else, and no frame of another origin.
+	h.Set("Permissions-Policy", "microphone=(self), camera=(self), display-capture=(self), geolocation=()")
 }

@@ -10,31 +10,29 @@ import (
 // and fails when consent expires; a connection nobody connects to fails
 // after the connect timeout. The wheel does it all.
 func TestConsentAndTimeouts(t *testing.T) {
-	tm := timing{connect: 600 * time.Millisecond, disconnect: 400 * time.Millisecond, consent: 1200 * time.Millisecond}
-	se := newTestEngine(t, Config{timing: tm})
+	se := newTestEngine(t, Config{timing: timing{disconnect: time.Second, consent: 3 * time.Second}})
 	ce := newTestEngine(t, Config{})
 	p := dialPair(t, se, ce)
+	ce.wheel.cancel(&p.client.timer) // the client checks only when told to
 
-	// The client checks every 2.5 s: longer than this server's disconnect.
-	waitState(t, p.server, StateDisconnected, 3*time.Second)
+	waitState(t, p.server, StateDisconnected, 5*time.Second)
 	p.client.sendCheck()
-	waitState(t, p.server, StateConnected, 2*time.Second)
-	p.client.Close()
-	waitState(t, p.server, StateFailed, 3*time.Second)
+	waitState(t, p.server, StateConnected, 5*time.Second)
+	waitState(t, p.server, StateFailed, 10*time.Second)
 	want := []State{StateChecking, StateConnected, StateDisconnected, StateConnected, StateDisconnected, StateFailed}
-	got := p.sh.stateList()
-	if len(got) < 4 || got[len(got)-1] != StateFailed || got[0] != StateChecking || got[1] != StateConnected || got[2] != StateDisconnected {
-		t.Fatalf("states %v, want like %v", got, want)
+	if got := p.sh.stateList(); len(got) != len(want) || got[2] != StateDisconnected || got[3] != StateConnected || got[5] != StateFailed {
+		t.Fatalf("states %v, want %v", got, want)
 	}
 	if se.Stats().Conns != 0 {
 		t.Fatal("the failed connection is still in the engine")
 	}
 
-	idle, err := se.NewConn(newRecorder())
+	quick := newTestEngine(t, Config{timing: timing{connect: 300 * time.Millisecond}})
+	idle, err := quick.NewConn(newRecorder())
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, idle, StateFailed, 3*time.Second)
+	waitState(t, idle, StateFailed, 5*time.Second)
 	if idle.SetRemote(RemoteFrom(p.answer)) != ErrClosed {
 		t.Fatal("SetRemote on a failed connection")
 	}

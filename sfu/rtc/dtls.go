@@ -224,9 +224,10 @@ func (c *Conn) handshake(s *dtlsSession, client bool) {
 		// The last flight was the server's, or the client's SRTP came
 		// before our keys did: nothing will need to be sent again.
 		c.endSession(s)
-	} else {
-		e.wheel.schedule(&c.timer, now+int64(e.timing.grace))
 	}
+	// The wheel entry holds one deadline, the earliest: fire computes it
+	// again now that consent and (for a DTLS server) the grace count.
+	e.wheel.schedule(&c.timer, now)
 	c.setState(StateConnected)
 	if c.client {
 		c.clientConnected()

@@ -216,9 +216,9 @@ func (e *Engine) remove(c *Conn) {
 	if e.byUfrag[c.ufrag] == c {
 		delete(e.byUfrag, c.ufrag)
 	}
-	for _, a := range c.addrs[:c.naddrs] {
-		if e.byAddr[a.ap] == c {
-			delete(e.byAddr, a.ap)
+	for i := range c.naddrs {
+		if ap := c.addrs[i].ap; e.byAddr[ap] == c { // (seen is the reader's)
+			delete(e.byAddr, ap)
 		}
 	}
 	delete(e.conns, c)

@@ -32,9 +32,8 @@ func localAddr(s *net.UDPConn) netip.AddrPort {
 	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 }
 
-// check sends a Binding request as a controlling ICE agent would and
-// returns whether a valid answer came back.
-func check(t testing.TB, s *net.UDPConn, to netip.AddrPort, username, pwd string, useCandidate bool) bool {
+// buildCheck is a Binding request as a controlling ICE agent writes it.
+func buildCheck(t testing.TB, username, pwd string, useCandidate bool) []byte {
 	t.Helper()
 	setters := []stun.Setter{stun.TransactionID, stun.BindingRequest, stun.NewUsername(username),
 		stun.RawAttribute{Type: stun.AttrICEControlling, Value: make([]byte, 8)}}
@@ -46,7 +45,19 @@ func check(t testing.TB, s *net.UDPConn, to netip.AddrPort, username, pwd string
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.WriteToUDPAddrPort(m.Raw, to); err != nil {
+	return m.Raw
+}
+
+// check sends a Binding request as a controlling ICE agent would and
+// returns whether a valid answer came back.
+func check(t testing.TB, s *net.UDPConn, to netip.AddrPort, username, pwd string, useCandidate bool) bool {
+	t.Helper()
+	raw := buildCheck(t, username, pwd, useCandidate)
+	m := &stun.Message{Raw: raw}
+	if err := m.Decode(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WriteToUDPAddrPort(raw, to); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 1500)

@@ -204,8 +204,15 @@ func (c *Conn) mediaIn(from netip.AddrPort) {
 	}
 }
 
-// bufPool holds the buffers of unbatched writes.
-var bufPool = sync.Pool{New: func() any { return new([maxPacket]byte) }}
+// scratch is what an unbatched write needs: a buffer, and the header srtp
+// parses back (its CSRC and extension slices keep their room: reused, it
+// costs no allocation).
+type scratch struct {
+	buf [maxPacket]byte
+	hdr rtp.Header
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // maxPacket bounds an outgoing packet, SRTP overhead included.
 const maxPacket = 1500
@@ -213,9 +220,9 @@ const maxPacket = 1500
 // WriteRTP encrypts and sends one RTP packet now (hdr and payload are not
 // kept). For fan-outs use a Batch.
 func (c *Conn) WriteRTP(hdr *rtp.Header, payload []byte) error {
-	buf := bufPool.Get().(*[maxPacket]byte)
-	defer bufPool.Put(buf)
-	pa, enc, err := c.sealRTP(buf[:], hdr, payload, &rtp.Header{})
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	pa, enc, err := c.sealRTP(sc.buf[:], hdr, payload, &sc.hdr)
 	if err != nil {
 		return err
 	}
@@ -224,9 +231,9 @@ func (c *Conn) WriteRTP(hdr *rtp.Header, payload []byte) error {
 
 // WriteRTCP encrypts and sends one compound RTCP packet now.
 func (c *Conn) WriteRTCP(pkt []byte) error {
-	buf := bufPool.Get().(*[maxPacket]byte)
-	defer bufPool.Put(buf)
-	pa, enc, err := c.sealRTCP(buf[:], pkt)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	pa, enc, err := c.sealRTCP(sc.buf[:], pkt)
 	if err != nil {
 		return err
 	}

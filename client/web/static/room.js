@@ -167,7 +167,7 @@ export class Room {
     this.view.room(this.roster, this.talk.view());
     this.chat.render();
     this.video.render();
-    if (this.settings.dialog.open) this.settings.renderVolumes();
+    if (this.settings.dialog.open) this.settings.render();
   }
 
   renderTalk() {

@@ -54,6 +54,13 @@ export class Settings {
     await Promise.all([this.d.fillMics($('settings-mic', HTMLSelectElement)), this.fillOutputs()]);
   }
 
+  // render redraws the open dialog (a new language).
+  render() {
+    this.renderVolumes();
+    this.renderOutputHelp();
+    if (sinkSupported()) this.fillOutputs();
+  }
+
   // restoreOutput plays on the remembered output (at joining).
   restoreOutput() {
     const id = stored();

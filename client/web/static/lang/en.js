@@ -103,7 +103,7 @@ export default {
   "video.screen_of": "{name}'s screen",
   "video.sharing": "You are sharing your screen.",
   "video.refused_off": "This room is audio only: an organizer has not allowed cameras and screen sharing.",
-  "video.refused_too_many": "The room already has {n} cameras on, its maximum: try again later, or ask an organizer.",
+  "video.refused_too_many": "The room has as many cameras on as it allows ({n}): try again later, or ask an organizer.",
   "video.room_audio_only": "An organizer made the room audio only: your camera and screen sharing are off.",
   "video.camera_stopped": "Your camera was turned off.",
   "video.screen_stopped": "Your screen sharing was stopped.",

@@ -103,7 +103,7 @@ export default {
   "video.screen_of": "Écran de {name}",
   "video.sharing": "Vous partagez votre écran.",
   "video.refused_off": "Cette salle est en audio seul : un organisateur n’a pas autorisé les caméras ni le partage d’écran.",
-  "video.refused_too_many": "La salle a déjà {n} caméras allumées, son maximum : réessayez plus tard, ou demandez à un organisateur.",
+  "video.refused_too_many": "La salle a autant de caméras allumées qu’elle le permet ({n}) : réessayez plus tard, ou demandez à un organisateur.",
   "video.room_audio_only": "Un organisateur a passé la salle en audio seul : votre caméra et votre partage d’écran sont coupés.",
   "video.camera_stopped": "Votre caméra a été éteinte.",
   "video.screen_stopped": "Votre partage d’écran a été arrêté.",
