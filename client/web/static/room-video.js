@@ -387,6 +387,7 @@ export class RoomVideo {
     const main = $('video-main');
     const tiles = $('video-tiles');
     tiles.style.setProperty('--cols', String(l.columns));
+    tiles.style.setProperty('--rows', String(Math.max(1, Math.ceil(l.tiles.length / l.columns))));
     const selfView = $('self-view');
     const screenEl = $('self-screen');
     /** @param {string} key */

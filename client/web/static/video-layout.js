@@ -87,12 +87,15 @@ function recency(c) {
 /**
  * columns of the tiles' grid: about square, as the width allows. Beside a
  * large tile on a wide stage the tiles are one column (two beyond three
- * tiles); under it (phones, medium stages) one row.
+ * tiles); under it (phones, medium stages) one row. A phone stacks two.
  * @param {number} n tiles @param {number} width @param {boolean} withMain
  */
 export function columns(n, width, withMain) {
   if (n === 0) return 1;
   const fit = Math.max(1, Math.floor(width / MIN_TILE));
   if (withMain) return width >= MEDIUM_MAX ? (n <= 3 ? 1 : 2) : Math.min(n, fit);
+  // A phone's two cameras one above the other: side by side they would
+  // be stamps.
+  if (width < PHONE_MAX && n <= 2) return 1;
   return Math.min(Math.ceil(Math.sqrt(n)), fit, n);
 }

@@ -50,7 +50,7 @@ test('layout', () => {
     {
       name: 'phone: the two heard last, self view small',
       in: { width: 360, cameras: four, self: 'self' },
-      want: { main: null, tiles: ['c1', 'c2'], hidden: ['c0', 'c3'], columns: 2, selfSmall: true },
+      want: { main: null, tiles: ['c1', 'c2'], hidden: ['c0', 'c3'], columns: 1, selfSmall: true },
     },
     {
       name: 'phone with a screen share: the screen and one camera',
@@ -65,7 +65,7 @@ test('layout', () => {
     {
       name: 'never heard: kept in slot order',
       in: { width: 360, cameras: cams(['c0', 0], ['c1', 0], ['c2', 0]) },
-      want: { main: null, tiles: ['c0', 'c1'], hidden: ['c2'], columns: 2, selfSmall: false },
+      want: { main: null, tiles: ['c0', 'c1'], hidden: ['c2'], columns: 1, selfSmall: false },
     },
   ];
   for (const c of cases) assert.deepEqual(layout({ ...base, ...c.in }), c.want, c.name);
@@ -99,6 +99,8 @@ test('columns', () => {
   assert.equal(columns(5, 1280, false), 3);
   assert.equal(columns(10, 1280, false), 4);
   assert.equal(columns(9, 360, false), 2, 'a phone fits two');
+  assert.equal(columns(2, 360, false), 1, 'a phone stacks two');
+  assert.equal(columns(3, 360, false), 2);
   assert.equal(columns(3, 1280, true), 1, 'beside the large tile');
   assert.equal(columns(6, 1280, true), 2);
   assert.equal(columns(3, 800, true), 3, 'under it: a row');
