@@ -228,8 +228,8 @@ func init() {
 // scaleHandler counts the states of the server's connections.
 type scaleHandler struct{ connected, failed atomic.Int64 }
 
-func (h *scaleHandler) HandleRTP(*Conn, *rtp.Packet) {}
-func (h *scaleHandler) HandleRTCP(*Conn, []byte)     {}
+func (h *scaleHandler) HandleRTP(*Conn, *rtp.Packet, []byte) {}
+func (h *scaleHandler) HandleRTCP(*Conn, []byte)             {}
 func (h *scaleHandler) StateChanged(_ *Conn, s State) {
 	switch s {
 	case StateConnected:
