@@ -116,6 +116,8 @@ type Client struct {
 	shutdownOnce sync.Once
 
 	media
+	videoState
+	join joinVideo // the last join's video request
 }
 
 // Dial connects to a Palabre server and performs the hello/welcome
@@ -244,6 +246,13 @@ type JoinRequest struct {
 	// Rejoin says the client is coming back after losing its connection
 	// or its node; Member sets it.
 	Rejoin bool
+	// WantVideo asks for an offer with video (docs/video.md): the client
+	// then answers with a camera track and a screen track, and reads the
+	// video slots.
+	WantVideo bool
+	// CameraLayers is how the camera is sent with WantVideo: 3 (or 0)
+	// simulcast layers by RID (q, h, f), or 1 layer.
+	CameraLayers int
 	// OnWaiting, if set, is called when the room's lobby makes the
 	// client wait for an organizer; Join then returns once admitted, or
 	// ErrRefused.
@@ -270,14 +279,18 @@ func (e *RedirectError) Error() string {
 // refusal is a *proto.Error (bad_password, room_full, …); a room hosted by
 // another node of a cluster gives a *RedirectError.
 func (c *Client) Join(ctx context.Context, req JoinRequest) (*proto.Message, error) {
+	c.vslotsMu.Lock()
+	c.join = joinVideo{want: req.WantVideo, layers: req.CameraLayers}
+	c.vslotsMu.Unlock()
 	m, err := c.Request(ctx, proto.Message{
-		Type:     proto.TypeJoin,
-		Room:     req.Room,
-		Name:     req.Name,
-		Password: req.Password,
-		Secret:   req.Secret,
-		Hops:     req.Hops,
-		Rejoin:   req.Rejoin,
+		Type:      proto.TypeJoin,
+		Room:      req.Room,
+		Name:      req.Name,
+		Password:  req.Password,
+		Secret:    req.Secret,
+		Hops:      req.Hops,
+		Rejoin:    req.Rejoin,
+		WantVideo: req.WantVideo,
 	})
 	if err != nil {
 		return nil, err
@@ -608,6 +621,8 @@ func (c *Client) dispatch(m proto.Message) {
 	case proto.TypeKicked:
 		km := m
 		c.kicked = &km
+	case proto.TypeVideoSlot:
+		c.noteVideoSlot(m.Video)
 	case proto.TypeRedirect:
 		if m.ID == 0 {
 			rm := m

@@ -327,6 +327,11 @@ func (c *Client) negotiate(sdp string) (webrtc.SessionDescription, error) {
 		if c.goStart() {
 			go c.drainRTCP(sender)
 		}
+		if hasVideo(sdp) {
+			if err := c.attachVideo(pc); err != nil {
+				return webrtc.SessionDescription{}, err
+			}
+		}
 	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
@@ -335,6 +340,7 @@ func (c *Client) negotiate(sdp string) (webrtc.SessionDescription, error) {
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("set local description: %w", err)
 	}
+	c.noteVideoParams(pc)
 	return answer, nil
 }
 
@@ -379,6 +385,12 @@ func (c *Client) ensurePeerConnection() (*webrtc.PeerConnection, error) {
 			return
 		}
 		defer c.wg.Done()
+		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			if k, ok := videoSlotOf(tr); ok {
+				c.readVideoSlot(k, tr)
+			}
+			return
+		}
 		c.readSlot(slotIndex(pc, tr, recv), tr)
 	})
 
@@ -408,6 +420,9 @@ func (c *Client) newAPI() (*webrtc.API, error) {
 	}
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: AudioLevelURI},
 		webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	if err := registerVideo(me); err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}

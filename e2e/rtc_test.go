@@ -86,7 +86,7 @@ type rtcConn struct {
 	srv   *rtcPageServer
 }
 
-func (c *rtcConn) HandleRTP(conn *rtc.Conn, p *rtp.Packet) {
+func (c *rtcConn) HandleRTP(conn *rtc.Conn, p *rtp.Packet, _ []byte) {
 	if p.PayloadType != 111 {
 		c.srv.video.Add(1)
 		return

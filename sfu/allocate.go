@@ -42,6 +42,7 @@ type videoAlloc struct {
 	outs    []*videoOut // slots[k] is outs[k]
 	layers  [][alloc.NumSpatial]*videoLayer
 	ordered []*videoOut
+	ranks   []int // ordered[k]'s rank
 }
 
 func newVideoAlloc(n int) *videoAlloc {
@@ -51,6 +52,7 @@ func newVideoAlloc(n int) *videoAlloc {
 		outs:    make([]*videoOut, 0, n),
 		layers:  make([][alloc.NumSpatial]*videoLayer, n),
 		ordered: make([]*videoOut, 0, n),
+		ranks:   make([]int, n),
 	}
 }
 
@@ -96,9 +98,15 @@ func (p *Participant) allocate(now int64) {
 	for j := range v {
 		va.ordered = append(va.ordered, &p.vout[j])
 	}
+	for k, vo := range va.ordered {
+		vo.mu.Lock()
+		va.ranks[k] = vo.rank
+		vo.mu.Unlock()
+	}
 	for a := 2; a < len(va.ordered); a++ {
-		for b := a; b > 1 && va.ordered[b].rank < va.ordered[b-1].rank; b-- {
+		for b := a; b > 1 && va.ranks[b] < va.ranks[b-1]; b-- {
 			va.ordered[b], va.ordered[b-1] = va.ordered[b-1], va.ordered[b]
+			va.ranks[b], va.ranks[b-1] = va.ranks[b-1], va.ranks[b]
 		}
 	}
 

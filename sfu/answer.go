@@ -63,12 +63,15 @@ func validateAnswer(text string, mids []string, l Layout) (answerInfo, error) {
 			switch a.Key {
 			case "rid", "simulcast":
 				// Simulcast only where the offer asked for it, and only
-				// its layers: pion keeps a stream for each RID.
-				if a.Key == "rid" {
-					rids++
+				// its layers: pion keeps a stream for each RID. (pion as
+				// answerer repeats the offer's recv lines: a RID may come
+				// twice.)
+				rid, _, _ := strings.Cut(a.Value, " ")
+				if a.Key == "rid" && !slices.Contains(cameraRIDs[:], rid) {
+					rids = len(cameraRIDs) + 1
 				}
 				if l.VideoSlots == 0 || i != l.cameraIn() || rids > len(cameraRIDs) {
-					return info, fmt.Errorf("media section %d: unexpected simulcast (a=%s)", i, a.Key)
+					return info, fmt.Errorf("media section %d: unexpected simulcast (a=%s:%s)", i, a.Key, a.Value)
 				}
 			case "candidate":
 				cands[a.Value] = true

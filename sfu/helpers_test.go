@@ -107,16 +107,7 @@ func (r *recorder) has(match func(event) bool) bool {
 // Opus with the audio-level extension, no interceptors (so received
 // sequence numbers are exactly what the server sent).
 var clientAPI = sync.OnceValue(func() *webrtc.API {
-	se := webrtc.SettingEngine{LoggerFactory: pionlog.Factory(testLogger())}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetInterfaceFilter(func(name string) bool {
-		ifi, err := net.InterfaceByName(name)
-		return err == nil && ifi.Flags&net.FlagLoopback != 0
-	})
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	se.SetRemoteIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se := loopbackSettings()
 	// Tests NACK packets that did arrive: let the duplicates through.
 	se.DisableSRTPReplayProtection(true)
 	m := &webrtc.MediaEngine{}
@@ -135,6 +126,21 @@ var clientAPI = sync.OnceValue(func() *webrtc.API {
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m),
 		webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
 })
+
+// loopbackSettings are the test clients' settings: loopback only, no mDNS.
+func loopbackSettings() webrtc.SettingEngine {
+	se := webrtc.SettingEngine{LoggerFactory: pionlog.Factory(testLogger())}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetInterfaceFilter(func(name string) bool {
+		ifi, err := net.InterfaceByName(name)
+		return err == nil && ifi.Flags&net.FlagLoopback != 0
+	})
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetRemoteIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	return se
+}
 
 // rxPacket is one packet a test client received.
 type rxPacket struct {

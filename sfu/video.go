@@ -204,6 +204,14 @@ func (p *Participant) handleVideo(in *InStream, raw []byte, now int64) {
 	if l.stats.due(now) {
 		p.sendRR(&l.stats, l.lastSR.Load(), now)
 	}
+	if len(pkt.Payload) == 0 {
+		// Padding only (a browser probing its bandwidth): nothing to
+		// forward, but its sequence number must leave no hole downstream.
+		if on {
+			p.room.forwardVideo(l, pkt, nil, false, now)
+		}
+		return
+	}
 	d, err := vp8.Parse(pkt.Payload)
 	if err != nil {
 		st.videoBad.Add(1)

@@ -93,11 +93,18 @@ type videoHdr struct {
 func (o *videoHdr) fill(ssrc uint32, pt, absID uint8, seq uint16, ts uint32, marker bool, source uint32, now time.Time) {
 	h := fillHeader(&o.hdr, &o.csrc, &o.ext, ssrc, pt, seq, ts, marker, source)
 	if absID != 0 {
-		// abs-send-time: 6.18 fixed-point seconds, 24 bits.
-		v := uint32((uint64(now.UnixNano()) << 18) / 1e9)
+		v := absSendTime(now)
 		o.abs = [3]byte{byte(v >> 16), byte(v >> 8), byte(v)}
 		_ = h.SetExtension(absID, o.abs[:])
 	}
+}
+
+// absSendTime is the abs-send-time of a packet sent at t: seconds in
+// 6.18 fixed point, modulo 64 s (24 bits). The receiver's delay-based
+// estimate (its REMB) is computed from the differences.
+func absSendTime(t time.Time) uint32 {
+	ns := uint64(t.UnixNano()) % (64 * 1e9) // so that << 18 cannot overflow
+	return uint32(ns<<18/1e9) & 0xffffff
 }
 
 func (vo *videoOut) bind(s OutStream) {
@@ -140,6 +147,13 @@ func (vo *videoOut) forward(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, k
 		return 0
 	}
 	want, cur := vo.want.Load(), vo.cur.Load()
+	if d == nil { // padding: closed over like a dropped frame's packet
+		if cur == l && seqBefore(vo.upHigh, pkt.SequenceNumber) {
+			vo.upHigh = pkt.SequenceNumber
+			vo.seqDelta--
+		}
+		return 0
+	}
 	if want == l && cur != l {
 		switch {
 		case key:
@@ -235,7 +249,7 @@ func (vo *videoOut) send(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, now 
 }
 
 // forwardVideo fans one packet of layer l out to every receiver slot that
-// forwards l or waits to switch to it.
+// forwards l or waits to switch to it; d nil is a padding-only packet.
 func (r *Room) forwardVideo(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, key bool, now int64) {
 	var sent, bytes uint64
 	wall := time.Now()

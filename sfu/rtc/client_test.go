@@ -58,3 +58,45 @@ func TestClientModeAudioBothWays(t *testing.T) {
 		t.Fatalf("server sends to %v, the client is at %v", p.server.RemoteAddr(), p.client.sock.Load().local)
 	}
 }
+
+// blockingHandler holds the reader in HandleRTP until released.
+type blockingHandler struct {
+	*recorder
+	in      chan struct{}
+	release chan struct{}
+}
+
+func (h *blockingHandler) HandleRTP(c *Conn, p *rtp.Packet, raw []byte) {
+	h.in <- struct{}{}
+	<-h.release
+	h.recorder.HandleRTP(c, p, raw)
+}
+
+// Close returns only once no Handler call is in progress, and none comes
+// after it.
+func TestCloseWaitsForHandler(t *testing.T) {
+	se := newTestEngine(t, Config{})
+	ce := newTestEngine(t, Config{})
+	bh := &blockingHandler{in: make(chan struct{}, 1), release: make(chan struct{})}
+	p := dialPairWith(t, se, ce, func(r *recorder) Handler { bh.recorder = r; return bh })
+	if err := p.client.WriteRTP(p.micPacket(1)); err != nil {
+		t.Fatal(err)
+	}
+	<-bh.in // the reader is in HandleRTP
+	closed := make(chan struct{})
+	go func() { p.server.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while the handler was running")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(bh.release)
+	<-closed
+	if err := p.client.WriteRTP(p.micPacket(2)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(p.sh.packets()); n != 1 {
+		t.Fatalf("%d packets handled, want 1", n)
+	}
+}

@@ -89,9 +89,10 @@ const (
 // reader, the wheel or a handshake for states) and must not block: the
 // reader serves every connection of its socket.
 type Handler interface {
-	// HandleRTP gets a decrypted RTP packet. p (header and payload) is the
-	// reader's and valid only during the call: copy what must be kept.
-	HandleRTP(c *Conn, p *rtp.Packet)
+	// HandleRTP gets a decrypted RTP packet: p parsed (header, payload
+	// without padding) and raw, the whole packet. Both are the reader's
+	// and valid only during the call: copy what must be kept.
+	HandleRTP(c *Conn, p *rtp.Packet, raw []byte)
 	// HandleRTCP gets a decrypted compound RTCP packet, valid only during
 	// the call.
 	HandleRTCP(c *Conn, pkt []byte)
@@ -156,6 +157,7 @@ type Conn struct {
 	lastCheck atomic.Int64
 	keyedAt   atomic.Int64
 	announced atomic.Pointer[[]uint32]
+	busy      atomic.Int32 // Handler calls in progress (see Close)
 
 	mu         sync.Mutex
 	remote     *Remote
@@ -270,13 +272,33 @@ func (c *Conn) dtlsClientLocked() bool {
 
 // Close closes the connection (idempotent). It sends nothing: the peer
 // learns it from signaling, or from its consent checks going unanswered.
+// When it returns, no Handler call for c is in progress and none will
+// come (but the StateChanged(Closed) it makes): so it must not be called
+// from c's Handler.
 func (c *Conn) Close() {
 	c.setState(StateClosed)
+	for c.busy.Load() != 0 {
+		time.Sleep(20 * time.Microsecond)
+	}
 }
+
+// enter counts a Handler call about to be made, false if c is closed.
+func (c *Conn) enter() bool {
+	c.busy.Add(1)
+	if c.State() >= StateFailed {
+		c.busy.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (c *Conn) leave() { c.busy.Add(-1) }
 
 // setState moves to s, tells the handler, and on a final state takes the
 // connection out of the engine. It reports false if nothing changed.
 func (c *Conn) setState(s State) bool {
+	c.busy.Add(1) // before the change: Close waits for this call
+	defer c.busy.Add(-1)
 	for {
 		old := State(c.state.Load())
 		if old == s || old >= StateFailed {

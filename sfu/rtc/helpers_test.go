@@ -57,7 +57,7 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{state: make(chan State, 16)} }
 
-func (r *recorder) HandleRTP(_ *Conn, p *rtp.Packet) {
+func (r *recorder) HandleRTP(_ *Conn, p *rtp.Packet, _ []byte) {
 	q := rtp.Packet{Header: p.Header.Clone(), Payload: bytes.Clone(p.Payload)}
 	r.mu.Lock()
 	r.rtp = append(r.rtp, q)
@@ -279,9 +279,16 @@ type clientPair struct {
 // its answer parsed by the server. It waits until both are connected.
 func dialPair(t testing.TB, se, ce *Engine) *clientPair {
 	t.Helper()
+	return dialPairWith(t, se, ce, func(r *recorder) Handler { return r })
+}
+
+// dialPairWith is dialPair with the server connection's Handler made by
+// wrap around the recorder.
+func dialPairWith(t testing.TB, se, ce *Engine, wrap func(*recorder) Handler) *clientPair {
+	t.Helper()
 	p := &clientPair{sh: newRecorder(), ch: newRecorder(), micSSRC: 0xA11CE, slotSSRC: 0x5107, serverE: se, clientE: ce}
 	var offerSDP string
-	p.server, p.offer, offerSDP = serverConn(t, se, p.sh, p.slotSSRC)
+	p.server, p.offer, offerSDP = serverConn(t, se, wrap(p.sh), p.slotSSRC)
 	offer, err := ParseDescription(offerSDP)
 	if err != nil {
 		t.Fatal(err)

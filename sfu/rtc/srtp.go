@@ -126,7 +126,10 @@ func (c *Conn) handleSRTP(s *socket, p []byte, from netip.AddrPort) {
 	s.pkt.Header = s.hdr
 	s.pkt.Payload = pl
 	e.stats.packetsIn.Add(1)
-	c.h.HandleRTP(c, &s.pkt)
+	if c.enter() {
+		c.h.HandleRTP(c, &s.pkt, dec)
+		c.leave()
+	}
 }
 
 // handleSRTCP decrypts an SRTCP packet in place and hands it over.
@@ -154,7 +157,10 @@ func (c *Conn) handleSRTCP(s *socket, p []byte, from netip.AddrPort) {
 	}
 	c.mediaIn(from)
 	e.stats.packetsIn.Add(1)
-	c.h.HandleRTCP(c, dec)
+	if c.enter() {
+		c.h.HandleRTCP(c, dec)
+		c.leave()
+	}
 }
 
 // earlyMedia handles SRTP or SRTCP that came before the keys: the peer has

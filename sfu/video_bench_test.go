@@ -1,0 +1,151 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+
+	"palabre/internal/testkit"
+)
+
+// videoClientAPI is clientAPI with VP8 and the video extensions.
+var videoClientAPI = sync.OnceValue(func() *webrtc.API {
+	se := loopbackSettings()
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: opusClockRate, Channels: 2},
+		PayloadType:        opusPayloadType,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		panic(err)
+	}
+	if err := registerVideo(m); err != nil {
+		panic(err)
+	}
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m),
+		webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
+})
+
+// joinVideoPeer joins a real pion peer that wants video, answers with a
+// microphone only, discards what it receives, and waits until connected.
+func joinVideoPeer(t testing.TB, room *Room, id string) *Participant {
+	t.Helper()
+	pc, err := videoClientAPI().NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		buf := make([]byte, 1600)
+		for {
+			if _, _, err := tr.Read(buf); err != nil {
+				return
+			}
+		}
+	})
+	part, offer, err := room.Join(ParticipantConfig{ID: id, Video: true, OnCandidate: func(c webrtc.ICECandidateInit) { _ = pc.AddICECandidate(c) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(part.Leave)
+	if err := pc.SetRemoteDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	mic, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "mic", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.AddTrack(mic); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			_ = part.AddCandidate(c.ToJSON())
+		}
+	})
+	if err := part.SetAnswer(answer.SDP); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 15*time.Second, id+" connected", part.Connected)
+	return part
+}
+
+// BenchmarkForwardVideo is BenchmarkForward for video: one publisher
+// camera packet (libvpx VP8, ~1 KB) to N real, connected receivers, each
+// with its VP8 descriptor rewrite, sequence/timestamp runs, abs-send-time
+// and SRTP write. Run it with BenchmarkForward to compare with audio:
+//
+//	flock /tmp/palabre-bench.lock go test -run '^$' -bench 'Forward(Video)?$' ./sfu
+func BenchmarkForwardVideo(b *testing.B) {
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
+			e := newVideoEngine(b, 3, 1)
+			room := e.NewRoom(RoomSettings{Mode: ModeOpen}, nil)
+			pub := joinVideoPeer(b, room, "pub")
+			var subs []*Participant
+			for i := range n {
+				subs = append(subs, joinVideoPeer(b, room, fmt.Sprintf("sub%d", i)))
+			}
+			if err := pub.SetCamera(true); err != nil {
+				b.Fatal(err)
+			}
+			testkit.Eventually(b, 10*time.Second, "slots filled", func() bool { return source(subs[n-1], 0) == pub })
+			s := newVP8Stream(b, 0xa)
+			var raws [][]byte
+			for range len(s.frames) {
+				raws = append(raws, s.frame()...)
+			}
+			cycleTicks := uint32(len(s.frames)) * videoClockRate / 30
+			// Packet i of the run: the file's packets again, with sequence
+			// numbers, timestamps and picture IDs running on, as from a
+			// live camera.
+			packet := func(i int) []byte {
+				raw := raws[i%len(raws)]
+				cycle := uint32(i / len(raws))
+				binary.BigEndian.PutUint16(raw[2:4], uint16(0x1000+i))
+				base := binary.BigEndian.Uint32(raw[4:8]) % cycleTicks
+				binary.BigEndian.PutUint32(raw[4:8], base+cycle*cycleTicks)
+				pid := binary.BigEndian.Uint16(raw[14:16])&0x7fff%uint16(len(s.frames)) + uint16(cycle)*uint16(len(s.frames))
+				binary.BigEndian.PutUint16(raw[14:16], 0x8000|pid&0x7fff)
+				return raw
+			}
+			in := &InStream{Kind: StreamCamera, SSRC: s.ssrc}
+			now := e.nanotime()
+			warm := 2 * len(raws) // every slot started, caches grown
+			for i := range warm {
+				pub.handleVideo(in, packet(i), now)
+			}
+			bytesIn := 0
+			for _, raw := range raws {
+				bytesIn += len(raw)
+			}
+			before := e.Stats()
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for i := range b.N {
+				pub.handleVideo(in, packet(warm+i), now)
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			after := e.Stats()
+			out := after.PacketsOut - before.PacketsOut
+			if out < uint64(b.N*n)*9/10 || after.DropWriteError != before.DropWriteError {
+				b.Fatalf("%d packets out, %d write errors, want %d out", out, after.DropWriteError-before.DropWriteError, b.N*n)
+			}
+			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(out), "ns/pkt-out")
+			b.ReportMetric(float64(bytesIn)/float64(len(raws)), "B/pkt")
+		})
+	}
+}
