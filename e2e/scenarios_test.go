@@ -37,10 +37,12 @@ var scenarios = append([]scenario{
 	{name: "OwnTransport", webrtc: true, run: ownTransport},
 	// Video (video_test.go).
 	{name: "VideoOffer", webrtc: true, run: videoOffer},
+	{name: "VideoPublishes", webrtc: true, run: videoPublishes},
+	{name: "VideoFollowsSpeaker", webrtc: true, run: videoFollowsSpeaker},
 	{name: "VideoScreenShare", webrtc: true, run: videoScreenShare},
+	{name: "VideoHiddenTile", webrtc: true, run: videoHiddenTile},
 	{name: "VideoRefusals", webrtc: true, run: videoRefusals},
-	// Written, not listed yet: the server's camera forwarding stalls in
-	// them (video_test.go, videoPending).
+	{name: "VideoScreens", webrtc: true, run: videoScreens},
 	// What a browser shows without a call (all engines).
 	{name: "OverHTTPS", run: overHTTPS},
 	{name: "Home", run: home},
