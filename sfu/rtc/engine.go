@@ -27,6 +27,10 @@ type Config struct {
 	// Certificate is the DTLS certificate of every connection; nil means a
 	// fresh self-signed ECDSA P-256 one.
 	Certificate *tls.Certificate
+	// AllowRemote, if set, judges the source address of a valid check from
+	// an address the connection does not know yet: false refuses it (the
+	// server's address policy: no private addresses for a public server…).
+	AllowRemote func(netip.Addr) bool
 	// Logger gets the engine's logs (pion's DTLS logs at debug level);
 	// nil means slog.Default().
 	Logger *slog.Logger
@@ -57,6 +61,7 @@ type Engine struct {
 
 	dropDTLS func(c *Conn, p []byte) bool
 	pionLogs logging.LoggerFactory // pion's DTLS logs, at debug level
+	allow    func(netip.Addr) bool
 	timing   timing
 
 	mu      sync.RWMutex
@@ -108,6 +113,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		fp:       fp,
 		start:    time.Now(),
 		dropDTLS: cfg.dropDTLS,
+		allow:    cfg.AllowRemote,
 		timing: timing{
 			connect:     cmp.Or(cfg.timing.connect, defaultConnectTimeout),
 			disconnect:  cmp.Or(cfg.timing.disconnect, defaultDisconnectAfter),
