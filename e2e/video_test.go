@@ -350,6 +350,22 @@ func videoPublishes(t *testing.T, b *bench) {
 	checkOnlyServer(t, s.URL, a, viewers[0], viewers[1], d)
 }
 
+// tabTo presses Tab until the element of id has the focus (the keyboard
+// reaches it), at most 60 times.
+func tabTo(t *testing.T, p *page, id string) {
+	t.Helper()
+	p.activate() // keys go to the window in front (Firefox's windows)
+	p.run(`document.activeElement && document.activeElement.blur()`)
+	for range 60 {
+		p.key(keyTab, true)
+		p.key(keyTab, false)
+		if eval[string](p, `document.activeElement ? document.activeElement.id : ''`) == id {
+			return
+		}
+	}
+	t.Fatalf("%s: Tab never reaches #%s", p.name, id)
+}
+
 // waitTrue polls cond like waitFor, but returns false instead of failing.
 func waitTrue(p *page, cond string) bool {
 	deadline := time.Now().Add(opTimeout)
@@ -644,7 +660,14 @@ func videoRefusals(t *testing.T, b *bench) {
 		t.Error("a blocked camera counts as on")
 	}
 
-	org.cameraOn()
+	// Ana's camera, from the keyboard: Tab to the button, Space (an open
+	// room: Space is no talk key there).
+	tabTo(t, org, "camera-toggle")
+	org.space(true)
+	org.space(false)
+	if !waitTrue(org, `window.palabre.video.camera`) {
+		t.Fatalf("Space on the camera button: camera off; focus on %q, error %q, info %q, busy %v", eval[string](org, `document.activeElement.id`), eval[string](org, `document.getElementById('error').textContent`), eval[string](org, `document.getElementById('info').textContent`), eval[bool](org, `document.getElementById('camera-toggle').disabled`))
+	}
 	bb.click("#camera-toggle")
 	bb.waitFor("the cap is explained", `document.getElementById('error').textContent.includes('(1)')`)
 	if eval[bool](bb, `window.palabre.video.camera`) {
