@@ -243,9 +243,16 @@ func (p *Participant) sendDemand(now int64) {
 	var rates alloc.Rates
 	sourceRates(p, false, &layers, &rates, now)
 	var ssrcs []uint32
-	for _, l := range layers {
-		if l != nil {
-			ssrcs = append(ssrcs, l.ssrc.Load())
+	for s, l := range layers {
+		if l == nil {
+			continue
+		}
+		ssrcs = append(ssrcs, l.ssrc.Load())
+		// What a layer costs when it flows: its measured rate is too low
+		// while the encoder holds it back for want of bandwidth, and a
+		// demand from that rate would keep it held back for good.
+		for t := range rates[s] {
+			rates[s][t] = max(rates[s][t], alloc.NominalCamera[l.spatial][t])
 		}
 	}
 	if len(ssrcs) == 0 {
