@@ -25,7 +25,8 @@ import (
 const (
 	allocInterval = int64(500 * time.Millisecond)
 	rembInterval  = int64(time.Second)
-	// audioReserve is what one audio slot may take (Opus and headers).
+	// audioReserve is what one audio slot carrying a voice may take
+	// (Opus and headers): reserved before any video.
 	audioReserve = 40_000
 	// nominalScreen stands for a screen share's rate until it is measured.
 	nominalScreen = 1_500_000
@@ -54,6 +55,20 @@ func newVideoAlloc(n int) *videoAlloc {
 		ordered: make([]*videoOut, 0, n),
 		ranks:   make([]int, n),
 	}
+}
+
+// voices is the number of audio slots carrying a voice now.
+func (r *Room) voices() int {
+	n := 0
+	for i := range r.slots {
+		s := &r.slots[i]
+		s.mu.Lock()
+		if s.owner != nil {
+			n++
+		}
+		s.mu.Unlock()
+	}
+	return n
 }
 
 // wallAt converts the Engine's nanotime to a time.Time (monotonic).
@@ -132,7 +147,7 @@ func (p *Participant) allocate(now int64) {
 	res := va.a.Allocate(t, alloc.Input{
 		Estimate: va.est.Estimate(t),
 		CanProbe: va.est.CanProbe(t),
-		Audio:    audioReserve * len(p.out),
+		Audio:    audioReserve * p.room.voices(),
 		Slots:    va.slots,
 	})
 	for k, tg := range res.Targets {
@@ -140,8 +155,17 @@ func (p *Participant) allocate(now int64) {
 		var l *videoLayer
 		tid := uint8(alloc.NumTemporal - 1)
 		if tg.Layer != alloc.Off {
-			l = va.layers[k][tg.Layer.Spatial()]
+			s := tg.Layer.Spatial()
+			l = va.layers[k][s]
 			tid = uint8(tg.Layer.Temporal())
+			// A layer the publisher suspended (nobody took it) comes back
+			// once the demand asks for it again (sendDemand reads target):
+			// meanwhile forward the best layer below that flows.
+			for ; s > 0 && !va.layers[k][s].fresh(now); s-- {
+				if below := va.layers[k][s-1]; below.fresh(now) {
+					l = below
+				}
+			}
 		}
 		vo.target.Store(int32(tg.Layer))
 		vo.mu.Lock()
@@ -167,6 +191,8 @@ func (vo *videoOut) allocID() int {
 
 // sourceRates fills the layers src offers on a camera slot (or its screen)
 // and their rates: measured, or nominal for layers not measured yet.
+// Layers that stopped keep their place and last rate (package alloc
+// needs them to ask for them again), as long as one layer flows.
 func sourceRates(src *Participant, screen bool, layers *[alloc.NumSpatial]*videoLayer, rates *alloc.Rates, now int64) {
 	if screen {
 		l := src.screenIn.Load()
@@ -182,10 +208,19 @@ func sourceRates(src *Participant, screen bool, layers *[alloc.NumSpatial]*video
 	}
 	// The layers present, lowest first, on spatial 0, 1, 2: a camera
 	// without simulcast has one layer, spatial 0.
+	flowing := false
+	for i := range src.camIn {
+		if l := src.camIn[i].Load(); l != nil && l.fresh(now) {
+			flowing = true
+		}
+	}
+	if !flowing {
+		return
+	}
 	s := 0
 	for i := range src.camIn {
 		l := src.camIn[i].Load()
-		if l == nil || !l.fresh(now) {
+		if l == nil {
 			continue
 		}
 		layers[s] = l
@@ -208,9 +243,16 @@ func (p *Participant) sendDemand(now int64) {
 	var rates alloc.Rates
 	sourceRates(p, false, &layers, &rates, now)
 	var ssrcs []uint32
-	for _, l := range layers {
-		if l != nil {
-			ssrcs = append(ssrcs, l.ssrc.Load())
+	for s, l := range layers {
+		if l == nil {
+			continue
+		}
+		ssrcs = append(ssrcs, l.ssrc.Load())
+		// What a layer costs when it flows: its measured rate is too low
+		// while the encoder holds it back for want of bandwidth, and a
+		// demand from that rate would keep it held back for good.
+		for t := range rates[s] {
+			rates[s][t] = max(rates[s][t], alloc.NominalCamera[l.spatial][t])
 		}
 	}
 	if len(ssrcs) == 0 {

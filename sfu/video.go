@@ -151,6 +151,9 @@ func (l *videoLayer) rates(row *[alloc.NumTemporal]int) {
 
 // fresh reports whether the layer sent something lately.
 func (l *videoLayer) fresh(now int64) bool {
+	if l == nil {
+		return false
+	}
 	at := l.lastPkt.Load()
 	return at != 0 && now-at < layerStale
 }

@@ -269,7 +269,7 @@ func TestVideoSlotFollowsTheFloor(t *testing.T) {
 
 // cameraAndReceiver is a room of V camera slots where a's camera is on and
 // fills rx's first slot; s is a's camera stream.
-func cameraAndReceiver(t *testing.T, videoSlots int) (v *videoRoom, a, rx *Participant, s *vp8Stream) {
+func cameraAndReceiver(t testing.TB, videoSlots int) (v *videoRoom, a, rx *Participant, s *vp8Stream) {
 	t.Helper()
 	v = newVideoRoom(t, videoSlots, ModeOpen)
 	a, rx = v.join(t, "a"), v.join(t, "rx")

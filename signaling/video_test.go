@@ -214,9 +214,11 @@ func TestVideoLayerFollowsREMB(t *testing.T) {
 		})
 		return time.Since(start)
 	}
-	low := remb(200_000, 160)
+	// 180 kbit/s holds the quarter layer (~100 kbit/s here) with the 15 %
+	// headroom, not the half one (~250 kbit/s).
+	low := remb(180_000, 160)
 	high := remb(5_000_000, 640)
-	back := remb(200_000, 160)
+	back := remb(180_000, 160)
 	t.Logf("to the lowest layer in %v, up to the highest in %v (the allocator waits 3 s with headroom), down again in %v", low, high, back)
 	if s := b.VideoStats(false, 0); s.PictureGaps != 0 || s.Keyframes < 3 {
 		t.Errorf("Bob's slot across the layer changes: %+v", s)

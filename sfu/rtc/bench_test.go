@@ -290,11 +290,13 @@ func BenchmarkReceive(b *testing.B) {
 	buf := make([]byte, 1500)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for i := range b.N {
 		n := copy(buf, pkts[i%len(pkts)])
 		s.handle(buf[:n], from)
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 	if e.Stats().PacketsIn != uint64(b.N) {
 		b.Fatalf("%d packets in, want %d: %+v", e.Stats().PacketsIn, b.N, e.Stats())
 	}
@@ -314,11 +316,13 @@ func BenchmarkCheck(b *testing.B) {
 	buf := make([]byte, len(req), len(req)+64)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for range b.N {
 		copy(buf, req)
 		s.handle(buf, sink)
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 	if e.Stats().Checks != uint64(b.N) {
 		b.Fatalf("%d checks answered, want %d", e.Stats().Checks, b.N)
 	}

@@ -5,17 +5,46 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"hash"
+	"time"
 
 	"github.com/pion/dtls/v3/pkg/crypto/selfsign"
 )
 
-// newCertificate makes the engine's DTLS certificate: one self-signed ECDSA
+// engineCert is a DTLS certificate and what offers need of it.
+type engineCert struct {
+	tls     tls.Certificate
+	fp      Fingerprint
+	expires time.Time
+}
+
+// newEngineCert makes the engine's DTLS certificate: one self-signed ECDSA
 // P-256 key for every participant (its fingerprint is in every offer), as
-// browsers and pion do per connection but once per engine.
-func newCertificate() (tls.Certificate, error) {
-	return selfsign.GenerateSelfSigned()
+// browsers and pion do per connection but once per engine (selfsign's are
+// valid for a month: the engine renews it).
+func newEngineCert() (*engineCert, error) {
+	c, err := selfsign.GenerateSelfSigned()
+	if err != nil {
+		return nil, err
+	}
+	return certOf(c)
+}
+
+func certOf(c tls.Certificate) (*engineCert, error) {
+	if len(c.Certificate) == 0 {
+		return nil, errors.New("rtc: certificate without a certificate chain")
+	}
+	x, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return nil, err
+	}
+	fp, err := fingerprintOf(c.Certificate[0], "sha-256")
+	if err != nil {
+		return nil, err
+	}
+	return &engineCert{tls: c, fp: fp, expires: x.NotAfter}, nil
 }
 
 // fingerprintOf computes the fingerprint of a DER certificate.

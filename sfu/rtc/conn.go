@@ -148,6 +148,7 @@ type Conn struct {
 	pwd    string
 	key    stun.MessageIntegrity // local password: checks we answer, our answers
 	start  int64                 // engine time of creation
+	cert   *engineCert           // the engine's when the connection was made
 
 	state atomic.Int32
 	path  atomic.Pointer[path]     // where media goes; nil until the first valid check
@@ -207,6 +208,7 @@ func (e *Engine) newConn(h Handler, client bool) *Conn {
 		ufrag:     randomString(16),
 		pwd:       randomString(32),
 		start:     e.now(),
+		cert:      e.certificate(),
 		remoteSet: make(chan struct{}),
 	}
 	c.key = stun.NewShortTermIntegrity(c.pwd)

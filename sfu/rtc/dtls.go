@@ -177,7 +177,7 @@ func (c *Conn) startHandshake(client bool) *dtlsSession {
 func (c *Conn) handshake(s *dtlsSession, client bool) {
 	e := c.e
 	cfg := &dtls.Config{
-		Certificates:           []tls.Certificate{e.cert},
+		Certificates:           []tls.Certificate{c.cert.tls},
 		SRTPProtectionProfiles: srtpProfiles,
 		ExtendedMasterSecret:   dtls.RequestExtendedMasterSecret,
 		ClientAuth:             dtls.RequireAnyClientCert,

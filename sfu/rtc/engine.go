@@ -27,6 +27,10 @@ type Config struct {
 	// Certificate is the DTLS certificate of every connection; nil means a
 	// fresh self-signed ECDSA P-256 one.
 	Certificate *tls.Certificate
+	// AllowRemote, if set, judges the source address of a valid check from
+	// an address the connection does not know yet: false refuses it (the
+	// server's address policy: no private addresses for a public server…).
+	AllowRemote func(netip.Addr) bool
 	// Logger gets the engine's logs (pion's DTLS logs at debug level);
 	// nil means slog.Default().
 	Logger *slog.Logger
@@ -45,18 +49,22 @@ type timing struct {
 // Engine is one node's WebRTC transport: one UDP socket shared by every
 // server connection, one reader goroutine per socket, one timer wheel.
 type Engine struct {
-	log   *slog.Logger
-	cert  tls.Certificate
-	fp    Fingerprint
-	sock  *socket // the shared socket (server connections)
-	local netip.AddrPort
-	cip   netip.Addr // client sockets' IP
-	wheel *wheel
-	start time.Time
-	stats counters
+	log *slog.Logger
+	// The certificate (with its fingerprint) of new connections, renewed
+	// a day before it expires unless it was given (Config.Certificate).
+	certMu    sync.Mutex
+	cert      *engineCert
+	ownedCert bool
+	sock      *socket // the shared socket (server connections)
+	local     netip.AddrPort
+	cip       netip.Addr // client sockets' IP
+	wheel     *wheel
+	start     time.Time
+	stats     counters
 
 	dropDTLS func(c *Conn, p []byte) bool
 	pionLogs logging.LoggerFactory // pion's DTLS logs, at debug level
+	allow    func(netip.Addr) bool
 	timing   timing
 
 	mu      sync.RWMutex
@@ -89,25 +97,22 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rtc: media address: %w", err)
 	}
-	var cert tls.Certificate
+	var cert *engineCert
 	if cfg.Certificate != nil {
-		cert = *cfg.Certificate
-	} else if cert, err = newCertificate(); err != nil {
+		cert, err = certOf(*cfg.Certificate)
+	} else {
+		cert, err = newEngineCert()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("rtc: certificate: %w", err)
 	}
-	if len(cert.Certificate) == 0 {
-		return nil, errors.New("rtc: certificate without a certificate chain")
-	}
-	fp, err := fingerprintOf(cert.Certificate[0], "sha-256")
-	if err != nil {
-		return nil, err
-	}
 	e := &Engine{
-		log:      log.With("component", "rtc"),
-		cert:     cert,
-		fp:       fp,
-		start:    time.Now(),
-		dropDTLS: cfg.dropDTLS,
+		log:       log.With("component", "rtc"),
+		cert:      cert,
+		ownedCert: cfg.Certificate == nil,
+		start:     time.Now(),
+		dropDTLS:  cfg.dropDTLS,
+		allow:     cfg.AllowRemote,
 		timing: timing{
 			connect:     cmp.Or(cfg.timing.connect, defaultConnectTimeout),
 			disconnect:  cmp.Or(cfg.timing.disconnect, defaultDisconnectAfter),
@@ -148,8 +153,24 @@ func (e *Engine) now() int64 { return int64(time.Since(e.start)) }
 // Addr is the shared socket's address (the host candidate's).
 func (e *Engine) Addr() netip.AddrPort { return e.local }
 
-// Fingerprint is the sha-256 fingerprint of the engine's certificate.
-func (e *Engine) Fingerprint() Fingerprint { return e.fp }
+// Fingerprint is the sha-256 fingerprint of the certificate of the
+// connections made now.
+func (e *Engine) Fingerprint() Fingerprint { return e.certificate().fp }
+
+// certificate is the certificate of a new connection, renewed first if it
+// expires within a day (a connection keeps the one it was made with).
+func (e *Engine) certificate() *engineCert {
+	e.certMu.Lock()
+	defer e.certMu.Unlock()
+	if e.ownedCert && time.Until(e.cert.expires) < 24*time.Hour {
+		if c, err := newEngineCert(); err == nil {
+			e.cert = c
+		} else {
+			e.log.Error("renewing the DTLS certificate", "err", err)
+		}
+	}
+	return e.cert
+}
 
 // Candidate is the host candidate of the shared socket, for offers.
 func (e *Engine) Candidate() Candidate {

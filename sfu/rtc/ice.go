@@ -121,6 +121,9 @@ func (c *Conn) onValidCheck() {
 func (c *Conn) admit(from netip.AddrPort, use bool, now int64) bool {
 	i := c.findAddr(from)
 	if i < 0 {
+		if f := c.e.allow; f != nil && !f(from.Addr()) {
+			return false
+		}
 		if !c.takeAddrToken(now) {
 			return false
 		}

@@ -243,6 +243,13 @@ func TestAdmitBounds(t *testing.T) {
 	if a.RemoteAddr() != addr(1) || a.findAddr(addr(1)) < 0 || owner(addr(2)) != nil {
 		t.Fatalf("selected %v, addresses %v", a.RemoteAddr(), a.addrs)
 	}
+	// The address policy judges new addresses.
+	e.allow = func(ip netip.Addr) bool { return ip != netip.MustParseAddr("127.0.0.3") }
+	refused := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.3"), 9)
+	if b.admit(refused, true, t1+10*sec) || owner(refused) != nil {
+		t.Fatal("an address the policy refuses was admitted")
+	}
+	e.allow = nil
 	e.mu.RLock()
 	n := len(e.byAddr)
 	e.mu.RUnlock()

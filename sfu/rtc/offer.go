@@ -7,7 +7,7 @@ func (c *Conn) Offer(media []Media) *Description {
 		ICELite:     true,
 		Ufrag:       c.ufrag,
 		Pwd:         c.pwd,
-		Fingerprint: c.e.fp,
+		Fingerprint: c.cert.fp,
 		Setup:       SetupActPass,
 		Candidates:  []Candidate{c.e.Candidate()},
 		Media:       media,
@@ -24,7 +24,7 @@ func (c *Conn) Answer(offer *Description, ssrcs map[string]uint32) *Description 
 	d := &Description{
 		Ufrag:       c.ufrag,
 		Pwd:         c.pwd,
-		Fingerprint: c.e.fp,
+		Fingerprint: c.cert.fp,
 		Setup:       SetupActive,
 	}
 	for _, o := range offer.Media {
