@@ -108,6 +108,10 @@ type Node struct {
 	log   *slog.Logger
 	ml    *memberlist.Memberlist
 	clock hlc
+	// gossipAddr is where others join this node, read once at start:
+	// memberlist's LocalNode is its own state, written under its lock by
+	// UpdateNode (a read of it races with the load announcements).
+	gossipAddr string
 
 	mu       sync.Mutex
 	meta     meta
@@ -203,6 +207,8 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("cluster: start gossip on %s: %w", cfg.BindAddr, err)
 	}
 	n.ml = ml
+	ln := ml.LocalNode()
+	n.gossipAddr = net.JoinHostPort(ln.Addr.String(), strconv.Itoa(int(ln.Port)))
 	n.gossipQueue.Store(&memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: mc.RetransmitMult})
 	n.wg.Add(4)
 	go n.sendLoop()
@@ -289,10 +295,7 @@ func (n *Node) SetRegistry(r Registry) {
 func (n *Node) ID() string { return n.cfg.NodeID }
 
 // GossipAddr returns the address and port other nodes join this one at.
-func (n *Node) GossipAddr() string {
-	ln := n.ml.LocalNode()
-	return net.JoinHostPort(ln.Addr.String(), strconv.Itoa(int(ln.Port)))
-}
+func (n *Node) GossipAddr() string { return n.gossipAddr }
 
 // Join contacts the given nodes ("host:port") in the background until one
 // answers; it returns at once. A node started alone (no peers, or none

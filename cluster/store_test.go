@@ -120,26 +120,51 @@ func wantRooms(s *rooms.Store, count int) error {
 	return nil
 }
 
-// A push/pull of 5,000 rooms returns from memberlist's callback at once
-// (it only decodes and queues), and the rooms are then written in a few
+// heldRegistry is a storeRegistry whose writes wait until release is
+// closed: a store that is slow to write, as one fsync per room was.
+type heldRegistry struct {
+	storeRegistry
+	release chan struct{}
+}
+
+func (r heldRegistry) Apply(es []Entry) ([]string, error) {
+	<-r.release
+	return r.storeRegistry.Apply(es)
+}
+
+// A push/pull of 5,000 rooms returns from memberlist's callback without
+// waiting for the store (it only decodes and queues): it returns while the
+// store's writes are held, and the rooms are then written in a few
 // transactions, and are on disk.
 func TestPushPullOf5000RoomsReturnsAtOnce(t *testing.T) {
 	const count = 5000
 	n := startStoreNode(t, "n1")
+	release := make(chan struct{})
+	n.SetRegistry(heldRegistry{storeRegistry{n.store}, release})
 	buf, err := json.Marshal(state{Node: "peer", Entries: roomEntries(t, count)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	(&delegate{n.Node}).MergeRemoteState(buf, false)
-	took := time.Since(start)
-	// A bound, not a measurement: memberlist gives a push/pull 10 s
-	// (TCPTimeout), and writing the rooms one fsync each took seconds.
-	// What remains is decoding the JSON (about 35 ms here).
-	if bound := raceSlowdown * 100 * time.Millisecond; took > bound {
-		t.Errorf("MergeRemoteState of %d rooms (%d KiB) took %v, want < %v", count, len(buf)>>10, took, bound)
+	returned := make(chan time.Duration, 1)
+	go func() {
+		(&delegate{n.Node}).MergeRemoteState(buf, false)
+		returned <- time.Since(start)
+	}()
+	// memberlist gives a whole push/pull 10 s (TCPTimeout): a callback
+	// that waited for the store would still be waiting then.
+	var took time.Duration
+	select {
+	case took = <-returned:
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("MergeRemoteState waits for the store's writes")
 	}
-	testkit.EventuallyNil(t, 10*time.Second, func() error { return wantRooms(n.store, count) })
+	if err := wantRooms(n.store, count); err == nil {
+		t.Fatal("the rooms are in the store while its writes are held: not the store the node writes to")
+	}
+	close(release)
+	testkit.EventuallyNil(t, 10*raceSlowdown*time.Second, func() error { return wantRooms(n.store, count) })
 	st := n.InboxStats()
 	t.Logf("MergeRemoteState of %d rooms (%d KiB) returned in %v; in the store after %v, %d batch(es)",
 		count, len(buf)>>10, took, time.Since(start), st.Batches)
@@ -165,7 +190,7 @@ func TestJoinBrings5000Rooms(t *testing.T) {
 	}
 	start := time.Now()
 	n2 := startStoreNode(t, "n2", n1.GossipAddr())
-	testkit.EventuallyNil(t, 10*time.Second, func() error { return wantRooms(n2.store, count) })
+	testkit.EventuallyNil(t, 10*raceSlowdown*time.Second, func() error { return wantRooms(n2.store, count) })
 	st := n2.InboxStats()
 	t.Logf("%d rooms on the joining node %v after it started, %d batch(es)", count, time.Since(start), st.Batches)
 	if st.Batches > 3 {
@@ -218,7 +243,7 @@ func TestNotifyMsgBurstFewTransactions(t *testing.T) {
 	}
 	wg.Wait()
 	burst := time.Since(start)
-	testkit.EventuallyNil(t, 10*time.Second, func() error { return wantRooms(n.store, count) })
+	testkit.EventuallyNil(t, 10*raceSlowdown*time.Second, func() error { return wantRooms(n.store, count) })
 	st := n.InboxStats()
 	t.Logf("%d messages delivered in %v (slowest call %v); in the store after %v, in %d transactions",
 		count, burst, slowest, time.Since(start), st.Batches)
@@ -275,7 +300,9 @@ func TestFullInboxDropsAndPushPullRepairs(t *testing.T) {
 	}
 	start := time.Now()
 	d.MergeRemoteState(buf, false)
-	if took, bound := time.Since(start), raceSlowdown*100*time.Millisecond; took > bound {
+	// With the store stuck, a callback that waited would wait past
+	// memberlist's 10 s for a whole push/pull (TCPTimeout).
+	if took, bound := time.Since(start), 10*time.Second; took > bound {
 		t.Errorf("MergeRemoteState took %v with the store stuck, want < %v", took, bound)
 	}
 	// A newer version of a queued room still replaces it in a full inbox.
@@ -300,7 +327,7 @@ func TestFullInboxDropsAndPushPullRepairs(t *testing.T) {
 		t.Errorf("%s at clock %d, want the newer %d", newer.Name, e.Clock, newer.Clock)
 	}
 	d.MergeRemoteState(buf, false) // the next push/pull
-	testkit.EventuallyNil(t, 10*time.Second, func() error { return wantRooms(n.store, count+41) })
+	testkit.EventuallyNil(t, 10*raceSlowdown*time.Second, func() error { return wantRooms(n.store, count+41) })
 }
 
 func (r storeRegistry) entry(t *testing.T, name string) Entry {

@@ -31,6 +31,16 @@
 // per-subscriber memory is constant, and the forwarding cost is
 // O(speakers × listeners) instead of O(participants²).
 //
+// # Video
+//
+// A participant that joins with ParticipantConfig.Video (on an Engine with
+// Config.VideoSlots) also gets, on the same one offer, a camera m-line
+// (simulcast f;h;q) and a screen m-line to publish on, and V camera slots
+// plus a screen slot to receive. The slots follow the floor holders and
+// the recent speakers, each (receiver, slot) rewritten into one VP8 stream
+// (package vp8) and switched at keyframes; package alloc chooses each
+// receiver's layers from its estimate. See docs/video.md.
+//
 // # Why the gate is on the server
 //
 // In push-to-talk and moderated rooms a participant's packets are forwarded
