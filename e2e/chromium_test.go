@@ -9,10 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -67,6 +69,10 @@ func startChromium(t *testing.T, run *engineRun, v variant) (browser, error) {
 	if v.noWebRTC {
 		return nil, errors.New("Chromium has no switch to turn WebRTC off: the scenario removes RTCPeerConnection with a preload script")
 	}
+	exclude := ""
+	if u, err := url.Parse(v.origin); err == nil && v.origin != "" {
+		exclude = ", EXCLUDE " + u.Hostname()
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
 		chromedp.NoSandbox,
@@ -79,7 +85,7 @@ func startChromium(t *testing.T, run *engineRun, v variant) (browser, error) {
 		// No name resolves but the test servers': Chromium's background
 		// services (updates, autofill, Google's client hosts) would
 		// otherwise look up their hosts through the machine's resolver.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"+exclude),
 		// WebRTC on loopback: offer plain addresses, and use loopback.
 		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns,Translate"),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
@@ -94,6 +100,12 @@ func startChromium(t *testing.T, run *engineRun, v variant) (browser, error) {
 		}
 		opts = append(opts, chromedp.Flag("use-file-for-fake-video-capture", file))
 	}
+	if v.ns != "" {
+		opts = append(opts, chromedp.ModifyCmdFunc(inNamespace(v.ns)))
+	}
+	if v.origin != "" {
+		opts = append(opts, chromedp.Flag("unsafely-treat-insecure-origin-as-secure", v.origin))
+	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelBrowser := chromedp.NewContext(alloc)
 	// Start the browser now, without a timeout (a timeout would stop it).
@@ -103,6 +115,26 @@ func startChromium(t *testing.T, run *engineRun, v variant) (browser, error) {
 		return nil, err
 	}
 	return &chromium{browser: ctx, cancel: func() { cancelBrowser(); cancelAlloc() }}, nil
+}
+
+// inNamespace makes chromedp start the browser with ip netns exec in
+// namespace ns. chromedp talks to it over two pipes (fds 3 and 4), which
+// ip passes on: it execs the browser, which keeps the process, so the
+// death signal chromedp's own setting would give still applies.
+func inNamespace(ns string) func(*exec.Cmd) {
+	return func(cmd *exec.Cmd) {
+		ip, err := exec.LookPath("ip")
+		if err != nil {
+			cmd.Err = err
+			return
+		}
+		cmd.Args = append([]string{"ip", "netns", "exec", ns, cmd.Path}, cmd.Args[1:]...)
+		cmd.Path, cmd.Err = ip, nil
+		if cmd.SysProcAttr == nil {
+			cmd.SysProcAttr = &syscall.SysProcAttr{}
+		}
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
 }
 
 func (c *chromium) close()         { c.cancel() }

@@ -102,6 +102,14 @@ type variant struct {
 	// (fakeCameraFile) instead of its default picture. Firefox's fake
 	// camera needs no variant: use bench.withCamera.
 	camera bool
+	// ns: Chromium runs in this network namespace (ip netns exec), not
+	// in the test's: the far end of a netns.Link (linked).
+	ns string
+	// origin is the server's there (http://10.78.0.1:port): Chromium
+	// must not map its host away with its rule that no name resolves, and
+	// must treat it as secure (getUserMedia needs a secure context, and
+	// only loopback is one without TLS).
+	origin string
 }
 
 // A browser is one running browser process; open makes a person in it.
@@ -278,6 +286,10 @@ const insideEnv = "PALABRE_E2E_NETNS"
 // browser then sees the real interfaces, and may reach them).
 const hostEnv = "PALABRE_E2E_HOST"
 
+// linkEnv, set by runInside, is the netns.Link of a test run inside the
+// A end of a link (linked).
+const linkEnv = "PALABRE_E2E_LINK"
+
 // isolated runs the calling test in a network namespace of its own, whose
 // only interface is lo, and tells the caller whether to go on. Outside,
 // it makes the namespace, runs this test binary again inside it for this
@@ -292,6 +304,9 @@ const hostEnv = "PALABRE_E2E_HOST"
 func isolated(t *testing.T) bool {
 	t.Helper()
 	if name := os.Getenv(insideEnv); name != "" {
+		if os.Getenv(linkEnv) != "" {
+			return true // a linked namespace (linked): lo and its link
+		}
 		if ifs, err := net.Interfaces(); err != nil || len(ifs) != 1 || ifs[0].Name != "lo" {
 			t.Fatalf("in namespace %s with interfaces %v (%v), want lo only", name, ifs, err)
 		}
@@ -312,11 +327,37 @@ func isolated(t *testing.T) bool {
 		t.Fatal(err)
 	}
 	defer ns.Close()
+	runInside(t, ns, nil)
+	return false
+}
+
+// runInside runs the calling test again in namespace ns (this test
+// binary, -test.run with the subtests asked for), relays its output,
+// reports its subtests' results as its own, and checks that nothing in
+// ns tried to reach the outside. With a link (ns is its A), the test is
+// told the link (linkEnv), its subnet counts as inside, and B is
+// watched too.
+func runInside(t *testing.T, ns *netns.Namespace, link *netns.Link) {
+	t.Helper()
 	watch, err := ns.Watch()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer watch.Close()
+	watches := []*netns.Watch{watch}
+	var env []string
+	if link != nil {
+		env = append(env, linkEnv+"="+link.String())
+		other, err := link.B.Watch()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		watches = append(watches, other)
+		for _, w := range watches {
+			w.Allow(link.Prefix)
+		}
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -340,7 +381,7 @@ func isolated(t *testing.T) bool {
 		args = append(args, fmt.Sprintf("-test.timeout=%v", time.Until(d)-5*time.Second))
 	}
 	cmd := ns.CommandContext(ctx, exe, args...)
-	cmd.Env = append(os.Environ(), insideEnv+"="+ns.Name)
+	cmd.Env = append(append(os.Environ(), insideEnv+"="+ns.Name), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -352,8 +393,10 @@ func isolated(t *testing.T) bool {
 	}
 	res := readResults(t, out)
 	err = cmd.Wait()
-	if n, first := watch.Outside(); n > 0 {
-		t.Errorf("%d packets in the namespace were meant for the outside: %v", n, first)
+	for _, w := range watches {
+		if n, first := w.Outside(); n > 0 {
+			t.Errorf("%d packets in the namespaces were meant for the outside: %v", n, first)
+		}
 	}
 	// Attempts at well-known ports inside (the test's servers have
 	// ephemeral ones): name lookups (Chromium asks for Google's update
@@ -389,7 +432,6 @@ func isolated(t *testing.T) bool {
 	case top.result == "SKIP":
 		t.Skip("in the namespace: " + top.last)
 	}
-	return false
 }
 
 // subResult is how a test ended in the namespace.

@@ -30,6 +30,7 @@ type Watch struct {
 	total   int
 	outside int
 	first   []Packet // the first outside packets, at most keepPackets
+	allowed []netip.Prefix
 	flows   map[Flow]int
 	done    chan struct{}
 }
@@ -89,7 +90,7 @@ func (w *Watch) run() {
 		if p.opens && len(w.flows) < maxFlows {
 			w.flows[Flow{p.Proto, p.Dst}]++
 		}
-		if !p.Src.Addr().IsLoopback() || !p.Dst.Addr().IsLoopback() {
+		if !w.inside(p.Src.Addr()) || !w.inside(p.Dst.Addr()) {
 			w.outside++
 			if len(w.first) < keepPackets {
 				w.first = append(w.first, p)
@@ -97,6 +98,27 @@ func (w *Watch) run() {
 		}
 		w.mu.Unlock()
 	}
+}
+
+// Allow makes the addresses of prefix count as inside, as loopback does:
+// a Link's subnet, between two namespaces of the test.
+func (w *Watch) Allow(prefix netip.Prefix) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.allowed = append(w.allowed, prefix.Masked())
+}
+
+// inside reports whether a is loopback or allowed (w.mu held).
+func (w *Watch) inside(a netip.Addr) bool {
+	if a.IsLoopback() {
+		return true
+	}
+	for _, p := range w.allowed {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // parsePacket reads the addresses, protocol and ports of an IPv4 or IPv6
