@@ -5,7 +5,8 @@
 //
 // Speakers send synthetic Opus-sized frames stamped with their send time;
 // the server does not decode audio, so listeners on the same machine can
-// measure the forwarding latency from the stamp.
+// measure the forwarding latency from the stamp. With Config.Video the
+// speakers also publish cameras, from VP8 files, for the whole run.
 package loadtest
 
 import (
@@ -46,6 +47,13 @@ type Config struct {
 	// figures at this interval during the measurement (Result.Samples):
 	// what a soak judges with Result.CheckFlat.
 	Sample time.Duration
+
+	// Video: rooms allow video, everybody joins with video, and every
+	// speaker publishes a camera (three simulcast layers, the files of
+	// VideoDir, default DefaultVideoDir) for the whole run, while the
+	// audio turns go on as without video (Result.Video).
+	Video    bool
+	VideoDir string
 }
 
 func (c *Config) defaults() error {
@@ -79,6 +87,9 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.VideoDir == "" {
+		c.VideoDir = DefaultVideoDir
+	}
 	return nil
 }
 
@@ -95,6 +106,9 @@ type run struct {
 	sent         atomic.Uint64 // frames sent by speakers while holding the floor
 	received     atomic.Uint64 // frames received by listeners
 
+	camera  []*client.VP8File // with Video: the layers each speaker publishes
+	cameras int               // speakers publishing a camera
+
 	mu        sync.Mutex
 	clients   []*client.Client
 	listeners []*client.Client
@@ -102,9 +116,10 @@ type run struct {
 }
 
 type room struct {
-	name     string
-	secret   string
-	speakers []*client.Client
+	name      string
+	secret    string
+	speakers  []*client.Client
+	organizer *client.Client // with Video: the first speaker, who turns video on
 }
 
 // Run executes the load test and returns its result. It always leaves the
@@ -115,19 +130,33 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	r := &run{cfg: cfg}
+	if cfg.Video {
+		var err error
+		if r.camera, err = openCameraFiles(cfg.VideoDir); err != nil {
+			return nil, err
+		}
+	}
 	defer r.cleanup()
 
 	if err := r.ramp(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.Video {
+		if err := r.startVideo(ctx); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(cfg.Progress, "%d cameras on\n", r.cameras)
+	}
 	fmt.Fprintf(cfg.Progress, "all %d participants joined; measuring for %s\n", r.participants(), cfg.Duration)
 
-	// Speakers send only while taking turns, so everything counted from
-	// here on is the steady state.
+	// Speakers send audio only while taking turns, so everything counted
+	// from here on is the steady state; the cameras, which run from
+	// startVideo on, are counted from a snapshot taken here.
 	start, err := r.serverSample(ctx)
 	if err != nil {
 		return nil, err
 	}
+	videoStart, videoFrom := r.videoSnapshot(), time.Now()
 	var sm *sampler
 	if cfg.Sample > 0 {
 		sm = r.startSampling(ctx, cfg.Sample)
@@ -139,6 +168,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		go func() { defer wg.Done(); r.takeTurns(mctx, rm) }()
 	}
 	<-mctx.Done() // with no speakers, this is an idle test
+	// The cameras run on until cleanup: their count stops here.
+	videoEnd, videoElapsed := r.videoSnapshot(), time.Since(videoFrom)
 	wg.Wait()
 	cancel()
 	time.Sleep(200 * time.Millisecond) // let the last packets land
@@ -150,7 +181,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := r.result(start, end)
+	var video *VideoResult
+	if cfg.Video {
+		video = r.videoResult(videoStart, videoEnd, videoElapsed)
+	}
+	res := r.result(start, end, video)
 	if sm != nil {
 		res.SampleEveryS, res.Samples = cfg.Sample.Seconds(), samples
 	}
@@ -258,7 +293,11 @@ func (r *run) joinOnce(ctx context.Context, rm *room, speaker bool, i int) error
 		if !speaker {
 			c.OnRTP(r.onRTP)
 		}
-		_, err = c.Join(jctx, client.JoinRequest{Room: rm.name, Name: name, Hops: hops})
+		req := client.JoinRequest{Room: rm.name, Name: name, Hops: hops, WantVideo: r.cfg.Video}
+		if r.cfg.Video && speaker && i == 0 {
+			req.Secret = rm.secret // the organizer, who turns video on
+		}
+		_, err = c.Join(jctx, req)
 		if err == nil {
 			break
 		}
@@ -278,6 +317,9 @@ func (r *run) joinOnce(ctx context.Context, rm *room, speaker bool, i int) error
 	r.clients = append(r.clients, c)
 	if speaker {
 		rm.speakers = append(rm.speakers, c)
+		if r.cfg.Video && i == 0 {
+			rm.organizer = c
+		}
 	} else {
 		r.listeners = append(r.listeners, c)
 	}

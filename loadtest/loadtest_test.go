@@ -122,3 +122,65 @@ func TestRunAgainstCluster(t *testing.T) {
 		}
 	}
 }
+
+// With video, the speaker's camera reaches both listeners for the whole
+// run, as one continuous VP8 stream per slot, while the audio turns go on
+// as without video.
+func TestShortRunVideo(t *testing.T) {
+	url := testserver.Start(t).URL
+	res, err := Run(context.Background(), Config{
+		Server: url, Rooms: 1, Listeners: 2, Speakers: 1,
+		Turn: time.Second, Duration: 3 * time.Second, JoinRate: 50,
+		Video: true, VideoDir: "../client/testdata",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	res.WriteTable(&table)
+	t.Logf("result:\n%s", table.String())
+	if res.ListenersHeard != 2 || res.LossPct >= 1 || res.PacketsReceived < 2*100 {
+		t.Errorf("audio: %d of 2 listeners heard, loss %.3f %%, %d packets received", res.ListenersHeard, res.LossPct, res.PacketsReceived)
+	}
+	v := res.Video
+	if v == nil {
+		t.Fatal("no video result")
+	}
+	if v.Cameras != 1 || v.ListenersSaw != 2 || v.BytesReceived == 0 || v.Frames < 2*30 || v.Keyframes == 0 {
+		t.Errorf("video: %+v", v)
+	}
+	if v.LossPct >= 1 || v.PictureGaps > v.Frames/100 {
+		t.Errorf("video loss %.3f %%, %d picture gaps in %d frames", v.LossPct, v.PictureGaps, v.Frames)
+	}
+	// The lowest layer alone is about 100 kbit/s.
+	if v.KbpsPerListener < 50 {
+		t.Errorf("video %.1f kbit/s per listener", v.KbpsPerListener)
+	}
+	if res.ServerPacketsOut == nil || *res.ServerPacketsOut < float64(res.PacketsReceived+v.PacketsReceived) {
+		t.Errorf("the server forwarded %v packets; the listeners received %d audio and %d video", res.ServerPacketsOut, res.PacketsReceived, v.PacketsReceived)
+	}
+	for _, want := range []string{"video received", "kbit/s per listener", "video layers"} {
+		if !bytes.Contains(table.Bytes(), []byte(want)) {
+			t.Errorf("the table lacks %q", want)
+		}
+	}
+	raw, _ := json.Marshal(res)
+	var fields struct{ Video map[string]any }
+	json.Unmarshal(raw, &fields)
+	for _, k := range []string{"bytes_received", "kbit_s_per_listener", "frames", "keyframes", "picture_gaps", "loss_pct", "layers"} {
+		if _, ok := fields.Video[k]; !ok {
+			t.Errorf("JSON video lacks %q: %s", k, raw)
+		}
+	}
+}
+
+// Without video, neither the JSON nor the table says anything of it.
+func TestResultWithoutVideo(t *testing.T) {
+	res := &Result{Rooms: 1, Listeners: 2, Speakers: 1}
+	raw, _ := json.Marshal(res)
+	var table bytes.Buffer
+	res.WriteTable(&table)
+	if bytes.Contains(raw, []byte(`"video"`)) || bytes.Contains(table.Bytes(), []byte("video")) {
+		t.Errorf("video in an audio-only result:\n%s\n%s", raw, table.String())
+	}
+}

@@ -32,8 +32,12 @@ type Result struct {
 	ServerCPUPct          *float64 `json:"server_cpu_pct,omitempty"`
 	ServerRSSBytes        *float64 `json:"server_rss_bytes,omitempty"`
 	ServerRSSPerPartBytes *float64 `json:"server_rss_per_participant_bytes,omitempty"`
-	ServerPacketsOut      *float64 `json:"server_packets_forwarded,omitempty"`
+	ServerPacketsOut      *float64 `json:"server_packets_forwarded,omitempty"` // audio and video
 	ServerCPUUsPerPacket  *float64 `json:"server_cpu_us_per_packet,omitempty"`
+
+	// Video is what the listeners received on their camera slots, with
+	// Config.Video (omitted otherwise).
+	Video *VideoResult `json:"video,omitempty"`
 
 	// Samples taken every SampleEveryS seconds (Config.Sample), and the
 	// verdict on them when the caller asked for one (CheckFlat).
@@ -49,7 +53,7 @@ type Quantiles struct {
 	Max float64 `json:"max"`
 }
 
-func (r *run) result(start, end serverSample) *Result {
+func (r *run) result(start, end serverSample, video *VideoResult) *Result {
 	res := &Result{
 		Rooms:        r.cfg.Rooms,
 		Listeners:    r.cfg.Listeners,
@@ -60,6 +64,7 @@ func (r *run) result(start, end serverSample) *Result {
 		JoinFailures: r.joinFailures.Load(),
 		LatencyMS:    Quantiles{P50: r.latency.quantile(0.5), P99: r.latency.quantile(0.99), Max: r.latency.maxMS()},
 		PacketsSent:  r.sent.Load(),
+		Video:        video,
 	}
 	// Loss is what the listeners' sequence numbers say is missing: the
 	// server's slots carry no holes of their own, so a hole is a lost packet.
@@ -91,7 +96,11 @@ func (r *run) result(start, end serverSample) *Result {
 			per := math.Round(rss / float64(res.Participants))
 			res.ServerRSSPerPartBytes = &per
 		}
+		// Without the server's count, what the listeners received.
 		packets := float64(received)
+		if video != nil {
+			packets += float64(video.PacketsReceived)
+		}
 		if start.forwarded >= 0 && end.forwarded >= 0 {
 			packets = end.forwarded - start.forwarded
 			res.ServerPacketsOut = &packets
@@ -122,10 +131,21 @@ func (res *Result) WriteTable(w io.Writer) {
 		}
 		fmt.Fprintln(tw)
 		if res.ServerCPUUsPerPacket != nil {
-			fmt.Fprintf(tw, "server CPU per packet\t%.2f µs\n", *res.ServerCPUUsPerPacket)
+			what := ""
+			if res.Video != nil {
+				what = " (audio and video)"
+			}
+			fmt.Fprintf(tw, "server CPU per packet\t%.2f µs%s\n", *res.ServerCPUUsPerPacket, what)
 		}
 	} else {
 		fmt.Fprintln(tw, "server figures\tunknown (no /metrics; pass --metrics-url, or --server-pid on the same machine)")
+	}
+	if v := res.Video; v != nil {
+		fmt.Fprintf(tw, "video\t%d cameras, seen by %d of %d listeners\n", v.Cameras, v.ListenersSaw, res.Rooms*res.Listeners)
+		fmt.Fprintf(tw, "video received\t%d packets, %.1f MiB (%.1f kbit/s per listener)\n", v.PacketsReceived, float64(v.BytesReceived)/(1<<20), v.KbpsPerListener)
+		fmt.Fprintf(tw, "video frames\t%d (%d keyframes), %d picture-ID gaps\n", v.Frames, v.Keyframes, v.PictureGaps)
+		fmt.Fprintf(tw, "video loss\t%.3f %%\n", v.LossPct)
+		fmt.Fprintf(tw, "video layers\t%s\n", v.layers())
 	}
 	tw.Flush()
 	if len(res.Samples) > 0 {

@@ -17,7 +17,7 @@ import (
 func loadTest(args []string, stdout, stderr io.Writer) int {
 	var cfg loadtest.Config
 	fs := newFlagSet("loadtest", "loadtest [flags]",
-		"Measures a server with simulated participants (real WebRTC connections): push-to-talk\nrooms, listeners, speakers taking turns; prints delivery, latency, CPU and memory.\nWith --sample it also reads the server's state at intervals; --assert-flat then fails\nthe run when memory, goroutines, FDs or CPU grew, or audio was lost (a soak).")
+		"Measures a server with simulated participants (real WebRTC connections): push-to-talk\nrooms, listeners, speakers taking turns; prints delivery, latency, CPU and memory.\nWith --video the speakers publish cameras too, and the listeners count the video.\nWith --sample it also reads the server's state at intervals; --assert-flat then fails\nthe run when memory, goroutines, FDs or CPU grew, or audio was lost (a soak).")
 	fs.StringVar(&cfg.Server, "server", defaultServer, "server `URL`")
 	fs.IntVar(&cfg.Rooms, "rooms", 1, "push-to-talk rooms to create")
 	fs.IntVar(&cfg.Listeners, "listeners", 20, "listeners per room")
@@ -29,6 +29,8 @@ func loadTest(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "`pid` of the server on this machine, to read its CPU, memory and open files from /proc")
 	fs.StringVar(&cfg.MetricsURL, "metrics-url", "", "the server's Prometheus `URL` (default: --server + /metrics; the admin listener's when the server has --admin-listen)")
 	fs.DurationVar(&cfg.Sample, "sample", 0, "read the server's memory, goroutines, FDs and CPU and the listeners' figures every `interval` (e.g. 10s; 0: off)")
+	fs.BoolVar(&cfg.Video, "video", false, "video too: rooms allow video, everybody joins with video, each speaker publishes a camera (three simulcast layers) for the whole run")
+	fs.StringVar(&cfg.VideoDir, "video-dir", loadtest.DefaultVideoDir, "with --video: the `directory` of the camera's VP8 files camera-q.ivf, camera-h.ivf, camera-f.ivf")
 	assertFlat := fs.Bool("assert-flat", false, "with --sample: fail the run when, after the warm-up, memory, goroutines, FDs, CPU or latency grew, or loss passed --max-loss (the rules: docs/performance.md, Soak)")
 	warmup := fs.Duration("warmup", loadtest.DefaultFlatLimits().Warmup, "with --assert-flat: samples in this first `time` (and the first 20 % of them) are not judged")
 	maxLoss := fs.Float64("max-loss", loadtest.DefaultFlatLimits().MaxLossPct, "with --assert-flat: the loss allowed after the warm-up, in `percent`")

@@ -12,14 +12,17 @@ import (
 func TestLoadtestFlagErrors(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
+		code int
 		want string
 	}{
-		{[]string{"--assert-flat"}, "--assert-flat needs --sample"},
-		{[]string{"--metrics-url", "127.0.0.1:6060/metrics"}, "--metrics-url 127.0.0.1:6060/metrics: want a URL"},
+		{[]string{"--assert-flat"}, 2, "--assert-flat needs --sample"},
+		{[]string{"--metrics-url", "127.0.0.1:6060/metrics"}, 2, "--metrics-url 127.0.0.1:6060/metrics: want a URL"},
+		// The camera files are read before anything is asked of a server.
+		{[]string{"--video", "--video-dir", t.TempDir()}, 1, "camera-q.ivf"},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := run(append([]string{"loadtest"}, tc.args...), strings.NewReader(""), &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
-			t.Errorf("loadtest %v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
+		if code := run(append([]string{"loadtest"}, tc.args...), strings.NewReader(""), &stdout, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("loadtest %v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
 		}
 	}
 }
@@ -65,5 +68,29 @@ func TestLoadtestSampling(t *testing.T) {
 	}
 	if res.Flat == nil || len(res.Flat.Violations) == 0 {
 		t.Errorf("no verdict in the JSON: %s", saved)
+	}
+}
+
+// --video reaches the load tester: the JSON result has the listeners'
+// video.
+func TestLoadtestVideo(t *testing.T) {
+	url := startTestServerWith(t, func(f *serveFlags) { f.loadTest = true })
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"loadtest", "--server", url, "--rooms", "1", "--listeners", "1", "--speakers", "1",
+		"--turn", "1s", "--duration", "2s", "--join-rate", "50", "--video", "--video-dir", "../../client/testdata", "--json"},
+		strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	var res struct {
+		Video *struct {
+			BytesReceived uint64 `json:"bytes_received"`
+		}
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Video == nil || res.Video.BytesReceived == 0 {
+		t.Errorf("no video received: %s", stdout.String())
 	}
 }
