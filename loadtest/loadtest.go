@@ -54,6 +54,11 @@ type Config struct {
 	// audio turns go on as without video (Result.Video).
 	Video    bool
 	VideoDir string
+	// VideoWarmup is the time given to the listeners' layers to settle
+	// once every listener has a keyframe, before the measurement starts:
+	// the server moves a slot up one layer at a time, 3 s or more apart
+	// (docs/video.md). 0: none.
+	VideoWarmup time.Duration
 }
 
 func (c *Config) defaults() error {
@@ -145,7 +150,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err := r.startVideo(ctx); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(cfg.Progress, "%d cameras on\n", r.cameras)
+		fmt.Fprintf(cfg.Progress, "%d cameras on; %s for the layers to settle\n", r.cameras, cfg.VideoWarmup)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(cfg.VideoWarmup):
+		}
 	}
 	fmt.Fprintf(cfg.Progress, "all %d participants joined; measuring for %s\n", r.participants(), cfg.Duration)
 

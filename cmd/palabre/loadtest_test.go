@@ -77,7 +77,7 @@ func TestLoadtestVideo(t *testing.T) {
 	url := startTestServerWith(t, func(f *serveFlags) { f.loadTest = true })
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"loadtest", "--server", url, "--rooms", "1", "--listeners", "1", "--speakers", "1",
-		"--turn", "1s", "--duration", "2s", "--join-rate", "50", "--video", "--video-dir", "../../client/testdata", "--json"},
+		"--turn", "1s", "--duration", "2s", "--join-rate", "50", "--video", "--video-dir", "../../client/testdata", "--video-warmup", "0s", "--json"},
 		strings.NewReader(""), &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
