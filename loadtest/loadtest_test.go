@@ -131,7 +131,7 @@ func TestShortRunVideo(t *testing.T) {
 	res, err := Run(context.Background(), Config{
 		Server: url, Rooms: 1, Listeners: 2, Speakers: 1,
 		Turn: time.Second, Duration: 3 * time.Second, JoinRate: 50,
-		Video: true, VideoDir: "../client/testdata",
+		Video: true, VideoDir: "../client/testdata", Sample: time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +159,13 @@ func TestShortRunVideo(t *testing.T) {
 	if res.ServerPacketsOut == nil || *res.ServerPacketsOut < float64(res.PacketsReceived+v.PacketsReceived) {
 		t.Errorf("the server forwarded %v packets; the listeners received %d audio and %d video", res.ServerPacketsOut, res.PacketsReceived, v.PacketsReceived)
 	}
-	for _, want := range []string{"video received", "kbit/s per listener", "video layers"} {
+	// Every sample after the first has the video of its window.
+	for _, s := range res.Samples[1:] {
+		if s.VideoKbps == nil || *s.VideoKbps <= 0 {
+			t.Errorf("sample at %g s: video %v kbit/s", s.T, s.VideoKbps)
+		}
+	}
+	for _, want := range []string{"video received", "kbit/s per listener", "video layers", "| video kbit/s per listener |"} {
 		if !bytes.Contains(table.Bytes(), []byte(want)) {
 			t.Errorf("the table lacks %q", want)
 		}

@@ -33,6 +33,9 @@ type Sample struct {
 	PacketsLost     uint64  `json:"packets_lost"` // holes in the slots' sequence numbers
 	LossPct         float64 `json:"loss_pct"`
 	LatencyP99MS    float64 `json:"latency_p99_ms"`
+	// VideoKbps is the listeners' video over the window, per listener
+	// (Config.Video; omitted otherwise).
+	VideoKbps *float64 `json:"video_kbit_s_per_listener,omitempty"`
 }
 
 // sampler takes the samples of one run.
@@ -47,6 +50,7 @@ type sampler struct {
 	prevHist []uint64
 	prevRecv uint64
 	prevLost uint64
+	prevVid  uint64 // video bytes
 
 	stop chan struct{}
 	done chan struct{}
@@ -97,6 +101,11 @@ func (sm *sampler) take(ctx context.Context) {
 	s := Sample{T: round(now.Sub(sm.start).Seconds(), 1)}
 	sm.r.readServer(ctx, &s)
 	recv, lost := sm.r.listenerTotals()
+	var vid uint64
+	video := sm.r.videoSnapshot()
+	for _, v := range video {
+		vid += v.bytes
+	}
 	hist := sm.r.latency.snapshot()
 
 	sm.mu.Lock()
@@ -108,12 +117,18 @@ func (sm *sampler) take(ctx context.Context) {
 			s.LossPct = round(100*float64(s.PacketsLost)/float64(n), 3)
 		}
 		s.LatencyP99MS = windowQuantile(sm.prevHist, hist, 0.99)
-		if dt := now.Sub(sm.last).Seconds(); s.CPUSeconds != nil && sm.prevCPU != nil && dt > 0 {
+		dt := now.Sub(sm.last).Seconds()
+		if s.CPUSeconds != nil && sm.prevCPU != nil && dt > 0 {
 			pct := round(100*(*s.CPUSeconds-*sm.prevCPU)/dt, 1)
 			s.CPUPct = &pct
 		}
+		if len(video) > 0 && dt > 0 {
+			kbps := round(float64(vid-min(vid, sm.prevVid))*8/1000/dt/float64(len(video)), 1)
+			s.VideoKbps = &kbps
+		}
 	}
 	sm.prevRecv, sm.prevLost, sm.prevHist, sm.prevCPU, sm.last = recv, lost, hist, s.CPUSeconds, now
+	sm.prevVid = vid
 	sm.samples = append(sm.samples, s)
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -13,14 +14,23 @@ import (
 // the previous sample; — is unknown.
 func WriteSamples(w io.Writer, samples []Sample) {
 	rows := [][]string{{"t", "RSS MiB", "heap in use MiB", "heap goal MiB", "goroutines", "FDs", "CPU %", "participants", "sessions", "packets received", "loss %", "latency p99 ms"}}
+	// A video run's samples (all but the first) have the video column.
+	video := slices.ContainsFunc(samples, func(s Sample) bool { return s.VideoKbps != nil })
+	if video {
+		rows[0] = append(rows[0], "video kbit/s per listener")
+	}
 	for _, s := range samples {
-		rows = append(rows, []string{
+		row := []string{
 			fmt.Sprintf("%.0f s", s.T),
 			opt(s.RSSBytes, 1<<20, 1), opt(s.HeapInuseBytes, 1<<20, 1), opt(s.HeapGoalBytes, 1<<20, 1),
 			opt(s.Goroutines, 1, 0), opt(s.FDs, 1, 0), opt(s.CPUPct, 1, 1),
 			opt(s.Participants, 1, 0), opt(s.Sessions, 1, 0),
 			fmt.Sprint(s.PacketsReceived), fmt.Sprintf("%.3f", s.LossPct), fmt.Sprintf("%.2f", s.LatencyP99MS),
-		})
+		}
+		if video {
+			row = append(row, opt(s.VideoKbps, 1, 1))
+		}
+		rows = append(rows, row)
 	}
 	writeMarkdown(w, rows)
 	failed, first := 0, ""
