@@ -57,7 +57,9 @@ type Config struct {
 	// VideoWarmup is the time given to the listeners' layers to settle
 	// once every listener has a keyframe, before the measurement starts:
 	// the server moves a slot up one layer at a time, 3 s or more apart
-	// (docs/video.md). 0: none.
+	// (docs/video.md), and 50 listeners of this package, which send no
+	// REMB, reach the top layer about 25 s after the cameras went on
+	// (docs/performance.md, Video). 0: none.
 	VideoWarmup time.Duration
 }
 
