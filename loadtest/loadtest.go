@@ -58,8 +58,8 @@ type Config struct {
 	// once every listener has a keyframe, before the measurement starts:
 	// the server moves a slot up one layer at a time, 3 s or more apart
 	// (docs/video.md), and 50 listeners of this package, which send no
-	// REMB, reach the top layer about 25 s after the cameras went on
-	// (docs/performance.md, Video). 0: none.
+	// REMB, are within 5 % of the top 45 s after the cameras went on and
+	// reach it in about a minute (docs/performance.md, Video). 0: none.
 	VideoWarmup time.Duration
 }
 

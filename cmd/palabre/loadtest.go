@@ -32,7 +32,7 @@ func loadTest(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Sample, "sample", 0, "read the server's memory, goroutines, FDs and CPU and the listeners' figures every `interval` (e.g. 10s; 0: off)")
 	fs.BoolVar(&cfg.Video, "video", false, "video too: rooms allow video, everybody joins with video, each speaker publishes a camera (three simulcast layers) for the whole run")
 	fs.StringVar(&cfg.VideoDir, "video-dir", loadtest.DefaultVideoDir, "with --video: the `directory` of the camera's VP8 files camera-q.ivf, camera-h.ivf, camera-f.ivf")
-	fs.DurationVar(&cfg.VideoWarmup, "video-warmup", 30*time.Second, "with --video: time for the listeners' layers to settle before the measurement starts (the server climbs a layer at a time, 3 s or more apart; 50 Go listeners without REMB take about 25 s)")
+	fs.DurationVar(&cfg.VideoWarmup, "video-warmup", 45*time.Second, "with --video: time for the listeners' layers to climb before the measurement starts (the server climbs a layer at a time, 3 s or more apart; 50 listeners of the load tester, which send no REMB, are close to the top in 45 s)")
 	assertFlat := fs.Bool("assert-flat", false, "with --sample: fail the run when, after the warm-up, memory, goroutines, FDs, CPU or latency grew, or loss passed --max-loss (the rules: docs/performance.md, Soak)")
 	warmup := fs.Duration("warmup", loadtest.DefaultFlatLimits().Warmup, "with --assert-flat: samples in this first `time` (and the first 20 % of them) are not judged")
 	maxLoss := fs.Float64("max-loss", loadtest.DefaultFlatLimits().MaxLossPct, "with --assert-flat: the loss allowed after the warm-up, in `percent`")
