@@ -531,7 +531,8 @@ func (c *Client) noteVideoSlot(v *proto.VideoSlot) {
 // (RTCP REMB), that the client's link carries bps: the server's layer
 // choice for this client follows it. A REMB stands for a few seconds:
 // send one about every second. The video slots that received nothing yet
-// are not named.
+// are not named. Like Chromium's, it goes in a compound packet after a
+// receiver report.
 func (c *Client) SendREMB(bps uint64) error {
 	c.vslotsMu.Lock()
 	ssrcs := append([]uint32(nil), c.ssrcs...)
@@ -542,7 +543,10 @@ func (c *Client) SendREMB(bps uint64) error {
 	if pc == nil || len(ssrcs) == 0 {
 		return ErrNoVideo
 	}
-	return pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(bps), SSRCs: ssrcs}})
+	return pc.WriteRTCP([]rtcp.Packet{
+		&rtcp.ReceiverReport{SSRC: ssrcs[0] ^ 1},
+		&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(bps), SSRCs: ssrcs},
+	})
 }
 
 // CameraOn says that the client sends its camera (see PublishCamera).

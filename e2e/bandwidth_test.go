@@ -204,12 +204,12 @@ func TestVideoUnderBandwidthCap(t *testing.T) {
 			t.Errorf("with video paused Bo receives %.0f bit/s of audio: the voice should flow", sm.AudioBps)
 		}
 	}
-	// Known gaps (docs/video.md, "Limits"), measured here rather than
-	// asserted: the audio lost while the cap fell (the goal is none), and
-	// video coming back once the link is free again, which needs the
-	// allocator's probes to be sent.
+	// Measured, not asserted: the audio lost while the cap fell (the
+	// link's queue overflows before the first receiver report says so).
 	report = append(report, fmt.Sprintf("audio packets lost while the cap fell: %.0f", lost))
-	phase("no cap again: video back?", 0, 20*time.Second, func(s linkSample) bool { return s.VideoBps > 150_000 })
+	// Chromium without a camera sends no REMB: the paused video comes
+	// back through the server's probes (padding), judged by loss.
+	phase("no cap again: video back", 0, 40*time.Second, func(s linkSample) bool { return s.VideoBps > 30_000 })
 	t.Logf("Bo's link, phase by phase (Chromium, docs/video.md):\n%s", strings.Join(report, "\n"))
 	checkOnlyServer(t, s.URL, a, bo)
 }

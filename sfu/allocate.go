@@ -37,6 +37,13 @@ type videoAlloc struct {
 	est  *alloc.Estimator
 	next atomic.Int64 // nanotime of the next periodic allocation
 
+	// A probe's padding (padding.go): until padUntil (nanotime), padBps
+	// bits/s on a video slot that forwards nothing.
+	padUntil atomic.Int64
+	padBps   atomic.Int64
+	padMu    sync.Mutex
+	padFrom  int64 // nanotime the padding owed is counted from
+
 	mu      sync.Mutex
 	a       alloc.Allocator
 	slots   []alloc.Slot
@@ -74,8 +81,9 @@ func (r *Room) voices() int {
 // wallAt converts the Engine's nanotime to a time.Time (monotonic).
 func (e *Engine) wallAt(now int64) time.Time { return e.start.Add(time.Duration(now)) }
 
-// sentVideo counts bytes sent to p for its estimate.
-func (p *Participant) sentVideo(n int) {
+// countSent counts bytes sent to p (audio, video, padding) for its
+// estimate.
+func (p *Participant) countSent(n int) {
 	if p.va != nil {
 		p.va.est.OnSent(n, time.Time{})
 	}
@@ -144,12 +152,18 @@ func (p *Participant) allocate(now int64) {
 		va.slots = append(va.slots, s)
 		va.outs = append(va.outs, vo)
 	}
+	va.est.Sample(t)
 	res := va.a.Allocate(t, alloc.Input{
 		Estimate: va.est.Estimate(t),
 		CanProbe: va.est.CanProbe(t),
 		Audio:    audioReserve * p.room.voices(),
 		Slots:    va.slots,
+		Sent:     va.est.Sent(),
+		FromLoss: va.est.Source(t) != alloc.SourceREMB,
 	})
+	if res.Probe.Bps > 0 {
+		va.startPadding(res.Probe.Bps, now)
+	}
 	for k, tg := range res.Targets {
 		vo := va.outs[k]
 		var l *videoLayer
@@ -169,6 +183,11 @@ func (p *Participant) allocate(now int64) {
 		}
 		vo.target.Store(int32(tg.Layer))
 		vo.mu.Lock()
+		if res.Steep && vo.cur.Load() != l {
+			// The link overflows: stop the layer it can no longer
+			// carry now, not at the lower layer's keyframe.
+			vo.cur.Store(nil)
+		}
 		vo.setTarget(l, tid, now)
 		vo.mu.Unlock()
 	}

@@ -1,5 +1,7 @@
 package sfu
 
+import "encoding/binary"
+
 // peerHandler is a Participant as its Transport sees it (the Handler of
 // transport.go): a conversion, so that these methods stay out of
 // Participant's own API.
@@ -60,10 +62,25 @@ func (h *peerHandler) RTP(in *InStream, raw []byte) {
 	p.handle(raw, p.engine.nanotime())
 }
 
-// RTCP: NACKs for a slot are answered from the publisher caches, the
+// RTCP takes a compound RTCP packet delivered for ssrc (a transport hands
+// a compound over once per SSRC its packets name): each packet in it is
+// handled in the call for the SSRC it is about, so that nothing after the
+// first packet of a compound is missed and nothing is handled twice.
+func (h *peerHandler) RTCP(ssrc uint32, b []byte) {
+	for len(b) >= 4 {
+		n := (int(binary.BigEndian.Uint16(b[2:4])) + 1) * 4
+		if n > len(b) {
+			return
+		}
+		h.rtcpPacket(ssrc, b[:n])
+		b = b[n:]
+	}
+}
+
+// rtcpPacket: NACKs for a slot are answered from the publisher caches, the
 // publisher's sender reports are noted for our receiver reports, the rest
 // is dropped.
-func (h *peerHandler) RTCP(ssrc uint32, b []byte) {
+func (h *peerHandler) rtcpPacket(ssrc uint32, b []byte) {
 	p := h.p()
 	for i := range p.out {
 		if p.slotSSRC[i] == ssrc {
@@ -80,7 +97,9 @@ func (h *peerHandler) RTCP(ssrc uint32, b []byte) {
 	if p.HasVideo() && p.noteLayerSR(ssrc, b) {
 		return
 	}
-	p.noteSenderReport(b)
+	if len(b) >= 8 && binary.BigEndian.Uint32(b[4:8]) == ssrc {
+		p.noteSenderReport(b) // the microphone's
+	}
 }
 
 // State acts on the connection's current state.

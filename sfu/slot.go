@@ -177,10 +177,12 @@ func (r *Room) forward(pub *Participant, i int, epoch uint32, pkt *rtp.Packet, l
 			failed++
 			continue
 		}
+		size := st.hdr.MarshalSize() + len(pkt.Payload)
 		sent++
-		bytes += uint64(st.hdr.MarshalSize() + len(pkt.Payload))
+		bytes += uint64(size)
 		st.packets++
 		st.octets += uint32(len(pkt.Payload))
+		sub.countSent(size) // for its video estimate, if it has video
 		st.maybeSendSR(sub, now)
 	}
 	s.mu.Unlock()

@@ -66,6 +66,9 @@ type Stats struct {
 	// KeyframeReuse: video slots switched to a layer from its cached
 	// recent keyframe instead of waiting for a new one.
 	KeyframeReuse uint64
+	// PaddingPackets: padding-only packets sent to probe receivers'
+	// links (padding.go).
+	PaddingPackets uint64
 
 	// Participants whose media connection is up, by how it reaches the
 	// server (gauges).
@@ -91,6 +94,7 @@ type counters struct {
 	closedHostile              atomic.Uint64
 	videoOff, videoBad, pli    atomic.Uint64
 	keyframeReuse              atomic.Uint64
+	padding                    atomic.Uint64
 
 	connected                      [connKinds]atomic.Int64
 	neverConnected, connectionLost atomic.Uint64
@@ -120,6 +124,7 @@ func (c *counters) snapshot() Stats {
 		DropVideoBad:      c.videoBad.Load(),
 		KeyframeRequests:  c.pli.Load(),
 		KeyframeReuse:     c.keyframeReuse.Load(),
+		PaddingPackets:    c.padding.Load(),
 
 		ConnectedUDP:   c.connected[ConnUDP].Load(),
 		ConnectedTCP:   c.connected[ConnTCP].Load(),

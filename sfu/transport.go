@@ -99,7 +99,9 @@ type OutStream struct {
 	AbsSendTimeID uint8
 }
 
-// StreamWriter sends RTP packets on one outgoing stream.
+// StreamWriter sends RTP packets on one outgoing stream. A padding-only
+// packet comes with h.Padding set, h.PaddingSize its padding and an empty
+// payload.
 type StreamWriter interface {
 	WriteRTP(h *rtp.Header, payload []byte) (int, error)
 }

@@ -75,6 +75,13 @@ type rtcIn struct {
 type rtcWriter struct{ t *rtcTransport }
 
 func (w *rtcWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	var pad [255]byte
+	if h.Padding && h.PaddingSize > 0 && len(payload) == 0 {
+		// rtc.Conn writes the payload as given: the padding is in it.
+		n := h.PaddingSize
+		pad[n-1] = n
+		payload = pad[:n]
+	}
 	if err := w.t.conn.WriteRTP(h, payload); err != nil {
 		return 0, err
 	}

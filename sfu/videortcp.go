@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/pion/rtcp"
 )
@@ -60,9 +61,17 @@ func (p *Participant) handleVideoRTCP(vo *videoOut, b []byte) {
 			end := min((int(binary.BigEndian.Uint16(b[2:4]))+1)*4, len(b))
 			p.retransmitVideo(vo, b[12:end])
 		}
-	case pt == rtcpPSFB && (f == fmtPLI || f == fmtFIR):
+	case pt == rtcpPSFB && (f == fmtPLI || f == fmtFIR) && len(b) >= 12:
 		// A receiver's decoder wants a keyframe: ask the source (at most
-		// once per layer per pliInterval, whoever asks).
+		// once per layer per pliInterval, whoever asks). The media SSRC
+		// of a FIR is in its first FCI entry.
+		media := b[8:12]
+		if f == fmtFIR && len(b) >= 16 {
+			media = b[12:16]
+		}
+		if binary.BigEndian.Uint32(media) != vo.ssrc {
+			return
+		}
 		if l := vo.cur.Load(); l != nil {
 			l.requestKeyframe(now)
 		} else if l := vo.want.Load(); l != nil {
@@ -70,7 +79,10 @@ func (p *Participant) handleVideoRTCP(vo *videoOut, b []byte) {
 		}
 	case pt == rtcpPSFB && f == fmtAFB:
 		var remb rtcp.ReceiverEstimatedMaximumBitrate
-		if remb.Unmarshal(b) != nil || len(remb.SSRCs) == 0 || remb.SSRCs[0] != vo.ssrc {
+		err := remb.Unmarshal(b)
+		// One estimate for the whole connection: taken in the call for
+		// the first of our video slots it names.
+		if s := p.firstVideoSlot(remb.SSRCs); err != nil || s == 0 || s != vo.ssrc {
 			return
 		}
 		p.va.est.OnREMB(uint64(remb.Bitrate), p.engine.wallAt(now))
@@ -78,6 +90,17 @@ func (p *Participant) handleVideoRTCP(vo *videoOut, b []byte) {
 	case pt == rtcpRR:
 		p.noteVideoLoss(vo, b, now)
 	}
+}
+
+// firstVideoSlot returns the first of ssrcs that is one of p's video
+// slots, 0 if none is.
+func (p *Participant) firstVideoSlot(ssrcs []uint32) uint32 {
+	for _, s := range ssrcs {
+		if slices.Contains(p.voutSSRC, s) {
+			return s
+		}
+	}
+	return 0
 }
 
 // noteVideoLoss feeds the estimate with the worst fraction lost of a

@@ -63,6 +63,14 @@ type videoOut struct {
 	upHigh   uint16 // highest upstream sequence number of the run
 	run      uint16 // runs since the slot was bound
 	hist     [videoHist]sentVideo
+	// endOfFrame: the newest packet of the run ended a frame (padding
+	// may follow it, padding.go); padUp: padding was inserted after
+	// upstream packet padUp of this run (padded), and older upstream
+	// packets are no longer forwarded, since their sequence numbers are
+	// taken.
+	endOfFrame bool
+	padded     bool
+	padUp      uint16
 
 	packets, octets uint32 // for sender reports
 	nextSR          int64
@@ -135,6 +143,7 @@ func (vo *videoOut) switchTo(l *videoLayer, h *rtp.Header, now int64) {
 	vo.seqDelta = outSeq - h.SequenceNumber
 	vo.tsDelta = outTS - h.Timestamp
 	vo.upHigh = h.SequenceNumber - 1
+	vo.endOfFrame, vo.padded = false, false
 	vo.run++
 	vo.cur.Store(l)
 }
@@ -216,9 +225,13 @@ func (vo *videoOut) replay(l *videoLayer, pkt *rtp.Packet, now int64, wall time.
 // send rewrites and writes one packet of the current run.
 func (vo *videoOut) send(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, now int64, wall time.Time, buf []byte) int {
 	up := pkt.SequenceNumber
+	if vo.padded && !seqBefore(vo.padUp, up) {
+		return 0 // late, from before padding that took its number
+	}
 	newer := seqBefore(vo.upHigh, up)
 	if newer {
 		vo.upHigh = up
+		vo.endOfFrame = pkt.Marker
 	}
 	n, err := vo.rw.Rewrite(buf, pkt.Payload, *d)
 	if err != nil {
@@ -277,10 +290,11 @@ func (r *Room) forwardVideo(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, k
 			if n > 0 {
 				sent++
 				bytes += uint64(n)
-				sub.sentVideo(n)
+				sub.countSent(n)
 			}
 		}
 		sub.maybeAllocate(now)
+		sub.maybePad(now)
 	}
 	if sent > 0 {
 		st := &r.engine.stats
@@ -375,7 +389,7 @@ func (sub *Participant) retransmitVideo(vo *videoOut, fci []byte) {
 		e.resent = ms
 		size := vo.hdr.MarshalSize() + n
 		vo.sentBytes.Add(uint64(size))
-		sub.sentVideo(size)
+		sub.countSent(size)
 		sent++
 		bytes += uint64(size)
 	}

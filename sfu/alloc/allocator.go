@@ -24,14 +24,17 @@ const (
 	failWindow = 10 * time.Second
 	maxBackoff = 60 * time.Second
 
-	// ProbeDuration is how long the caller should send a proposed probe;
-	// a probe is at most a quarter of the estimate.
+	// ProbeDuration is how long the caller should send a proposed probe.
 	ProbeDuration = time.Second
 	// Probes are spaced by probeEvery, doubled after each probe that did
 	// not raise the estimate by 10 %, up to probeEveryMax.
 	probeEvery    = 5 * time.Second
-	probeEveryMax = 60 * time.Second
+	probeEveryMax = 30 * time.Second
 	probeWorked   = 1.10
+
+	// steepRatio: a shed is steep when the previous targets cost more than
+	// 4/3 of the keep budget (Result.Steep).
+	steepRatio = 4.0 / 3
 )
 
 // Slot is one of a receiver's video slots, as the allocator sees it.
@@ -61,6 +64,15 @@ type Input struct {
 	Estimate int
 	// CanProbe allows proposing a probe ([Estimator.CanProbe]).
 	CanProbe bool
+	// Sent is what is being sent to the receiver, audio and video,
+	// bits/s ([Estimator.Sent]); 0 if unknown (the audio and the
+	// targets' cost then stand for it). It sizes probes.
+	Sent int
+	// FromLoss: the estimate is the loss-based one, not a receiver's
+	// REMB ([Estimator.Source]). A REMB is the receiver's measure of its
+	// link, and a probe need only raise what it receives; a loss-based
+	// estimate is only tested by sending more than it.
+	FromLoss bool
 	// Audio is the bitrate of the audio sent to the receiver, bits/s.
 	// It is reserved first and never touched.
 	Audio int
@@ -82,9 +94,9 @@ type Target struct {
 }
 
 // Probe is a proposal to test whether the receiver's link carries more.
-// The caller may send Bps more than the targets for about ProbeDuration,
-// as padding or by forwarding Slot at Layer tentatively; the estimate's
-// answer (a higher REMB, or no loss) then lets the upgrade through.
+// The caller sends Bps more than the targets for about ProbeDuration, as
+// padding; the estimate's answer (a higher REMB, or no loss) then lets the
+// upgrade through.
 type Probe struct {
 	// Bps is how much more to send, bits/s; 0 means no probe.
 	Bps int
@@ -106,7 +118,13 @@ type Result struct {
 	// go up).
 	Keep, Up int
 	// Shed: a layer was dropped (or a slot paused) for lack of budget.
-	Shed  bool
+	Shed bool
+	// Steep: the shed is steep, the previous targets cost more than 4/3
+	// of the keep budget: the link overflows, and the audio queued behind
+	// the video suffers. The caller should then stop forwarding a slot's
+	// current layer at once when its target is lower, rather than wait
+	// for the lower layer's keyframe.
+	Steep bool
 	Probe Probe
 }
 
@@ -128,6 +146,7 @@ type Allocator struct {
 	nextProbe time.Time
 	probeGap  time.Duration
 	probeEst  int
+	probeAt   time.Time
 	hasProbed bool
 }
 
@@ -149,11 +168,18 @@ type Allocator struct {
 // after a shed then doubles, up to 60 s, and returns to UpDelay once an
 // upgrade has held for 10 s. Result.Up is 0 while waiting.
 //
+// A shed is steep (Result.Steep) when the previous targets cost more than
+// 4/3 of the keep budget.
+//
 // Probing: when an upgrade was refused, the estimator allows probing, the
 // estimate itself (not just its recent minimum) is below what the upgrade
 // needs with headroom, no layer went up in the last UpDelay (an upgrade
 // is its own test) and the probe schedule allows, Result.Probe proposes
-// sending the difference, at most a quarter of the estimate. Probes are
+// padding to bring what is sent (Input.Sent) up to what the upgrade
+// needs, adding at most a quarter of the estimate; when the estimate is
+// the loss-based one (Input.FromLoss) and the video takes less than half
+// of it (a receiver whose video is paused), up to 1.5 × the estimate,
+// since only sending more than it tests it. Probes are
 // at least 5 s apart; a probe after which the estimate did not rise by
 // 10 % doubles the gap (up to 60 s); the gap returns to 5 s when a probe
 // worked or when nothing waits.
@@ -181,6 +207,10 @@ func (a *Allocator) Allocate(now time.Time, in Input) Result {
 			a.prevs[i] = a.prev[s.ID]
 		}
 		a.slots[i] = s
+	}
+	prevCost := 0
+	for i := 0; i < m; i++ {
+		prevCost += a.slots[i].Rates.At(a.prevs[i])
 	}
 	a.out = slices.Grow(a.out[:0], n)[:n]
 	// First what the previous targets become with no upgrade at all: if
@@ -228,16 +258,33 @@ func (a *Allocator) Allocate(now time.Time, in Input) Result {
 	}
 
 	r := Result{Targets: a.out, Video: video, Keep: keep, Up: up, Shed: shed}
+	r.Steep = shed && float64(prevCost) > steepRatio*float64(keep)
 	// No probe while an upgrade is being tried either: it is its own
 	// test, and the two together would overshoot twice.
 	trying := a.hasUp && now.Sub(a.upAt) < UpDelay
-	r.Probe = a.probe(now, in.CanProbe && !frozen && !trying, est, audio, video, blocked)
+	// Sent lags behind a change of targets: never below their cost.
+	sent := max(in.Sent, video)
+	if in.Sent <= 0 {
+		sent = audio + video
+	}
+	reach := sent + est/4
+	if in.FromLoss && 2*video < est {
+		// Video paused or nearly: a test of a loss-based estimate
+		// must send more than it.
+		reach = max(reach, est+est/2)
+	}
+	r.Probe = a.probe(now, in.CanProbe && !frozen && !trying, est, audio, sent, reach, blocked)
 	return r
 }
 
-func (a *Allocator) probe(now time.Time, can bool, est, audio, video int, b Blocked) Probe {
+func (a *Allocator) probe(now time.Time, can bool, est, audio, sent, reach int, b Blocked) Probe {
 	if a.probeGap == 0 {
 		a.probeGap = probeEvery
+	}
+	if a.hasProbed && float64(est) >= float64(a.probeEst)*probeWorked {
+		// The last probe worked: the next may follow it soon.
+		a.probeGap, a.hasProbed = probeEvery, false
+		a.nextProbe = a.probeAt.Add(probeEvery)
 	}
 	if b.Slot < 0 {
 		a.probeGap, a.hasProbed = probeEvery, false
@@ -247,18 +294,17 @@ func (a *Allocator) probe(now time.Time, can bool, est, audio, video int, b Bloc
 	if !can || est >= needed || now.Before(a.nextProbe) {
 		return Probe{Slot: -1}
 	}
-	if a.hasProbed {
-		if float64(est) >= float64(a.probeEst)*probeWorked {
-			a.probeGap = probeEvery
-		} else {
-			a.probeGap = min(2*a.probeGap, probeEveryMax)
-		}
+	if a.hasProbed { // and it did not work
+		a.probeGap = min(2*a.probeGap, probeEveryMax)
 	}
-	pad := min(needed-audio-video, est/4)
+	// What is sent, not the audio reserve and the targets: the audio
+	// takes less than its reserve, and a probe that stopped short of
+	// what the upgrade needs would never let it through.
+	pad := min(needed+needed/20, reach) - sent
 	if pad <= 0 {
 		return Probe{Slot: -1}
 	}
-	a.hasProbed, a.probeEst, a.nextProbe = true, est, now.Add(a.probeGap)
+	a.hasProbed, a.probeEst, a.probeAt, a.nextProbe = true, est, now, now.Add(a.probeGap)
 	return Probe{Bps: pad, Slot: b.Slot, Layer: b.Layer}
 }
 

@@ -518,10 +518,67 @@ func TestProbe(t *testing.T) {
 		}
 	})
 	// The first allocation is an upgrade (from nothing): no probe while
-	// it is being tried, for UpDelay.
-	want := []float64{3, 8, 18, 38, 78, 138, 198, 258, 263}
+	// it is being tried, for UpDelay. Then the gap doubles up to 30 s
+	// while the estimate stays; at 200 s it has risen by 10 %: the last
+	// probe (188 s) worked, the next follows 5 s after it, then the gap
+	// doubles again.
+	want := []float64{3, 8, 18, 38, 68, 98, 128, 158, 188, 200, 205, 215, 235, 265}
 	if !slices.Equal(probes, want) {
 		t.Fatalf("probes at %v s, want %v", probes, want)
+	}
+}
+
+// TestProbeFromLoss: a receiver whose video is paused, judged by loss
+// alone, sends only its audio; a probe must send more than the estimate
+// to test it, up to 1.5 × the estimate.
+func TestProbeFromLoss(t *testing.T) {
+	s := newSim(40_000, camera(0, WishHigh))
+	s.in.CanProbe, s.in.FromLoss, s.in.Sent = true, true, 30_000
+	var first Result
+	s.run(10*time.Second, fixed(80_000), func(now time.Duration, r Result) {
+		if r.Probe.Bps > 0 && first.Probe.Bps == 0 {
+			first = r
+		}
+	})
+	// S0T0 needs (40k + 60k) × 1.15 = 115k, aimed at with 5 % more,
+	// 120.75k; 1.5 × 80k = 120k is less: the probe brings what is sent
+	// (30k) to 120k.
+	if first.Probe.Layer != L(0, 0) || first.Probe.Bps != 90_000 {
+		t.Fatalf("probe %+v, want 90,000 bit/s towards S0T0", first.Probe)
+	}
+	s.in.FromLoss = false // a REMB of 80k: a quarter more than is sent
+	s.a = Allocator{}
+	first = Result{}
+	s.run(10*time.Second, fixed(80_000), func(now time.Duration, r Result) {
+		if r.Probe.Bps > 0 && first.Probe.Bps == 0 {
+			first = r
+		}
+	})
+	if first.Probe.Bps != 20_000 {
+		t.Fatalf("probe %+v, want 20,000 bit/s", first.Probe)
+	}
+}
+
+// TestSteep: a shed is steep when what was forwarded costs more than 4/3
+// of what the estimate now leaves for video.
+func TestSteep(t *testing.T) {
+	tests := []struct {
+		est         int
+		shed, steep bool
+	}{
+		{2_900_000, false, false},
+		{1_300_000, true, false}, // keep 1.2M for S2T2's 1.5M
+		{500_000, true, true},    // keep 400k
+	}
+	for _, tc := range tests {
+		s := newSim(100_000, camera(0, WishHigh))
+		s.run(10*time.Second, fixed(3_000_000), nil)
+		if l := s.in.Slots[0].Current; l != L(2, 2) {
+			t.Fatalf("at 3 Mbit/s: %v", l)
+		}
+		if r := s.call(tc.est); r.Shed != tc.shed || r.Steep != tc.steep {
+			t.Errorf("3 Mbit/s → %d: shed %v steep %v, want %v %v", tc.est, r.Shed, r.Steep, tc.shed, tc.steep)
+		}
 	}
 }
 

@@ -40,11 +40,10 @@ const (
 	// quiet is how long after a sign of congestion (loss of 2 % or more,
 	// a REMB lower by more than 5 %) the estimator forbids probing.
 	quiet = 5 * time.Second
-	// feedbackFresh: without any REMB or loss report for that long the
-	// estimate is not being checked, so it cannot be probed either.
-	feedbackFresh = 5 * time.Second
-	// sentWindow is the shortest window the sent rate is measured over.
-	sentWindow = 250 * time.Millisecond
+	// sentWindow is the shortest window the sent rate is measured over,
+	// sampleWindow the shortest of Sample's.
+	sentWindow   = 250 * time.Millisecond
+	sampleWindow = 200 * time.Millisecond
 )
 
 // Source says where an estimate comes from.
@@ -89,7 +88,13 @@ func (s Source) String() string {
 //     worth), but only while at least 3/4 of the estimate is actually sent
 //     (otherwise the link is not tested, and the estimate holds);
 //     2 % ≤ f ≤ 10 %: hold;
-//     f > 10 %: × (1 − f/2), at most once per 300 ms.
+//     f > 10 %: × (1 − f/2), at most once per 300 ms, and at most what
+//     got through, sent × (1 − f): a link losing that much is full, and
+//     what it delivered is what it carries (so a steep fall is followed
+//     in one report, not in several).
+//     And below 2 %, when more than the estimate was sent (a probe), the
+//     estimate rises to what got through: the rate sent since the last
+//     report, or the highest rate [Estimator.Sample] measured meanwhile.
 //     And without a fresh REMB, when loss above 2 % appears (the report
 //     before had less) while at least 3/4 of the estimate is sent, the
 //     rate also comes down to what got through, sent × (1 − f): what was
@@ -100,12 +105,16 @@ func (s Source) String() string {
 //   - Every value is bounded to [MinEstimate, MaxEstimate] (30 kbit/s .. 10
 //     Mbit/s).
 //
+// The sent rate counts everything sent to the receiver, audio included,
+// since the previous loss report.
+//
 // [Estimator.CanProbe] says whether the estimate may be tested by sending
 // more than it (see [Input.CanProbe]).
 //
 // An Estimator is safe for concurrent use; OnSent is a single atomic add.
 type Estimator struct {
-	sent atomic.Int64 // bytes since sentFrom
+	sent   atomic.Int64 // bytes since sentFrom
+	sample atomic.Int64 // bytes since sampleAt
 
 	mu       sync.Mutex
 	rate     float64 // loss-based rate, bits/s; tracks the REMB when !limited
@@ -123,6 +132,10 @@ type Estimator struct {
 	sentFrom time.Time
 	hasSent  bool
 	sentRate float64 // bits/s over the last window
+
+	sampleAt  time.Time
+	hasSample bool
+	peak      float64 // highest sampled rate since the last loss report
 }
 
 // NewEstimator returns an estimator at InitialEstimate.
@@ -136,7 +149,28 @@ func NewEstimator() *Estimator {
 func (e *Estimator) OnSent(bytes int, now time.Time) {
 	if bytes > 0 {
 		e.sent.Add(int64(bytes))
+		e.sample.Add(int64(bytes))
 	}
+}
+
+// Sample measures the rate sent since the previous call (if at least
+// 200 ms ago). Call it every 250..500 ms (the allocator's cadence): the
+// highest rate sampled between two loss reports is what a probe shorter
+// than their interval sent, which the report's average would dilute.
+func (e *Estimator) Sample(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.hasSample {
+		e.sample.Store(0)
+		e.sampleAt, e.hasSample = now, true
+		return
+	}
+	d := now.Sub(e.sampleAt)
+	if d < sampleWindow {
+		return
+	}
+	e.peak = max(e.peak, float64(e.sample.Swap(0))*8/d.Seconds())
+	e.sampleAt = now
 }
 
 // OnREMB records a REMB value from the receiver.
@@ -185,15 +219,24 @@ func (e *Estimator) OnLoss(fractionLost uint8, now time.Time) {
 	used := e.sentRate*usedDen >= e.rate*usedNum
 	onset := fractionLost > lossLow && !e.lossy
 	e.lossy = fractionLost > lossLow
+	got := e.sentRate * (1 - float64(fractionLost)/256)
 	switch {
 	case fractionLost <= lossLow:
 		if used {
 			e.rate *= math.Pow(lossGrowth, dt.Seconds())
 		}
+		// The peak is from the samples between this report and the
+		// last: a probe within them.
+		if carried := max(e.sentRate, e.peak) * (1 - float64(fractionLost)/256); carried > e.rate {
+			e.rate = carried
+		}
 	case fractionLost > lossHigh:
 		if !e.hasCut || now.Sub(e.cutAt) >= decreaseEvery {
 			e.rate *= 1 - float64(fractionLost)/512
 			e.cutAt, e.hasCut = now, true
+		}
+		if e.sentRate > 0 {
+			e.rate = min(e.rate, got)
 		}
 	}
 	if onset && used && !e.ceilingIsREMB(now) {
@@ -201,7 +244,14 @@ func (e *Estimator) OnLoss(fractionLost uint8, now time.Time) {
 		// is no REMB (no delay signal): what was just sent found the
 		// bottleneck. Holding there would stay above it for good at
 		// up to 10 % loss; what got through is what the link carries.
-		e.rate = min(e.rate, e.sentRate*(1-float64(fractionLost)/256))
+		e.rate = min(e.rate, got)
+	}
+	// The next samples start here: one straddling the report would
+	// credit the next report with what this one judged.
+	e.peak = 0
+	if e.hasSample {
+		e.sample.Store(0)
+		e.sampleAt = now
 	}
 	e.rate = clamp(e.rate)
 	if e.rate >= ceiling {
@@ -221,6 +271,14 @@ func (e *Estimator) Estimate(now time.Time) int {
 	return int(e.rate)
 }
 
+// Sent returns the rate sent to the receiver, bits/s, measured between
+// its last loss reports (0 before two of them).
+func (e *Estimator) Sent() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return int(e.sentRate)
+}
+
 // Source says where the estimate comes from now.
 func (e *Estimator) Source(now time.Time) Source {
 	e.mu.Lock()
@@ -235,14 +293,16 @@ func (e *Estimator) Source(now time.Time) Source {
 }
 
 // CanProbe reports whether the estimate may be tested by sending more than
-// it: there is live feedback to judge the test by (a fresh REMB or a loss
-// report within 5 s), and no sign of congestion (loss of 2 % or more, a
-// REMB lower by more than 5 %) within the last 5 s.
+// it: the receiver has sent feedback (a REMB or a loss report) at least
+// once, and no sign of congestion (loss of 2 % or more, a REMB lower by
+// more than 5 %) within the last 5 s. The feedback need not be live: a
+// browser stops reporting on slots that receive nothing, so a receiver
+// whose video is paused falls silent, and a probe is what brings its
+// reports back.
 func (e *Estimator) CanProbe(now time.Time) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	live := e.ceilingIsREMB(now) || (e.hasLoss && now.Sub(e.lossAt) < feedbackFresh)
-	return live && (!e.hasCong || now.Sub(e.congAt) >= quiet)
+	return (e.hasREMB || e.hasLoss) && (!e.hasCong || now.Sub(e.congAt) >= quiet)
 }
 
 func (e *Estimator) fresh(now time.Time) bool { return now.Sub(e.rembAt) < REMBFresh }

@@ -66,6 +66,7 @@ const (
 	sendNothing  sending = iota
 	sendEstimate         // exactly the estimate (the link is used)
 	sendHalf             // half the estimate (application-limited)
+	sendDouble           // twice the estimate (a probe)
 )
 
 func runEstimator(t *testing.T, e *Estimator, how sending, steps []step) {
@@ -79,6 +80,8 @@ func runEstimator(t *testing.T, e *Estimator, how sending, steps []step) {
 			case sendEstimate:
 			case sendHalf:
 				rate /= 2
+			case sendDouble:
+				rate *= 2
 			default:
 				rate = 0
 			}
@@ -178,19 +181,37 @@ func TestEstimator(t *testing.T) {
 			remb(2, 900_000), loss(2, 13),
 			want(2, 900_000, 900_000, "remb"),
 		)},
-		{"loss > 10 % cuts by rate × (1 − loss/2)", sendEstimate, seq(
-			loss(1, 51), // 20 %: × (1 − 51/512)
+		{"loss > 10 % cuts by rate × (1 − loss/2), and to what got through", sendEstimate, seq(
+			loss(1, 51), // 20 %: × (1 − 51/512); nothing measured sent yet
 			want(1, 540_200, 540_300, "loss"),
-			loss(2, 51),
-			want(2, 486_300, 486_500, "loss"),
-			loss(3, 128), // 50 %: × 0.75
-			want(3, 364_800, 364_900, "loss"),
+			loss(2, 51), // 540k sent: 540k × (1 − 51/256) got through
+			want(2, 432_300, 432_500, "loss"),
+			loss(3, 128), // 50 %: 432k × 0.5 (× 0.75 would be more)
+			want(3, 216_100, 216_300, "loss"),
+		)},
+		{"a steep fall is followed in one report", sendEstimate, seq(
+			losses(0, 3, 0),
+			want(3, 755_000, 757_000, "loss"), // 600k × 1.08³
+			loss(4, 200),                      // 78 % lost: 756k × 56/256
+			want(4, 164_000, 166_000, "loss"),
+		)},
+		{"without REMB, more than the estimate sent without loss raises it to what got through", sendDouble, seq(
+			loss(0, 0),
+			loss(1, 0), // 1.2 Mbit/s sent
+			want(1, 1_199_000, 1_201_000, "loss"),
+			loss(2, 3), // 2.4 Mbit/s, 1.2 % lost
+			want(2, 2_370_000, 2_373_000, "loss"),
+		)},
+		{"with a fresh REMB, it stays under the REMB", sendDouble, seq(
+			remb(0, 900_000), loss(0, 0),
+			remb(1, 900_000), loss(1, 0),
+			want(1, 900_000, 900_000, "remb"),
 		)},
 		{"reports together cut once (decreases ≥ 300 ms apart)", sendEstimate, seq(
 			loss(1, 128), loss(1, 128), loss(1.1, 128),
 			want(1.1, 450_000, 450_000, "loss"),
-			loss(1.3, 128),
-			want(1.3, 337_500, 337_500, "loss"),
+			loss(1.3, 128), // and to what got through of 0.3 s at 450k
+			want(1.3, 224_000, 226_000, "loss"),
 		)},
 		{"the loss-based estimate has a floor", sendEstimate, seq(
 			losses(1, 30, 255),
@@ -199,12 +220,12 @@ func TestEstimator(t *testing.T) {
 		{"heavy loss lowers a fresh REMB, recovers up to it, never above", sendEstimate, seq(
 			remb(0, 2_000_000),
 			loss(0, 0),
-			loss(1, 77), // 30 %: × (1 − 77/512) = 0.8496
+			loss(1, 77), // 30 %: what got through, 2M × (1 − 77/256)
 			remb(1.5, 2_000_000),
-			want(1.5, 1_690_000, 1_710_000, "remb"),
+			want(1.5, 1_390_000, 1_410_000, "remb"),
 			losses(2, 2, 0), // 1 s of growth: × 1.08
 			remb(2.5, 2_000_000),
-			want(2.5, 1_820_000, 1_850_000, "remb"),
+			want(2.5, 1_500_000, 1_520_000, "remb"),
 			losses(3, 6, 0), // back to the REMB, and held there
 			remb(6.5, 2_000_000),
 			want(6.5, 2_000_000, 2_000_000, "remb"),
@@ -240,13 +261,12 @@ func TestEstimator(t *testing.T) {
 			loss(6, 0),
 			canProbe(6, true),
 		)},
-		{"no probing without live feedback", sendEstimate, seq(
-			remb(0, 1_000_000),
+		{"probing needs feedback once, not live: a paused receiver falls silent", sendEstimate, seq(
+			canProbe(3, false), // no feedback yet
+			remb(4, 1_000_000),
 			canProbe(4, true),
-			canProbe(5.5, false), // REMB stale, no loss reports
-			loss(6, 0),
-			canProbe(6, true),
-			canProbe(11.5, false), // last report 5.5 s ago
+			canProbe(9.5, true), // REMB stale, no loss reports
+			canProbe(60, true),
 		)},
 	}
 	for _, tc := range tests {

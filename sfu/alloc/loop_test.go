@@ -47,7 +47,9 @@ func (p *loop) run(d, warmup time.Duration) {
 	for end := p.now + d; p.now < end; p.now += tick {
 		now := at(p.now)
 		if p.now%(250*time.Millisecond) == 0 {
-			p.in.Estimate, p.in.CanProbe = p.e.Estimate(now), p.e.CanProbe(now)
+			p.e.Sample(now)
+			p.in.Estimate, p.in.CanProbe, p.in.Sent = p.e.Estimate(now), p.e.CanProbe(now), p.e.Sent()
+			p.in.FromLoss = p.e.Source(now) != SourceREMB
 			r := p.a.Allocate(now, p.in)
 			cur := layers(r)
 			for i := range p.in.Slots {
@@ -182,5 +184,52 @@ func TestLoopCapacityDrop(t *testing.T) {
 	t.Log(p)
 	if p.over > 0 {
 		t.Errorf("%d of %d allocations over the new capacity after 2 s", p.over, p.allocs)
+	}
+}
+
+// TestLoopWithoutREMBPausesAndComesBack is Chromium watching a camera with
+// its own camera off (it then sends no REMB: only receiver reports). The
+// link falls from 1.5 Mbit/s to 100 kbit/s: the video is paused within
+// two reports; when the link is back, probes (padding: the paused slot
+// sends nothing to test the link with) bring the video back.
+func TestLoopWithoutREMBPausesAndComesBack(t *testing.T) {
+	capacity := 1_500_000
+	l := link{capacity: func(time.Duration) int { return capacity }}
+	p := newLoop(&l, 40_000, cameras(1, WishHigh)...)
+	p.run(60*time.Second, 0)
+	t.Log(p)
+	if p.last[0] == Off {
+		t.Fatalf("no video on a free link: %v", p)
+	}
+	capacity = 80_000
+	p.run(2*time.Second, 0)
+	t.Log(p)
+	if p.need() > capacity {
+		t.Errorf("2 s after the fall the layers take %d of %d", p.need(), capacity)
+	}
+	p.over, p.allocs = 0, 0
+	p.run(30*time.Second, 0)
+	t.Log(p)
+	if p.over > 0 {
+		t.Errorf("%d of %d allocations over 100 kbit/s", p.over, p.allocs)
+	}
+	capacity = 1_500_000
+	back := time.Duration(-1)
+	for start := p.now; p.now-start < 60*time.Second; {
+		p.run(time.Second, 0)
+		if p.last[0] != Off && back < 0 {
+			back = p.now - start
+		}
+	}
+	t.Log(p)
+	if back < 0 {
+		t.Fatalf("the video did not come back within 60 s: %v", p)
+	}
+	if back > 20*time.Second {
+		t.Errorf("the video came back after %v, want at most 20 s", back)
+	}
+	t.Logf("video back %v after the link", back)
+	if p.last[0] < L(1, 0) {
+		t.Errorf("a minute after the link came back: %v, want at least the middle layer", p.last[0])
 	}
 }
