@@ -14,9 +14,9 @@ import (
 // them. Only on a paused slot (one that carried video and forwards none
 // now): not on a slot that never carried video (Chromium then reports
 // most of the padding lost), and not inside an active run (the numbers of
-// late packets would be taken). A paused
-// slot has nothing else to test the link with, and a receiver whose video
-// is paused stops reporting on it: the padding brings its reports back.
+// late packets would be taken). A paused slot has nothing else to test
+// the link with, and a receiver whose video is paused stops reporting on
+// it: the padding brings its reports back.
 //
 // Padding is sent from the video fan-out (forwardVideo, for every
 // receiver at every packet of the room's video), so no timer runs for it.
@@ -66,20 +66,21 @@ func (p *Participant) maybePad(now int64) {
 			vo.mu.Unlock()
 			continue
 		}
-		sent := 0
-		for range n {
+		var packets, bytes int
+		for ; packets < int(n); packets++ {
 			size := vo.pad(wall)
 			if size == 0 {
 				break
 			}
-			sent += size
+			bytes += size
 		}
 		vo.mu.Unlock()
-		if sent > 0 {
-			p.countSent(sent)
+		if packets > 0 {
+			p.countSent(bytes)
 			st := &p.engine.stats
-			st.padding.Add(uint64(n))
-			st.bytesOut.Add(uint64(sent))
+			st.padding.Add(uint64(packets))
+			st.packetsOut.Add(uint64(packets))
+			st.bytesOut.Add(uint64(bytes))
 		}
 		return
 	}
