@@ -544,7 +544,7 @@ func (c *Client) SendREMB(bps uint64) error {
 		return ErrNoVideo
 	}
 	return pc.WriteRTCP([]rtcp.Packet{
-		&rtcp.ReceiverReport{SSRC: ssrcs[0] ^ 1},
+		&rtcp.ReceiverReport{SSRC: ssrcs[0] ^ 1}, // no report blocks: any sender SSRC of ours
 		&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(bps), SSRCs: ssrcs},
 	})
 }

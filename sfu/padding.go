@@ -11,16 +11,18 @@ import (
 // alloc.ProbeDuration as RTP padding: padding-only packets on one of its
 // video slots, in the slot's own sequence space, so that the receiver's
 // reports count them (lost or not) and its REMB, if it sends one, sees
-// them. A paused slot first; otherwise a slot forwarding video, between
-// two frames. Not on a slot that never carried video: Chromium then
-// reports most of the padding lost. A paused
-// slot has nothing else to test the link with, and a receiver whose video
-// is paused stops reporting on it: the padding brings its reports back.
+// them. Only on a paused slot (one that carried video and forwards none
+// now): not on a slot that never carried video (Chromium then reports
+// most of the padding lost), and not inside an active run (the numbers of
+// late packets would be taken). A paused slot has nothing else to test
+// the link with, and a receiver whose video is paused stops reporting on
+// it: the padding brings its reports back.
 //
 // Padding is sent from the video fan-out (forwardVideo, for every
 // receiver at every packet of the room's video), so no timer runs for it.
-// A receiver with no video yet gets no padding: the probe is lost, and
-// the allocator's schedule tries again later.
+// When no slot is paused, no padding is sent: the probe is lost, and the
+// allocator's schedule tries again later; a loss-based estimate still
+// grows while it is used (alloc.Estimator).
 
 const (
 	// padSize is the padding of one packet: the most an RTP padding
@@ -57,48 +59,38 @@ func (p *Participant) maybePad(now int64) {
 		va.padFrom = now // fell behind (no video for a while): owe nothing
 	}
 	wall := time.Now()
-	// A paused slot first (nothing else to test the link with), else one
-	// that forwards video, between two frames.
-	for pass := range 2 {
-		for j := range p.vout {
-			vo := &p.vout[j]
-			vo.mu.Lock()
-			active := vo.cur.Load() != nil
-			if vo.w == nil || !vo.started || active != (pass == 1) || (active && !vo.endOfFrame) {
-				vo.mu.Unlock()
-				continue
-			}
-			sent := 0
-			for range n {
-				size := vo.pad(wall)
-				if size == 0 {
-					break
-				}
-				sent += size
-			}
+	for j := range p.vout {
+		vo := &p.vout[j]
+		vo.mu.Lock()
+		if vo.w == nil || !vo.started || vo.cur.Load() != nil {
 			vo.mu.Unlock()
-			if sent > 0 {
-				p.countSent(sent)
-				st := &p.engine.stats
-				st.padding.Add(uint64(n))
-				st.bytesOut.Add(uint64(sent))
-			}
-			return
+			continue
 		}
+		var packets, bytes int
+		for ; packets < int(n); packets++ {
+			size := vo.pad(wall)
+			if size == 0 {
+				break
+			}
+			bytes += size
+		}
+		vo.mu.Unlock()
+		if packets > 0 {
+			p.countSent(bytes)
+			st := &p.engine.stats
+			st.padding.Add(uint64(packets))
+			st.packetsOut.Add(uint64(packets))
+			st.bytesOut.Add(uint64(bytes))
+		}
+		return
 	}
 }
 
-// pad writes one padding-only packet on vo (holding mu) and returns its
-// size (0 if it could not be written). It takes the next sequence number,
-// and a NACK for it finds nothing to resend. On a paused slot, a run that
-// starts later follows it (switchTo); in a run, the packets that follow
-// are shifted by one, and late ones from before it are dropped: so it is
-// only written between two frames.
+// pad writes one padding-only packet on vo, a paused slot (holding mu),
+// and returns its size (0 if it could not be written). It takes the next
+// sequence number: a run that starts later follows it (switchTo), and a
+// NACK for it finds nothing to resend.
 func (vo *videoOut) pad(wall time.Time) int {
-	if vo.cur.Load() != nil {
-		vo.seqDelta++
-		vo.padded, vo.padUp = true, vo.upHigh
-	}
 	vo.lastSeq++
 	vo.fill(vo.ssrc, vo.pt, vo.absID, vo.lastSeq, vo.lastTS, false, 0, wall)
 	h := &vo.hdr

@@ -75,17 +75,25 @@ type rtcIn struct {
 type rtcWriter struct{ t *rtcTransport }
 
 func (w *rtcWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
-	var pad [255]byte
 	if h.Padding && h.PaddingSize > 0 && len(payload) == 0 {
-		// rtc.Conn writes the payload as given: the padding is in it.
-		n := h.PaddingSize
-		pad[n-1] = n
-		payload = pad[:n]
+		return w.writePadding(h)
 	}
 	if err := w.t.conn.WriteRTP(h, payload); err != nil {
 		return 0, err
 	}
 	return h.MarshalSize() + len(payload), nil
+}
+
+// writePadding writes a padding-only packet: rtc.Conn writes the payload
+// as given, so the padding goes in it.
+func (w *rtcWriter) writePadding(h *rtp.Header) (int, error) {
+	var pad [255]byte
+	n := h.PaddingSize
+	pad[n-1] = n
+	if err := w.t.conn.WriteRTP(h, pad[:n]); err != nil {
+		return 0, err
+	}
+	return h.MarshalSize() + int(n), nil
 }
 
 // RTCOpener returns the OpenTransport of the rtc engine re: each

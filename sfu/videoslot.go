@@ -63,14 +63,6 @@ type videoOut struct {
 	upHigh   uint16 // highest upstream sequence number of the run
 	run      uint16 // runs since the slot was bound
 	hist     [videoHist]sentVideo
-	// endOfFrame: the newest packet of the run ended a frame (padding
-	// may follow it, padding.go); padUp: padding was inserted after
-	// upstream packet padUp of this run (padded), and older upstream
-	// packets are no longer forwarded, since their sequence numbers are
-	// taken.
-	endOfFrame bool
-	padded     bool
-	padUp      uint16
 
 	packets, octets uint32 // for sender reports
 	nextSR          int64
@@ -143,7 +135,6 @@ func (vo *videoOut) switchTo(l *videoLayer, h *rtp.Header, now int64) {
 	vo.seqDelta = outSeq - h.SequenceNumber
 	vo.tsDelta = outTS - h.Timestamp
 	vo.upHigh = h.SequenceNumber - 1
-	vo.endOfFrame, vo.padded = false, false
 	vo.run++
 	vo.cur.Store(l)
 }
@@ -225,13 +216,9 @@ func (vo *videoOut) replay(l *videoLayer, pkt *rtp.Packet, now int64, wall time.
 // send rewrites and writes one packet of the current run.
 func (vo *videoOut) send(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, now int64, wall time.Time, buf []byte) int {
 	up := pkt.SequenceNumber
-	if vo.padded && !seqBefore(vo.padUp, up) {
-		return 0 // late, from before padding that took its number
-	}
 	newer := seqBefore(vo.upHigh, up)
 	if newer {
 		vo.upHigh = up
-		vo.endOfFrame = pkt.Marker
 	}
 	n, err := vo.rw.Rewrite(buf, pkt.Payload, *d)
 	if err != nil {

@@ -179,10 +179,11 @@ type Allocator struct {
 // needs, adding at most a quarter of the estimate; when the estimate is
 // the loss-based one (Input.FromLoss) and the video takes less than half
 // of it (a receiver whose video is paused), up to 1.5 × the estimate,
-// since only sending more than it tests it. Probes are
-// at least 5 s apart; a probe after which the estimate did not rise by
-// 10 % doubles the gap (up to 60 s); the gap returns to 5 s when a probe
-// worked or when nothing waits.
+// since only sending more than it tests it. Probes are at least 5 s
+// apart; a probe after which the estimate did not rise by 10 % doubles
+// the gap (up to 30 s); once the estimate has risen by 10 % the last
+// probe worked, and the next may follow it 5 s after; the gap also
+// returns to 5 s when nothing waits.
 //
 // Call it at least every 500 ms and whenever the estimate, the slots,
 // their wishes or their rates change.

@@ -29,7 +29,11 @@
 // below 2 % loss (only while the estimate is actually being used), hold up
 // to 10 %, cut by half the loss above; and, with no REMB to tell
 // congestion by delay, loss that appears while the estimate is used brings
-// it down to what got through. Heavy loss also lowers a fresh REMB.
+// it down to what got through. Heavy loss (above 10 %) brings any estimate,
+// a fresh REMB too, down to what got through in one report; a probe that
+// got through without loss raises a loss-based estimate to what it sent.
+// (Chromium sends no REMB at all while it has no sending video stream: a
+// participant with the camera off is judged by loss alone.)
 // Bounded to 30 kbit/s .. 10 Mbit/s, starting at 600 kbit/s.
 // pion/interceptor's GCC is not used: it overshoots (no
 // application-limited detection).
@@ -51,10 +55,13 @@
 //
 // When an upgrade waits on an estimate that only more traffic can raise
 // (a REMB follows what it receives; the loss-based estimate grows only
-// while used), the allocator proposes a probe ([Probe]): send the missing
-// bitrate, at most a quarter of the estimate, for a second, as padding or
-// as the upgrade itself; not during an upgrade's first 3 s; at most every
-// 5 s, backing off to 60 s while probes fail.
+// while used), the allocator proposes a probe ([Probe]): send, as
+// padding for a second, what brings the rate sent up to what the upgrade
+// needs, adding at most a quarter of the estimate (up to 1.5 × a
+// loss-based estimate when the video is paused: only more than it tests
+// it); not during an upgrade's first 3 s; at most every 5 s, backing off
+// to 30 s while probes fail. A steep shed ([Result.Steep]) tells the
+// caller to stop the layers it drops at once.
 //
 // # Publisher demand
 //
@@ -71,7 +78,8 @@
 //   - every REMB from it: Estimator.OnREMB; every receiver report:
 //     Estimator.OnLoss with the worst fraction lost of its video blocks;
 //   - every 250..500 ms, and when its slots, wishes or the sources' rates
-//     change: Allocator.Allocate with the estimate, CanProbe, the audio
+//     change: Estimator.Sample, then Allocator.Allocate with the estimate,
+//     CanProbe, Sent, whether the estimate is loss-based, the audio
 //     bitrate sent to it and its slots in priority order (Current being
 //     what each slot really forwards); then forward each slot's target
 //     temporal layer at once, ask for a keyframe of the target spatial

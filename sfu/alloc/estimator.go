@@ -113,8 +113,7 @@ func (s Source) String() string {
 //
 // An Estimator is safe for concurrent use; OnSent is a single atomic add.
 type Estimator struct {
-	sent   atomic.Int64 // bytes since sentFrom
-	sample atomic.Int64 // bytes since sampleAt
+	total atomic.Int64 // bytes ever sent
 
 	mu       sync.Mutex
 	rate     float64 // loss-based rate, bits/s; tracks the REMB when !limited
@@ -129,13 +128,33 @@ type Estimator struct {
 	hasCut   bool
 	congAt   time.Time // last sign of congestion
 	hasCong  bool
-	sentFrom time.Time
-	hasSent  bool
-	sentRate float64 // bits/s over the last window
+	sentW    window  // between loss reports
+	sentRate float64 // bits/s over the last of them
+	sampleW  window  // between Sample calls
+	peak     float64 // highest sampled rate since the last loss report
+}
 
-	sampleAt  time.Time
-	hasSample bool
-	peak      float64 // highest sampled rate since the last loss report
+// window measures a rate from the cumulative byte count.
+type window struct {
+	mark    int64 // the count at from
+	from    time.Time
+	started bool
+}
+
+// rate returns the bits/s since the window's start, if at least least
+// ago, and starts the next window now; the first call only starts one.
+func (w *window) rate(total int64, now time.Time, least time.Duration) (float64, bool) {
+	if !w.started {
+		w.mark, w.from, w.started = total, now, true
+		return 0, false
+	}
+	d := now.Sub(w.from)
+	if d < least {
+		return 0, false
+	}
+	r := float64(total-w.mark) * 8 / d.Seconds()
+	w.mark, w.from = total, now
+	return r, true
 }
 
 // NewEstimator returns an estimator at InitialEstimate.
@@ -148,8 +167,7 @@ func NewEstimator() *Estimator {
 // rate is measured between loss reports.
 func (e *Estimator) OnSent(bytes int, now time.Time) {
 	if bytes > 0 {
-		e.sent.Add(int64(bytes))
-		e.sample.Add(int64(bytes))
+		e.total.Add(int64(bytes))
 	}
 }
 
@@ -160,17 +178,9 @@ func (e *Estimator) OnSent(bytes int, now time.Time) {
 func (e *Estimator) Sample(now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.hasSample {
-		e.sample.Store(0)
-		e.sampleAt, e.hasSample = now, true
-		return
+	if r, ok := e.sampleW.rate(e.total.Load(), now, sampleWindow); ok {
+		e.peak = max(e.peak, r)
 	}
-	d := now.Sub(e.sampleAt)
-	if d < sampleWindow {
-		return
-	}
-	e.peak = max(e.peak, float64(e.sample.Swap(0))*8/d.Seconds())
-	e.sampleAt = now
 }
 
 // OnREMB records a REMB value from the receiver.
@@ -219,7 +229,8 @@ func (e *Estimator) OnLoss(fractionLost uint8, now time.Time) {
 	used := e.sentRate*usedDen >= e.rate*usedNum
 	onset := fractionLost > lossLow && !e.lossy
 	e.lossy = fractionLost > lossLow
-	got := e.sentRate * (1 - float64(fractionLost)/256)
+	delivered := 1 - float64(fractionLost)/256
+	got := e.sentRate * delivered
 	switch {
 	case fractionLost <= lossLow:
 		if used {
@@ -227,7 +238,7 @@ func (e *Estimator) OnLoss(fractionLost uint8, now time.Time) {
 		}
 		// The peak is from the samples between this report and the
 		// last: a probe within them.
-		if carried := max(e.sentRate, e.peak) * (1 - float64(fractionLost)/256); carried > e.rate {
+		if carried := max(e.sentRate, e.peak) * delivered; carried > e.rate {
 			e.rate = carried
 		}
 	case fractionLost > lossHigh:
@@ -249,9 +260,8 @@ func (e *Estimator) OnLoss(fractionLost uint8, now time.Time) {
 	// The next samples start here: one straddling the report would
 	// credit the next report with what this one judged.
 	e.peak = 0
-	if e.hasSample {
-		e.sample.Store(0)
-		e.sampleAt = now
+	if e.sampleW.started {
+		e.sampleW.mark, e.sampleW.from = e.total.Load(), now
 	}
 	e.rate = clamp(e.rate)
 	if e.rate >= ceiling {
@@ -314,17 +324,9 @@ func (e *Estimator) congested(now time.Time) { e.congAt, e.hasCong = now, true }
 // measureSent updates the sent rate from the bytes counted since the last
 // measurement, if at least sentWindow has passed.
 func (e *Estimator) measureSent(now time.Time) {
-	if !e.hasSent {
-		e.sent.Store(0)
-		e.sentFrom, e.hasSent = now, true
-		return
+	if r, ok := e.sentW.rate(e.total.Load(), now, sentWindow); ok {
+		e.sentRate = r
 	}
-	d := now.Sub(e.sentFrom)
-	if d < sentWindow {
-		return
-	}
-	e.sentRate = float64(e.sent.Swap(0)) * 8 / d.Seconds()
-	e.sentFrom = now
 }
 
 func clamp(v float64) float64 {
