@@ -35,6 +35,7 @@ const (
 // videoAlloc is one receiver's estimate and allocation state.
 type videoAlloc struct {
 	est  *alloc.Estimator
+	tw   *twccSender  // transport-wide numbers of the video slots' packets
 	next atomic.Int64 // nanotime of the next periodic allocation
 
 	// A probe's padding (padding.go): until padUntil (nanotime), padBps
@@ -56,6 +57,7 @@ type videoAlloc struct {
 func newVideoAlloc(n int) *videoAlloc {
 	return &videoAlloc{
 		est:     alloc.NewEstimator(),
+		tw:      &twccSender{},
 		slots:   make([]alloc.Slot, 0, n),
 		outs:    make([]*videoOut, 0, n),
 		layers:  make([][alloc.NumSpatial]*videoLayer, n),

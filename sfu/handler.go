@@ -82,6 +82,14 @@ func (h *peerHandler) RTCP(ssrc uint32, b []byte) {
 // is dropped.
 func (h *peerHandler) rtcpPacket(ssrc uint32, b []byte) {
 	p := h.p()
+	if len(b) >= 12 && b[1] == rtcpRTPFB && b[0]&0x1f == fmtTransportCC {
+		// About the whole connection; taken in the call for the media
+		// SSRC it names (the compound comes once per SSRC it names).
+		if binary.BigEndian.Uint32(b[8:12]) == ssrc {
+			p.handleTransportFeedback(b, p.engine.nanotime())
+		}
+		return
+	}
 	for i := range p.out {
 		if p.slotSSRC[i] == ssrc {
 			p.handleRTCP(i, b)

@@ -95,6 +95,7 @@ func (vo *videoOut) pad(wall time.Time) int {
 	vo.fill(vo.ssrc, vo.pt, vo.absID, vo.lastSeq, vo.lastTS, false, 0, wall)
 	h := &vo.hdr
 	h.CSRC = h.CSRC[:0]
+	vo.stamp(padSize, wall)
 	h.Padding, h.PaddingSize = true, padSize
 	_, err := vo.w.WriteRTP(h, nil)
 	size := h.MarshalSize() + padSize

@@ -112,7 +112,7 @@ func (st *slotState) rewrite(pub *Participant, source, epoch uint32, h *rtp.Head
 // fill writes every field of o.hdr: a packet of stream ssrc (payload type
 // pt, audio-level extension levelID, 0 = none) whose CSRC is source.
 func (o *rtpOut) fill(ssrc uint32, pt, levelID uint8, seq uint16, ts uint32, marker bool, source uint32, level uint8, hasLevel bool) {
-	h := fillHeader(&o.hdr, &o.csrc, &o.ext, ssrc, pt, seq, ts, marker, source)
+	h := fillHeader(&o.hdr, &o.csrc, o.ext[:], ssrc, pt, seq, ts, marker, source)
 	if hasLevel && levelID != 0 {
 		o.level[0] = level
 		_ = h.SetExtension(levelID, o.level[:])
@@ -122,7 +122,7 @@ func (o *rtpOut) fill(ssrc uint32, pt, levelID uint8, seq uint16, ts uint32, mar
 // fillHeader writes every field of h, without extensions yet: a packet of
 // stream ssrc whose CSRC is source. csrc and ext are the header's own
 // storage, so that SetExtension and the CSRC list allocate nothing.
-func fillHeader(h *rtp.Header, csrc *[1]uint32, ext *[1]rtp.Extension, ssrc uint32, pt uint8, seq uint16, ts uint32, marker bool, source uint32) *rtp.Header {
+func fillHeader(h *rtp.Header, csrc *[1]uint32, ext []rtp.Extension, ssrc uint32, pt uint8, seq uint16, ts uint32, marker bool, source uint32) *rtp.Header {
 	h.Version = 2
 	h.Padding = false
 	h.PaddingSize = 0

@@ -69,6 +69,10 @@ type Stats struct {
 	// PaddingPackets: padding-only packets sent to probe receivers'
 	// links (padding.go).
 	PaddingPackets uint64
+	// TransportFeedback: transport-wide congestion control feedback
+	// packets read from receivers (twcc.go); DelayCuts: the times one of
+	// them saw a receiver's link queue filling and cut its estimate.
+	TransportFeedback, DelayCuts uint64
 
 	// Participants whose media connection is up, by how it reaches the
 	// server (gauges).
@@ -95,6 +99,8 @@ type counters struct {
 	videoOff, videoBad, pli    atomic.Uint64
 	keyframeReuse              atomic.Uint64
 	padding                    atomic.Uint64
+	transportFeedback          atomic.Uint64
+	delayCuts                  atomic.Uint64
 
 	connected                      [connKinds]atomic.Int64
 	neverConnected, connectionLost atomic.Uint64
@@ -125,6 +131,8 @@ func (c *counters) snapshot() Stats {
 		KeyframeRequests:  c.pli.Load(),
 		KeyframeReuse:     c.keyframeReuse.Load(),
 		PaddingPackets:    c.padding.Load(),
+		TransportFeedback: c.transportFeedback.Load(),
+		DelayCuts:         c.delayCuts.Load(),
 
 		ConnectedUDP:   c.connected[ConnUDP].Load(),
 		ConnectedTCP:   c.connected[ConnTCP].Load(),

@@ -97,6 +97,7 @@ type OutStream struct {
 	PayloadType   uint8
 	AudioLevelID  uint8 // header extension ids; 0 = not negotiated
 	AbsSendTimeID uint8
+	TransportCCID uint8 // transport-wide sequence numbers (twcc.go)
 }
 
 // StreamWriter sends RTP packets on one outgoing stream. A padding-only

@@ -376,6 +376,8 @@ func (s *slotTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			o.AudioLevelID = uint8(h.ID)
 		case absSendTimeURI:
 			o.AbsSendTimeID = uint8(h.ID)
+		case transportCCURI:
+			o.TransportCCID = uint8(h.ID)
 		}
 	}
 	s.t.h.Bound(s.out, o)

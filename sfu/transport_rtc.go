@@ -138,9 +138,12 @@ var (
 	rtcOpus = rtc.Codec{PayloadType: opusPayloadType, Name: "opus", ClockRate: opusClockRate, Channels: 2,
 		Fmtp: "minptime=10;useinbandfec=1", Feedback: []string{"nack"}}
 	rtcVP8 = rtc.Codec{PayloadType: vp8PayloadType, Name: "VP8", ClockRate: videoClockRate,
-		Feedback: []string{"nack", "nack pli", "ccm fir", "goog-remb"}}
+		Feedback: []string{"nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"}}
 	rtcAudioExt = []rtc.Extension{{ID: 1, URI: audioLevelURI}}
 	rtcVideoExt = []rtc.Extension{{ID: 2, URI: absSendTimeURI}, {ID: 3, URI: midURI}, {ID: 4, URI: ridURI}, {ID: 5, URI: repairedRIDURI}}
+	// The slots (sendonly) also carry transport-wide sequence numbers
+	// (twcc.go); a camera m-line does not, as in openPion.
+	rtcSlotExt = append(rtcVideoExt[:len(rtcVideoExt):len(rtcVideoExt)], rtc.Extension{ID: 6, URI: transportCCURI})
 )
 
 // media is the Layout's m-lines, in openPion's order.
@@ -153,6 +156,9 @@ func (t *rtcTransport) media() []rtc.Media {
 			m.Codecs, m.Extensions = []rtc.Codec{rtcOpus}, rtcAudioExt
 		} else {
 			m.Codecs, m.Extensions, m.RTCPRsize = []rtc.Codec{rtcVP8}, rtcVideoExt, true
+			if dir == rtc.SendOnly {
+				m.Extensions = rtcSlotExt
+			}
 		}
 		if out >= 0 {
 			m.SSRCs, m.CNAME, m.StreamID, m.TrackID = []uint32{t.outSSRC[out]}, streamID, streamID, track
@@ -310,6 +316,7 @@ func (t *rtcTransport) bind() {
 		t.h.Bound(out, OutStream{
 			Writer: &t.writers[out], SSRC: t.outSSRC[out], PayloadType: c.PayloadType,
 			AudioLevelID: m.ExtensionID(audioLevelURI), AbsSendTimeID: m.ExtensionID(absSendTimeURI),
+			TransportCCID: m.ExtensionID(transportCCURI),
 		})
 	}
 }

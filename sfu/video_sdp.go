@@ -17,7 +17,8 @@ const (
 )
 
 // Header extensions of video m-lines: abs-send-time for the receivers'
-// REMB; mid and the RIDs to tell simulcast layers apart.
+// REMB; mid and the RIDs to tell simulcast layers apart; on the slots
+// (sendonly) transport-wide sequence numbers (twcc.go).
 const (
 	midURI            = "urn:ietf:params:rtp-hdrext:sdes:mid"
 	ridURI            = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
@@ -73,6 +74,7 @@ func registerVideo(m *webrtc.MediaEngine) error {
 			ClockRate: videoClockRate,
 			RTCPFeedback: []webrtc.RTCPFeedback{
 				{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: "goog-remb"},
+				{Type: "transport-cc"},
 			},
 		},
 		PayloadType: vp8PayloadType,
@@ -84,5 +86,9 @@ func registerVideo(m *webrtc.MediaEngine) error {
 			return err
 		}
 	}
-	return nil
+	// Transport-wide sequence numbers on what the server sends only
+	// (twcc.go): on a camera m-line the browser would number its packets
+	// and wait for feedback the server does not send.
+	return m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: transportCCURI},
+		webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverDirectionSendonly)
 }

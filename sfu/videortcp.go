@@ -17,6 +17,7 @@ const (
 	rtcpRTPFB        = 205
 	rtcpPSFB         = 206
 	fmtNACK          = 1
+	fmtTransportCC   = 15
 	fmtPLI, fmtFIR   = 1, 4
 	fmtAFB           = 15 // application layer feedback: REMB
 	rembIdentifier   = 0x52454d42
@@ -29,6 +30,9 @@ func (p *Participant) bindVideo(j int, s OutStream) {
 	vo := &p.vout[j]
 	vo.mu.Lock()
 	vo.bind(s)
+	if p.va != nil {
+		vo.tw = p.va.tw
+	}
 	vo.mu.Unlock()
 	if p.videoReady.Swap(true) {
 		return

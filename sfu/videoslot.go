@@ -52,6 +52,8 @@ type videoOut struct {
 	ssrc  uint32
 	pt    uint8
 	absID uint8
+	twID  uint8       // transport-wide sequence number extension, 0 = none
+	tw    *twccSender // the receiver's numbering (with twID)
 	rw    *vp8.Rewriter
 
 	started  bool
@@ -81,22 +83,37 @@ type sentVideo struct {
 	resent  int32 // milliseconds (odd) of the last resend, 0: never
 }
 
-// videoHdr is an RTP header about to be written, with room for its CSRC
-// and abs-send-time, so that handing &hdr to the writer allocates nothing.
+// videoHdr is an RTP header about to be written, with room for its CSRC,
+// abs-send-time and transport-wide sequence number, so that handing &hdr
+// to the writer allocates nothing.
 type videoHdr struct {
 	hdr  rtp.Header
 	csrc [1]uint32
-	ext  [1]rtp.Extension
+	ext  [2]rtp.Extension
 	abs  [3]byte
+	twcc [2]byte
 }
 
 func (o *videoHdr) fill(ssrc uint32, pt, absID uint8, seq uint16, ts uint32, marker bool, source uint32, now time.Time) {
-	h := fillHeader(&o.hdr, &o.csrc, &o.ext, ssrc, pt, seq, ts, marker, source)
+	h := fillHeader(&o.hdr, &o.csrc, o.ext[:], ssrc, pt, seq, ts, marker, source)
 	if absID != 0 {
 		v := absSendTime(now)
 		o.abs = [3]byte{byte(v >> 16), byte(v >> 8), byte(v)}
 		_ = h.SetExtension(absID, o.abs[:])
 	}
+}
+
+// stamp gives the packet just filled its transport-wide sequence number,
+// if the receiver negotiated them, and has it remembered as sent at now
+// with payload bytes of payload (or padding).
+func (vo *videoOut) stamp(payload int, now time.Time) {
+	if vo.twID == 0 || vo.tw == nil {
+		return
+	}
+	h := &vo.hdr
+	s := vo.tw.next(h.MarshalSize()+2+payload, now)
+	vo.twcc = [2]byte{byte(s >> 8), byte(s)}
+	_ = h.SetExtension(vo.twID, vo.twcc[:])
 }
 
 // absSendTime is the abs-send-time of a packet sent at t: seconds in
@@ -108,7 +125,7 @@ func absSendTime(t time.Time) uint32 {
 }
 
 func (vo *videoOut) bind(s OutStream) {
-	vo.w, vo.ssrc, vo.pt, vo.absID = s.Writer, s.SSRC, s.PayloadType, s.AbsSendTimeID
+	vo.w, vo.ssrc, vo.pt, vo.absID, vo.twID = s.Writer, s.SSRC, s.PayloadType, s.AbsSendTimeID, s.TransportCCID
 	if vo.rw == nil {
 		vo.rw = vp8.NewRewriter()
 		vo.lastSeq = uint16(rand.Uint32())
@@ -237,6 +254,7 @@ func (vo *videoOut) send(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, now 
 	}
 	vo.hist[seq%videoHist] = sentVideo{out: seq, up: up, run: vo.run}
 	vo.fill(vo.ssrc, vo.pt, vo.absID, seq, ts, pkt.Marker, l.pub.source, wall)
+	vo.stamp(n, wall)
 	if _, err := vo.w.WriteRTP(&vo.hdr, buf[:n]); err != nil {
 		l.pub.engine.stats.writeError.Add(1)
 		return 0
@@ -369,6 +387,7 @@ func (sub *Participant) retransmitVideo(vo *videoOut, fci []byte) {
 			continue
 		}
 		vo.fill(vo.ssrc, vo.pt, vo.absID, seq, rs.pkt.Timestamp+vo.tsDelta, rs.pkt.Marker, l.pub.source, wall)
+		vo.stamp(n, wall)
 		if _, err := vo.w.WriteRTP(&vo.hdr, rs.out[:n]); err != nil {
 			continue
 		}

@@ -44,6 +44,12 @@ const (
 	// sampleWindow the shortest of Sample's.
 	sentWindow   = 250 * time.Millisecond
 	sampleWindow = 200 * time.Millisecond
+
+	// delayBackoff is the share of what got through the estimate falls
+	// to on a delay overuse (libwebrtc's 0.85); holdFor how long a
+	// building queue stops growth and probes.
+	delayBackoff = 0.85
+	holdFor      = time.Second
 )
 
 // Source says where an estimate comes from.
@@ -128,10 +134,12 @@ type Estimator struct {
 	hasCut   bool
 	congAt   time.Time // last sign of congestion
 	hasCong  bool
-	sentW    window  // between loss reports
-	sentRate float64 // bits/s over the last of them
-	sampleW  window  // between Sample calls
-	peak     float64 // highest sampled rate since the last loss report
+	sentW    window    // between loss reports
+	sentRate float64   // bits/s over the last of them
+	sampleW  window    // between Sample calls
+	peak     float64   // highest sampled rate since the last loss report
+	holdAt   time.Time // last delay feedback saying a queue builds
+	hasHold  bool
 }
 
 // window measures a rate from the cumulative byte count.
@@ -232,6 +240,8 @@ func (e *Estimator) OnLoss(fractionLost uint8, now time.Time) {
 	delivered := 1 - float64(fractionLost)/256
 	got := e.sentRate * delivered
 	switch {
+	case fractionLost <= lossLow && e.holding(now):
+		// The delay feedback sees a queue building: no more.
 	case fractionLost <= lossLow:
 		if used {
 			e.rate *= math.Pow(lossGrowth, dt.Seconds())
@@ -312,7 +322,49 @@ func (e *Estimator) Source(now time.Time) Source {
 func (e *Estimator) CanProbe(now time.Time) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return (e.hasREMB || e.hasLoss) && (!e.hasCong || now.Sub(e.congAt) >= quiet)
+	return (e.hasREMB || e.hasLoss) && (!e.hasCong || now.Sub(e.congAt) >= quiet) && !e.holding(now)
+}
+
+// OnDelay records what a transport-wide feedback says about the link
+// ([DelayDetector]), with the rate the receiver got (bits/s, 0 if not
+// measured yet). It reports whether the estimate was cut.
+//
+//   - DelayOveruse: a sign of congestion (no probe for 5 s), and the
+//     estimate falls to 85 % of what got through (or by 15 % if that is
+//     not measured yet), at most once per 300 ms: the link's queue is
+//     filling and will overflow, audio included, within a second.
+//   - DelayHold: for a second, the estimate does not grow and no probe
+//     is allowed.
+func (e *Estimator) OnDelay(s DelayState, delivered float64, now time.Time) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch s {
+	case DelayHold:
+		e.holdAt, e.hasHold = now, true
+	case DelayOveruse:
+		e.holdAt, e.hasHold = now, true
+		e.congested(now)
+		if e.hasCut && now.Sub(e.cutAt) < decreaseEvery {
+			return false
+		}
+		e.cutAt, e.hasCut = now, true
+		if delivered > 0 {
+			e.rate = min(e.rate, delivered*delayBackoff)
+		} else {
+			e.rate *= delayBackoff
+		}
+		e.rate = clamp(e.rate)
+		if e.ceilingIsREMB(now) && e.rate < e.remb {
+			e.limited = true
+		}
+		return true
+	}
+	return false
+}
+
+// holding: a delay feedback saw a queue building within the last second.
+func (e *Estimator) holding(now time.Time) bool {
+	return e.hasHold && now.Sub(e.holdAt) < holdFor
 }
 
 func (e *Estimator) fresh(now time.Time) bool { return now.Sub(e.rembAt) < REMBFresh }
