@@ -11,6 +11,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -23,7 +24,95 @@ func init() {
 		name: "SimulcastToGo", webrtc: true, engines: []string{"chromium"},
 		why: "Chromium's fake camera is the one that sends simulcast from a file",
 		run: simulcastToGo,
+	}, scenario{
+		name: "FirefoxSimulcastToGo", webrtc: true, engines: []string{"firefox"},
+		why: "Firefox's own fake camera, whose size is its own: the layers are read from its sender",
+		run: firefoxSimulcastToGo,
 	})
+}
+
+// goViewer joins a Go client to room, with one camera slot, and waits
+// until the slot carries participant id.
+func goViewer(t *testing.T, url, room, id string) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	g, err := client.Dial(ctx, url, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	if _, err := g.Join(ctx, client.JoinRequest{Room: room, Name: "Go viewer", WantVideo: true, CameraLayers: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 20*time.Second, "the Go client's slot carries "+id, func() bool { return g.VideoSlot(false, 0).Participant == id })
+	return g
+}
+
+// Firefox publishes its fake camera in the simulcast layers the server's
+// offer asks for; as the Go viewer's REMB falls, its slot goes from the
+// widest layer Firefox sends to a narrower one, at keyframes, the picture
+// IDs running on.
+func firefoxSimulcastToGo(t *testing.T, b *bench) {
+	s, room := videoRoom(t, "simulcast", "open", 1)
+	a := b.withCamera("A")
+	a.joinVideo(room.OrganizerLink, "Ana")
+	allowVideo(t, a)
+	a.cameraOn()
+	defer logVideo(t, s, a)
+	aID := eval[string](a, `window.palabre.self.id`)
+	aSource := uint32(eval[float64](a, `window.palabre.self.source`))
+	var widths []int
+	testkit.Eventually(t, 30*time.Second, "Firefox sends two simulcast layers or more", func() bool {
+		widths = widths[:0]
+		for _, l := range eval[[]struct {
+			RID   string  `json:"rid"`
+			Width float64 `json:"width"`
+		}](a, cameraOutJS) {
+			if l.RID != "" && l.Width > 0 {
+				widths = append(widths, int(l.Width))
+			}
+		}
+		return len(widths) >= 2
+	})
+	widest, narrowest := slices.Max(widths), slices.Min(widths)
+	t.Logf("Firefox's layers: %v px wide", widths)
+	if widest == narrowest {
+		t.Fatalf("Firefox's layers are all %d px wide", widest)
+	}
+	g := goViewer(t, s.URL, "simulcast", aID)
+	for _, step := range []struct {
+		bps   []uint64 // tried in turn until the width is reached
+		width func(int) bool
+		what  string
+	}{
+		{[]uint64{8_000_000}, func(w int) bool { return w == widest }, fmt.Sprintf("the widest layer (%d px)", widest)},
+		{[]uint64{400_000, 200_000, 100_000, 60_000}, func(w int) bool { return w > 0 && w < widest }, "a narrower layer"},
+		{[]uint64{8_000_000}, func(w int) bool { return w == widest }, "the widest again"},
+	} {
+		start := time.Now()
+		k := 0
+		testkit.Eventually(t, 60*time.Second, step.what, func() bool {
+			_ = g.SendREMB(step.bps[min(k/20, len(step.bps)-1)]) // 6 s per value
+			k++
+			time.Sleep(300 * time.Millisecond)
+			return step.width(g.VideoStats(false, 0).Width)
+		})
+		t.Logf("%s: %d px after %v (REMB %d bit/s)", step.what, g.VideoStats(false, 0).Width,
+			time.Since(start).Round(10*time.Millisecond), step.bps[min((k-1)/20, len(step.bps)-1)])
+	}
+	st := g.VideoStats(false, 0)
+	t.Logf("the Go client's slot: %+v", st)
+	if st.PictureGaps != 0 {
+		t.Errorf("picture ID gaps across the layer changes: %+v", st)
+	}
+	if len(st.Sources) != 1 || st.Sources[0] != aSource {
+		t.Errorf("sources %v, want Ana's %d only", st.Sources, aSource)
+	}
+	checkOneNegotiation(t, a, "after the layer changes")
 }
 
 func simulcastToGo(t *testing.T, b *bench) {
@@ -34,21 +123,7 @@ func simulcastToGo(t *testing.T, b *bench) {
 	a.cameraOn()
 	aID := eval[string](a, `window.palabre.self.id`)
 	aSource := uint32(eval[float64](a, `window.palabre.self.source`))
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	g, err := client.Dial(ctx, s.URL, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	if _, err := g.Join(ctx, client.JoinRequest{Room: "simulcast", Name: "Go viewer", WantVideo: true, CameraLayers: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
-	testkit.Eventually(t, 20*time.Second, "the Go client's slot carries Ana", func() bool { return g.VideoSlot(false, 0).Participant == aID })
+	g := goViewer(t, s.URL, "simulcast", aID)
 
 	// REMBs the layers fit in with the allocator's 15 % headroom: Chrome's
 	// 720p simulcast sends about 150, 500 and 1,500 kbit/s.

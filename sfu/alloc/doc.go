@@ -34,6 +34,11 @@
 // got through without loss raises a loss-based estimate to what it sent.
 // (Chromium sends no REMB at all while it has no sending video stream: a
 // participant with the camera off is judged by loss alone.)
+// A delay signal comes first when the receiver sends transport-wide
+// feedback ([DelayDetector]): a queue building on its link holds the
+// estimate, and a queue that keeps growing (the link fell below what is
+// sent) cuts it to 85 % of what arrived, before the queue overflows and
+// the loss reaches the audio ([Estimator.OnDelay]).
 // Bounded to 30 kbit/s .. 10 Mbit/s, starting at 600 kbit/s.
 // pion/interceptor's GCC is not used: it overshoots (no
 // application-limited detection).
@@ -77,6 +82,9 @@
 //   - every RTP packet sent to it: Estimator.OnSent (padding included);
 //   - every REMB from it: Estimator.OnREMB; every receiver report:
 //     Estimator.OnLoss with the worst fraction lost of its video blocks;
+//   - every transport feedback from it: the arrival of each packet
+//     numbered to DelayDetector.Packet, then DelayDetector.Done, whose
+//     answer goes to Estimator.OnDelay (and, if it cut, allocate at once);
 //   - every 250..500 ms, and when its slots, wishes or the sources' rates
 //     change: Estimator.Sample, then Allocator.Allocate with the estimate,
 //     CanProbe, Sent, whether the estimate is loss-based, the audio

@@ -108,6 +108,10 @@ func (s Source) String() string {
 //     there would stay above it for good at up to 10 % loss. Loss that
 //     stays (a lossy radio link) does this once, then holds as the rule
 //     says instead of spiralling down.
+//   - A delay signal from transport-wide feedback ([Estimator.OnDelay]):
+//     a queue building holds the estimate for a second (no growth, no
+//     probe); an overuse cuts it to 85 % of what arrived, whatever its
+//     source, at most once per 300 ms.
 //   - Every value is bounded to [MinEstimate, MaxEstimate] (30 kbit/s .. 10
 //     Mbit/s).
 //
