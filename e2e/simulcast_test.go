@@ -53,9 +53,11 @@ func goViewer(t *testing.T, url, room, id string) *client.Client {
 }
 
 // Firefox publishes its fake camera in the simulcast layers the server's
-// offer asks for; as the Go viewer's REMB falls, its slot goes from the
-// widest layer Firefox sends to a narrower one, at keyframes, the picture
-// IDs running on.
+// offer asks for (it chooses their sizes and rates itself, and changes
+// them with its bandwidth); as the Go viewer's REMB falls below its wider
+// layers' rate, the slot goes to its narrowest layer, and back to the
+// widest when the REMB is high again: at keyframes, the picture IDs
+// running on.
 func firefoxSimulcastToGo(t *testing.T, b *bench) {
 	s, room := videoRoom(t, "simulcast", "open", 1)
 	a := b.withCamera("A")
@@ -65,44 +67,67 @@ func firefoxSimulcastToGo(t *testing.T, b *bench) {
 	defer logVideo(t, s, a)
 	aID := eval[string](a, `window.palabre.self.id`)
 	aSource := uint32(eval[float64](a, `window.palabre.self.source`))
+	type sent struct {
+		RID   string  `json:"rid"`
+		Width float64 `json:"width"`
+		Bytes float64 `json:"bytes"`
+	}
+	// layers returns the width and rate (bit/s, over the time since the
+	// previous call) of each layer Firefox sends.
+	prev, prevAt := map[string]float64{}, time.Now()
+	layers := func() (widths []int, rates []float64) {
+		now := time.Now()
+		for _, l := range eval[[]sent](a, cameraOutJS) {
+			if l.RID == "" || l.Width == 0 {
+				continue
+			}
+			widths = append(widths, int(l.Width))
+			rates = append(rates, (l.Bytes-prev[l.RID])*8/now.Sub(prevAt).Seconds())
+			prev[l.RID] = l.Bytes
+		}
+		prevAt = now
+		return widths, rates
+	}
 	var widths []int
 	testkit.Eventually(t, 30*time.Second, "Firefox sends two simulcast layers or more", func() bool {
-		widths = widths[:0]
-		for _, l := range eval[[]struct {
-			RID   string  `json:"rid"`
-			Width float64 `json:"width"`
-		}](a, cameraOutJS) {
-			if l.RID != "" && l.Width > 0 {
-				widths = append(widths, int(l.Width))
-			}
-		}
-		return len(widths) >= 2
+		widths, _ = layers()
+		return len(widths) >= 2 && slices.Min(widths) < slices.Max(widths)
 	})
-	widest, narrowest := slices.Max(widths), slices.Min(widths)
 	t.Logf("Firefox's layers: %v px wide", widths)
-	if widest == narrowest {
-		t.Fatalf("Firefox's layers are all %d px wide", widest)
-	}
 	g := goViewer(t, s.URL, "simulcast", aID)
+	// The REMB that fits the narrowest layer only: 1.3 × its rate (the
+	// allocator's headroom is 15 %) and 20 kbit/s more, refreshed as
+	// Firefox's rates move.
+	narrowOnly := func() (uint64, func(int) bool) {
+		w, r := layers()
+		if len(w) < 2 {
+			return 150_000, func(int) bool { return false }
+		}
+		i := slices.Index(w, slices.Min(w))
+		return uint64(1.3*r[i]) + 20_000, func(got int) bool { return got == w[i] }
+	}
+	widestNow := func() (uint64, func(int) bool) {
+		w, _ := layers()
+		return 8_000_000, func(got int) bool { return len(w) > 0 && got == slices.Max(w) }
+	}
 	for _, step := range []struct {
-		bps   []uint64 // tried in turn until the width is reached
-		width func(int) bool
-		what  string
-	}{
-		{[]uint64{8_000_000}, func(w int) bool { return w == widest }, fmt.Sprintf("the widest layer (%d px)", widest)},
-		{[]uint64{400_000, 200_000, 100_000, 60_000}, func(w int) bool { return w > 0 && w < widest }, "a narrower layer"},
-		{[]uint64{8_000_000}, func(w int) bool { return w == widest }, "the widest again"},
-	} {
+		what string
+		remb func() (uint64, func(int) bool)
+	}{{"the widest layer", widestNow}, {"the narrowest layer", narrowOnly}, {"the widest again", widestNow}} {
 		start := time.Now()
+		bps, want := step.remb()
 		k := 0
 		testkit.Eventually(t, 60*time.Second, step.what, func() bool {
-			_ = g.SendREMB(step.bps[min(k/20, len(step.bps)-1)]) // 6 s per value
-			k++
+			if k++; k%10 == 0 { // every 3 s
+				bps, want = step.remb()
+				st := g.VideoStats(false, 0)
+				t.Logf("  REMB %d bit/s: %d px, %d keyframes; Ana sends %s", bps, st.Width, st.Keyframes, eval[string](a, `(async () => JSON.stringify(await `+cameraOutJS+`))()`))
+			}
+			_ = g.SendREMB(bps)
 			time.Sleep(300 * time.Millisecond)
-			return step.width(g.VideoStats(false, 0).Width)
+			return want(g.VideoStats(false, 0).Width)
 		})
-		t.Logf("%s: %d px after %v (REMB %d bit/s)", step.what, g.VideoStats(false, 0).Width,
-			time.Since(start).Round(10*time.Millisecond), step.bps[min((k-1)/20, len(step.bps)-1)])
+		t.Logf("%s: %d px after %v (REMB %d bit/s)", step.what, g.VideoStats(false, 0).Width, time.Since(start).Round(10*time.Millisecond), bps)
 	}
 	st := g.VideoStats(false, 0)
 	t.Logf("the Go client's slot: %+v", st)
