@@ -181,8 +181,8 @@ func TestVideoUnderBandwidthCap(t *testing.T) {
 			line += fmt.Sprintf(" reached after %5.1f s", reached.Seconds())
 		}
 		last := got[len(got)-1]
-		report = append(report, fmt.Sprintf("%s; then video %4.0f kbit/s, %4.0f px wide, audio %3.0f kbit/s; audio lost so far %.0f of %.0f; link drops so far %d",
-			line, last.VideoBps/1000, last.Width, last.AudioBps/1000, last.AudioLost, last.AudioPkts+last.AudioLost, drops))
+		report = append(report, fmt.Sprintf("%s; then video %4.0f kbit/s, %4.0f px wide, audio %3.0f kbit/s; audio lost so far %.0f of %.0f; link drops so far %d; delay cuts so far %d",
+			line, last.VideoBps/1000, last.Width, last.AudioBps/1000, last.AudioLost, last.AudioPkts+last.AudioLost, drops, s.Engine.Stats().DelayCuts))
 		return got
 	}
 

@@ -141,6 +141,7 @@ func (p *Participant) handleTransportFeedback(b []byte, now int64) {
 	wall := p.engine.wallAt(now)
 	state, delivered := va.tw.feedback(b, wall)
 	if va.est.OnDelay(state, delivered, wall) {
+		p.log.Debug("delay cut", "delivered", int(delivered), "estimate", va.est.Estimate(wall))
 		p.engine.stats.delayCuts.Add(1)
 		p.allocate(now)
 		return

@@ -27,6 +27,11 @@ var videoClientAPI = sync.OnceValue(func() *webrtc.API {
 	if err := registerVideo(m); err != nil {
 		panic(err)
 	}
+	// As a browser does: the slots' packets carry transport-wide numbers.
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: transportCCURI},
+		webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverDirectionRecvonly); err != nil {
+		panic(err)
+	}
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m),
 		webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
 })
@@ -102,6 +107,9 @@ func BenchmarkForwardVideo(b *testing.B) {
 				b.Fatal(err)
 			}
 			testkit.Eventually(b, 10*time.Second, "slots filled", func() bool { return source(subs[n-1], 0) == pub })
+			if vo := &subs[0].vout[0]; vo.twID == 0 || vo.tw == nil {
+				b.Fatal("the receivers negotiated no transport-wide sequence numbers")
+			}
 			s := newVP8Stream(b, 0xa)
 			var raws [][]byte
 			for range len(s.frames) {

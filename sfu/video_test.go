@@ -152,7 +152,7 @@ func (v *videoRoom) join(t testing.TB, id string) *Participant {
 	ws := make([]*videoWriter, len(p.vout))
 	for j := range p.vout {
 		ws[j] = &videoWriter{keep: true}
-		(*peerHandler)(p).Bound(len(p.out)+j, OutStream{Writer: ws[j], SSRC: p.voutSSRC[j], PayloadType: vp8PayloadType, AbsSendTimeID: 3})
+		(*peerHandler)(p).Bound(len(p.out)+j, OutStream{Writer: ws[j], SSRC: p.voutSSRC[j], PayloadType: vp8PayloadType, AbsSendTimeID: 3, TransportCCID: 4})
 		p.vout[j].nextSR = 1 << 62 // no sender reports: not connected
 	}
 	v.w[p] = ws

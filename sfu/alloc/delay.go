@@ -10,15 +10,23 @@ const (
 	baseBucket = 5 * time.Second
 	// A feedback whose packets waited on average queueHold or more above
 	// the baseline says a queue is building: the estimate holds (no
-	// growth, no probe). queueOveruse or more while the queue grows, or
-	// queueFull whatever it does, says the link is overloaded: the
-	// estimate falls to what got through.
+	// growth, no probe). queueOveruse or more while the queue still grows
+	// (by queueGrowth or more since the previous feedback) says the link
+	// is overloaded: the estimate falls to what got through. A queue
+	// that drains, however long, is not an overuse: after a cut it takes
+	// a while to empty, and cutting again on it would judge the link by
+	// the trickle of packets still leaving it.
 	queueHold    = 25 * time.Millisecond
 	queueOveruse = 50 * time.Millisecond
-	queueFull    = 150 * time.Millisecond
-	// deliveredWindow is the shortest span of arrivals the delivered
-	// rate is measured over.
-	deliveredWindow = 200 * time.Millisecond
+	queueGrowth  = 2 * time.Millisecond
+	// The delivered rate is measured over the arrivals of the last
+	// deliveredWindow (at least deliveredLeast of them): long enough to
+	// hold a keyframe's burst and the small frames after it, so that a
+	// link the sender does not fill is not judged by its quiet moments.
+	deliveredWindow = time.Second
+	deliveredLeast  = 200 * time.Millisecond
+	// feedbackRing: feedbacks kept for it (a browser sends 4 to 20/s).
+	feedbackRing = 32
 )
 
 // DelayState is what one feedback says about the receiver's link.
@@ -76,12 +84,15 @@ type DelayDetector struct {
 	prevQueue    int64 // the previous feedback's mean queueing delay (µs)
 	hasPrevQueue bool
 
-	// delivered rate: arrivals accumulated over deliveredWindow
-	accBytes  int64
-	accFrom   int64
-	accTo     int64
-	accOpen   bool
+	// delivered rate: the last feedbacks' arrivals
+	ring      [feedbackRing]arrivals
+	head      int
 	delivered float64
+}
+
+// arrivals are one feedback's: bytes received between first and last.
+type arrivals struct {
+	bytes, first, last int64
 }
 
 // Packet records one packet the feedback reports received: sent at send
@@ -104,8 +115,10 @@ func (d *DelayDetector) Packet(send, arrive int64, size int) {
 }
 
 // Done judges the feedback whose packets were just given and returns
-// what it says, with the rate the receiver got (bits/s, 0 until
-// measured over at least 200 ms of arrivals).
+// what it says, with the rate the receiver got over the last second of
+// arrivals (bits/s, 0 until at least 200 ms of them); on an overuse, the
+// lower of that and this feedback's own arrival rate (the link's, while
+// the packets queue).
 func (d *DelayDetector) Done(now time.Time) (DelayState, float64) {
 	if d.bucketAt.IsZero() {
 		d.bucketAt = now
@@ -125,14 +138,25 @@ func (d *DelayDetector) Done(now time.Time) (DelayState, float64) {
 		base = d.base[0]
 	}
 	queue := d.sum/d.n - base
+	// While a queue holds them, packets leave the link at its rate: on
+	// an overuse this feedback's arrival rate is the link's now, where
+	// the second's average still counts what arrived before it fell.
+	var queued float64
+	if span := d.last - d.first; d.n >= 4 && span >= int64(10*time.Millisecond/time.Microsecond) {
+		// n packets span n-1 gaps: the first one's bytes came before.
+		queued = float64(d.bytes) * float64(d.n-1) / float64(d.n) * 8 / (float64(span) / 1e6)
+	}
 	d.measureDelivered()
-	growing := d.hasPrevQueue && queue > d.prevQueue
+	growing := d.hasPrevQueue && queue-d.prevQueue >= int64(queueGrowth/time.Microsecond)
 	d.prevQueue, d.hasPrevQueue = queue, true
 	d.sum, d.n, d.bytes, d.hasArrival = 0, 0, 0, false
 
 	q := time.Duration(queue) * time.Microsecond
 	switch {
-	case q >= queueFull, q >= queueOveruse && growing:
+	case q >= queueOveruse && growing:
+		if queued > 0 && (d.delivered == 0 || queued < d.delivered) {
+			return DelayOveruse, queued
+		}
 		return DelayOveruse, d.delivered
 	case q >= queueHold:
 		return DelayHold, d.delivered
@@ -140,17 +164,23 @@ func (d *DelayDetector) Done(now time.Time) (DelayState, float64) {
 	return DelayNormal, d.delivered
 }
 
-// measureDelivered adds this feedback's arrivals to the delivered-rate
-// window and measures it once it spans deliveredWindow.
+// measureDelivered adds this feedback's arrivals to the ring and
+// measures the rate over those of the last deliveredWindow.
 func (d *DelayDetector) measureDelivered() {
-	if !d.accOpen || d.first > d.accTo+int64(time.Second/time.Microsecond) {
-		// first window, or a silence: start again from here
-		d.accBytes, d.accFrom, d.accTo, d.accOpen = 0, d.first, d.first, true
+	d.head = (d.head + 1) % feedbackRing
+	d.ring[d.head] = arrivals{bytes: d.bytes, first: d.first, last: d.last}
+	end := d.last
+	from := end
+	var bytes int64
+	for k := range feedbackRing {
+		a := d.ring[(d.head-k+feedbackRing)%feedbackRing]
+		if a.bytes == 0 || a.first < end-int64(deliveredWindow/time.Microsecond) || a.last > end {
+			break
+		}
+		bytes += a.bytes
+		from = min(from, a.first)
 	}
-	d.accBytes += d.bytes
-	d.accTo = max(d.accTo, d.last)
-	if span := d.accTo - d.accFrom; span >= int64(deliveredWindow/time.Microsecond) {
-		d.delivered = float64(d.accBytes) * 8 / (float64(span) / 1e6)
-		d.accBytes, d.accFrom = 0, d.accTo
+	if span := end - from; span >= int64(deliveredLeast/time.Microsecond) {
+		d.delivered = float64(bytes) * 8 / (float64(span) / 1e6)
 	}
 }

@@ -27,7 +27,8 @@ func TestDelayDetector(t *testing.T) {
 		{"queue of 30 ms, steady", []struct{ delay, grow int64 }{{5 * ms, 0}, {35 * ms, 0}, {35 * ms, 0}}, DelayHold},
 		{"queue of 60 ms, draining", []struct{ delay, grow int64 }{{5 * ms, 0}, {90 * ms, 0}, {65 * ms, 0}}, DelayHold},
 		{"queue of 60 ms, growing", []struct{ delay, grow int64 }{{5 * ms, 0}, {40 * ms, 0}, {65 * ms, 0}}, DelayOveruse},
-		{"queue of 200 ms, draining", []struct{ delay, grow int64 }{{5 * ms, 0}, {300 * ms, 0}, {205 * ms, 0}}, DelayOveruse},
+		{"queue of 200 ms, draining", []struct{ delay, grow int64 }{{5 * ms, 0}, {300 * ms, 0}, {205 * ms, 0}}, DelayHold},
+		{"queue of 60 ms, growing by 1 ms (noise)", []struct{ delay, grow int64 }{{5 * ms, 0}, {64 * ms, 0}, {65 * ms, 0}}, DelayHold},
 		{"growing within a feedback", []struct{ delay, grow int64 }{{5 * ms, 0}, {5 * ms, 8 * ms}, {85 * ms, 8 * ms}}, DelayOveruse},
 		// The clocks' offset is unknown: a large constant is no queue.
 		{"offset of an hour", []struct{ delay, grow int64 }{{3600_000 * ms, 0}, {3600_001 * ms, 0}}, DelayNormal},
@@ -151,5 +152,79 @@ func TestEstimatorHoldAndSpacing(t *testing.T) {
 	}
 	if got := e2.Estimate(now); got != 340_000 {
 		t.Errorf("estimate %d, want 340000", got)
+	}
+}
+
+// On an overuse the rate reported is what arrived over the last second:
+// a keyframe's burst that filled the queue and the small frames around
+// it, not the quiet moments alone.
+func TestDelayDetectorOveruseRate(t *testing.T) {
+	var d DelayDetector
+	now := time.Unix(1000, 0)
+	send := int64(0)
+	// 1 s of small frames: 2 packets of 500 bytes per 100 ms (80 kbit/s).
+	for range 10 {
+		for i := range int64(2) {
+			d.Packet(send+i*50_000, send+i*50_000+5_000, 500)
+		}
+		d.Done(now)
+		send += 100_000
+		now = now.Add(100 * time.Millisecond)
+	}
+	// A keyframe: 20 packets of 1,250 bytes sent at once, leaving a
+	// 500 kbit/s link one every 20 ms, reported in two feedbacks.
+	state, rate := DelayUnknown, 0.0
+	for step := range 2 {
+		for i := range int64(10) {
+			k := int64(step)*10 + i
+			d.Packet(send, send+5_000+(k+1)*20_000, 1250)
+		}
+		state, rate = d.Done(now)
+		now = now.Add(200 * time.Millisecond)
+	}
+	if state != DelayOveruse {
+		t.Fatalf("%v, want overuse", state)
+	}
+	// The last second of arrivals: the 25 kB keyframe and 6 small
+	// frames' 6 kB, over 1.1 s.
+	if rate < 200_000 || rate > 300_000 {
+		t.Errorf("rate %.0f bit/s, want about 230 kbit/s", rate)
+	}
+}
+
+// When the link falls, the overuse reports the rate it carries now, not
+// the last second's average that still counts the faster link.
+func TestDelayDetectorOveruseAfterFall(t *testing.T) {
+	var d DelayDetector
+	now := time.Unix(1000, 0)
+	send, arrive := int64(0), int64(5_000)
+	// 1 s at 400 kbit/s: a 1,000-byte packet every 20 ms, no queue.
+	for range 10 {
+		for range 5 {
+			d.Packet(send, send+5_000, 1000)
+			send += 20_000
+		}
+		d.Done(now)
+		now = now.Add(100 * time.Millisecond)
+	}
+	// The link falls to 100 kbit/s: one packet leaves every 80 ms.
+	arrive = send + 5_000
+	state, rate := DelayUnknown, 0.0
+	for range 3 {
+		for range 5 {
+			arrive += 80_000
+			d.Packet(send, arrive, 1000)
+			send += 20_000
+		}
+		if state, rate = d.Done(now); state == DelayOveruse {
+			break
+		}
+		now = now.Add(100 * time.Millisecond)
+	}
+	if state != DelayOveruse {
+		t.Fatalf("%v, want overuse", state)
+	}
+	if rate < 90_000 || rate > 110_000 {
+		t.Errorf("rate %.0f bit/s, want the link's 100 kbit/s now", rate)
 	}
 }
