@@ -17,6 +17,7 @@ import (
 
 	"palabre/client"
 	"palabre/internal/testkit"
+	"palabre/internal/testkit/testserver"
 )
 
 func init() {
@@ -59,14 +60,8 @@ func goViewer(t *testing.T, url, room, id string) *client.Client {
 // widest when the REMB is high again: at keyframes, the picture IDs
 // running on.
 func firefoxSimulcastToGo(t *testing.T, b *bench) {
-	s, room := videoRoom(t, "simulcast", "open", 1)
-	a := b.withCamera("A")
-	a.joinVideo(room.OrganizerLink, "Ana")
-	allowVideo(t, a)
-	a.cameraOn()
+	s, a, aID, aSource := cameraPublisher(t, b)
 	defer logVideo(t, s, a)
-	aID := eval[string](a, `window.palabre.self.id`)
-	aSource := uint32(eval[float64](a, `window.palabre.self.source`))
 	type sent struct {
 		RID   string  `json:"rid"`
 		Width float64 `json:"width"`
@@ -129,25 +124,11 @@ func firefoxSimulcastToGo(t *testing.T, b *bench) {
 		})
 		t.Logf("%s: %d px after %v (REMB %d bit/s)", step.what, g.VideoStats(false, 0).Width, time.Since(start).Round(10*time.Millisecond), bps)
 	}
-	st := g.VideoStats(false, 0)
-	t.Logf("the Go client's slot: %+v", st)
-	if st.PictureGaps != 0 {
-		t.Errorf("picture ID gaps across the layer changes: %+v", st)
-	}
-	if len(st.Sources) != 1 || st.Sources[0] != aSource {
-		t.Errorf("sources %v, want Ana's %d only", st.Sources, aSource)
-	}
-	checkOneNegotiation(t, a, "after the layer changes")
+	checkLayerChanges(t, g, a, aSource)
 }
 
 func simulcastToGo(t *testing.T, b *bench) {
-	s, room := videoRoom(t, "simulcast", "open", 1)
-	a := b.withCamera("A")
-	a.joinVideo(room.OrganizerLink, "Ana")
-	allowVideo(t, a)
-	a.cameraOn()
-	aID := eval[string](a, `window.palabre.self.id`)
-	aSource := uint32(eval[float64](a, `window.palabre.self.source`))
+	s, a, aID, aSource := cameraPublisher(t, b)
 	g := goViewer(t, s.URL, "simulcast", aID)
 
 	// REMBs the layers fit in with the allocator's 15 % headroom: Chrome's
@@ -164,13 +145,34 @@ func simulcastToGo(t *testing.T, b *bench) {
 		})
 		t.Logf("REMB %d bit/s: %d px wide after %v", step.bps, step.width, time.Since(start).Round(10*time.Millisecond))
 	}
+	checkLayerChanges(t, g, a, aSource)
+}
+
+// checkLayerChanges asserts what the layer changes must leave: a slot
+// whose picture IDs ran on, that carried the publisher (source) only,
+// and a publisher that negotiated once.
+func checkLayerChanges(t *testing.T, g *client.Client, pub *page, source uint32) {
+	t.Helper()
 	st := g.VideoStats(false, 0)
 	t.Logf("the Go client's slot: %+v", st)
 	if st.PictureGaps != 0 {
 		t.Errorf("picture ID gaps across the layer changes: %+v", st)
 	}
-	if len(st.Sources) != 1 || st.Sources[0] != aSource {
-		t.Errorf("sources %v, want Ana's %d only", st.Sources, aSource)
+	if len(st.Sources) != 1 || st.Sources[0] != source {
+		t.Errorf("sources %v, want the publisher's %d only", st.Sources, source)
 	}
-	checkOneNegotiation(t, a, "after the layer changes")
+	checkOneNegotiation(t, pub, "after the layer changes")
+}
+
+// cameraPublisher starts a server with a video room of one camera slot,
+// where Ana (its organizer, camera on) publishes; it returns the server,
+// her page, id and source.
+func cameraPublisher(t *testing.T, b *bench) (*testserver.Server, *page, string, uint32) {
+	t.Helper()
+	s, room := videoRoom(t, "simulcast", "open", 1)
+	a := b.withCamera("A")
+	a.joinVideo(room.OrganizerLink, "Ana")
+	allowVideo(t, a)
+	a.cameraOn()
+	return s, a, eval[string](a, `window.palabre.self.id`), uint32(eval[float64](a, `window.palabre.self.source`))
 }
