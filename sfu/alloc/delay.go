@@ -12,7 +12,10 @@ const (
 	// the baseline says a queue is building: the estimate holds (no
 	// growth, no probe). queueOveruse or more while the queue still grows
 	// (by queueGrowth or more since the previous feedback) says the link
-	// is overloaded: the estimate falls to what got through. A queue
+	// is overloaded: the estimate falls to what got through; but only
+	// when the feedback before said so too (a link that fell fills its
+	// queue feedback after feedback, while a receiver whose CPU stalled
+	// stamps one feedback's packets late and the next on time). A queue
 	// that drains, however long, is not an overuse: after a cut it takes
 	// a while to empty, and cutting again on it would judge the link by
 	// the trickle of packets still leaving it.
@@ -83,6 +86,7 @@ type DelayDetector struct {
 	hasArrival   bool
 	prevQueue    int64 // the previous feedback's mean queueing delay (µs)
 	hasPrevQueue bool
+	prevGrew     bool // the previous feedback's queue was above queueOveruse and growing
 
 	// delivered rate: the last feedbacks' arrivals
 	ring      [feedbackRing]arrivals
@@ -152,8 +156,10 @@ func (d *DelayDetector) Done(now time.Time) (DelayState, float64) {
 	d.sum, d.n, d.bytes, d.hasArrival = 0, 0, 0, false
 
 	q := time.Duration(queue) * time.Microsecond
+	grew := d.prevGrew
+	d.prevGrew = q >= queueOveruse && growing
 	switch {
-	case q >= queueOveruse && growing:
+	case q >= queueOveruse && growing && grew:
 		if queued > 0 && (d.delivered == 0 || queued < d.delivered) {
 			return DelayOveruse, queued
 		}

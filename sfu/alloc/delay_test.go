@@ -26,10 +26,14 @@ func TestDelayDetector(t *testing.T) {
 		{"jitter below 25 ms", []struct{ delay, grow int64 }{{5 * ms, 0}, {25 * ms, 0}, {10 * ms, 0}}, DelayNormal},
 		{"queue of 30 ms, steady", []struct{ delay, grow int64 }{{5 * ms, 0}, {35 * ms, 0}, {35 * ms, 0}}, DelayHold},
 		{"queue of 60 ms, draining", []struct{ delay, grow int64 }{{5 * ms, 0}, {90 * ms, 0}, {65 * ms, 0}}, DelayHold},
-		{"queue of 60 ms, growing", []struct{ delay, grow int64 }{{5 * ms, 0}, {40 * ms, 0}, {65 * ms, 0}}, DelayOveruse},
+		{"queue of 60 ms, growing", []struct{ delay, grow int64 }{{5 * ms, 0}, {55 * ms, 0}, {65 * ms, 0}}, DelayOveruse},
+		{"growing below 50 ms first", []struct{ delay, grow int64 }{{5 * ms, 0}, {40 * ms, 0}, {65 * ms, 0}}, DelayHold},
+		// A receiver whose CPU stalled stamps one feedback late.
+		{"one late feedback", []struct{ delay, grow int64 }{{5 * ms, 0}, {5 * ms, 0}, {150 * ms, 0}}, DelayHold},
+		{"one late feedback, then on time", []struct{ delay, grow int64 }{{5 * ms, 0}, {150 * ms, 0}, {6 * ms, 0}}, DelayNormal},
 		{"queue of 200 ms, draining", []struct{ delay, grow int64 }{{5 * ms, 0}, {300 * ms, 0}, {205 * ms, 0}}, DelayHold},
 		{"queue of 60 ms, growing by 1 ms (noise)", []struct{ delay, grow int64 }{{5 * ms, 0}, {64 * ms, 0}, {65 * ms, 0}}, DelayHold},
-		{"growing within a feedback", []struct{ delay, grow int64 }{{5 * ms, 0}, {5 * ms, 8 * ms}, {85 * ms, 8 * ms}}, DelayOveruse},
+		{"growing within a feedback", []struct{ delay, grow int64 }{{5 * ms, 0}, {45 * ms, 8 * ms}, {125 * ms, 8 * ms}}, DelayOveruse},
 		// The clocks' offset is unknown: a large constant is no queue.
 		{"offset of an hour", []struct{ delay, grow int64 }{{3600_000 * ms, 0}, {3600_001 * ms, 0}}, DelayNormal},
 		{"negative offset", []struct{ delay, grow int64 }{{-50_000 * ms, 0}, {-49_999 * ms, 0}}, DelayNormal},
@@ -67,8 +71,9 @@ func TestDelayDetectorBaseline(t *testing.T) {
 		return s
 	}
 	step(5_000)
+	step(70_000)
 	if s := step(80_000); s != DelayOveruse {
-		t.Fatalf("a queue of 75 ms appearing: %v", s)
+		t.Fatalf("a queue of 65 then 75 ms appearing: %v", s)
 	}
 	// The route now takes 80 ms for good: after at most 10 s it is the
 	// baseline again.
