@@ -60,6 +60,14 @@ func TestVideoOffer(t *testing.T) {
 				t.Errorf("m-line %d lacks %q", i, s)
 			}
 		}
+		// Transport-wide numbers on what the server sends only: a camera
+		// m-line with them would have the browser wait for feedback.
+		if twcc := strings.Contains(text, transportCCURI); twcc != (dir == "sendonly") {
+			t.Errorf("m-line %d (%s): transport-cc extension %v", i, dir, twcc)
+		}
+		if !strings.Contains(text, "a=rtcp-fb:96 transport-cc") {
+			t.Errorf("m-line %d lacks rtcp-fb transport-cc", i)
+		}
 		simulcast := strings.Contains(text, "a=simulcast:recv f;h;q") && strings.Contains(text, "a=rid:f recv") &&
 			strings.Contains(text, "a=rid:h recv") && strings.Contains(text, "a=rid:q recv")
 		if simulcast != (i == 4) {
