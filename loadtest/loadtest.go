@@ -184,7 +184,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	videoEnd, videoElapsed := r.videoSnapshot(), time.Since(videoFrom)
 	wg.Wait()
 	cancel()
-	time.Sleep(200 * time.Millisecond) // let the last packets land
+	r.settle(ctx)
 	var samples []Sample
 	if sm != nil {
 		samples = sm.finish(ctx, cfg.Sample)
@@ -202,6 +202,28 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.SampleEveryS, res.Samples = cfg.Sample.Seconds(), samples
 	}
 	return res, ctx.Err()
+}
+
+// settle waits for the last packets to land: until no listener has
+// received anything for 300 ms, for 3 s at most. On a loaded machine the
+// listeners' readers fall behind, and counting at a fixed instant would
+// call late packets missing.
+func (r *run) settle(ctx context.Context) {
+	const quiet, most = 300 * time.Millisecond, 3 * time.Second
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(most)
+	last, since := r.received.Load(), time.Now()
+	for time.Now().Before(deadline) && time.Since(since) < quiet {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if n := r.received.Load(); n != last {
+			last, since = n, time.Now()
+		}
+	}
 }
 
 func (r *run) participants() int {
