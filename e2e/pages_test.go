@@ -361,8 +361,8 @@ func withoutWebRTC(t *testing.T, b *bench) {
 	}
 	quiet, cancelQuiet := context.WithTimeout(ctx, time.Second)
 	defer cancelQuiet()
-	if ev, err := member.WaitEvent(quiet, func(m proto.Message) bool { return m.Type == proto.TypeParticipantJoined }); err == nil {
-		t.Errorf("the room saw a join from a browser without WebRTC: %+v", ev.Participant)
+	if ev, err := member.WaitEvent(quiet, func(m proto.Message) bool { return m.Type == proto.TypePresence && len(m.Presence.Joined) > 0 }); err == nil {
+		t.Errorf("the room saw a join from a browser without WebRTC: %+v", ev.Presence.Joined)
 	}
 	if _, n := s.Signaling.LiveRooms(); n != 1 {
 		t.Errorf("%d participants in rooms, want the member alone", n)

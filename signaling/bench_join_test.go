@@ -1,0 +1,310 @@
+package signaling_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"palabre/internal/testkit/testserver"
+	"palabre/server"
+	"palabre/signaling"
+)
+
+// BenchmarkJoinRoomSize measures the server's CPU time per join into a
+// room that already holds 100, 1,000, 5,000 or 20,000 members
+// (PALABRE_JOIN_SIZES="100,1000" to choose), over real WebSocket
+// sessions: a whole server in this process (signaling, rooms and the
+// media plane: every member has its sfu participant and its offer), the
+// members in a child process (this test binary again, TestJoinHelper),
+// which says hello, joins, reads its joined and its offer and then reads
+// and drops everything the server sends. The child never answers the
+// offer: no ICE, no DTLS, which would cost the same for every room size.
+// The server's CPU is its process's (getrusage), so the members' reading
+// does not count.
+//
+// One operation is one more member joining, one after the other; the
+// CPU counted runs from the first join to the last presence batch they
+// caused (CountInterval later), less the idle CPU of the room over the
+// same time, measured just before. cpu-µs/join is that per join,
+// x-100 its ratio to the 100-member room of the same run (when 100 is
+// among the sizes, first).
+//
+//	flock /tmp/palabre-bench.lock go test -run '^$' -bench JoinRoomSize \
+//	    -benchtime 400x -timeout 60m ./signaling/
+func BenchmarkJoinRoomSize(b *testing.B) {
+	sizes := []int{100, 1000, 5000, 20000}
+	if env := os.Getenv("PALABRE_JOIN_SIZES"); env != "" {
+		sizes = nil
+		for _, f := range strings.Split(env, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				b.Fatalf("PALABRE_JOIN_SIZES: %q", env)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	raiseFileLimit(b, 2*sizes[len(sizes)-1]+10000)
+	var base float64 // cpu per join of the first size
+	parent := b
+	for _, n := range sizes {
+		// The framework runs a sub-benchmark more than once (b.N 1 first):
+		// the room is filled once, by the first run.
+		var bench *joinBench
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			if bench == nil {
+				bench = newJoinBench(parent, b, n)
+			}
+			// Settle, then the room's idle CPU over the measuring window.
+			time.Sleep(2 * time.Second)
+			window := 1500 * time.Millisecond
+			idle0 := processCPU()
+			time.Sleep(window)
+			idle := processCPU() - idle0
+
+			b.ResetTimer()
+			start, cpu0 := time.Now(), processCPU()
+			bench.join(b, b.N)
+			wall := time.Since(start)
+			time.Sleep(window) // the last batches go out
+			cpu := processCPU() - cpu0 - time.Duration(float64(idle)*(wall+window).Seconds()/window.Seconds())
+			b.StopTimer()
+
+			perJoin := cpu.Seconds() * 1e6 / float64(b.N)
+			b.ReportMetric(perJoin, "cpu-µs/join")
+			b.ReportMetric(wall.Seconds()*1e3/float64(b.N), "wall-ms/join")
+			b.ReportMetric(float64(idle.Microseconds())/window.Seconds()/1e4, "idle-%cpu")
+			if n == sizes[0] {
+				base = perJoin // its last run, the one with b.N joins
+			}
+			b.ReportMetric(perJoin/base, "x-first")
+		})
+		if bench != nil {
+			bench.close()
+		}
+	}
+}
+
+// joinBench is a server with one room of n members, held by a child
+// process.
+type joinBench struct {
+	ts   *testserver.Server
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Scanner
+	next int
+	room string
+}
+
+// newJoinBench starts the server (its clean-up on parent) and fills the
+// room.
+func newJoinBench(parent, b *testing.B, n int) *joinBench {
+	ts := testserver.Start(parent, func(o *server.Options) {
+		o.TURN.Enabled = false
+		o.Admission.JoinsPerSecond, o.Admission.JoinBurst = 1e6, 1e6
+		o.PerAddress = signaling.AddressLimits{Unjoined: 1 << 20, Participants: 1 << 20, AdhocRooms: 1 << 10}
+	})
+	cmd := exec.Command(os.Args[0], "-test.run=^TestJoinHelper$", "-test.v=false")
+	cmd.Env = append(os.Environ(), "PALABRE_JOIN_HELPER="+ts.URL)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	outp, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	jb := &joinBench{ts: ts, cmd: cmd, in: in, out: bufio.NewScanner(outp), room: "big"}
+	start := time.Now()
+	jb.command(b, fmt.Sprintf("fill %s %d 8", jb.room, n))
+	b.Logf("%d members joined in %v", n, time.Since(start).Round(time.Millisecond))
+	return jb
+}
+
+// join has k more members join, one after the other.
+func (jb *joinBench) join(b *testing.B, k int) {
+	jb.command(b, fmt.Sprintf("fill %s %d 1", jb.room, k))
+}
+
+func (jb *joinBench) command(b *testing.B, line string) {
+	if _, err := fmt.Fprintln(jb.in, line); err != nil {
+		b.Fatal(err)
+	}
+	for jb.out.Scan() {
+		t := jb.out.Text()
+		if t == "ok" {
+			return
+		}
+		if strings.HasPrefix(t, "error ") {
+			b.Fatal("join helper: " + t)
+		}
+	}
+	b.Fatalf("join helper ended: %v", jb.out.Err())
+}
+
+func (jb *joinBench) close() {
+	jb.in.Close()
+	jb.cmd.Wait()
+	jb.ts.Close()
+}
+
+// TestJoinHelper is BenchmarkJoinRoomSize's child: members that join
+// and read. Commands on stdin, one a line: "fill ROOM N C" has N more
+// members join ROOM, C at a time; "ok" on stdout when they all did.
+// It ends (its members' connections closed) when stdin closes.
+func TestJoinHelper(t *testing.T) {
+	base := os.Getenv("PALABRE_JOIN_HELPER")
+	if base == "" {
+		t.Skip("run by BenchmarkJoinRoomSize")
+	}
+	u, _ := url.Parse(base)
+	u.Scheme = "ws"
+	u.Path = "/ws"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var conns []*websocket.Conn
+	var readers sync.WaitGroup
+	defer func() {
+		cancel()
+		for _, c := range conns {
+			c.CloseNow()
+		}
+		readers.Wait()
+	}()
+	var seq atomic.Int64
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		var room string
+		var n, c int
+		if _, err := fmt.Sscanf(in.Text(), "fill %s %d %d", &room, &n, &c); err != nil {
+			fmt.Println("error", err)
+			continue
+		}
+		var wg sync.WaitGroup
+		var failed atomic.Pointer[error]
+		work := make(chan int)
+		for range c {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range work {
+					conn, err := joinRaw(ctx, &readers, u.String(), room, fmt.Sprintf("m%d", seq.Add(1)))
+					if err != nil {
+						failed.Store(&err)
+						continue
+					}
+					mu.Lock()
+					conns = append(conns, conn)
+					mu.Unlock()
+				}
+			}()
+		}
+		for i := range n {
+			work <- i
+		}
+		close(work)
+		wg.Wait()
+		if err := failed.Load(); err != nil {
+			fmt.Println("error", *err)
+			continue
+		}
+		fmt.Println("ok")
+	}
+}
+
+// joinRaw says hello and joins room as name; when its joined and its
+// offer arrived it returns the connection, read and dropped from then on.
+func joinRaw(ctx context.Context, readers *sync.WaitGroup, wsURL, room, name string) (*websocket.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(dctx, wsURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	conn.SetReadLimit(64 << 20)
+	send := func(v any) error {
+		data, _ := json.Marshal(v)
+		return conn.Write(dctx, websocket.MessageText, data)
+	}
+	if err := send(map[string]any{"type": "hello", "id": 1, "version": 1}); err != nil {
+		return nil, err
+	}
+	if err := send(map[string]any{"type": "join", "id": 2, "room": room, "name": name}); err != nil {
+		return nil, err
+	}
+	var joined, offer bool
+	for !joined || !offer {
+		_, data, err := conn.Read(dctx)
+		if err != nil {
+			return nil, err
+		}
+		var m struct {
+			Type    string `json:"type"`
+			ID      int    `json:"id"`
+			Message string `json:"message"`
+		}
+		json.Unmarshal(data, &m)
+		switch m.Type {
+		case "joined":
+			joined = true
+		case "offer":
+			offer = true
+		case "error":
+			return nil, fmt.Errorf("join refused: %s", m.Message)
+		}
+	}
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		for {
+			if _, _, err := conn.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	return conn, nil
+}
+
+// processCPU is the CPU time this process used so far (user + system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// raiseFileLimit lets this process (and its child) hold n descriptors.
+func raiseFileLimit(b *testing.B, n int) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		b.Fatal(err)
+	}
+	if lim.Cur >= uint64(n) {
+		return
+	}
+	want := lim
+	want.Cur = uint64(n)
+	if want.Max < want.Cur {
+		want.Max = want.Cur
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
+		b.Logf("cannot raise the file limit to %d (%v): large sizes may fail", n, err)
+	}
+}
