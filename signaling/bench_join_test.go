@@ -39,12 +39,13 @@ import (
 // One operation is one more member joining, one after the other; the
 // CPU counted runs from the first join to the last presence batch they
 // caused (CountInterval later), less the idle CPU of the room over the
-// same time, measured just before. cpu-µs/join is that per join,
+// same time, measured just before (once the server is quiet). The room
+// grows by the joins measured; they leave after (not counted). cpu-µs/join is that per join,
 // x-100 its ratio to the 100-member room of the same run (when 100 is
 // among the sizes, first).
 //
 //	flock /tmp/palabre-bench.lock go test -run '^$' -bench JoinRoomSize \
-//	    -benchtime 400x -timeout 60m ./signaling/
+//	    -benchtime 100x -timeout 60m ./signaling/
 func BenchmarkJoinRoomSize(b *testing.B) {
 	sizes := []int{100, 1000, 5000, 20000}
 	if env := os.Getenv("PALABRE_JOIN_SIZES"); env != "" {
@@ -68,8 +69,9 @@ func BenchmarkJoinRoomSize(b *testing.B) {
 			if bench == nil {
 				bench = newJoinBench(parent, b, n)
 			}
-			// Settle, then the room's idle CPU over the measuring window.
-			time.Sleep(2 * time.Second)
+			// Settle (the fill's last messages, the last run's members
+			// leaving), then the room's idle CPU over the measuring window.
+			settle(b)
 			window := 1500 * time.Millisecond
 			idle0 := processCPU()
 			time.Sleep(window)
@@ -82,6 +84,8 @@ func BenchmarkJoinRoomSize(b *testing.B) {
 			time.Sleep(window) // the last batches go out
 			cpu := processCPU() - cpu0 - time.Duration(float64(idle)*(wall+window).Seconds()/window.Seconds())
 			b.StopTimer()
+			// The room is back to n members for the next run (not counted).
+			bench.command(b, fmt.Sprintf("drop %d", b.N))
 
 			perJoin := cpu.Seconds() * 1e6 / float64(b.N)
 			b.ReportMetric(perJoin, "cpu-µs/join")
@@ -136,6 +140,20 @@ func newJoinBench(parent, b *testing.B, n int) *joinBench {
 	jb.command(b, fmt.Sprintf("fill %s %d 8", jb.room, n))
 	b.Logf("%d members joined in %v", n, time.Since(start).Round(time.Millisecond))
 	return jb
+}
+
+// settle waits until the server is quiet: under 3 % of a core over
+// half a second (at most two minutes).
+func settle(b *testing.B) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		c0 := processCPU()
+		time.Sleep(500 * time.Millisecond)
+		if processCPU()-c0 < 15*time.Millisecond {
+			return
+		}
+	}
+	b.Log("the server did not settle in 2 minutes")
 }
 
 // join has k more members join, one after the other.
@@ -194,6 +212,18 @@ func TestJoinHelper(t *testing.T) {
 	for in.Scan() {
 		var room string
 		var n, c int
+		if _, err := fmt.Sscanf(in.Text(), "drop %d", &n); err == nil {
+			// The last n members leave (their connections closed).
+			mu.Lock()
+			k := max(len(conns)-n, 0)
+			for _, c := range conns[k:] {
+				c.CloseNow()
+			}
+			conns = conns[:k]
+			mu.Unlock()
+			fmt.Println("ok")
+			continue
+		}
 		if _, err := fmt.Sscanf(in.Text(), "fill %s %d %d", &room, &n, &c); err != nil {
 			fmt.Println("error", err)
 			continue

@@ -424,3 +424,50 @@ test('spokeAt: when each voice was last heard', () => {
   assert.equal(r.spokeAt.get('ana'), 4000);
   assert.equal(r.spokeAt.get('bo'), 9000);
 });
+
+test('presence: a batch of joins, departures and the count', () => {
+  const { r } = roster();
+  r.reset(joinedMsg());
+  const cy = person('cy', 'Cy');
+  const c = r.apply({ type: 'presence', presence: { count: 4, paged: false, full: false, joined: [cy, ana], left: [{ id: 'bo', reason: 'left' }] } });
+  assert.deepEqual([...r.participants.keys()], ['ana', 'me', 'cy']);
+  assert.deepEqual(said(c), ['announce.joined:Cy', 'announce.left:Bo'], 'Ana was known already');
+  assert.deepEqual(c.removed, ['bo']);
+  assert.equal(c.count, true);
+  assert.equal(r.count, 3, 'a small room counts its list');
+  assert.deepEqual(said(r.apply({ type: 'presence', presence: { count: 3, paged: false, full: false, left: [{ id: 'nobody', reason: 'left' }] } })), [], 'unknown departures are ignored');
+  assert.deepEqual(said(r.apply({ type: 'presence', presence: { count: 2, paged: false, full: false, left: [{ id: 'cy', reason: 'kicked' }] } })), ['announce.kicked:Cy']);
+});
+
+test('presence: a large room counts what the server says, lists the stage, announces no joins', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ paged: true, count: 800, cursor: '12' }));
+  assert.equal(r.paged, true);
+  assert.equal(r.count, 800);
+  assert.equal(r.more, true);
+  const dee = person('dee', 'Dee', { hand: true });
+  const c = r.apply({ type: 'presence', presence: { count: 801, paged: true, full: false, joined: [person('o2', 'Org 2', { organizer: true })], changed: [dee] } });
+  assert.equal(r.count, 801);
+  assert.deepEqual(said(c), [], 'no join announced in a large room');
+  assert.equal(r.participants.get('dee')?.hand, true, 'a raised hand is on the stage');
+  assert.deepEqual(r.hands, ['dee']);
+  assert.equal(c.hands, true);
+  const lowered = r.apply({ type: 'presence', presence: { count: 801, paged: true, full: false, changed: [{ ...dee, hand: false }] } });
+  assert.deepEqual(r.hands, []);
+  assert.equal(lowered.hands, true);
+});
+
+test('presence: small again, the whole list replaces ours; large again, more from the top', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ paged: true, count: 300, cursor: '5' }));
+  const c = r.apply({ type: 'presence', presence: { count: 3, paged: false, full: true, joined: [ana, person('zed', 'Zed'), me] } });
+  assert.equal(c.all, true);
+  assert.deepEqual([...r.participants.keys()].sort(), ['ana', 'me', 'zed']);
+  assert.equal(r.paged, false);
+  assert.equal(r.more, false);
+  assert.deepEqual(said(c), [], 'a replaced list is not announced');
+  r.apply({ type: 'presence', presence: { count: 250, paged: true, full: false } });
+  assert.equal(r.paged, true);
+  assert.equal(r.cursor, '', 'the next page starts from the top');
+  assert.equal(r.count, 250);
+});
