@@ -53,6 +53,16 @@ func (lr *liveRoom) firstHand() string {
 	return lr.hands[0]
 }
 
+// handsListedLocked is the queue as members get it: whole in a small
+// room, its first proto.MaxHandsListed in a large one.
+func (lr *liveRoom) handsListedLocked() []string {
+	n := len(lr.hands)
+	if lr.large {
+		n = min(n, proto.MaxHandsListed)
+	}
+	return slices.Clone(lr.hands[:n])
+}
+
 // handsChangedLocked tells the room the queue: at once in a small room,
 // with the next presence batch in a large one.
 func (lr *liveRoom) handsChangedLocked() {

@@ -293,7 +293,7 @@ func (lr *liveRoom) flushLocked() {
 	}
 	lr.sendAllLocked(proto.Message{Type: proto.TypePresence, Presence: &p})
 	if b.hands {
-		lr.sendAllLocked(proto.Message{Type: proto.TypeHands, Hands: append([]string(nil), lr.hands...)})
+		lr.sendAllLocked(proto.Message{Type: proto.TypeHands, Hands: lr.handsListedLocked()})
 	}
 	*b = presenceBatch{}
 	lr.lastFlush = time.Now()

@@ -136,7 +136,7 @@ func (lr *liveRoom) register(se *session, id uint32, organizerSecret string) {
 		Count:           len(lr.members),
 		Floor:           append([]string(nil), lr.floor...),
 		Speakers:        lr.speakersLocked(),
-		Hands:           append([]string(nil), lr.hands...),
+		Hands:           lr.handsListedLocked(),
 		ICEServers:      se.iceServers(),
 		OrganizerSecret: organizerSecret,
 	}

@@ -37,6 +37,9 @@ const (
 	// MaxQueryRunes bounds list's query; MaxCursorLen its cursor.
 	MaxQueryRunes = 64
 	MaxCursorLen  = 32
+	// MaxHandsListed bounds the queue of raised hands a large room sends
+	// (joined, hands): its first ones.
+	MaxHandsListed = 100
 )
 
 // Client → server request types.

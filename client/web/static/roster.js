@@ -12,6 +12,7 @@
 
 export const SPEAK_REANNOUNCE_MS = 5000; // don't announce the same voice again within this
 export const ANNOUNCE_JOINS_UP_TO = 20; // joins and departures are announced in small rooms only
+export const HANDS_LISTED = 100; // a large room's queue of hands lists its first ones only
 export const PAGE_SIZE = 50; // participants asked for at a time in a large room (list)
 
 /**
@@ -69,6 +70,8 @@ export class Roster {
   serverCount = 0;
   /** @type {string | null} where the next page starts ('' from the top); null: no more */
   cursor = null;
+  /** the server's queue of hands was cut at HANDS_LISTED (a large room) */
+  handsCapped = false;
 
   /** @param {{now?: () => number}} [options] now: a monotonic clock in ms */
   constructor({ now = () => performance.now() } = {}) {
@@ -91,6 +94,7 @@ export class Roster {
     this.paged = false;
     this.serverCount = 0;
     this.cursor = null;
+    this.handsCapped = false;
   }
 
   /** @returns {number} how many are in the room */
@@ -120,7 +124,8 @@ export class Roster {
     this.hands = Array.isArray(joined.hands)
       ? joined.hands.filter((id) => this.participants.has(id))
       : [...this.participants.values()].filter((p) => p.hand).map((p) => p.id);
-    for (const p of this.participants.values()) p.hand = this.hands.includes(p.id);
+    this.handsCapped = !!joined.paged && Array.isArray(joined.hands) && joined.hands.length >= HANDS_LISTED;
+    for (const p of this.participants.values()) p.hand = this.hands.includes(p.id) || (this.handsCapped && !!p.hand && !p.floor);
     this.waiting = Array.isArray(joined.waiting) ? joined.waiting.slice() : [];
     this.paged = !!joined.paged;
     this.serverCount = joined.count || this.participants.size;
@@ -335,11 +340,14 @@ export class Roster {
   setHands(list, c) {
     const before = new Set(this.hands);
     const known = list.filter((id) => this.participants.has(id));
-    if (known.length === this.hands.length && known.every((id, i) => id === this.hands[i])) return;
+    const capped = this.paged && list.length >= HANDS_LISTED;
+    if (capped === this.handsCapped && known.length === this.hands.length && known.every((id, i) => id === this.hands[i])) return;
     this.hands = known;
+    this.handsCapped = capped;
     c.hands = true;
     for (const p of this.participants.values()) {
-      const up = known.includes(p.id);
+      // Past the first HANDS_LISTED of a large room, the record says.
+      const up = known.includes(p.id) || (capped && p.hand && !p.floor);
       if (p.hand !== up) {
         p.hand = up;
         if (!c.changed.includes(p)) c.changed.push(p);
@@ -450,7 +458,9 @@ export class Roster {
     // The floor list is the truth for "floor", the hands list for "hand";
     // events may lag behind them.
     cur.floor = this.floor.includes(cur.id);
-    cur.hand = this.hands.includes(cur.id);
+    // A large room lists only the first HANDS_LISTED hands: further back,
+    // the record says.
+    cur.hand = this.hands.includes(cur.id) || (this.handsCapped && !!p.hand && !cur.floor);
     if (!c.changed.includes(cur)) c.changed.push(cur);
     return cur;
   }

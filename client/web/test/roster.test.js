@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Roster, SPEAK_REANNOUNCE_MS, ANNOUNCE_JOINS_UP_TO } from '../static/roster.js';
+import { Roster, SPEAK_REANNOUNCE_MS, ANNOUNCE_JOINS_UP_TO, HANDS_LISTED } from '../static/roster.js';
 
 const person = (id, name, over = {}) => ({ id, name, organizer: false, muted: false, hand: false, floor: false, source: 0, ...over });
 const me = person('me', 'Me');
@@ -470,4 +470,15 @@ test('presence: small again, the whole list replaces ours; large again, more fro
   assert.equal(r.paged, true);
   assert.equal(r.cursor, '', 'the next page starts from the top');
   assert.equal(r.count, 250);
+});
+
+test('a large room lists its first hands only: further back, the record says', () => {
+  const { r } = roster();
+  const first = Array.from({ length: HANDS_LISTED }, (_, i) => 'h' + i);
+  const late = person('late', 'Late', { hand: true });
+  r.reset(joinedMsg({ paged: true, count: 5000, participants: [late, me, ...first.slice(0, 3).map((id) => person(id, id, { hand: true }))], hands: first }));
+  assert.equal(r.participants.get('late')?.hand, true, 'raised, past the first ones');
+  assert.equal(r.participants.get('h1')?.hand, true);
+  r.apply({ type: 'hands', hands: first.slice(1) }); // h0 got the floor: 99 listed, the cut is gone
+  assert.equal(r.participants.get('late')?.hand, false, 'the whole queue is listed now: Late is not in it');
 });
