@@ -41,11 +41,14 @@ import (
 // members do not fit; with a higher hard limit the benchmark raises its
 // own and PALABRE_JOIN_SIZES=20000 runs.
 //
-// One operation is one more member joining, one after the other; the
-// CPU counted runs from the first join to the last presence batch they
-// caused (CountInterval later), less the idle CPU of the room over the
-// same time, measured just before (once the server is quiet). The room
-// grows by the joins measured; they leave after (not counted). cpu-µs/join is that per join,
+// One operation is one more member joining, one after the other.
+// cpu-µs/join is the CPU from the first join's dial to the last one's
+// offer, per join; cpu-µs/join+batches runs on until the room's first
+// member saw the last count (the batch that goes to everyone, up to
+// CountInterval later, or at once on the old protocol) and 300 ms more.
+// Both less the idle CPU of the room over the same time, measured just
+// before (once the server is quiet). The room grows by the joins
+// measured; they leave after (not counted). cpu-µs/join is that per join,
 // x-100 its ratio to the 100-member room of the same run (when 100 is
 // among the sizes, first).
 //
@@ -64,7 +67,7 @@ func BenchmarkJoinRoomSize(b *testing.B) {
 		}
 	}
 	raiseFileLimit(b, slices.Max(sizes)+b.N+10000)
-	var base float64 // cpu per join of the first size
+	var base, baseAll float64 // cpu per join of the first size
 	parent := b
 	for _, n := range sizes {
 		// The framework runs a sub-benchmark more than once (b.N 1 first):
@@ -80,26 +83,33 @@ func BenchmarkJoinRoomSize(b *testing.B) {
 			window := 1500 * time.Millisecond
 			idle0 := processCPU()
 			time.Sleep(window)
-			idle := processCPU() - idle0
-
+			idle := (processCPU() - idle0).Seconds() / window.Seconds() // cores
 			b.ResetTimer()
 			start, cpu0 := time.Now(), processCPU()
 			bench.join(b, b.N)
 			wall := time.Since(start)
-			time.Sleep(window) // the last batches go out
-			cpu := processCPU() - cpu0 - time.Duration(float64(idle)*(wall+window).Seconds()/window.Seconds())
+			cpuJoins := processCPU() - cpu0
+			// Until the first member saw the count (the last batch), and
+			// the batch is written to everyone.
+			bench.command(b, fmt.Sprintf("wait %d", n+b.N))
+			time.Sleep(300 * time.Millisecond)
+			total := time.Since(start)
+			cpuAll := processCPU() - cpu0
 			b.StopTimer()
 			// The room is back to n members for the next run (not counted).
 			bench.command(b, fmt.Sprintf("drop %d", b.N))
 
-			perJoin := cpu.Seconds() * 1e6 / float64(b.N)
+			perJoin := (cpuJoins.Seconds() - idle*wall.Seconds()) * 1e6 / float64(b.N)
+			perAll := (cpuAll.Seconds() - idle*total.Seconds()) * 1e6 / float64(b.N)
 			b.ReportMetric(perJoin, "cpu-µs/join")
+			b.ReportMetric(perAll, "cpu-µs/join+batches")
 			b.ReportMetric(wall.Seconds()*1e3/float64(b.N), "wall-ms/join")
-			b.ReportMetric(float64(idle.Microseconds())/window.Seconds()/1e4, "idle-%cpu")
+			b.ReportMetric(idle*100, "idle-%cpu")
 			if n == sizes[0] {
-				base = perJoin // its last run, the one with b.N joins
+				base, baseAll = perJoin, perAll // its last run, the one with b.N joins
 			}
 			b.ReportMetric(perJoin/base, "x-first")
+			b.ReportMetric(perAll/baseAll, "x-first+batches")
 		})
 		if bench != nil {
 			bench.close()
@@ -217,6 +227,19 @@ func TestJoinHelper(t *testing.T) {
 	for in.Scan() {
 		var room string
 		var n, c int
+		if _, err := fmt.Sscanf(in.Text(), "wait %d", &n); err == nil {
+			// Until the first member knows of n members.
+			deadline := time.Now().Add(time.Minute)
+			for firstCount.Load() < int64(n) && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if firstCount.Load() < int64(n) {
+				fmt.Println("error", "the first member saw", firstCount.Load(), "members, not", n)
+				continue
+			}
+			fmt.Println("ok")
+			continue
+		}
 		if _, err := fmt.Sscanf(in.Text(), "drop %d", &n); err == nil {
 			// The last n members leave (their connections closed).
 			mu.Lock()
@@ -265,8 +288,14 @@ func TestJoinHelper(t *testing.T) {
 	}
 }
 
+// firstCount is how many members the helper's first member knows of:
+// from the presence batches' count, or (the protocol before them) from
+// its joined list and the participant_joined and participant_left events.
+var firstCount atomic.Int64
+
 // joinRaw says hello and joins room as name; when its joined and its
-// offer arrived it returns the connection, read and dropped from then on.
+// offer arrived it returns the connection, read and dropped from then on
+// (the first member's messages are counted: firstCount).
 func joinRaw(ctx context.Context, readers *sync.WaitGroup, wsURL, room, name string) (*websocket.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -292,14 +321,22 @@ func joinRaw(ctx context.Context, readers *sync.WaitGroup, wsURL, room, name str
 			return nil, err
 		}
 		var m struct {
-			Type    string `json:"type"`
-			ID      int    `json:"id"`
-			Message string `json:"message"`
+			Type         string            `json:"type"`
+			ID           int               `json:"id"`
+			Message      string            `json:"message"`
+			Count        int64             `json:"count"`
+			Participants []json.RawMessage `json:"participants"`
 		}
 		json.Unmarshal(data, &m)
+		if name == "m1" && m.Type != "joined" {
+			noteFirst(data)
+		}
 		switch m.Type {
 		case "joined":
 			joined = true
+			if name == "m1" {
+				firstCount.Store(max(m.Count, int64(len(m.Participants))))
+			}
 		case "offer":
 			offer = true
 		case "error":
@@ -310,12 +347,35 @@ func joinRaw(ctx context.Context, readers *sync.WaitGroup, wsURL, room, name str
 	go func() {
 		defer readers.Done()
 		for {
-			if _, _, err := conn.Read(ctx); err != nil {
+			_, data, err := conn.Read(ctx)
+			if err != nil {
 				return
+			}
+			if name == "m1" {
+				noteFirst(data)
 			}
 		}
 	}()
 	return conn, nil
+}
+
+// noteFirst follows the first member's count.
+func noteFirst(data []byte) {
+	var m struct {
+		Type     string `json:"type"`
+		Presence *struct {
+			Count int64 `json:"count"`
+		} `json:"presence"`
+	}
+	json.Unmarshal(data, &m)
+	switch {
+	case m.Type == "presence" && m.Presence != nil:
+		firstCount.Store(m.Presence.Count)
+	case m.Type == "participant_joined":
+		firstCount.Add(1)
+	case m.Type == "participant_left":
+		firstCount.Add(-1)
+	}
 }
 
 // processCPU is the CPU time this process used so far (user + system).

@@ -20,8 +20,9 @@ import (
 //     a lone join is seen at once, a burst as one message per interval.
 //   - A large room only sends at the end of an interval (trailing edge),
 //     and a batch that carries nothing but the count and the departures
-//     waits CountInterval: what a join costs the room is then bounded by
-//     the interval, not by the room's size.
+//     waits CountInterval, longer in a room so big that its counts would
+//     cost more than CountRate writes a second: what joins cost the room
+//     is then bounded by those rates, not by how many join.
 //   - A large room's joined carries a first page (the stage and the first
 //     others) and the count; the rest is paged with list.
 
@@ -32,8 +33,12 @@ type PresenceSettings struct {
 	// room per interval (default 250 ms).
 	Interval time.Duration
 	// CountInterval is how long a large room's batch that carries only
-	// the count and departures may wait (default 1 s).
+	// the count and departures may wait (default 1 s), at least: a room
+	// of more than CountRate members waits members/CountRate seconds.
 	CountInterval time.Duration
+	// CountRate bounds the writes per second a large room's counts cost
+	// (default 5,000: a room of 20,000 sends its count every 4 s).
+	CountRate int
 	// LargeRoom is the size above which a room is large (default 200);
 	// it is small again below three quarters of it.
 	LargeRoom int
@@ -45,6 +50,7 @@ type PresenceSettings struct {
 const (
 	defaultPresenceInterval = 250 * time.Millisecond
 	defaultCountInterval    = time.Second
+	defaultCountRate        = 5000
 	defaultLargeRoom        = 200
 	defaultFirstPage        = 50
 	// maxStageListed bounds the stage a large room's joined lists.
@@ -63,6 +69,9 @@ func (p PresenceSettings) withDefaults() PresenceSettings {
 	}
 	if p.CountInterval < p.Interval {
 		p.CountInterval = p.Interval
+	}
+	if p.CountRate <= 0 {
+		p.CountRate = defaultCountRate
 	}
 	if p.LargeRoom <= 0 {
 		p.LargeRoom = defaultLargeRoom
@@ -250,7 +259,7 @@ func (lr *liveRoom) scheduleLocked(urgent bool) {
 	case urgent:
 		at = now.Add(cfg.Interval)
 	default:
-		at = now.Add(cfg.CountInterval)
+		at = now.Add(max(cfg.CountInterval, time.Duration(len(lr.members))*time.Second/time.Duration(cfg.CountRate)))
 	}
 	if lr.armed && !at.Before(lr.timerAt) {
 		return
