@@ -84,6 +84,9 @@ func BenchmarkJoinRoomSize(b *testing.B) {
 			idle0 := processCPU()
 			time.Sleep(window)
 			idle := (processCPU() - idle0).Seconds() / window.Seconds() // cores
+			// Members still there (the protocol before presence batches
+			// disconnects, as too slow, some that could not keep up).
+			_, live := bench.ts.Signaling.LiveRooms()
 			b.ResetTimer()
 			start, cpu0 := time.Now(), processCPU()
 			bench.join(b, b.N)
@@ -105,6 +108,7 @@ func BenchmarkJoinRoomSize(b *testing.B) {
 			b.ReportMetric(perAll, "cpu-µs/join+batches")
 			b.ReportMetric(wall.Seconds()*1e3/float64(b.N), "wall-ms/join")
 			b.ReportMetric(idle*100, "idle-%cpu")
+			b.ReportMetric(float64(live), "members")
 			if n == sizes[0] {
 				base, baseAll = perJoin, perAll // its last run, the one with b.N joins
 			}
@@ -188,6 +192,9 @@ func (jb *joinBench) command(b *testing.B, line string) {
 		if strings.HasPrefix(t, "error ") {
 			b.Fatal("join helper: " + t)
 		}
+		if strings.HasPrefix(t, "note: ") {
+			b.Log("join helper: " + t)
+		}
 	}
 	b.Fatalf("join helper ended: %v", jb.out.Err())
 }
@@ -228,14 +235,15 @@ func TestJoinHelper(t *testing.T) {
 		var room string
 		var n, c int
 		if _, err := fmt.Sscanf(in.Text(), "wait %d", &n); err == nil {
-			// Until the first member knows of n members.
-			deadline := time.Now().Add(time.Minute)
+			// Until the first member knows of n members (10 s at most:
+			// the protocol before presence batches may have disconnected
+			// it as too slow during the fill).
+			deadline := time.Now().Add(10 * time.Second)
 			for firstCount.Load() < int64(n) && time.Now().Before(deadline) {
 				time.Sleep(5 * time.Millisecond)
 			}
 			if firstCount.Load() < int64(n) {
-				fmt.Println("error", "the first member saw", firstCount.Load(), "members, not", n)
-				continue
+				fmt.Println("note: the first member saw", firstCount.Load(), "members, not", n)
 			}
 			fmt.Println("ok")
 			continue
