@@ -165,7 +165,7 @@ type Conn struct {
 	// after the handshake: maybePeerClosing) is closed at, unless an
 	// authenticated packet clears it first; 0: none.
 	alertAt atomic.Int64
-	busy      atomic.Int32 // Handler calls in progress (see Close)
+	busy    atomic.Int32 // Handler calls in progress (see Close)
 
 	mu         sync.Mutex
 	remote     *Remote

@@ -1,10 +1,10 @@
 package rtc
 
 import (
-	"encoding/binary"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
