@@ -98,6 +98,7 @@ func Start(o Options) (_ *Node, err error) {
 			return nil, err
 		}
 		turnServer = turnAt{n.turn, turnHost(o.MediaIP, o.PublicIPs)}
+		n.engine.SetRelayCheck(n.turn.IsRelay)
 	}
 	n.sig, err = signaling.NewServer(signaling.Config{
 		Software:        o.Software,
