@@ -98,6 +98,7 @@ func Start(o Options) (_ *Node, err error) {
 			return nil, err
 		}
 		turnServer = turnAt{n.turn, turnHost(o.MediaIP, o.PublicIPs)}
+		n.engine.SetRelayCheck(n.turn.IsRelay)
 	}
 	n.sig, err = signaling.NewServer(signaling.Config{
 		Software:        o.Software,
@@ -147,6 +148,7 @@ func startEngine(o Options) (*sfu.Engine, error) {
 		MediaAddr:    net.JoinHostPort(o.MediaIP, strconv.Itoa(o.MediaPort)),
 		MediaTCPAddr: tcpAddr,
 		PublicIPs:    o.PublicIPs,
+		Plane:        o.MediaPlane,
 		Slots:        o.Slots,
 		VideoSlots:   o.VideoSlots,
 		Logger:       o.Logger,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"palabre/internal/pionlog"
+	"palabre/sfu/rtc"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -80,14 +81,31 @@ type Config struct {
 	// always accepted (its bundled TURN relay). Example: the LAN prefix of
 	// clients that reach a public server directly.
 	AllowRemote []netip.Prefix
+	// Plane is the media plane participants' connections are made on:
+	// PlaneRTC or PlanePion; empty: PlaneRTC, or PlanePion with ICE-TCP
+	// (MediaTCPAddr) until the rtc plane has it.
+	Plane Plane
 	// Logger receives the Engine's logs (and pion's); nil means slog.Default().
 	Logger *slog.Logger
 
 	forcePublic bool // tests: judge remote addresses as a public server does
 }
 
-// Engine is the media plane of one node: one pion API setup, one UDP port
-// shared by every PeerConnection (ICE UDP mux), and the live rooms.
+// Plane is a media plane: what participants' connections are made of.
+type Plane string
+
+const (
+	// PlaneRTC: Palabre's own transport on pion's primitives (package
+	// sfu/rtc): ICE-lite, one reader for the media socket, no goroutine
+	// per participant, sendmmsg fan-outs.
+	PlaneRTC Plane = "rtc"
+	// PlanePion: one pion PeerConnection per participant, on a shared UDP
+	// mux (the first media plane; kept while the rtc plane proves itself).
+	PlanePion Plane = "pion"
+)
+
+// Engine is the media plane of one node: one UDP port (and one ICE-TCP
+// port) shared by every participant's connection, and the live rooms.
 type Engine struct {
 	log        *slog.Logger
 	slots      int
@@ -100,7 +118,11 @@ type Engine struct {
 	policy     *addrPolicy // remote ICE addresses (policy.go)
 	guard      *guard      // what reaches pion from the network (guard.go)
 
-	openTransport OpenTransport // openPion
+	openTransport OpenTransport // openPion or RTCOpener(rtc)
+	plane         Plane
+	rtc           *rtc.Engine  // PlaneRTC
+	batches       sync.Pool    // PlaneRTC: *rtcBatch, one per fan-out in progress
+	relayCheck    atomic.Value // func(netip.AddrPort) bool, see SetRelayCheck
 
 	settings webrtc.SettingEngine // template; each participant gets a copy
 	media    *webrtc.MediaEngine  // copied by pion for every PeerConnection
@@ -141,6 +163,17 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: media address: %w", err)
 	}
+	switch cfg.Plane {
+	case "":
+		if cfg.MediaTCPAddr == "" { // ICE-TCP is not on the rtc plane yet
+			return newRTCPlane(cfg, log, slots, addr)
+		}
+	case PlaneRTC:
+		return newRTCPlane(cfg, log, slots, addr)
+	case PlanePion:
+	default:
+		return nil, fmt.Errorf("sfu: media plane %q: must be %q or %q", cfg.Plane, PlaneRTC, PlanePion)
+	}
 	conn, err := net.ListenUDP("udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: media socket: %w", err)
@@ -159,6 +192,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		policy:     newAddrPolicy(cfg, local),
 		start:      time.Now(),
 		rooms:      make(map[*Room]struct{}),
+		plane:      PlanePion,
 	}
 	e.openTransport = openPion
 	e.guard = newGuard(e.policy, &e.stats, e.nanotime)
@@ -326,15 +360,35 @@ func (e *Engine) newSource() uint32 {
 
 // MediaAddr is the bound UDP address of the media socket.
 func (e *Engine) MediaAddr() *net.UDPAddr {
+	if e.rtc != nil {
+		return net.UDPAddrFromAddrPort(e.rtc.Addr())
+	}
 	return e.conn.LocalAddr().(*net.UDPAddr)
 }
 
 // MediaTCPAddr is the ICE-TCP listener's address, or nil without ICE-TCP.
 func (e *Engine) MediaTCPAddr() *net.TCPAddr {
+	if e.rtc != nil {
+		return e.rtcTCPAddr()
+	}
 	if e.tcpLn == nil {
 		return nil
 	}
 	return e.tcpLn.Addr().(*net.TCPAddr)
+}
+
+// Plane is the media plane the Engine's participants are on.
+func (e *Engine) Plane() Plane { return e.plane }
+
+// SetRelayCheck gives the Engine a way to tell that a remote address is a
+// relay of the node's bundled TURN server: the participants it carries are
+// then counted as relayed (Stats.ConnectedRelay). The pion plane knows it
+// from the ICE candidate types and ignores f.
+func (e *Engine) SetRelayCheck(f func(netip.AddrPort) bool) { e.relayCheck.Store(f) }
+
+func (e *Engine) isRelay(ap netip.AddrPort) bool {
+	f, _ := e.relayCheck.Load().(func(netip.AddrPort) bool)
+	return f != nil && f(ap)
 }
 
 // Slots is the number of downstream audio slots of every participant.
@@ -347,6 +401,15 @@ func (e *Engine) VideoSlots() int { return e.videoSlots }
 // Stats returns the counters summed over all rooms.
 func (e *Engine) Stats() Stats {
 	s := e.stats.snapshot()
+	if e.rtc != nil {
+		// What the rtc plane refused before it reached the forwarding
+		// logic: the same reasons the pion plane's guard counts.
+		rs := e.rtc.Stats()
+		s.DropUnknownSSRC += rs.DropSSRC
+		s.DropFlood += rs.DropFlood
+		s.DropUnknownSource += rs.DropUnknownAddr
+		s.DropICECheck += rs.DropUnknownUfrag + rs.DropBadIntegrity + rs.DropAddress
+	}
 	e.mu.Lock()
 	rooms := make([]*Room, 0, len(e.rooms))
 	for r := range e.rooms {
@@ -426,6 +489,9 @@ func (e *Engine) Close() error {
 }
 
 func (e *Engine) closeMuxes() error {
+	if e.rtc != nil {
+		return e.rtc.Close()
+	}
 	if e.tcpMux != nil {
 		_ = e.tcpMux.Close()
 		_ = e.tcpLn.Close()

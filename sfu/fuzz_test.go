@@ -165,11 +165,9 @@ func FuzzRTCP(f *testing.F) {
 		if slot >= 0 {
 			ssrc = sub.slotSSRC[slot]
 		}
-		sink := &rtcpSink{t: sub.tr.(*pionTransport), ssrc: ssrc, closed: make(chan struct{})}
+		h := (*peerHandler)(sub) // what either transport delivers RTCP to
 		for _, p := range splitPackets(in[1:]) {
-			if n, err := sink.Write(p); n != len(p) || err != nil {
-				t.Fatalf("Write = %d, %v", n, err)
-			}
+			h.RTCP(ssrc, p)
 		}
 		checkSlotStream(t, sub, fr.w[0])
 	})
@@ -320,10 +318,7 @@ func FuzzCandidate(f *testing.F) {
 				t.Fatalf("used %q, not allowed", c.Address())
 			}
 		}
-		pt := part.tr.(*pionTransport)
-		pt.candMu.Lock()
-		pt.pendingCands, pt.candidates = nil, 0 // each input alone
-		pt.candMu.Unlock()
+		resetCandidates(part.tr) // each input alone
 		_ = part.AddCandidate(webrtc.ICECandidateInit{Candidate: line})
 	})
 }
@@ -431,3 +426,18 @@ type streamConn struct {
 func (c *streamConn) Read(b []byte) (int, error)      { return c.r.Read(b) }
 func (c *streamConn) Close() error                    { return nil }
 func (c *streamConn) SetReadDeadline(time.Time) error { return nil }
+
+// resetCandidates forgets the candidates tr was given (the count bounded
+// by maxRemoteCandidates).
+func resetCandidates(tr Transport) {
+	switch t := tr.(type) {
+	case *pionTransport:
+		t.candMu.Lock()
+		t.pendingCands, t.candidates = nil, 0
+		t.candMu.Unlock()
+	case *rtcTransport:
+		t.mu.Lock()
+		t.cands = 0
+		t.mu.Unlock()
+	}
+}

@@ -155,6 +155,8 @@ func (r *Room) forward(pub *Participant, i int, epoch uint32, pkt *rtp.Packet, l
 	pub.cache.put(&pkt.Header, pkt.Payload, epoch, level, hasLevel)
 	s := &r.slots[i]
 	var sent, bytes, failed uint64
+	f := r.engine.newFanout()
+	defer f.done(r.engine)
 	s.mu.Lock()
 	if s.owner != pub {
 		s.mu.Unlock()
@@ -173,7 +175,7 @@ func (r *Room) forward(pub *Participant, i int, epoch uint32, pkt *rtp.Packet, l
 		if st.w == nil || !st.rewrite(pub, pub.source, epoch, &pkt.Header, level, hasLevel, now) {
 			continue
 		}
-		if _, err := st.w.WriteRTP(&st.hdr, pkt.Payload); err != nil {
+		if _, err := f.write(st.w, &st.hdr, pkt.Payload); err != nil {
 			failed++
 			continue
 		}

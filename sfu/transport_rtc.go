@@ -124,6 +124,9 @@ func openRTC(e *Engine, re *rtc.Engine, l Layout, h Handler) (Transport, string,
 		return nil, "", err
 	}
 	t.conn = c
+	if l.VideoSlots > 0 {
+		c.SetRates(rtc.VideoRates)
+	}
 	t.offer = c.Offer(t.media())
 	text, err := t.offer.Marshal()
 	if err != nil {
@@ -255,9 +258,16 @@ func (t *rtcTransport) WriteRTCP(pkts []rtcp.Packet) error {
 	return t.conn.WriteRTCP(b)
 }
 
-// Kind: rtc has UDP only; a client relayed by TURN reaches it from the
-// relay's address, which it does not tell apart yet.
-func (t *rtcTransport) Kind() ConnKind { return ConnUDP }
+// Kind: the selected path's. A client relayed by the node's own TURN
+// server reaches the media socket from one of its relays' addresses
+// (Engine.SetRelayCheck); one relayed by another TURN server is not told
+// apart from a direct one.
+func (t *rtcTransport) Kind() ConnKind {
+	if t.e.isRelay(t.conn.RemoteAddr()) {
+		return ConnRelay
+	}
+	return ConnUDP
+}
 
 // Close closes the connection; when it returns no Handler call is in
 // progress (rtc.Conn.Close) and the outgoing streams are unbound.

@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -9,22 +8,17 @@ import (
 	"palabre/sfu/rtc"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 )
 
-// newRTCEngine is an Engine whose participants' connections are an rtc
-// engine's (RTCOpener) instead of pion PeerConnections; the clients are
-// still pion's.
+// newRTCEngine is an Engine on the rtc plane (the default) and its rtc
+// engine; the clients are pion's.
 func newRTCEngine(t testing.TB, slots int) (*Engine, *rtc.Engine) {
 	t.Helper()
 	e := newTestEngine(t, slots)
-	re, err := rtc.NewEngine(rtc.Config{Addr: "127.0.0.1:0", Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
+	if e.rtc == nil {
+		t.Fatal("the test engine is not on the rtc plane")
 	}
-	t.Cleanup(func() { _ = re.Close() })
-	e.openTransport = RTCOpener(re)
-	return e, re
+	return e, e.rtc
 }
 
 // Push-to-talk over the rtc transport: the listeners hear the floor
@@ -100,47 +94,5 @@ func TestRTCTransportLeave(t *testing.T) {
 	cs[1].part.Leave()
 	if st := re.Stats(); st.Conns != 0 {
 		t.Fatalf("%d rtc connections left", st.Conns)
-	}
-}
-
-// BenchmarkForwardRTC is BenchmarkForward over the rtc transport: the same
-// fan-out (rewrite, one write per subscriber) through rtc.Conn.WriteRTP
-// (SRTP in place, one sendto each; no batching yet: the forwarder has no
-// end-of-fan-out hook to flush at). Compare with BenchmarkForward, in the
-// same run:
-//
-//	flock /tmp/palabre-bench.lock go test -run '^$' -bench 'Forward' -benchmem ./sfu/
-func BenchmarkForwardRTC(b *testing.B) {
-	for _, n := range []int{10, 100} {
-		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
-			e, _ := newRTCEngine(b, 3)
-			room := e.NewRoom(RoomSettings{Mode: ModeFloor}, nil)
-			pub := joinQuiet(b, room, "pub")
-			for i := range n {
-				joinQuiet(b, room, fmt.Sprintf("sub%d", i))
-			}
-			if err := room.RequestFloor(pub.part, false); err != nil {
-				b.Fatal(err)
-			}
-			slot, epoch := splitGrant(pub.part.grant.Load())
-			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: opusPayloadType, SSRC: 1234}, Payload: make([]byte, 80)}
-			if err := pkt.Header.SetExtension(1, []byte{0x80 | 30}); err != nil {
-				b.Fatal(err)
-			}
-			before := e.Stats()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				pkt.SequenceNumber = uint16(i)
-				pkt.Timestamp = uint32(i) * frameTicks
-				room.forward(pub.part, slot, epoch, pkt, 0x80|30, true, e.nanotime())
-			}
-			b.StopTimer()
-			after := e.Stats()
-			if out := after.PacketsOut - before.PacketsOut; out != uint64(b.N*n) || after.DropWriteError != before.DropWriteError {
-				b.Fatalf("%d packets out, %d write errors, want %d", out, after.DropWriteError-before.DropWriteError, b.N*n)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/pkt-out")
-		})
 	}
 }

@@ -159,7 +159,7 @@ func (vo *videoOut) switchTo(l *videoLayer, h *rtp.Header, now int64) {
 // forward handles one packet of layer l for this slot, holding mu, and
 // returns the bytes written (0: nothing). buf is scratch space for the
 // rewritten payload.
-func (vo *videoOut) forward(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, key bool, now int64, wall time.Time) int {
+func (vo *videoOut) forward(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, key bool, now int64, wall time.Time, f *fanout) int {
 	if vo.w == nil {
 		return 0
 	}
@@ -176,7 +176,7 @@ func (vo *videoOut) forward(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, k
 		case key:
 			vo.switchTo(l, &pkt.Header, now)
 			cur = l
-		case vo.replay(l, pkt, now, wall):
+		case vo.replay(l, pkt, now, wall, f):
 			cur = l
 		default:
 			l.requestKeyframe(now)
@@ -185,13 +185,13 @@ func (vo *videoOut) forward(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, k
 	if cur != l {
 		return 0
 	}
-	return vo.send(l, pkt, d, now, wall, l.scratch[:])
+	return vo.send(l, pkt, d, now, wall, l.scratch[:], f)
 }
 
 // replay switches to l from its cache when l's last keyframe is recent
 // and every packet since it is still there: the packets from the keyframe
 // to the one before pkt are sent at once, then pkt goes as usual.
-func (vo *videoOut) replay(l *videoLayer, pkt *rtp.Packet, now int64, wall time.Time) bool {
+func (vo *videoOut) replay(l *videoLayer, pkt *rtp.Packet, now int64, wall time.Time, f *fanout) bool {
 	c := &l.cache
 	c.mu.Lock()
 	keySeq, keyAt := c.keySeq, c.keyAt
@@ -224,14 +224,14 @@ func (vo *videoOut) replay(l *videoLayer, pkt *rtp.Packet, now int64, wall time.
 			vo.switchTo(l, &r.Header, now)
 		}
 		r.Payload = payload
-		vo.send(l, r, &d, now, wall, l.scratch[:])
+		vo.send(l, r, &d, now, wall, l.scratch[:], f)
 	}
 	l.pub.engine.stats.keyframeReuse.Add(1)
 	return true
 }
 
 // send rewrites and writes one packet of the current run.
-func (vo *videoOut) send(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, now int64, wall time.Time, buf []byte) int {
+func (vo *videoOut) send(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, now int64, wall time.Time, buf []byte, f *fanout) int {
 	up := pkt.SequenceNumber
 	newer := seqBefore(vo.upHigh, up)
 	if newer {
@@ -255,7 +255,7 @@ func (vo *videoOut) send(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, now 
 	vo.hist[seq%videoHist] = sentVideo{out: seq, up: up, run: vo.run}
 	vo.fill(vo.ssrc, vo.pt, vo.absID, seq, ts, pkt.Marker, l.pub.source, wall)
 	vo.stamp(n, wall)
-	if _, err := vo.w.WriteRTP(&vo.hdr, buf[:n]); err != nil {
+	if _, err := f.write(vo.w, &vo.hdr, buf[:n]); err != nil {
 		l.pub.engine.stats.writeError.Add(1)
 		return 0
 	}
@@ -271,6 +271,8 @@ func (vo *videoOut) send(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, now 
 func (r *Room) forwardVideo(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, key bool, now int64) {
 	var sent, bytes uint64
 	wall := time.Now()
+	f := r.engine.newFanout()
+	defer f.done(r.engine)
 	for _, sub := range r.subscribers() {
 		if sub == l.pub || len(sub.vout) == 0 || !sub.connected.Load() {
 			continue
@@ -287,7 +289,7 @@ func (r *Room) forwardVideo(l *videoLayer, pkt *rtp.Packet, d *vp8.Descriptor, k
 				continue
 			}
 			vo.mu.Lock()
-			n := vo.forward(l, pkt, d, key, now, wall)
+			n := vo.forward(l, pkt, d, key, now, wall, f)
 			if n > 0 {
 				vo.maybeSendSR(sub, now)
 			}

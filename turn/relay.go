@@ -57,6 +57,10 @@ func (g *relayGenerator) AllocatePacketConn(conf pturn.AllocateListenerConfig) (
 		_ = pc.Close()
 		return nil, nil, errClosing
 	}
+	if ap := addrPort(pc.LocalAddr()); ap.IsValid() {
+		rc.local = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		g.s.relays.Store(rc.local, struct{}{})
+	}
 	return rc, addr, nil
 }
 
@@ -110,7 +114,30 @@ func (g *relayGenerator) AllocateConn(conf pturn.AllocateConnConfig) (net.Conn, 
 // refuses on the way out, and counts the bytes relayed.
 type relayPacketConn struct {
 	*trackedPacketConn
-	s *Server
+	s     *Server
+	local netip.AddrPort // the socket's, as IsRelay knows it
+}
+
+func (c *relayPacketConn) Close() error {
+	c.s.relays.Delete(c.local)
+	return c.trackedPacketConn.Close()
+}
+
+// IsRelay reports whether ap is the address of one of the server's live
+// UDP relays, as a socket on this host sees its packets come from: the
+// media plane counts the participants it carries as relayed. A relay
+// bound to an unspecified address matches any IP on its port.
+func (s *Server) IsRelay(ap netip.AddrPort) bool {
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if _, ok := s.relays.Load(ap); ok {
+		return true
+	}
+	for _, any := range []netip.Addr{netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
+		if _, ok := s.relays.Load(netip.AddrPortFrom(any, ap.Port())); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *relayPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {

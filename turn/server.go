@@ -35,6 +35,7 @@ type Server struct {
 	quotas  *quotas
 	tracker *tracker
 	stats   counters
+	relays  sync.Map // netip.AddrPort of each live UDP relay socket (IsRelay)
 
 	// Repeated events, logged in bounded volume.
 	authLog, quotaLog, connLog, peerLog, deadlineLog *eventLog

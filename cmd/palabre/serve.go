@@ -67,6 +67,9 @@ func runServer(ctx context.Context, f *serveFlags, log *slog.Logger, ready func(
 	}
 	o.Software = "palabre/" + version
 	o.Logger = log
+	if err := applyMemoryLimit(f.memLimit, log); err != nil {
+		return err
+	}
 	n, err := server.Start(o)
 	if err != nil {
 		return explain(err, f.source)

@@ -76,9 +76,12 @@ const (
 	// from at once (a browser's checks come from its host, reflexive and
 	// relayed candidates); the least recently heard one makes room.
 	maxAddrs = 4
-	// New addresses: a burst of newAddrBurst, then one per newAddrEvery.
-	newAddrBurst = 4
-	newAddrEvery = 500 * time.Millisecond
+	// New addresses: a burst of newAddrBurst (a browser's host, reflexive
+	// and relayed candidates, both families), then one per newAddrEvery (a
+	// network change; each new address is one more host the server
+	// answers, so an attacker with the password gets few).
+	newAddrBurst = 8
+	newAddrEvery = 10 * time.Second
 	// maxSSRCs RTP and maxSSRCs RTCP sender SSRCs per connection: those
 	// announced in the description first, then the first ones seen.
 	maxSSRCs = 16
@@ -158,7 +161,11 @@ type Conn struct {
 	lastCheck atomic.Int64
 	keyedAt   atomic.Int64
 	announced atomic.Pointer[[]uint32]
-	busy      atomic.Int32 // Handler calls in progress (see Close)
+	// alertAt is the engine time a peer that seemed to close (an alert
+	// after the handshake: maybePeerClosing) is closed at, unless an
+	// authenticated packet clears it first; 0: none.
+	alertAt atomic.Int64
+	busy    atomic.Int32 // Handler calls in progress (see Close)
 
 	mu         sync.Mutex
 	remote     *Remote
@@ -178,6 +185,11 @@ type Conn struct {
 	rtpSSRCs   ssrcSet
 	rtcpSSRCs  ssrcSet
 	mediaSeen  bool // a valid SRTP/SRTCP packet came (ends the DTLS grace)
+	ratesIn    *Rates
+	rtpBudget  budget
+	ctlBudget  budget
+
+	rates atomic.Pointer[Rates] // SetRates
 
 	// outMu serialises the outgoing SRTP context (any goroutine may send).
 	outMu sync.Mutex
@@ -212,6 +224,7 @@ func (e *Engine) newConn(h Handler, client bool) *Conn {
 		remoteSet: make(chan struct{}),
 	}
 	c.key = stun.NewShortTermIntegrity(c.pwd)
+	c.rates.Store(&DefaultRates)
 	c.sock.Store(e.sock)
 	c.addrTokens = newAddrBurst
 	c.addrRefill = c.start
@@ -350,13 +363,21 @@ func (c *Conn) fire(now int64) {
 	}
 	next := now + int64(time.Minute)
 	keyed := c.keys.Load() != nil
+	if at := c.alertAt.Load(); at != 0 {
+		if now >= at {
+			c.e.log.Debug("closed by the peer (DTLS alert, then silence)", "ufrag", c.ufrag)
+			c.setState(StateClosed)
+			return
+		}
+		next = at
+	}
 	if !keyed {
 		deadline := c.start + int64(c.e.timing.connect)
 		if now >= deadline {
 			c.fail("no connection", "state", st.String())
 			return
 		}
-		next = deadline
+		next = min(next, deadline)
 	} else {
 		last := c.lastCheck.Load()
 		switch {
@@ -365,9 +386,9 @@ func (c *Conn) fire(now int64) {
 			return
 		case now-last >= int64(c.e.timing.disconnect):
 			c.setState(StateDisconnected)
-			next = last + int64(c.e.timing.consent)
+			next = min(next, last+int64(c.e.timing.consent))
 		default:
-			next = last + int64(c.e.timing.disconnect)
+			next = min(next, last+int64(c.e.timing.disconnect))
 		}
 		if at := c.keyedAt.Load() + int64(c.e.timing.grace); c.hasSession() {
 			if now >= at {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -137,7 +139,10 @@ func (c *Conn) remoteNetAddr() net.Addr {
 
 // handleDTLS takes a DTLS datagram from the reader. The first one a DTLS
 // server gets (the ClientHello) starts its handshake.
-func (c *Conn) handleDTLS(p []byte) {
+func (c *Conn) handleDTLS(p []byte, from netip.AddrPort) {
+	if !c.withinRate(false, c.e.now()) {
+		return
+	}
 	c.mu.Lock()
 	s := c.sess
 	start := s == nil && !c.handshaken && !c.dtlsClientLocked() && c.State() < StateFailed
@@ -147,6 +152,7 @@ func (c *Conn) handleDTLS(p []byte) {
 	}
 	if s == nil {
 		c.e.stats.dtls.Add(1) // after the session ended, or before our ClientHello
+		c.maybePeerClosing(p, from)
 		return
 	}
 	select {
@@ -312,5 +318,29 @@ func (c *Conn) sessionClosedByPeer(s *dtlsSession) {
 	c.mu.Unlock()
 	if c.keys.Load() != nil {
 		c.setState(StateClosed)
+	}
+}
+
+// alertGrace is how long a connection lives after what looks like the
+// peer's close_notify, unless an authenticated packet comes meanwhile.
+const alertGrace = 3 * time.Second
+
+// maybePeerClosing: an encrypted DTLS alert (content type 21, epoch 1 or
+// more) after the session ended is, from an honest peer, its close_notify
+// (a browser or pion closing its PeerConnection). It cannot be decrypted
+// any more and its source address could be spoofed, so it does not close
+// the connection: it gives it alertGrace to prove itself alive with any
+// authenticated packet (SRTP, SRTCP, a check), after which it is closed as
+// by the peer (the wheel, fire).
+func (c *Conn) maybePeerClosing(p []byte, from netip.AddrPort) {
+	if c.client || len(p) < 13 || p[0] != 21 || binary.BigEndian.Uint16(p[3:5]) == 0 || c.keys.Load() == nil {
+		return
+	}
+	if pa := c.path.Load(); pa == nil || pa.ap != from {
+		return
+	}
+	at := c.e.now() + int64(alertGrace)
+	if c.alertAt.CompareAndSwap(0, at) {
+		c.e.wheel.schedule(&c.timer, at)
 	}
 }

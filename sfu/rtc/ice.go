@@ -74,6 +74,9 @@ func (s *socket) handleSTUN(p []byte, from netip.AddrPort) {
 // handleCheck answers a server connection's check (reader goroutine).
 func (c *Conn) handleCheck(s *socket, m *stun.Message, from netip.AddrPort) {
 	e := c.e
+	if !c.withinRate(false, e.now()) { // before the HMAC
+		return
+	}
 	if stun.Fingerprint.Check(m) != nil || c.key.Check(m) != nil {
 		e.stats.badIntegrity.Add(1)
 		return
@@ -87,6 +90,9 @@ func (c *Conn) handleCheck(s *socket, m *stun.Message, from netip.AddrPort) {
 		return
 	}
 	c.lastCheck.Store(now)
+	if c.alertAt.Load() != 0 {
+		c.alertAt.Store(0) // alive after all (maybePeerClosing)
+	}
 	e.stats.checks.Add(1)
 	s.respond(m, from, c.key)
 	c.onValidCheck()

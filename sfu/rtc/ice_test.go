@@ -222,7 +222,7 @@ func TestAdmitBounds(t *testing.T) {
 		t.Fatal("b could not take a's stale address")
 	}
 
-	// Rate: a's burst has 3 tokens left (4, one used); then one per 500 ms.
+	// Rate: a's burst is full again; then one address per newAddrEvery.
 	t1 := t0 + 40*sec // refilled
 	for i := 1; i <= newAddrBurst; i++ {
 		if !a.admit(addr(i), false, t1) {
@@ -231,6 +231,11 @@ func TestAdmitBounds(t *testing.T) {
 	}
 	if a.admit(addr(10), false, t1) {
 		t.Fatal("address past the burst admitted")
+	}
+	// The selected path is heard again (else, silent past switchAfter, it
+	// would give way to the next address).
+	if !a.admit(addr(1), false, t1+int64(newAddrEvery)) {
+		t.Fatal("the selected address refused")
 	}
 	if !a.admit(addr(10), false, t1+int64(newAddrEvery)) {
 		t.Fatal("address after the refill refused")

@@ -175,7 +175,7 @@ const (
 	maxSDPSSRCs       = 64
 	maxCodecsPerMedia = 32
 	maxExtensions     = 16
-	maxRIDs           = 4
+	maxRIDs           = 8 // pion answers with the offer's recv rids and its own send ones
 	maxFeedback       = 8
 	maxTokenLen       = 256 // ufrag, pwd, mid, rid, msid, cname, fmtp
 )

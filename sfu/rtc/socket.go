@@ -100,7 +100,7 @@ func (s *socket) handle(p []byte, from netip.AddrPort) {
 			e.stats.unknownAddr.Add(1)
 			return
 		}
-		c.handleDTLS(p)
+		c.handleDTLS(p, from)
 	case b >= 128 && b <= 191:
 		c := s.lookup(from)
 		if c == nil {

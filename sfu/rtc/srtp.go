@@ -99,6 +99,9 @@ func (c *Conn) handleSRTP(s *socket, p []byte, from netip.AddrPort) {
 		e.stats.ssrc.Add(1)
 		return
 	}
+	if !c.withinRate(true, e.now()) {
+		return
+	}
 	hl, err := s.hdr.Unmarshal(p)
 	if err != nil {
 		e.stats.malformed.Add(1)
@@ -145,6 +148,9 @@ func (c *Conn) handleSRTCP(s *socket, p []byte, from netip.AddrPort) {
 	known := c.rtcpSSRCs.has(ssrc)
 	if !known && !c.ssrcAllowed(&c.rtcpSSRCs, ssrc) {
 		e.stats.ssrc.Add(1)
+		return
+	}
+	if !c.withinRate(false, e.now()) {
 		return
 	}
 	dec, err := k.in.DecryptRTCP(p[:0], p, &s.rtcpHdr)
@@ -199,6 +205,9 @@ func (c *Conn) ssrcAllowed(set *ssrcSet, ssrc uint32) bool {
 // mediaIn notes a valid SRTP or SRTCP packet: it keeps the selected path
 // alive and, the first time, ends a DTLS server's grace.
 func (c *Conn) mediaIn(from netip.AddrPort) {
+	if c.alertAt.Load() != 0 {
+		c.alertAt.Store(0) // alive after all (maybePeerClosing)
+	}
 	if p := c.path.Load(); p != nil && p.ap == from {
 		c.selSeen = c.e.now()
 	}

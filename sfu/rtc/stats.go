@@ -28,6 +28,7 @@ type Stats struct {
 	DropNotConnected  uint64 // media for a connection without keys
 	DropWrongSocket   uint64 // a client socket's datagram from another address
 	DropRetransmitted uint64 // STUN responses to no pending check (client)
+	DropFlood         uint64 // packets past their connection's Rates
 }
 
 type counters struct {
@@ -36,6 +37,7 @@ type counters struct {
 	sendErrors                                                 atomic.Uint64
 	unknownUfrag, badIntegrity, malformed, unknownAddr, addr   atomic.Uint64
 	dtls, ssrc, auth, replay, notConnected, wrongSocket, stray atomic.Uint64
+	flood                                                      atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -60,5 +62,6 @@ func (c *counters) snapshot() Stats {
 		DropNotConnected:  c.notConnected.Load(),
 		DropWrongSocket:   c.wrongSocket.Load(),
 		DropRetransmitted: c.stray.Load(),
+		DropFlood:         c.flood.Load(),
 	}
 }
