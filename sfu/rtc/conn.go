@@ -135,6 +135,13 @@ type path struct {
 	tcp *tcpStream
 }
 
+// is reports whether a packet that came from on socket s (a UDP socket,
+// or an ICE-TCP stream's) came on this path: a UDP and a TCP path may
+// have the same address.
+func (pa *path) is(s *socket, from netip.AddrPort) bool {
+	return pa.tcp == s.tcp && pa.ap == from
+}
+
 // write sends one packet on c's path pa.
 func (c *Conn) write(p []byte, pa *path) error {
 	if pa.tcp != nil {
@@ -176,6 +183,8 @@ type Conn struct {
 	// authenticated packet clears it first; 0: none.
 	alertAt atomic.Int64
 	busy    atomic.Int32 // Handler calls in progress (see Close)
+	// tcpStreams is the number of ICE-TCP streams bound to c.
+	tcpStreams atomic.Int32
 
 	mu         sync.Mutex
 	remote     *Remote
@@ -185,12 +194,14 @@ type Conn struct {
 	checked    bool          // a valid check came (server) / an answer (client)
 	early      bool          // SRTP/SRTCP came before the keys (see earlyMedia)
 
-	// rx serialises the handling of c's incoming packets: the UDP reader
-	// and an ICE-TCP stream's may both have one (a browser checks both
-	// pairs). Uncontended on the UDP path: one lock per packet.
+	// rx serialises the handling of c's incoming packets (a check, DTLS,
+	// SRTP, SRTCP, and the Handler call it makes): the UDP reader and an
+	// ICE-TCP stream's may both have one (a browser checks both pairs).
+	// Uncontended on the UDP path: one lock per packet.
 	rx sync.Mutex
-	// Written under rx by the readers only (addrs by the UDP reader only,
-	// also under e.mu, which the engine's maps are changed under).
+	// Written under rx by the readers only. addrs (UDP addresses) only by
+	// the UDP reader, also under e.mu, which the engine's maps are
+	// changed under: the reader reads other connections' addrs there.
 	addrs      [maxAddrs]addrEntry
 	naddrs     int
 	selSeen    int64 // engine time of the last valid packet from the selected address

@@ -139,7 +139,7 @@ func (c *Conn) remoteNetAddr() net.Addr {
 
 // handleDTLS takes a DTLS datagram from the reader. The first one a DTLS
 // server gets (the ClientHello) starts its handshake.
-func (c *Conn) handleDTLS(p []byte, from netip.AddrPort) {
+func (c *Conn) handleDTLS(in *socket, p []byte, from netip.AddrPort) {
 	if !c.withinRate(false, c.e.now()) {
 		return
 	}
@@ -152,7 +152,7 @@ func (c *Conn) handleDTLS(p []byte, from netip.AddrPort) {
 	}
 	if s == nil {
 		c.e.stats.dtls.Add(1) // after the session ended, or before our ClientHello
-		c.maybePeerClosing(p, from)
+		c.maybePeerClosing(in, p, from)
 		return
 	}
 	select {
@@ -332,11 +332,11 @@ const alertGrace = 3 * time.Second
 // the connection: it gives it alertGrace to prove itself alive with any
 // authenticated packet (SRTP, SRTCP, a check), after which it is closed as
 // by the peer (the wheel, fire).
-func (c *Conn) maybePeerClosing(p []byte, from netip.AddrPort) {
+func (c *Conn) maybePeerClosing(s *socket, p []byte, from netip.AddrPort) {
 	if c.client || len(p) < 13 || p[0] != 21 || binary.BigEndian.Uint16(p[3:5]) == 0 || c.keys.Load() == nil {
 		return
 	}
-	if pa := c.path.Load(); pa == nil || pa.ap != from {
+	if pa := c.path.Load(); pa == nil || !pa.is(s, from) {
 		return
 	}
 	at := c.e.now() + int64(alertGrace)

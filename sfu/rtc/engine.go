@@ -155,7 +155,15 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e.sock = s
 	e.local = s.local
 	for _, a := range cfg.Announce {
-		e.announce = append(e.announce, a.Unmap())
+		a = a.Unmap()
+		// A candidate the socket cannot be reached at is worse than none:
+		// the client would check it and time out.
+		if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.Zone() != "" ||
+			a.Is6() && e.local.Addr().Is4() {
+			_ = s.conn.Close()
+			return nil, fmt.Errorf("rtc: announced address %v: not a unicast address of the socket's family", a)
+		}
+		e.announce = append(e.announce, a)
 	}
 	if cfg.TCPAddr != "" {
 		if err := e.listenTCP(cfg.TCPAddr, cfg.MaxTCP); err != nil {
@@ -200,9 +208,11 @@ func (e *Engine) certificate() *engineCert {
 // Candidate is the host candidate of the shared socket, for offers.
 func (e *Engine) Candidate() Candidate { return e.Candidates()[0] }
 
-// Candidates are the host candidates of offers: the UDP socket's, then
-// ICE-TCP's (passive, lower priority), for each announced IP (or the
-// bound one).
+// Candidates are the host candidates of offers: for each announced IP
+// (Config.Announce), or else the bound one, the UDP socket's and, with
+// ICE-TCP, the listener's (tcptype passive). Priorities are pion's (RFC
+// 8445 §5.1.2.1, RFC 6544 §4.2): a TCP candidate's type preference is
+// lower, so a client that can use UDP does.
 func (e *Engine) Candidates() []Candidate {
 	ips := e.announce
 	if len(ips) == 0 {
@@ -212,16 +222,28 @@ func (e *Engine) Candidates() []Candidate {
 	for i, ip := range ips {
 		cs = append(cs, Candidate{
 			Foundation: strconv.Itoa(1 + 2*i), Component: 1, Protocol: "udp",
-			Priority: 2130706431 - uint32(i), Addr: netip.AddrPortFrom(ip, e.local.Port()), Type: "host",
+			Priority: candidatePriority(126, 65535-uint32(i)), Addr: netip.AddrPortFrom(ip, e.local.Port()), Type: "host",
 		})
 		if e.tcp != nil {
+			tip := ip
+			if len(e.announce) == 0 && !e.tcp.local.Addr().IsUnspecified() {
+				tip = e.tcp.local.Addr() // bound apart from the UDP socket
+			}
 			cs = append(cs, Candidate{
 				Foundation: strconv.Itoa(2 + 2*i), Component: 1, Protocol: "tcp",
-				Priority: 1015022079 - uint32(i), Addr: netip.AddrPortFrom(ip, e.tcp.local.Port()), Type: "host", TCPType: "passive",
+				Priority: candidatePriority(126-27, 4<<13|(8191-uint32(i))), Addr: netip.AddrPortFrom(tip, e.tcp.local.Port()),
+				Type: "host", TCPType: "passive",
 			})
 		}
 	}
 	return cs
+}
+
+// candidatePriority is RFC 8445's formula for component 1. TCP: pion's
+// type preference (host 126 less 27) and RFC 6544's local preference
+// (direction-pref 4 for passive, then other-pref).
+func candidatePriority(typePref, localPref uint32) uint32 {
+	return typePref<<24 | localPref<<8 | 255
 }
 
 // Stats returns the engine's counters.
@@ -230,6 +252,9 @@ func (e *Engine) Stats() Stats {
 	e.mu.RLock()
 	s.Conns = len(e.conns)
 	e.mu.RUnlock()
+	if e.tcp != nil {
+		s.TCPStreams = e.tcp.count()
+	}
 	return s
 }
 

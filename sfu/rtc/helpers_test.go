@@ -303,7 +303,7 @@ func dialPairWith(t testing.TB, se, ce *Engine, wrap func(*recorder) Handler) *c
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !offer.ICELite || len(offer.Candidates) != 1 {
+	if !offer.ICELite || len(offer.Candidates) == 0 || offer.Candidates[0].Protocol != "udp" {
 		t.Fatalf("offer: ice-lite %v, candidates %v", offer.ICELite, offer.Candidates)
 	}
 	p.client, err = ce.Dial(offer.Candidates[0].Addr, RemoteFrom(offer), p.ch)

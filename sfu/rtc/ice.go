@@ -33,32 +33,42 @@ func plausibleSTUN(p []byte) bool {
 		p[3]&3 == 0
 }
 
-func (s *socket) handleSTUN(p []byte, from netip.AddrPort) {
+// verdict is what became of a STUN message on a server socket. An ICE-TCP
+// stream's first frame must be an authentic check, else it is closed.
+type verdict uint8
+
+const (
+	stunDropped  verdict = iota // not a check, or not authentic
+	checkRefused                // authentic, but its source was not admitted
+	checkValid                  // answered
+)
+
+func (s *socket) handleSTUN(p []byte, from netip.AddrPort) verdict {
 	e := s.e
 	if !plausibleSTUN(p) {
 		e.stats.malformed.Add(1)
-		return
+		return stunDropped
 	}
 	m := &s.stunIn
 	m.Raw = p
 	if err := m.Decode(); err != nil {
 		e.stats.malformed.Add(1)
-		return
+		return stunDropped
 	}
 	if c := s.owner; c != nil {
 		c.handleSTUNClient(s, m, from)
-		return
+		return stunDropped
 	}
 	if m.Type != stun.BindingRequest {
 		if m.Type != (stun.MessageType{Method: stun.MethodBinding, Class: stun.ClassIndication}) {
 			e.stats.malformed.Add(1)
 		}
-		return
+		return stunDropped
 	}
 	uname, err := m.Get(stun.AttrUsername)
 	if err != nil {
 		e.stats.malformed.Add(1)
-		return
+		return stunDropped
 	}
 	local, _, _ := bytes.Cut(uname, []byte{':'})
 	e.mu.RLock()
@@ -66,39 +76,46 @@ func (s *socket) handleSTUN(p []byte, from netip.AddrPort) {
 	e.mu.RUnlock()
 	if c == nil {
 		e.stats.unknownUfrag.Add(1)
-		return
+		return stunDropped
 	}
 	c.rx.Lock()
-	c.handleCheck(s, m, from)
+	v := c.handleCheck(s, m, from)
 	c.rx.Unlock()
+	if v == checkValid {
+		// Outside the receive lock: on a TCP stream the answer is a write
+		// that may wait (tcpWriteBudget), and the other reader must not.
+		s.respond(m, from, c.key)
+		c.onValidCheck()
+	}
+	return v
 }
 
-// handleCheck answers a server connection's check (reader goroutine).
-func (c *Conn) handleCheck(s *socket, m *stun.Message, from netip.AddrPort) {
+// handleCheck judges a server connection's check (a reader, under c.rx);
+// the caller answers a valid one.
+func (c *Conn) handleCheck(s *socket, m *stun.Message, from netip.AddrPort) verdict {
 	e := c.e
 	if !c.withinRate(false, e.now()) { // before the HMAC
-		return
+		return stunDropped
 	}
 	if stun.Fingerprint.Check(m) != nil || c.key.Check(m) != nil {
 		e.stats.badIntegrity.Add(1)
-		return
+		return stunDropped
 	}
 	if c.State() >= StateFailed {
-		return
+		return checkRefused
 	}
 	now := e.now()
 	use := m.Contains(stun.AttrUseCandidate)
 	if s.tcp != nil && !c.admitTCP(s.tcp, use, now) || s.tcp == nil && !c.admit(from, use, now) {
 		e.stats.addr.Add(1)
-		return
+		return checkRefused
 	}
 	c.lastCheck.Store(now)
 	if c.alertAt.Load() != 0 {
 		c.alertAt.Store(0) // alive after all (maybePeerClosing)
 	}
 	e.stats.checks.Add(1)
-	s.respond(m, from, c.key)
-	c.onValidCheck()
+	return checkValid
 }
 
 // onValidCheck moves the state on after a valid check.
@@ -151,7 +168,7 @@ func (c *Conn) admit(from netip.AddrPort, use bool, now int64) bool {
 			sel := c.path.Load()
 			victim := -1
 			for j := range c.naddrs {
-				if sel != nil && c.addrs[j].ap == sel.ap {
+				if sel != nil && sel.tcp == nil && c.addrs[j].ap == sel.ap {
 					continue
 				}
 				if victim < 0 || c.addrs[j].seen < c.addrs[victim].seen {
@@ -170,7 +187,7 @@ func (c *Conn) admit(from netip.AddrPort, use bool, now int64) bool {
 	c.addrs[i].seen = now
 	sel := c.path.Load()
 	switch {
-	case sel != nil && sel.ap == from:
+	case sel != nil && sel.tcp == nil && sel.ap == from:
 		c.selSeen = now
 	case sel == nil || use || now-c.selSeen >= int64(c.e.timing.switchAfter):
 		if sel != nil {

@@ -102,7 +102,7 @@ func (s *socket) handle(p []byte, from netip.AddrPort) {
 			return
 		}
 		c.rx.Lock()
-		c.handleDTLS(p, from)
+		c.handleDTLS(s, p, from)
 		c.rx.Unlock()
 	case b >= 128 && b <= 191:
 		c := s.lookup(from)
@@ -122,7 +122,9 @@ func (s *socket) handle(p []byte, from netip.AddrPort) {
 	}
 }
 
-// lookup finds the connection media and DTLS from this address belong to.
+// lookup finds the connection media and DTLS from this address belong to:
+// a client socket's owner, an ICE-TCP stream's (whatever the address),
+// else the one a valid check came from this address for.
 func (s *socket) lookup(from netip.AddrPort) *Conn {
 	if c := s.owner; c != nil {
 		if p := c.path.Load(); p == nil || p.ap != from {
@@ -130,6 +132,9 @@ func (s *socket) lookup(from netip.AddrPort) *Conn {
 			return nil
 		}
 		return c
+	}
+	if st := s.tcp; st != nil {
+		return st.owner.Load()
 	}
 	s.e.mu.RLock()
 	c := s.e.byAddr[from]

@@ -115,7 +115,7 @@ func (c *Conn) handleSRTP(s *socket, p []byte, from netip.AddrPort) {
 	if !known {
 		c.rtpSSRCs.add(ssrc)
 	}
-	c.mediaIn(from)
+	c.mediaIn(s, from)
 	pl := dec[hl:]
 	if s.hdr.Padding && len(pl) > 0 {
 		pad := int(pl[len(pl)-1])
@@ -161,7 +161,7 @@ func (c *Conn) handleSRTCP(s *socket, p []byte, from netip.AddrPort) {
 	if !known {
 		c.rtcpSSRCs.add(ssrc)
 	}
-	c.mediaIn(from)
+	c.mediaIn(s, from)
 	e.stats.packetsIn.Add(1)
 	if c.enter() {
 		c.h.HandleRTCP(c, dec)
@@ -204,11 +204,11 @@ func (c *Conn) ssrcAllowed(set *ssrcSet, ssrc uint32) bool {
 
 // mediaIn notes a valid SRTP or SRTCP packet: it keeps the selected path
 // alive and, the first time, ends a DTLS server's grace.
-func (c *Conn) mediaIn(from netip.AddrPort) {
+func (c *Conn) mediaIn(s *socket, from netip.AddrPort) {
 	if c.alertAt.Load() != 0 {
 		c.alertAt.Store(0) // alive after all (maybePeerClosing)
 	}
-	if p := c.path.Load(); p != nil && p.ap == from {
+	if p := c.path.Load(); p != nil && p.is(s, from) {
 		c.selSeen = c.e.now()
 	}
 	if !c.mediaSeen {

@@ -6,6 +6,7 @@ import "sync/atomic"
 // count datagrams the reader dropped, by reason.
 type Stats struct {
 	Conns      int // live (not closed) connections
+	TCPStreams int // ICE-TCP streams open (bound to a connection or not yet)
 	Handshakes uint64
 	// HandshakeFailures counts DTLS handshakes that failed or timed out.
 	HandshakeFailures uint64
