@@ -88,9 +88,10 @@ const (
 )
 
 // Handler receives a connection's packets and events. Its methods are
-// called from the engine's goroutines (the socket reader for packets, the
-// reader, the wheel or a handshake for states) and must not block: the
-// reader serves every connection of its socket.
+// called from the engine's goroutines (a reader for packets: the UDP
+// socket's or an ICE-TCP stream's, one packet of a connection at a time;
+// a reader, the wheel or a handshake for states) and must not block: the
+// UDP reader serves every connection of its socket.
 type Handler interface {
 	// HandleRTP gets a decrypted RTP packet: p parsed (header, payload
 	// without padding) and raw, the whole packet. Both are the reader's

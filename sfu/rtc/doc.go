@@ -28,6 +28,20 @@
 //     silent for 6 s (a NAT rebinding, a client without nomination).
 //     Consent is the client's checks: disconnected after 10 s without
 //     one, failed after 30 s (RFC 7675).
+//   - ICE-TCP, passive (tcp.go; RFC 6544, RFC 4571 framing), optional
+//     (Config.TCPAddr): one listening port, a reader goroutine per
+//     accepted stream. A stream's first valid check binds it to its
+//     connection for good (no address lookup, nothing in byAddr); admit's
+//     rules make it the connection's path, which is then a stream instead
+//     of a UDP address: every write (media, DTLS, a Batch's packets) goes
+//     over it at once, framed, under the stream's lock, within 100 ms. A
+//     write that fails closes the stream (a half-written frame cannot be
+//     resumed); a closed stream that was the path clears it, so consent
+//     expires as for a silent UDP path unless a check selects another.
+//   - Host candidates (Engine.Candidates): the bound address, or the
+//     announced ones (Config.Announce: a 1:1 NAT, a socket bound to every
+//     interface), with the UDP port and the ICE-TCP port (tcptype
+//     passive, a lower priority, as pion writes it).
 //   - DTLS (dtls.go): pion/dtls over a virtual net.PacketConn that the
 //     reader feeds and that writes to the selected address; one ECDSA
 //     certificate per engine (cert.go). The SRTP keys are exported with
@@ -69,7 +83,9 @@
 // addresses, SSRC sets, state), two srtp.Contexts with their per-SSRC
 // states, an entry in two maps and in the wheel. No goroutine, no Go
 // timer, no buffer: the engine's goroutines are its reader and its wheel,
-// whatever the number of participants. Work per idle participant: one
+// whatever the number of participants (and the ICE-TCP listener's, with a
+// reader and about 7 KiB of buffers per open stream: a participant on TCP
+// costs those, streams are few and bounded). Work per idle participant: one
 // check answered every few seconds (two HMAC-SHA1, one sendto) and one
 // wheel firing every 10 s. Measured: TestIdleScale (docs/performance.md,
 // "Own media plane").
@@ -85,16 +101,35 @@
 // addresses can be spoofed). DTLS and media come only from validated
 // addresses; the DTLS queue of a handshake is bounded.
 //
+// ICE-TCP streams cost a goroutine and a socket, and anyone may open one:
+// at most Config.MaxTCP (1024) open, 8 per IPv4 address or IPv6 /64
+// (more are reset at once), 4 bound to one connection. A stream's first
+// frame must be an authentic check (known ufrag, FINGERPRINT,
+// MESSAGE-INTEGRITY) within 5 s: anything else first, or a frame over
+// 1500 bytes at any time, closes it; a flood of random ufrags costs one
+// stream each and leaves nothing (TestTCPSTUNFlood). A stream is paid
+// from its connection's new-address budget. A peer that stops reading
+// holds a writer 100 ms once: that write closes its stream.
+//
 // # Concurrency
 //
-// The reader owns its socket's scratch and the connections' receive state
-// (addresses, SSRC sets, the in-context); the maps are under Engine.mu; a
-// connection's send context is under its outMu, so any goroutine may send.
-// Handler methods are called from the reader (packets), the reader, the
-// wheel or a handshake goroutine (states), never with a lock held, and must
-// not block.
+// Each reader (the UDP socket's, each ICE-TCP stream's) owns its scratch.
+// A connection's receive state (SSRC sets, the in-context, rate budgets,
+// the selected path's last sign of life, DTLS feeding) is under its
+// receive lock, Conn.rx, taken by whichever reader handles one of its
+// packets, for that packet: a browser checks its UDP and TCP pairs at
+// once, so two readers may have packets for one connection. On the UDP
+// path the lock is uncontended (a lock and an unlock per packet, no
+// allocation); answers to checks are sent after it is released (a TCP
+// write may wait). Its UDP addresses are the UDP reader's alone (and
+// under Engine.mu with the maps). A connection's send context is under
+// its outMu, so any goroutine may send. Handler methods are called from a
+// reader (packets: under the receive lock, so one at a time per
+// connection), the wheel or a handshake goroutine (states), with no lock
+// of the engine held, and must not block.
 //
 // Entry points: NewEngine, Engine.NewConn, Conn.Offer, ParseDescription,
 // CheckAnswer, Conn.SetRemote, Conn.WriteRTP, Conn.WriteRTCP,
-// Engine.NewBatch, Conn.Close; the client mode's Engine.Dial, Conn.Answer.
+// Engine.NewBatch, Conn.Close, Conn.PathKind; the client mode's
+// Engine.Dial, Conn.Answer.
 package rtc

@@ -34,12 +34,14 @@ type Config struct {
 	AllowRemote func(netip.Addr) bool
 	// TCPAddr, if set, is the "host:port" where ICE-TCP (passive, RFC
 	// 6544) is accepted; port 0 picks a free one. MaxTCP bounds the
-	// streams open at once (0: 1024).
+	// streams open at once (0: 1024); besides, at most 8 from one IPv4
+	// address or IPv6 /64, 4 bound to one connection (tcp.go).
 	TCPAddr string
 	MaxTCP  int
 	// Announce, if set, are the IPs the host candidates carry instead of
 	// the bound address (1:1 NAT, or a socket bound to all interfaces),
-	// each with the sockets' ports.
+	// each with the sockets' ports. Each must be a unicast address the
+	// UDP socket's family can be reached at (NewEngine fails otherwise).
 	Announce []netip.Addr
 	// Logger gets the engine's logs (pion's DTLS logs at debug level);
 	// nil means slog.Default().
