@@ -40,8 +40,9 @@ type Config struct {
 	MaxTCP  int
 	// Announce, if set, are the IPs the host candidates carry instead of
 	// the bound address (1:1 NAT, or a socket bound to all interfaces),
-	// each with the sockets' ports. Each must be a unicast address the
-	// UDP socket's family can be reached at (NewEngine fails otherwise).
+	// each with the sockets' ports: unicast addresses (NewEngine fails
+	// otherwise); those of the other family than the UDP socket's are
+	// left out (a socket bound to "[::]:port" takes both).
 	Announce []netip.Addr
 	// Logger gets the engine's logs (pion's DTLS logs at debug level);
 	// nil means slog.Default().
@@ -158,12 +159,16 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e.local = s.local
 	for _, a := range cfg.Announce {
 		a = a.Unmap()
-		// A candidate the socket cannot be reached at is worse than none:
-		// the client would check it and time out.
-		if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.Zone() != "" ||
-			a.Is6() && e.local.Addr().Is4() {
+		if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.Zone() != "" {
 			_ = s.conn.Close()
-			return nil, fmt.Errorf("rtc: announced address %v: not a unicast address of the socket's family", a)
+			return nil, fmt.Errorf("rtc: announced address %v: not a unicast address", a)
+		}
+		// One of the other family (a node's public IPv6 beside an IPv4
+		// socket) is left out: a client would check it and time out.
+		if bound := e.local.Addr(); !bound.IsUnspecified() && a.Is4() != bound.Is4() ||
+			bound.Is4() && a.Is6() {
+			e.log.Warn("announced address left out: the media socket is of the other family", "addr", a, "bound", bound)
+			continue
 		}
 		e.announce = append(e.announce, a)
 	}

@@ -680,7 +680,11 @@ func TestCandidates(t *testing.T) {
 		{"announced, two, with TCP", Config{TCPAddr: "127.0.0.1:0", Announce: []netip.Addr{
 			netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("::ffff:198.51.100.9")}},
 			[]string{"udp 203.0.113.7 ", "tcp 203.0.113.7 passive", "udp 198.51.100.9 ", "tcp 198.51.100.9 passive"}, false},
-		{"IPv6 on an IPv4 socket", Config{Announce: []netip.Addr{netip.MustParseAddr("2001:db8::1")}}, nil, true},
+		{"IPv6 beside IPv4 on an IPv4 socket: left out", Config{Announce: []netip.Addr{
+			netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("203.0.113.7")}}, []string{"udp 203.0.113.7 "}, false},
+		{"only IPv6 on an IPv4 socket: the bound address", Config{Announce: []netip.Addr{netip.MustParseAddr("2001:db8::1")}},
+			[]string{"udp 127.0.0.1 "}, false},
+		{"multicast", Config{Announce: []netip.Addr{netip.MustParseAddr("239.1.2.3")}}, nil, true},
 		{"unspecified", Config{Announce: []netip.Addr{netip.IPv4Unspecified()}}, nil, true},
 		{"invalid", Config{Announce: []netip.Addr{{}}}, nil, true},
 	} {
