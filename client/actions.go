@@ -154,3 +154,23 @@ func (c *Client) GrantNext(ctx context.Context) error {
 func (c *Client) MuteAll(ctx context.Context) error {
 	return c.do(ctx, proto.Message{Type: proto.TypeMuteAll})
 }
+
+// ListRequest asks for one page of the room's participant list.
+type ListRequest struct {
+	// Cursor continues after the page that gave it ("" from the start):
+	// joined.Cursor in a large room, or a page's Cursor.
+	Cursor string
+	// Query keeps only the names that contain it, ignoring case.
+	Query string
+	// Limit is the page size, 1 to proto.MaxPageSize; 0 is
+	// proto.DefaultPageSize.
+	Limit int
+}
+
+// List asks for a page of the room's participants, in join order
+// (docs/protocol.md, "Large rooms"). The reply's Participants are the
+// page, Count the room's size, Cursor what continues it ("" at the end).
+// Too many requests fail with proto.CodeRateLimited.
+func (c *Client) List(ctx context.Context, req ListRequest) (proto.Message, error) {
+	return c.Request(ctx, proto.Message{Type: proto.TypeList, Cursor: req.Cursor, Query: req.Query, Limit: req.Limit})
+}

@@ -620,6 +620,15 @@ func (c *Client) dispatch(m proto.Message) {
 		if p := m.Participant; p != nil && p.ID == c.self.ID && c.self.ID != "" {
 			c.self.Muted, c.self.Hand, c.self.Floor, c.self.ChatMuted = p.Muted, p.Hand, p.Floor, p.ChatMuted
 		}
+	case proto.TypePresence:
+		// A large room's batch may carry our own new record.
+		if pr := m.Presence; pr != nil && c.self.ID != "" {
+			for _, p := range pr.Changed {
+				if p.ID == c.self.ID {
+					c.self = p
+				}
+			}
+		}
 	case proto.TypeFloor:
 		if c.self.ID != "" {
 			c.self.Floor = false

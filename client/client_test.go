@@ -269,7 +269,7 @@ func TestEventsDropOldest(t *testing.T) {
 	fs := startFake(t, func(s *session, m proto.Message) {
 		if m.Type == proto.TypePing {
 			for i := range 10 {
-				s.send(proto.Message{Type: proto.TypeParticipantJoined, Participant: &proto.Participant{ID: fmt.Sprint(i)}})
+				s.send(proto.Message{Type: proto.TypePresence, Presence: &proto.Presence{Count: i + 1, Joined: []proto.Participant{{ID: fmt.Sprint(i)}}}})
 			}
 		}
 		s.standard(m)
@@ -284,8 +284,8 @@ func TestEventsDropOldest(t *testing.T) {
 	}
 	for want := 6; want < 10; want++ {
 		m := <-c.Events()
-		if m.Participant.ID != fmt.Sprint(want) {
-			t.Fatalf("event %+v, want participant %d", m.Participant, want)
+		if m.Presence.Joined[0].ID != fmt.Sprint(want) {
+			t.Fatalf("event %+v, want participant %d", m.Presence, want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -361,8 +362,11 @@ func withoutWebRTC(t *testing.T, b *bench) {
 	}
 	quiet, cancelQuiet := context.WithTimeout(ctx, time.Second)
 	defer cancelQuiet()
-	if ev, err := member.WaitEvent(quiet, func(m proto.Message) bool { return m.Type == proto.TypeParticipantJoined }); err == nil {
-		t.Errorf("the room saw a join from a browser without WebRTC: %+v", ev.Participant)
+	someoneElse := func(m proto.Message) bool {
+		return m.Type == proto.TypePresence && slices.ContainsFunc(m.Presence.Joined, func(p proto.Participant) bool { return p.ID != member.Self().ID })
+	}
+	if ev, err := member.WaitEvent(quiet, someoneElse); err == nil {
+		t.Errorf("the room saw a join from a browser without WebRTC: %+v", ev.Presence.Joined)
 	}
 	if _, n := s.Signaling.LiveRooms(); n != 1 {
 		t.Errorf("%d participants in rooms, want the member alone", n)

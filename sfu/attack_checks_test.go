@@ -110,8 +110,8 @@ func TestAttackChecksFromManyAddresses(t *testing.T) {
 }
 
 // The same over ICE-TCP: every connection is a new source address; those
-// beyond the participant's budget are closed before pion's TCP mux sees
-// their first check.
+// beyond the participant's budget get no answer (and are closed when their
+// first-check deadline passes).
 func TestAttackTCPChecksFromManyAddresses(t *testing.T) {
 	e, err := NewEngine(Config{MediaAddr: "127.0.0.1:0", MediaTCPAddr: "127.0.0.1:0", Slots: 3, Logger: testLogger()})
 	if err != nil {
@@ -125,6 +125,7 @@ func TestAttackTCPChecksFromManyAddresses(t *testing.T) {
 
 	const conns = 24
 	answered := 0
+	start := time.Now()
 	for i := range conns {
 		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(1+i))}}
 		conn, err := d.Dial("tcp", dst.String())
@@ -145,9 +146,12 @@ func TestAttackTCPChecksFromManyAddresses(t *testing.T) {
 			time.Sleep(time.Second) // within the new-address rate: only the life budget stops them
 		}
 	}
-	t.Logf("%d ICE-TCP connections with valid checks from distinct addresses: %d answered", conns, answered)
-	if answered > maxRemoteAddrs {
-		t.Errorf("%d connections answered, want at most %d", answered, maxRemoteAddrs)
+	elapsed := time.Since(start)
+	t.Logf("%d ICE-TCP connections with valid checks from distinct addresses in %v: %d answered", conns, elapsed.Round(time.Millisecond), answered)
+	// A participant's new addresses (a stream is one): 8 at once, then one
+	// per 10 s on the rtc plane (the pion plane's guard: 8 in its life).
+	if limit := maxRemoteAddrs + int(elapsed/(10*time.Second)); answered > limit {
+		t.Errorf("%d connections answered in %v, want at most %d", answered, elapsed, limit)
 	}
 	h.check()
 }

@@ -82,8 +82,7 @@ type Config struct {
 	// clients that reach a public server directly.
 	AllowRemote []netip.Prefix
 	// Plane is the media plane participants' connections are made on:
-	// PlaneRTC or PlanePion; empty: PlaneRTC, or PlanePion with ICE-TCP
-	// (MediaTCPAddr) until the rtc plane has it.
+	// PlaneRTC (empty: the default) or PlanePion.
 	Plane Plane
 	// Logger receives the Engine's logs (and pion's); nil means slog.Default().
 	Logger *slog.Logger
@@ -121,7 +120,7 @@ type Engine struct {
 	openTransport OpenTransport // openPion or RTCOpener(rtc)
 	plane         Plane
 	rtc           *rtc.Engine  // PlaneRTC
-	batches       sync.Pool    // PlaneRTC: *rtcBatch, one per fan-out in progress
+	batches       batchPool    // PlaneRTC: the batches of fan-outs (plane_rtc.go)
 	relayCheck    atomic.Value // func(netip.AddrPort) bool, see SetRelayCheck
 
 	settings webrtc.SettingEngine // template; each participant gets a copy
@@ -164,11 +163,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("sfu: media address: %w", err)
 	}
 	switch cfg.Plane {
-	case "":
-		if cfg.MediaTCPAddr == "" { // ICE-TCP is not on the rtc plane yet
-			return newRTCPlane(cfg, log, slots, addr)
-		}
-	case PlaneRTC:
+	case "", PlaneRTC:
 		return newRTCPlane(cfg, log, slots, addr)
 	case PlanePion:
 	default:

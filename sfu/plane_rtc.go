@@ -1,10 +1,11 @@
 package sfu
 
 import (
-	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
+	"sync"
 	"time"
 
 	"palabre/sfu/rtc"
@@ -16,9 +17,6 @@ import (
 // socket (and the ICE-TCP port), and every participant's Transport is one
 // of its connections (transport_rtc.go).
 func newRTCPlane(cfg Config, log *slog.Logger, slots int, addr *net.UDPAddr) (*Engine, error) {
-	if cfg.MediaTCPAddr != "" {
-		return nil, &net.OpError{Op: "listen", Net: "tcp", Err: errors.New("ICE-TCP is not on the rtc media plane yet")}
-	}
 	ap := addr.AddrPort()
 	if addr.IP == nil {
 		ap = netip.AddrPortFrom(netip.IPv4Unspecified(), ap.Port())
@@ -34,24 +32,70 @@ func newRTCPlane(cfg Config, log *slog.Logger, slots int, addr *net.UDPAddr) (*E
 		rooms:      make(map[*Room]struct{}),
 		plane:      PlaneRTC,
 	}
+	tcp := ""
+	if cfg.MediaTCPAddr != "" {
+		taddr, err := net.ResolveTCPAddr("tcp", cfg.MediaTCPAddr)
+		if err != nil {
+			return nil, &net.OpError{Op: "listen", Net: "tcp", Err: err}
+		}
+		tap := taddr.AddrPort()
+		if taddr.IP == nil {
+			tap = netip.AddrPortFrom(netip.IPv4Unspecified(), tap.Port())
+		}
+		tcp = netip.AddrPortFrom(tap.Addr().Unmap(), tap.Port()).String()
+	}
 	re, err := rtc.NewEngine(rtc.Config{
 		Addr:        ap.String(),
+		TCPAddr:     tcp,
+		Announce:    announced(cfg, ap.Addr()),
 		AllowRemote: e.policy.allowed,
 		Logger:      log,
 	})
 	if err != nil {
+		if strings.Contains(err.Error(), "ICE-TCP") {
+			return nil, &net.OpError{Op: "listen", Net: "tcp", Err: err}
+		}
 		return nil, err
 	}
 	e.rtc = re
 	e.openTransport = RTCOpener(re)
-	e.batches.New = func() any { return &rtcBatch{b: re.NewBatch()} }
+
 	e.log.Info("media engine started", "plane", PlaneRTC, "addr", re.Addr().String(), "slots", slots,
 		"video_slots", e.videoSlots, "loopback_only", e.loopback)
 	return e, nil
 }
 
 // rtcTCPAddr is the rtc engine's ICE-TCP address, nil without ICE-TCP.
-func (e *Engine) rtcTCPAddr() *net.TCPAddr { return nil }
+func (e *Engine) rtcTCPAddr() *net.TCPAddr {
+	if ap := e.rtc.TCPAddr(); ap.IsValid() {
+		return net.TCPAddrFromAddrPort(ap)
+	}
+	return nil
+}
+
+// announced are the IPs host candidates carry: the 1:1 NAT addresses
+// (PublicIPs), else for a socket bound to every interface the machine's
+// addresses of its family that a client could reach (not loopback, not
+// link-local); none: the bound address.
+func announced(cfg Config, bind netip.Addr) []netip.Addr {
+	var ips []netip.Addr
+	if !bind.IsLoopback() {
+		for _, s := range cfg.PublicIPs {
+			if a, err := netip.ParseAddr(s); err == nil {
+				ips = append(ips, a.Unmap())
+			}
+		}
+	}
+	if len(ips) > 0 || !bind.IsUnspecified() {
+		return ips
+	}
+	for _, a := range interfaceAddrs() {
+		if a.Is4() == bind.Is4() && !a.IsLoopback() && !a.IsLinkLocalUnicast() && !a.IsMulticast() {
+			ips = append(ips, a)
+		}
+	}
+	return ips
+}
 
 // fanout gathers the packets of one fan-out so that they leave together
 // (rtc.Batch: sendmmsg) when it ends. A nil *fanout writes each packet at
@@ -61,12 +105,33 @@ type fanout = rtcBatch
 
 type rtcBatch struct{ b *rtc.Batch }
 
+// batchPool holds the batches of finished fan-outs (a stack under a
+// mutex, not a sync.Pool: that one drops items at random under the race
+// detector and at every collection, and a batch is 96 KiB to rebuild).
+// Fan-outs run at once on a few goroutines only (the socket readers, NACK
+// and keyframe paths), so a few batches are ever made.
+type batchPool struct {
+	mu   sync.Mutex
+	free []*fanout
+}
+
+const maxIdleBatches = 16
+
 // newFanout is a fan-out's batch, nil on the pion plane.
 func (e *Engine) newFanout() *fanout {
 	if e.rtc == nil {
 		return nil
 	}
-	return e.batches.Get().(*fanout)
+	p := &e.batches
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		f := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return f
+	}
+	p.mu.Unlock()
+	return &fanout{b: e.rtc.NewBatch()}
 }
 
 // write sends one packet on w, in the batch when w is an rtc stream.
@@ -90,5 +155,10 @@ func (f *fanout) done(e *Engine) {
 	if f.b.Len() > 0 {
 		_ = f.b.Flush() // failures are counted by rtc (Stats.SendErrors)
 	}
-	e.batches.Put(f)
+	p := &e.batches
+	p.mu.Lock()
+	if len(p.free) < maxIdleBatches {
+		p.free = append(p.free, f)
+	}
+	p.mu.Unlock()
 }

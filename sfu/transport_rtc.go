@@ -258,12 +258,15 @@ func (t *rtcTransport) WriteRTCP(pkts []rtcp.Packet) error {
 	return t.conn.WriteRTCP(b)
 }
 
-// Kind: the selected path's. A client relayed by the node's own TURN
+// Kind: the selected path's (ICE-TCP, or UDP). A client relayed by the node's own TURN
 // server reaches the media socket from one of its relays' addresses
 // (Engine.SetRelayCheck); one relayed by another TURN server is not told
 // apart from a direct one.
 func (t *rtcTransport) Kind() ConnKind {
-	if t.e.isRelay(t.conn.RemoteAddr()) {
+	switch {
+	case t.conn.PathKind() == rtc.PathTCP:
+		return ConnTCP
+	case t.e.isRelay(t.conn.RemoteAddr()):
 		return ConnRelay
 	}
 	return ConnUDP

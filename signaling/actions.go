@@ -7,6 +7,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"palabre/rooms"
 	"palabre/sfu"
@@ -40,6 +41,8 @@ func (se *session) handleInRoom(m proto.Message) {
 		se.setVideo(m, true, m.Type == proto.TypeScreenOn)
 	case proto.TypeVideoWish:
 		se.videoWish(m)
+	case proto.TypeList:
+		se.list(m)
 	default:
 		se.organizerAction(m)
 	}
@@ -276,4 +279,27 @@ func (se *session) changeRoom(m proto.Message, c rooms.Change) bool {
 	}
 	se.room.apply(def, se.info.ID)
 	return true
+}
+
+// list answers a list request with a page of the room's participants
+// (presence.go). Each session may ask listRate times a second (bursts of
+// listBurst); beyond, rate_limited, and nothing else is lost.
+func (se *session) list(m proto.Message) {
+	if se.listLimit == nil {
+		se.listLimit = rate.NewLimiter(listRate, listBurst)
+	}
+	if !se.listLimit.Allow() {
+		reply := proto.ErrorReply(m.ID, proto.CodeRateLimited, "too many list requests; try again in 1 s")
+		reply.RetryAfter = 1
+		se.send(reply)
+		return
+	}
+	after, _ := proto.ParseCursor(m.Cursor) // validated with the message
+	limit := m.Limit
+	if limit == 0 {
+		limit = proto.DefaultPageSize
+	}
+	list, count, cursor := se.room.page(after, m.Query, limit)
+	se.s.metrics.listRequests.Inc()
+	se.send(proto.Message{Type: proto.TypePage, ID: m.ID, Participants: list, Count: count, Cursor: cursor})
 }

@@ -81,7 +81,8 @@ func TestFloodDisconnectsOnlyTheFlooder(t *testing.T) {
 		t.Errorf("flooder closed with %v, want a flood reason", flooder.Err())
 	}
 	waitEvent(t, listener, "flooder leaves", func(m proto.Message) bool {
-		return m.Type == proto.TypeParticipantLeft && m.Participant.ID == flooder.Self().ID
+		_, left := m.Presence.Departure(flooder.Self().ID)
+		return m.Type == proto.TypePresence && left
 	})
 	before := heard(listener, src)
 	testkit.Eventually(t, 5*time.Second, "listener still hears the speaker", func() bool { return heard(listener, src) > before+25 })

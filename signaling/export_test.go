@@ -59,3 +59,10 @@ func (s *Server) SessionCount() int { return s.sessionCount() }
 // AddressesHeld is how many client addresses hold something (a
 // connection, a participant, an ad-hoc room).
 func (s *Server) AddressesHeld() int { return s.addrs.len() }
+
+// SetPresence changes how the server batches presence (before any join
+// the test makes).
+func (s *Server) SetPresence(p PresenceSettings) {
+	p = p.withDefaults()
+	s.presenceCfg.Store(&p)
+}

@@ -23,6 +23,7 @@ func (lr *liveRoom) raiseHand(se *session, up bool) {
 	if se.info.Hand == up {
 		return
 	}
+	before := se.info
 	se.info.Hand = up
 	if up {
 		lr.hands = append(lr.hands, se.info.ID)
@@ -30,7 +31,7 @@ func (lr *liveRoom) raiseHand(se *session, up bool) {
 		lr.hands = slices.DeleteFunc(lr.hands, func(id string) bool { return id == se.info.ID })
 	}
 	p := se.info
-	lr.broadcastLocked(proto.Message{Type: proto.TypeHand, Participant: &p}, nil)
+	lr.eventLocked(se, before, proto.Message{Type: proto.TypeHand, Participant: &p})
 	lr.handsChangedLocked()
 }
 
@@ -52,6 +53,23 @@ func (lr *liveRoom) firstHand() string {
 	return lr.hands[0]
 }
 
+// handsListedLocked is the queue as members get it: whole in a small
+// room, its first proto.MaxHandsListed in a large one.
+func (lr *liveRoom) handsListedLocked() []string {
+	n := len(lr.hands)
+	if lr.large {
+		n = min(n, proto.MaxHandsListed)
+	}
+	return slices.Clone(lr.hands[:n])
+}
+
+// handsChangedLocked tells the room the queue: at once in a small room,
+// with the next presence batch in a large one.
 func (lr *liveRoom) handsChangedLocked() {
+	if lr.large {
+		lr.batch.hands = true
+		lr.scheduleLocked(true)
+		return
+	}
 	lr.broadcastLocked(proto.Message{Type: proto.TypeHands, Hands: append([]string(nil), lr.hands...)}, nil)
 }

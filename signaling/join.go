@@ -213,16 +213,15 @@ func (se *session) enter(lr *liveRoom, req joinRequest, reserved bool) bool {
 	}
 	se.room, se.part, se.organizer, se.lobby = lr, part, req.organizer, nil
 	se.info = proto.Participant{ID: id, Name: req.name, Organizer: req.organizer, Source: part.Source()}
+	se.fold = foldName(req.name)
 	se.logp.Store(se.logger().With("room", lr.name, "participant", id))
 	se.state = stateJoined
 	// Registered under mu: leaveRoom, which takes mu, finds it registered
-	// or not at all.
-	joined := lr.register(se, req.id)
+	// or not at all. register sends joined.
+	lr.register(se, req.id, req.adhocSecret)
 	se.mu.Unlock()
 
 	se.release(useUnjoined)
-	joined.OrganizerSecret = req.adhocSecret
-	se.send(joined)
 	se.send(proto.Message{Type: proto.TypeOffer, SDP: offer.SDP})
 	se.flushCandidates()
 	se.s.metrics.joins.Inc()

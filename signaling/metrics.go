@@ -17,6 +17,10 @@ type metrics struct {
 	redirects    prometheus.Counter
 	roomsMoved   prometheus.Counter
 	floorChanges prometheus.Counter
+	// presenceBatches counts the presence messages sent (one per room
+	// per flush, whatever its size).
+	presenceBatches prometheus.Counter
+	listRequests    prometheus.Counter
 	// joinSeconds is the time from a join request to a media connection
 	// that is up.
 	joinSeconds prometheus.Histogram
@@ -62,6 +66,14 @@ func newMetrics(s *Server) *metrics {
 			Name: "palabre_floor_changes_total",
 			Help: "Times a room's floor (who may speak) changed.",
 		}),
+		presenceBatches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "palabre_presence_batches_total",
+			Help: "Presence batches sent (one message per room per interval, to all its members).",
+		}),
+		listRequests: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "palabre_list_requests_total",
+			Help: "Pages of participant lists served (list requests).",
+		}),
 		joinSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "palabre_join_seconds",
 			Help:    "Time from a join request to a media connection that is up (ICE, DTLS).",
@@ -87,7 +99,7 @@ func newMetrics(s *Server) *metrics {
 	m.reg.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
-		m.joinFailures, m.joins, m.redirects, m.roomsMoved, m.floorChanges, m.disconnects, m.addressRefusals,
+		m.joinFailures, m.joins, m.redirects, m.roomsMoved, m.floorChanges, m.presenceBatches, m.listRequests, m.disconnects, m.addressRefusals,
 		m.joinSeconds, m.rejoins, m.chats,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "palabre_build_info",

@@ -86,10 +86,11 @@ func TestModeratedRoomOrganizerControls(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("kicked client still connected")
 	}
-	left := waitEvent(t, alice, "bob left", func(m proto.Message) bool {
-		return m.Type == proto.TypeParticipantLeft && m.Participant.ID == bob.Self().ID
+	ev := waitEvent(t, alice, "bob left", func(m proto.Message) bool {
+		_, left := m.Presence.Departure(bob.Self().ID)
+		return m.Type == proto.TypePresence && left
 	})
-	if left.Reason != "kicked" {
+	if left, _ := ev.Presence.Departure(bob.Self().ID); left.Reason != "kicked" {
 		t.Errorf("leave reason %q, want kicked", left.Reason)
 	}
 }

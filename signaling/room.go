@@ -3,7 +3,9 @@ package signaling
 import (
 	"encoding/json"
 	"net/netip"
+	"slices"
 	"sync"
+	"time"
 
 	"palabre/rooms"
 	"palabre/sfu"
@@ -33,9 +35,25 @@ type liveRoom struct {
 	mu      sync.Mutex
 	def     rooms.Definition    // the definition as of the last change
 	members map[string]*session // by participant id
-	joinSeq []string            // ids in join order, for stable listings
-	pending int                 // joins admitted but not yet registered
-	floor   []string            // ids holding the floor
+	// order is the members in join order (tombstones: se nil), by seq,
+	// for stable listings and paging (presence.go).
+	order   []member
+	dead    int    // tombstones in order
+	seq     uint64 // the last join sequence number given
+	pending int    // joins admitted but not yet registered
+	// stage are the members every member of a large room sees
+	// (organizers, floor holders, raised hands, cameras, screens).
+	stage map[string]*session
+	// large: the room is above PresenceSettings.LargeRoom (hysteresis).
+	large bool
+	// The presence batch and its timer (presence.go): armed while a
+	// flush is due at timerAt.
+	batch     presenceBatch
+	timer     *time.Timer
+	armed     bool
+	timerAt   time.Time
+	lastFlush time.Time
+	floor     []string // ids holding the floor
 	// speakers are the audio slots' occupants, by slot (Participant ""
 	// when quiet), as the sfu last said: joined carries them.
 	speakers []proto.Speaker
@@ -47,7 +65,7 @@ type liveRoom struct {
 }
 
 func newLiveRoom(s *Server, def rooms.Definition) *liveRoom {
-	lr := &liveRoom{s: s, name: def.Name, def: def, members: make(map[string]*session)}
+	lr := &liveRoom{s: s, name: def.Name, def: def, members: make(map[string]*session), stage: make(map[string]*session)}
 	lr.media = s.cfg.Engine.NewRoom(mediaSettings(def), lr)
 	return lr
 }
@@ -95,34 +113,46 @@ func (lr *liveRoom) unadmit() {
 	lr.s.releaseIfEmpty(lr)
 }
 
-// register turns a reserved place into a member and tells the others.
-// It returns the joined reply for the newcomer.
-func (lr *liveRoom) register(se *session, id uint32) proto.Message {
+// register turns a reserved place into a member, sends it the joined
+// reply (before any presence batch that names it) and puts its arrival
+// in the room's next batch. What it costs does not grow with the room
+// once the room is large: joined then carries a first page.
+func (lr *liveRoom) register(se *session, id uint32, organizerSecret string) {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
+	cfg := lr.s.presence()
 	lr.pending--
 	lr.members[se.info.ID] = se
-	lr.joinSeq = append(lr.joinSeq, se.info.ID)
+	lr.addOrderLocked(se)
+	lr.resizeLocked(cfg)
+	lr.restageLocked(se, true)
 	info := lr.roomInfoLocked()
+	self := se.info
 	joined := proto.Message{
-		Type:         proto.TypeJoined,
-		ID:           id,
-		Self:         &se.info,
-		RoomInfo:     &info,
-		Participants: lr.participantsLocked(),
-		Floor:        append([]string(nil), lr.floor...),
-		Speakers:     lr.speakersLocked(),
-		Hands:        append([]string(nil), lr.hands...),
-		ICEServers:   se.iceServers(),
+		Type:            proto.TypeJoined,
+		ID:              id,
+		Self:            &self,
+		RoomInfo:        &info,
+		Count:           len(lr.members),
+		Floor:           append([]string(nil), lr.floor...),
+		Speakers:        lr.speakersLocked(),
+		Hands:           lr.handsListedLocked(),
+		ICEServers:      se.iceServers(),
+		OrganizerSecret: organizerSecret,
+	}
+	if lr.large {
+		joined.Participants, joined.Cursor = lr.firstPageLocked(cfg)
+		joined.Paged = true
+	} else {
+		joined.Participants = lr.participantsLocked()
 	}
 	joined.Nodes = lr.s.nodeURLs()
 	if se.info.Organizer {
 		joined.Waiting = lr.waitingLocked()
 	}
-	self := se.info
-	lr.broadcastLocked(proto.Message{Type: proto.TypeParticipantJoined, Participant: &self}, se)
+	se.send(joined)
+	lr.presenceJoinLocked(se)
 	lr.s.reportLive(lr.name, len(lr.members))
-	return joined
 }
 
 // unregister removes se and tells the others why it left.
@@ -133,14 +163,9 @@ func (lr *liveRoom) unregister(se *session, reason string) {
 		return
 	}
 	delete(lr.members, se.info.ID)
-	for i, id := range lr.joinSeq {
-		if id == se.info.ID {
-			lr.joinSeq = append(lr.joinSeq[:i], lr.joinSeq[i+1:]...)
-			break
-		}
-	}
+	lr.removeOrderLocked(se)
 	gone := se.info
-	lr.broadcastLocked(proto.Message{Type: proto.TypeParticipantLeft, Participant: &gone, Reason: reason}, nil)
+	lr.presenceLeaveLocked(gone, reason)
 	if lr.dropHandsLocked(gone.ID) {
 		lr.handsChangedLocked()
 	}
@@ -157,6 +182,7 @@ func (lr *liveRoom) closeIfEmpty() bool {
 		return false
 	}
 	lr.closed = true
+	lr.stopPresenceLocked()
 	return true
 }
 
@@ -205,35 +231,63 @@ func (lr *liveRoom) apply(def rooms.Definition, by string) {
 	}
 }
 
-// update changes one member's public record with fn and broadcasts the
-// result as an event of type typ.
+// update changes one member's public record with fn and announces the
+// result as an event of type typ: to everyone in a small room; in a large
+// one to the participant and to whoever did it, the others learning it
+// from the next presence batch if the participant is on the stage.
 func (lr *liveRoom) update(se *session, typ, by string, fn func(*proto.Participant)) {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	if lr.members[se.info.ID] != se {
 		return
 	}
+	before := se.info
 	fn(&se.info)
 	p := se.info
-	lr.broadcastLocked(proto.Message{Type: typ, Participant: &p, By: by}, nil)
+	lr.eventLocked(se, before, proto.Message{Type: typ, Participant: &p, By: by})
+}
+
+// eventLocked announces m, the change of se's record from before (see
+// update).
+func (lr *liveRoom) eventLocked(se *session, before proto.Participant, m proto.Message) {
+	if !lr.changedLocked(se, before) {
+		lr.broadcastLocked(m, nil)
+		return
+	}
+	se.send(m)
+	if o := lr.members[m.By]; o != nil && o != se {
+		o.send(m)
+	}
 }
 
 func (lr *liveRoom) roomInfoLocked() proto.RoomInfo {
 	return lr.s.roomInfo(lr.def)
 }
 
+// participantsLocked is the whole list, in join order.
 func (lr *liveRoom) participantsLocked() []proto.Participant {
-	out := make([]proto.Participant, 0, len(lr.joinSeq))
-	for _, id := range lr.joinSeq {
-		out = append(out, lr.members[id].info)
+	out := make([]proto.Participant, 0, len(lr.members))
+	for _, m := range lr.order {
+		if m.se != nil {
+			out = append(out, m.se.info)
+		}
 	}
 	return out
 }
 
-// broadcastLocked sends m to every member except skip. The message is
-// encoded once; a member whose queue is full is disconnected rather than
-// allowed to hold up the room.
+// broadcastLocked sends m to every member except skip, after the
+// pending presence batch of a small room. The message is encoded once; a
+// member whose queue is full is disconnected rather than allowed to hold
+// up the room.
 func (lr *liveRoom) broadcastLocked(m proto.Message, skip *session) {
+	lr.flushBeforeLocked()
+	lr.sendLocked(m, skip)
+}
+
+// sendAllLocked sends m to every member, as it is (no flush).
+func (lr *liveRoom) sendAllLocked(m proto.Message) { lr.sendLocked(m, nil) }
+
+func (lr *liveRoom) sendLocked(m proto.Message, skip *session) {
 	data, err := json.Marshal(m)
 	if err != nil {
 		lr.s.log.Error("encode broadcast", "type", m.Type, "err", err)
@@ -298,15 +352,23 @@ func (lr *liveRoom) FloorChanged(holders []string) {
 	lr.s.metrics.floorChanges.Inc()
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
+	// Only the old and new holders change: a floor change costs the
+	// floor's size, not the room's.
+	touched := append(slices.Clone(lr.floor), holders...)
 	lr.floor = append(lr.floor[:0], holders...)
-	held := make(map[string]bool, len(holders))
-	for _, id := range holders {
-		held[id] = true
-	}
-	for id, se := range lr.members {
-		se.info.Floor = held[id]
-		if held[id] {
+	for _, id := range touched {
+		se := lr.members[id]
+		if se == nil {
+			continue
+		}
+		before := se.info
+		held := slices.Contains(holders, id)
+		se.info.Floor = held
+		if held {
 			se.info.Hand = false // getting the floor answers a raised hand
+		}
+		if se.info != before {
+			lr.changedLocked(se, before)
 		}
 	}
 	lr.broadcastLocked(proto.Message{Type: proto.TypeFloor, Floor: append([]string{}, holders...)}, nil)

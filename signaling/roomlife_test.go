@@ -190,7 +190,7 @@ func TestLobby(t *testing.T) {
 		t.Fatalf("Anna's media: %v", err)
 	}
 	waitEvent(t, member, "Anna joins", func(m proto.Message) bool {
-		return m.Type == proto.TypeParticipantJoined && m.Participant.Name == "Anna"
+		return m.Type == proto.TypePresence && m.Presence.ArrivalNamed("Anna") != nil
 	})
 
 	// Refused: the join fails with ErrRefused.

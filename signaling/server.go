@@ -117,6 +117,9 @@ type Server struct {
 	drainOnce      sync.Once
 	closeOnce      sync.Once
 
+	// presenceCfg tunes presence batching (presence.go); nil: defaults.
+	presenceCfg atomic.Pointer[PresenceSettings]
+
 	hooks testHooks
 }
 

@@ -91,6 +91,12 @@ type session struct {
 
 	// info is the public record; written under room.mu once joined.
 	info proto.Participant
+	// seq is the session's place in its room's join order, fold its
+	// name as a search compares it (set before it is registered).
+	seq  uint64
+	fold string
+	// listLimit bounds its list requests (read loop; made at the first).
+	listLimit *rate.Limiter
 	// chatLimit bounds the chat messages; chatRefused counts the ones
 	// refused in a row (read loop).
 	chatLimit   *rate.Limiter

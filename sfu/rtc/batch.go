@@ -59,6 +59,14 @@ func (b *Batch) WriteRTCP(c *Conn, pkt []byte) error {
 }
 
 func (b *Batch) add(p []byte, pa *path) error {
+	if pa.tcp != nil { // a stream: framed and written now
+		if err := pa.tcp.write(p); err != nil {
+			return err
+		}
+		b.sock.e.stats.packetsOut.Add(1)
+		b.sock.e.stats.bytesOut.Add(uint64(len(p)))
+		return nil
+	}
 	b.iov[b.n][0] = p
 	b.msgs[b.n].Addr = pa.udp
 	b.n++

@@ -127,10 +127,20 @@ func RemoteFrom(d *Description) Remote {
 	return r
 }
 
-// path is the selected remote address, immutable once published.
+// path is the selected remote address, immutable once published: a UDP
+// address, or an ICE-TCP stream (tcp; ap is its remote address).
 type path struct {
 	ap  netip.AddrPort
 	udp *net.UDPAddr // for the batch writer, converted once
+	tcp *tcpStream
+}
+
+// write sends one packet on c's path pa.
+func (c *Conn) write(p []byte, pa *path) error {
+	if pa.tcp != nil {
+		return pa.tcp.write(p)
+	}
+	return c.sock.Load().write(p, pa.ap)
 }
 
 // addrEntry is a remote address a valid check came from.
@@ -175,8 +185,12 @@ type Conn struct {
 	checked    bool          // a valid check came (server) / an answer (client)
 	early      bool          // SRTP/SRTCP came before the keys (see earlyMedia)
 
-	// Written by the socket's reader only (addrs also under e.mu, which
-	// the engine's maps are changed under).
+	// rx serialises the handling of c's incoming packets: the UDP reader
+	// and an ICE-TCP stream's may both have one (a browser checks both
+	// pairs). Uncontended on the UDP path: one lock per packet.
+	rx sync.Mutex
+	// Written under rx by the readers only (addrs by the UDP reader only,
+	// also under e.mu, which the engine's maps are changed under).
 	addrs      [maxAddrs]addrEntry
 	naddrs     int
 	selSeen    int64 // engine time of the last valid packet from the selected address
@@ -341,6 +355,7 @@ func (c *Conn) fail(reason string, args ...any) {
 // client socket. Called once.
 func (c *Conn) teardown() {
 	c.e.remove(c)
+	c.e.closeStreams(c)
 	c.e.wheel.cancel(&c.timer)
 	c.mu.Lock()
 	s := c.sess

@@ -96,7 +96,7 @@ func (s *dtlsSession) WriteTo(p []byte, _ net.Addr) (int, error) {
 	if pa == nil {
 		return 0, errNoAddress
 	}
-	if err := c.sock.Load().write(p, pa.ap); err != nil {
+	if err := c.write(p, pa); err != nil {
 		return 0, err
 	}
 	return len(p), nil

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -31,6 +32,15 @@ type Config struct {
 	// an address the connection does not know yet: false refuses it (the
 	// server's address policy: no private addresses for a public server…).
 	AllowRemote func(netip.Addr) bool
+	// TCPAddr, if set, is the "host:port" where ICE-TCP (passive, RFC
+	// 6544) is accepted; port 0 picks a free one. MaxTCP bounds the
+	// streams open at once (0: 1024).
+	TCPAddr string
+	MaxTCP  int
+	// Announce, if set, are the IPs the host candidates carry instead of
+	// the bound address (1:1 NAT, or a socket bound to all interfaces),
+	// each with the sockets' ports.
+	Announce []netip.Addr
 	// Logger gets the engine's logs (pion's DTLS logs at debug level);
 	// nil means slog.Default().
 	Logger *slog.Logger
@@ -43,7 +53,7 @@ type Config struct {
 
 // timing is the engine's timeouts (tests shorten them).
 type timing struct {
-	connect, disconnect, consent, grace, switchAfter time.Duration
+	connect, disconnect, consent, grace, switchAfter, tcpFirst time.Duration
 }
 
 // Engine is one node's WebRTC transport: one UDP socket shared by every
@@ -55,7 +65,9 @@ type Engine struct {
 	certMu    sync.Mutex
 	cert      *engineCert
 	ownedCert bool
-	sock      *socket // the shared socket (server connections)
+	sock      *socket      // the shared socket (server connections)
+	tcp       *tcpListener // ICE-TCP; nil without
+	announce  []netip.Addr
 	local     netip.AddrPort
 	cip       netip.Addr // client sockets' IP
 	wheel     *wheel
@@ -119,6 +131,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 			consent:     cmp.Or(cfg.timing.consent, defaultConsentTimeout),
 			grace:       cmp.Or(cfg.timing.grace, defaultDTLSGrace),
 			switchAfter: cmp.Or(cfg.timing.switchAfter, defaultSwitchAfter),
+			tcpFirst:    cmp.Or(cfg.timing.tcpFirst, defaultTCPFirstCheck),
 		},
 		pionLogs: pionlog.Factory(log.With("component", "rtc")),
 		byUfrag:  make(map[string]*Conn),
@@ -141,8 +154,20 @@ func NewEngine(cfg Config) (*Engine, error) {
 	_ = s.conn.SetWriteBuffer(4 << 20)
 	e.sock = s
 	e.local = s.local
+	for _, a := range cfg.Announce {
+		e.announce = append(e.announce, a.Unmap())
+	}
+	if cfg.TCPAddr != "" {
+		if err := e.listenTCP(cfg.TCPAddr, cfg.MaxTCP); err != nil {
+			_ = s.conn.Close()
+			return nil, fmt.Errorf("rtc: ICE-TCP socket: %w", err)
+		}
+	}
 	e.wheel = newWheel(e.now).start()
 	e.startReader(s)
+	if e.tcp != nil {
+		e.spawn(e.accept)
+	}
 	e.log.Info("rtc engine started", "addr", e.local.String())
 	return e, nil
 }
@@ -173,11 +198,30 @@ func (e *Engine) certificate() *engineCert {
 }
 
 // Candidate is the host candidate of the shared socket, for offers.
-func (e *Engine) Candidate() Candidate {
-	return Candidate{
-		Foundation: "1", Component: 1, Protocol: "udp",
-		Priority: 2130706431, Addr: e.local, Type: "host",
+func (e *Engine) Candidate() Candidate { return e.Candidates()[0] }
+
+// Candidates are the host candidates of offers: the UDP socket's, then
+// ICE-TCP's (passive, lower priority), for each announced IP (or the
+// bound one).
+func (e *Engine) Candidates() []Candidate {
+	ips := e.announce
+	if len(ips) == 0 {
+		ips = []netip.Addr{e.local.Addr()}
 	}
+	var cs []Candidate
+	for i, ip := range ips {
+		cs = append(cs, Candidate{
+			Foundation: strconv.Itoa(1 + 2*i), Component: 1, Protocol: "udp",
+			Priority: 2130706431 - uint32(i), Addr: netip.AddrPortFrom(ip, e.local.Port()), Type: "host",
+		})
+		if e.tcp != nil {
+			cs = append(cs, Candidate{
+				Foundation: strconv.Itoa(2 + 2*i), Component: 1, Protocol: "tcp",
+				Priority: 1015022079 - uint32(i), Addr: netip.AddrPortFrom(ip, e.tcp.local.Port()), Type: "host", TCPType: "passive",
+			})
+		}
+	}
+	return cs
 }
 
 // Stats returns the engine's counters.
@@ -205,6 +249,9 @@ func (e *Engine) Close() error {
 	e.mu.Unlock()
 	for _, c := range conns {
 		c.Close()
+	}
+	if e.tcp != nil {
+		e.tcp.closeAll()
 	}
 	err := e.sock.conn.Close()
 	e.wg.Wait()

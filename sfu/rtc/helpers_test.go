@@ -130,11 +130,16 @@ func audioMedia(slotSSRCs ...uint32) []Media {
 
 // pionAPI is a pion API for test clients: loopback only, no mDNS, Opus
 // with the audio-level extension, no interceptors.
-var pionAPI = sync.OnceValue(func() *webrtc.API {
+var pionAPI = sync.OnceValue(func() *webrtc.API { return newPionAPI(webrtc.NetworkTypeUDP4) })
+
+// pionTCPAPI is pionAPI with ICE-TCP only (active candidates).
+var pionTCPAPI = sync.OnceValue(func() *webrtc.API { return newPionAPI(webrtc.NetworkTypeTCP4) })
+
+func newPionAPI(network webrtc.NetworkType) *webrtc.API {
 	se := webrtc.SettingEngine{LoggerFactory: pionlog.Factory(testLogger())}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetNetworkTypes([]webrtc.NetworkType{network})
 	se.SetInterfaceFilter(func(name string) bool {
 		ifi, err := net.InterfaceByName(name)
 		return err == nil && ifi.Flags&net.FlagLoopback != 0
@@ -156,7 +161,7 @@ var pionAPI = sync.OnceValue(func() *webrtc.API {
 	}
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m),
 		webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
-})
+}
 
 // pionClient is a real pion PeerConnection (a full ICE agent) answering
 // the engine's offer, with a microphone track and a reader per received
@@ -173,7 +178,12 @@ type pionClient struct {
 
 func newPionClient(t testing.TB, offer string) *pionClient {
 	t.Helper()
-	pc, err := pionAPI().NewPeerConnection(webrtc.Configuration{})
+	return newPionClientOn(t, pionAPI(), offer)
+}
+
+func newPionClientOn(t testing.TB, api *webrtc.API, offer string) *pionClient {
+	t.Helper()
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}

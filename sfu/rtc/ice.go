@@ -68,7 +68,9 @@ func (s *socket) handleSTUN(p []byte, from netip.AddrPort) {
 		e.stats.unknownUfrag.Add(1)
 		return
 	}
+	c.rx.Lock()
 	c.handleCheck(s, m, from)
+	c.rx.Unlock()
 }
 
 // handleCheck answers a server connection's check (reader goroutine).
@@ -85,7 +87,8 @@ func (c *Conn) handleCheck(s *socket, m *stun.Message, from netip.AddrPort) {
 		return
 	}
 	now := e.now()
-	if !c.admit(from, m.Contains(stun.AttrUseCandidate), now) {
+	use := m.Contains(stun.AttrUseCandidate)
+	if s.tcp != nil && !c.admitTCP(s.tcp, use, now) || s.tcp == nil && !c.admit(from, use, now) {
 		e.stats.addr.Add(1)
 		return
 	}

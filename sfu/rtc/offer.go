@@ -9,7 +9,7 @@ func (c *Conn) Offer(media []Media) *Description {
 		Pwd:         c.pwd,
 		Fingerprint: c.cert.fp,
 		Setup:       SetupActPass,
-		Candidates:  []Candidate{c.e.Candidate()},
+		Candidates:  c.e.Candidates(),
 		Media:       media,
 	}
 }

@@ -32,8 +32,9 @@ type socket struct {
 	conn  *net.UDPConn
 	batch batchConn
 	local netip.AddrPort
-	owner *Conn // client sockets only
-	size  int   // read buffer
+	owner *Conn      // client sockets only
+	tcp   *tcpStream // an ICE-TCP stream's reader (conn is nil)
+	size  int        // read buffer
 
 	// The reader's scratch: nothing below is touched by anyone else.
 	stunIn, stunOut stun.Message
@@ -100,18 +101,22 @@ func (s *socket) handle(p []byte, from netip.AddrPort) {
 			e.stats.unknownAddr.Add(1)
 			return
 		}
+		c.rx.Lock()
 		c.handleDTLS(p, from)
+		c.rx.Unlock()
 	case b >= 128 && b <= 191:
 		c := s.lookup(from)
 		if c == nil {
 			e.stats.unknownAddr.Add(1)
 			return
 		}
+		c.rx.Lock()
 		if len(p) >= 8 && p[1] >= 192 && p[1] <= 223 { // RTCP packet types (RFC 5761)
 			c.handleSRTCP(s, p, from)
 		} else {
 			c.handleSRTP(s, p, from)
 		}
+		c.rx.Unlock()
 	default:
 		e.stats.malformed.Add(1)
 	}
@@ -132,8 +137,11 @@ func (s *socket) lookup(from netip.AddrPort) *Conn {
 	return c
 }
 
-// write sends one datagram now.
+// write sends one datagram now (on an ICE-TCP stream, one frame).
 func (s *socket) write(p []byte, to netip.AddrPort) error {
+	if s.tcp != nil {
+		return s.tcp.write(p)
+	}
 	_, err := s.conn.WriteToUDPAddrPort(p, to)
 	if err != nil {
 		s.e.stats.sendErrors.Add(1)

@@ -256,7 +256,7 @@ func (c *Conn) WriteRTCP(pkt []byte) error {
 }
 
 func (c *Conn) send(p []byte, pa *path) error {
-	if err := c.sock.Load().write(p, pa.ap); err != nil {
+	if err := c.write(p, pa); err != nil {
 		return err
 	}
 	c.e.stats.packetsOut.Add(1)

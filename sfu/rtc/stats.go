@@ -29,6 +29,7 @@ type Stats struct {
 	DropWrongSocket   uint64 // a client socket's datagram from another address
 	DropRetransmitted uint64 // STUN responses to no pending check (client)
 	DropFlood         uint64 // packets past their connection's Rates
+	DropTCP           uint64 // ICE-TCP connections refused (past MaxTCP, or maxTCPPerIP from one IP)
 }
 
 type counters struct {
@@ -37,7 +38,7 @@ type counters struct {
 	sendErrors                                                 atomic.Uint64
 	unknownUfrag, badIntegrity, malformed, unknownAddr, addr   atomic.Uint64
 	dtls, ssrc, auth, replay, notConnected, wrongSocket, stray atomic.Uint64
-	flood                                                      atomic.Uint64
+	flood, tcpRefused                                          atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -63,5 +64,6 @@ func (c *counters) snapshot() Stats {
 		DropWrongSocket:   c.wrongSocket.Load(),
 		DropRetransmitted: c.stray.Load(),
 		DropFlood:         c.flood.Load(),
+		DropTCP:           c.tcpRefused.Load(),
 	}
 }

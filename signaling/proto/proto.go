@@ -30,6 +30,16 @@ const (
 	MaxWaiting = 100
 	// MaxVideoSlots bounds the camera slots a server may offer.
 	MaxVideoSlots = 9
+	// MaxPageSize bounds list's limit (participants in one page);
+	// DefaultPageSize is the page size of a list without limit.
+	MaxPageSize     = 100
+	DefaultPageSize = 50
+	// MaxQueryRunes bounds list's query; MaxCursorLen its cursor.
+	MaxQueryRunes = 64
+	MaxCursorLen  = 32
+	// MaxHandsListed bounds the queue of raised hands a large room sends
+	// (joined, hands): its first ones.
+	MaxHandsListed = 100
 )
 
 // Client → server request types.
@@ -77,24 +87,27 @@ const (
 	TypeVideoOn    = "video_on"    // organizer: the room allows cameras and screens
 	TypeVideoOff   = "video_off"   // organizer: the room is audio only
 	TypeSetCameras = "set_cameras" // organizer: {max_cameras}
+
+	// TypeList asks for a page of the room's participant list, in join
+	// order after cursor, optionally only the names containing query
+	// (docs/protocol.md, "Large rooms"). The reply is a page.
+	TypeList = "list" // {cursor?, query?, limit?}
 )
 
 // Server → client types (replies and events).
 const (
-	TypeWelcome           = "welcome"            // reply to hello: {version, software}
-	TypeJoined            = "joined"             // reply to join: {self, room, participants, floor, speakers, ice_servers}
-	TypeOffer             = "offer"              // {sdp}: the server's offer, once per connection
-	TypeAck               = "ack"                // {id}: request done
-	TypeError             = "error"              // {id?, code, message}
-	TypePong              = "pong"               // reply to ping
-	TypeParticipantJoined = "participant_joined" // {participant}
-	TypeParticipantLeft   = "participant_left"   // {participant, reason?}
-	TypeSpeaking          = "speaking"           // {speaker}: who is heard on which audio slot
-	TypeMuted             = "muted"              // {participant, by?}: participant.muted changed
-	TypeHand              = "hand"               // {participant}: participant.hand changed
-	TypeFloor             = "floor"              // {floor, by?}: who holds the floor now
-	TypeRoom              = "room"               // {room, by?}: room settings changed
-	TypeKicked            = "kicked"             // {by, message}: you were removed; the server closes
+	TypeWelcome  = "welcome"  // reply to hello: {version, software}
+	TypeJoined   = "joined"   // reply to join: {self, room, participants, floor, speakers, ice_servers}
+	TypeOffer    = "offer"    // {sdp}: the server's offer, once per connection
+	TypeAck      = "ack"      // {id}: request done
+	TypeError    = "error"    // {id?, code, message}
+	TypePong     = "pong"     // reply to ping
+	TypeSpeaking = "speaking" // {speaker}: who is heard on which audio slot
+	TypeMuted    = "muted"    // {participant, by?}: participant.muted changed
+	TypeHand     = "hand"     // {participant}: participant.hand changed
+	TypeFloor    = "floor"    // {floor, by?}: who holds the floor now
+	TypeRoom     = "room"     // {room, by?}: room settings changed
+	TypeKicked   = "kicked"   // {by, message}: you were removed; the server closes
 	// TypeWaiting is the reply to a join into a room with its lobby on:
 	// wait; "joined" (without id) follows when an organizer admits you,
 	// "refused" (then the server closes) when one turns you away.
@@ -113,6 +126,12 @@ const (
 	// joins again with hops + 1; after an unsolicited redirect the server
 	// closes the connection (status 1012).
 	TypeRedirect = "redirect" // {url, reason}
+	// TypePresence is the room's batched presence: who joined, who left,
+	// whose record changed, and the head count, gathered over a short
+	// interval and sent as one message to every member.
+	TypePresence = "presence" // {presence}
+	// TypePage is the reply to list.
+	TypePage = "page" // {participants, count, cursor?}
 )
 
 // Redirect reasons.
@@ -190,14 +209,29 @@ type Message struct {
 	RetryAfter int    `json:"retry_after,omitempty"`
 	Message    string `json:"message,omitempty"` // error, kicked: human-readable
 	By         string `json:"by,omitempty"`      // events: the participant id that caused it
-	Reason     string `json:"reason,omitempty"`  // participant_left: "left", "kicked", "disconnected"
+	Reason     string `json:"reason,omitempty"`  // redirect: "elsewhere", "moved"
 
 	Self         *Participant  `json:"self,omitempty"`         // joined
 	RoomInfo     *RoomInfo     `json:"room_info,omitempty"`    // joined, room
-	Participants []Participant `json:"participants,omitempty"` // joined
-	Participant  *Participant  `json:"participant,omitempty"`  // participant_*, muted, hand
-	Floor        []string      `json:"floor,omitempty"`        // joined, floor: holders' ids
-	Speaker      *Speaker      `json:"speaker,omitempty"`      // speaking
+	Participants []Participant `json:"participants,omitempty"` // joined, page
+	// Count is the number of participants in the room (joined, page).
+	Count int `json:"count,omitempty"`
+	// Paged says the room is large: joined.participants is its first
+	// page, not the whole list (joined).
+	Paged bool `json:"paged,omitempty"`
+	// Cursor continues a listing: the next page starts after it (list,
+	// page, and joined when paged). Opaque; absent in a page: no more.
+	Cursor string `json:"cursor,omitempty"`
+	// Query keeps only the participants whose name contains it, ignoring
+	// case (list). Limit is the page size, 1..MaxPageSize (list; 0:
+	// DefaultPageSize).
+	Query string `json:"query,omitempty"`
+	Limit int    `json:"limit,omitempty"`
+	// Presence is a presence batch (presence event).
+	Presence    *Presence    `json:"presence,omitempty"`
+	Participant *Participant `json:"participant,omitempty"` // muted, hand, camera
+	Floor       []string     `json:"floor,omitempty"`       // joined, floor: holders' ids
+	Speaker     *Speaker     `json:"speaker,omitempty"`     // speaking
 	// Speakers are the audio slots that carry a voice right now (joined),
 	// so that someone who arrives while another talks sees who it is.
 	Speakers []Speaker `json:"speakers,omitempty"`
@@ -252,6 +286,35 @@ type Participant struct {
 	// Source is the value the server puts in the CSRC field of the RTP
 	// packets that carry this participant's voice on an audio slot.
 	Source uint32 `json:"source"`
+}
+
+// Presence is one batch of the room's presence changes, sent to every
+// member at most once per interval (docs/protocol.md, "Presence").
+type Presence struct {
+	// Count is how many are in the room now.
+	Count int `json:"count"`
+	// Paged: the room is large. Joined lists only the newcomers everyone
+	// should see (organizers), Changed only the records of the people on
+	// the stage (organizers, floor holders, raised hands, cameras and
+	// screens); the rest of the list is paged with list.
+	Paged bool `json:"paged"`
+	// Full: Joined is the whole list (the room became small again):
+	// replace yours with it.
+	Full bool `json:"full"`
+	// Joined are the newcomers, in join order; Left the departures;
+	// Changed the new records of participants whose state changed (large
+	// rooms; small rooms have the muted, hand and camera events). Empty
+	// lists are omitted.
+	Joined  []Participant `json:"joined,omitempty"`
+	Left    []Departure   `json:"left,omitempty"`
+	Changed []Participant `json:"changed,omitempty"`
+}
+
+// Departure is one participant leaving: its id and why ("left",
+// "kicked", "disconnected").
+type Departure struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
 }
 
 // RoomInfo is what a participant may know of the room's settings.
@@ -340,4 +403,38 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 // ErrorReply builds the error reply to a request with the given id.
 func ErrorReply(id uint32, code, message string) Message {
 	return Message{Type: TypeError, ID: id, Code: code, Message: message}
+}
+
+// Arrival returns the newcomer of that id in the batch, or nil.
+func (p *Presence) Arrival(id string) *Participant {
+	return p.find(p.Joined, func(q *Participant) bool { return q.ID == id })
+}
+
+// ArrivalNamed returns the first newcomer of that name in the batch, or nil.
+func (p *Presence) ArrivalNamed(name string) *Participant {
+	return p.find(p.Joined, func(q *Participant) bool { return q.Name == name })
+}
+
+// Departure returns the departure of that id in the batch, if any.
+func (p *Presence) Departure(id string) (Departure, bool) {
+	if p != nil {
+		for _, d := range p.Left {
+			if d.ID == id {
+				return d, true
+			}
+		}
+	}
+	return Departure{}, false
+}
+
+func (p *Presence) find(list []Participant, match func(*Participant) bool) *Participant {
+	if p == nil {
+		return nil
+	}
+	for i := range list {
+		if match(&list[i]) {
+			return &list[i]
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"unicode"
 	"unicode/utf8"
 )
@@ -20,6 +21,7 @@ var requestTypes = map[string]bool{
 	TypeGrantNext: true, TypeMuteAll: true,
 	TypeCameraOn: true, TypeCameraOff: true, TypeScreenOn: true, TypeScreenOff: true, TypeVideoWish: true,
 	TypeVideoOn: true, TypeVideoOff: true, TypeSetCameras: true,
+	TypeList: true,
 }
 
 // DecodeRequest parses and validates one client message. On failure it
@@ -97,6 +99,16 @@ func (m *Message) Validate() error {
 		if m.MaxCameras < 1 || m.MaxCameras > MaxVideoSlots {
 			return badf("max_cameras must be 1 to %d", MaxVideoSlots)
 		}
+	case TypeList:
+		if m.Limit < 0 || m.Limit > MaxPageSize {
+			return badf("limit must be 1 to %d (0: %d)", MaxPageSize, DefaultPageSize)
+		}
+		if _, ok := ParseCursor(m.Cursor); !ok {
+			return badf("bad cursor: send back one the server gave, or none for the first page")
+		}
+		if err := validQuery(m.Query); err != nil {
+			return err
+		}
 	case TypeSetMode:
 		if !ValidMode(m.Mode) {
 			return badf("mode must be open, ptt or moderated")
@@ -125,6 +137,10 @@ func (m *Message) checkLimits() error {
 		return badf("name too long")
 	case len(m.Text) > MaxChatBytes:
 		return badf("text longer than %d bytes", MaxChatBytes)
+	case len(m.Cursor) > MaxCursorLen:
+		return badf("cursor longer than %d bytes", MaxCursorLen)
+	case len(m.Query) > 4*MaxQueryRunes:
+		return badf("query too long")
 	}
 	if c := m.Candidate; c != nil {
 		if len(c.Candidate) > MaxCandidateLen {
@@ -189,6 +205,36 @@ func ValidChatText(text string) error {
 	}
 	if blank {
 		return badf("text is blank")
+	}
+	return nil
+}
+
+// ParseCursor reads a list cursor: "" (from the start) or what the
+// server gave, a join sequence number in decimal.
+func ParseCursor(s string) (uint64, bool) {
+	if s == "" {
+		return 0, true
+	}
+	if len(s) > 20 || s[0] == '0' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	return n, err == nil
+}
+
+// FormatCursor is the cursor that continues a listing after seq.
+func FormatCursor(seq uint64) string { return strconv.FormatUint(seq, 10) }
+
+// validQuery checks a list query: at most MaxQueryRunes characters of
+// valid UTF-8 without control characters ("" lists everyone).
+func validQuery(q string) error {
+	if !utf8.ValidString(q) || utf8.RuneCountInString(q) > MaxQueryRunes {
+		return badf("query must be at most %d characters of valid UTF-8", MaxQueryRunes)
+	}
+	for _, r := range q {
+		if unicode.IsControl(r) {
+			return badf("query contains a control character")
+		}
 	}
 	return nil
 }

@@ -32,6 +32,12 @@
  *   whose camera or screen a video slot carries ('' when empty); the
  *   screen slot is kind screen, slot 0
  * @typedef {{slot: number, kind: VideoKind, level: 'off' | 'low' | 'high'}} VideoWish
+ * @typedef {{id: string, reason: string}} Departure
+ * @typedef {{count: number, paged: boolean, full: boolean, joined?: Participant[],
+ *   left?: Departure[], changed?: Participant[]}} Presence
+ *   one batch of the room's presence (docs/protocol.md): paged, a large
+ *   room (joined and changed name only the stage); full, joined is the
+ *   whole list
  */
 
 /**
@@ -49,7 +55,8 @@
  *   text?: string, chat_message?: ChatMessage, hands?: string[], waiting?: Waiting[],
  *   organizer_secret?: string,
  *   video?: VideoSlot, video_slots?: VideoSlot[], wishes?: VideoWish[], max_cameras?: number,
- *   want_video?: boolean,
+ *   want_video?: boolean, presence?: Presence, count?: number, paged?: boolean,
+ *   cursor?: string, query?: string, limit?: number,
  * }} Message
  */
 
@@ -66,7 +73,8 @@ export const SOFTWARE = 'palabre-web/1';
 // whose room lives on another node; without an id it is an event (the
 // room is moving). waiting is the reply to a join into a room whose lobby
 // is on; the joined that follows (when an organizer admits us) has no id.
-const REPLIES = new Set(['welcome', 'joined', 'waiting', 'ack', 'pong', 'error', 'redirect']);
+// page is the reply to list (a page of a large room's participants).
+const REPLIES = new Set(['welcome', 'joined', 'waiting', 'ack', 'pong', 'error', 'redirect', 'page']);
 
 // ---- limits: copies of the server's rules ------------------------------
 // client/web/rules_test.go checks them against the Go code: keep them

@@ -11,9 +11,11 @@
 import { t, tn } from './i18n.js';
 import { $, h, show, setStack, stack } from './dom.js';
 import { chatOpen } from './roster.js';
+import { matches } from './people.js';
 
 /** @import { Participant, Waiting } from './protocol.js' */
 /** @import { Roster } from './roster.js' */
+/** @import { People } from './people.js' */
 /** @import { TalkMachine } from './talk.js' */
 
 /** @typedef {NonNullable<ReturnType<TalkMachine['view']>>} TalkView */
@@ -32,12 +34,16 @@ export class RoomView {
     /** @type {Map<string, HTMLLIElement>} participant id → its <li> (rooms may hold hundreds) */
     this.lis = new Map();
     this.online = true;
+    /** the participant search typed: the list shows the names that match */
+    this.filter = '';
   }
 
   // clear empties the lists (after leaving).
   clear() {
     this.lis.clear();
     $('participants').replaceChildren();
+    this.filter = '';
+    $('people-search', HTMLInputElement).value = '';
     $('hands').replaceChildren();
     $('lobby-list').replaceChildren();
   }
@@ -64,7 +70,7 @@ export class RoomView {
     // Ourselves first, then in order of arrival.
     const mine = this.lis.get(self.id);
     if (mine && ul.firstElementChild !== mine) ul.prepend(mine);
-    this.count(roster.participants.size);
+    this.count(roster.count);
     this.speaking(roster);
     this.organizer(roster);
     this.hands(roster);
@@ -75,6 +81,38 @@ export class RoomView {
   /** @param {number} n */
   count(n) {
     $('participant-count').textContent = tn('room.count', n);
+  }
+
+  /**
+   * people draws what goes with a long list: the search field, how many
+   * are shown of how many, the button for more (a large room).
+   * @param {Roster} roster @param {People} people
+   */
+  people(roster, people) {
+    show($('people-search-field'), people.searchable(roster) || !!people.query);
+    const shown = people.shown(roster);
+    const partial = roster.paged || !!people.query.trim();
+    const el = $('people-shown');
+    show(el, partial);
+    if (partial) {
+      el.textContent = shown === 0 && people.query.trim() ? t('people.none') : tn('people.shown', shown, { total: roster.count });
+    }
+    const more = $('people-more', HTMLButtonElement);
+    show(more, people.hasMore(roster));
+    more.disabled = people.busy;
+    more.title = people.now() < people.waitUntil ? t('people.wait') : '';
+  }
+
+  /**
+   * setFilter shows only the participants whose name contains query.
+   * @param {Roster} roster @param {string} query
+   */
+  setFilter(roster, query) {
+    this.filter = query;
+    for (const [id, li] of this.lis) {
+      const p = roster.participants.get(id);
+      li.hidden = !!p && !matches(p, query);
+    }
   }
 
   /** @param {string} id */
@@ -117,6 +155,7 @@ export class RoomView {
     }
     const isSelf = p.id === self.id;
     li.classList.toggle('is-self', isSelf);
+    li.hidden = !matches(p, this.filter);
     part(li, '.p-name').textContent = p.name;
 
     const tags = [];

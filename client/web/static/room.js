@@ -13,6 +13,7 @@ import { $, isTextField, copyText, whileBusy } from './dom.js';
 import { ProtocolError } from './protocol.js';
 import { TalkMachine, DEFAULT_PTT_KEY } from './talk.js';
 import { Roster } from './roster.js';
+import { People, SEARCH_DELAY_MS } from './people.js';
 import { RoomView } from './room-view.js';
 import { RoomChat } from './room-chat.js';
 import { RoomVideo } from './room-video.js';
@@ -62,6 +63,9 @@ export class Room {
     this.ui = ui;
     this.talk = new TalkMachine({ pttKey: storedKey(), reserved: SHORTCUT_KEYS });
     this.roster = new Roster();
+    this.people = new People();
+    /** @type {ReturnType<typeof setTimeout> | undefined} a search waiting for typing to pause */
+    this.searchTimer = undefined;
     this.view = new RoomView();
     this.chat = new RoomChat({ net, ui, roster: this.roster });
     this.video = new RoomVideo({ net, ui, roster: this.roster });
@@ -99,6 +103,8 @@ export class Room {
   clear() {
     closeAll();
     this.roster.clear();
+    this.people.clear();
+    clearTimeout(this.searchTimer);
     this.view.clear();
     this.chat.clear();
     this.video.clear();
@@ -146,7 +152,7 @@ export class Room {
       this.dispatch({ type: 'self', muted: self.muted });
     }
     // Whether the floor is ours, and whether the others fill it.
-    if (msg.type === 'floor' || msg.type === 'room' || msg.type === 'participant_left') {
+    if (msg.type === 'floor' || msg.type === 'room' || msg.type === 'presence') {
       this.dispatch({ type: 'floor', onFloor: this.roster.onFloor, busy: this.roster.floorBusy });
     }
     this.redraw(c);
@@ -237,7 +243,7 @@ export class Room {
     } else {
       for (const p of c.changed) this.view.participant(this.roster, p);
       for (const id of c.removed) this.view.remove(id);
-      if (c.count) this.view.count(this.roster.participants.size);
+      if (c.count) this.view.count(this.roster.count);
       if (c.speaking) this.view.speaking(this.roster);
       if (c.hands) {
         this.view.hands(this.roster);
@@ -252,6 +258,7 @@ export class Room {
       if (c.count || c.removed.length) this.chat.renderPeople();
       if (c.chat) this.chat.renderPermissions();
     }
+    if (c.all || c.count || c.removed.length || c.changed.length) this.view.people(this.roster, this.people);
     this.video.changed(c);
     if (c.speaking || c.all) this.applyVolumes();
     if ((c.count || c.all || c.removed.length) && this.settings.dialog.open) this.settings.renderVolumes();
@@ -273,6 +280,7 @@ export class Room {
     $('leave').addEventListener('click', () => this.ui.leave());
     $('help-open').addEventListener('click', () => openDialog($('help', HTMLDialogElement)));
 
+    this.bindPeople();
     $('participants').addEventListener('click', (e) => {
       const btn = e.target instanceof Element && e.target.closest('button[data-action]');
       const li = btn && btn.closest('li[data-participant-id]');
@@ -295,6 +303,47 @@ export class Room {
         .catch((err) => this.ui.error(err.code === 'not_found' ? 'hands.none' : err));
     });
     this.bindOrganizerPanel();
+  }
+
+  // bindPeople: the list's search field and its "more" button, which
+  // also loads by itself when scrolled into view.
+  bindPeople() {
+    const input = $('people-search', HTMLInputElement);
+    input.addEventListener('input', () => {
+      const ask = this.people.setQuery(input.value, this.roster);
+      this.view.setFilter(this.roster, this.people.query);
+      this.view.people(this.roster, this.people);
+      clearTimeout(this.searchTimer);
+      if (ask) this.searchTimer = setTimeout(() => this.loadMore(), SEARCH_DELAY_MS);
+    });
+    const more = $('people-more', HTMLButtonElement);
+    more.addEventListener('click', () => this.loadMore());
+    if (typeof IntersectionObserver === 'function') {
+      new IntersectionObserver((entries) => {
+        if (entries.some((e) => e.isIntersecting)) this.loadMore();
+      }).observe(more);
+    }
+  }
+
+  // loadMore asks for the next page of a large room's list (or of the
+  // search typed), if there is one and nothing holds it back.
+  loadMore() {
+    const req = this.people.next(this.roster);
+    if (!req) return;
+    this.view.people(this.roster, this.people);
+    this.net.request(req).then(
+      (reply) => {
+        this.redraw(this.people.answered(req, reply, this.roster));
+        this.view.setFilter(this.roster, this.people.query);
+        this.view.people(this.roster, this.people);
+      },
+      (err) => {
+        const wait = this.people.failed(asProtocolError(err));
+        this.view.people(this.roster, this.people);
+        if (wait) setTimeout(() => this.view.people(this.roster, this.people), wait);
+        else if (err instanceof ProtocolError && err.code !== 'closed') this.ui.error(err);
+      },
+    );
   }
 
   bindTalk() {

@@ -7,11 +7,13 @@
 //
 // Each change returns a Change saying what to redraw and announce.
 
-/** @import { Participant, RoomInfo, Speaker, Message, Joined, Waiting, VideoSlot, VideoKind } from './protocol.js' */
+/** @import { Participant, RoomInfo, Speaker, Message, Joined, Waiting, VideoSlot, VideoKind, Presence } from './protocol.js' */
 /** @import { Param } from './i18n.js' */
 
 export const SPEAK_REANNOUNCE_MS = 5000; // don't announce the same voice again within this
 export const ANNOUNCE_JOINS_UP_TO = 20; // joins and departures are announced in small rooms only
+export const HANDS_LISTED = 100; // a large room's queue of hands lists its first ones only
+export const PAGE_SIZE = 50; // participants asked for at a time in a large room (list)
 
 /**
  * @typedef {{key: string, params?: Record<string, Param>}} Announcement
@@ -59,6 +61,17 @@ export class Roster {
   spokeAt = new Map();
   /** @type {Map<string, VideoSlot>} video slot ("camera:0", "screen:0") → who it carries */
   videoSlots = new Map();
+  /**
+   * A large room (paged): participants holds the stage and the pages
+   * loaded so far, not everyone; the server's count says how many.
+   */
+  paged = false;
+  /** @type {number} the room's head count, as the server last said */
+  serverCount = 0;
+  /** @type {string | null} where the next page starts ('' from the top); null: no more */
+  cursor = null;
+  /** the server's queue of hands was cut at HANDS_LISTED (a large room) */
+  handsCapped = false;
 
   /** @param {{now?: () => number}} [options] now: a monotonic clock in ms */
   constructor({ now = () => performance.now() } = {}) {
@@ -78,6 +91,20 @@ export class Roster {
     this.lastAnnounced = new Map();
     this.spokeAt = new Map();
     this.videoSlots = new Map();
+    this.paged = false;
+    this.serverCount = 0;
+    this.cursor = null;
+    this.handsCapped = false;
+  }
+
+  /** @returns {number} how many are in the room */
+  get count() {
+    return this.paged ? Math.max(this.serverCount, this.participants.size) : this.participants.size;
+  }
+
+  /** @returns {boolean} the room has participants not loaded yet (a large room) */
+  get more() {
+    return this.paged && this.cursor !== null;
   }
 
   /**
@@ -97,8 +124,12 @@ export class Roster {
     this.hands = Array.isArray(joined.hands)
       ? joined.hands.filter((id) => this.participants.has(id))
       : [...this.participants.values()].filter((p) => p.hand).map((p) => p.id);
-    for (const p of this.participants.values()) p.hand = this.hands.includes(p.id);
+    this.handsCapped = !!joined.paged && Array.isArray(joined.hands) && joined.hands.length >= HANDS_LISTED;
+    for (const p of this.participants.values()) p.hand = this.hands.includes(p.id) || (this.handsCapped && !!p.hand && !p.floor);
     this.waiting = Array.isArray(joined.waiting) ? joined.waiting.slice() : [];
+    this.paged = !!joined.paged;
+    this.serverCount = joined.count || this.participants.size;
+    this.cursor = this.paged ? (joined.cursor || null) : null;
     this.slots = new Map();
     this.speaking = new Set();
     const c = change();
@@ -125,8 +156,9 @@ export class Roster {
   }
 
   /**
-   * apply takes one room event (participant_joined, participant_left,
-   * speaking, floor, muted, hand, room); others change nothing.
+   * apply takes one room event (presence, speaking, floor, muted, hand,
+   * room…; participant_joined and participant_left from older servers);
+   * others change nothing.
    * @param {Message} msg
    * @returns {Change}
    */
@@ -134,39 +166,15 @@ export class Roster {
     const c = change();
     if (!this.self || !this.info) return c;
     switch (msg.type) {
-      case 'participant_joined': {
-        if (!msg.participant) break;
-        const known = this.participants.has(msg.participant.id);
-        const p = this.upsert(msg.participant, c);
-        c.count = true;
-        if (!known && this.participants.size <= ANNOUNCE_JOINS_UP_TO) {
-          c.announce.push({ key: 'announce.joined', params: { name: p.name } });
-        }
+      case 'presence':
+        if (msg.presence) this.presence(msg.presence, c);
         break;
-      }
-      case 'participant_left': {
-        if (!msg.participant) break;
-        const p = this.participants.get(msg.participant.id) || msg.participant;
-        this.participants.delete(p.id);
-        for (const [slot, id] of this.slots) if (id === p.id) this.slots.set(slot, '');
-        for (const [key, v] of this.videoSlots) {
-          if (v.participant === p.id) {
-            this.videoSlots.delete(key);
-            c.video = true;
-          }
-        }
-        if (p.screen) c.video = true;
-        if (this.hands.includes(p.id)) {
-          this.hands = this.hands.filter((id) => id !== p.id);
-          c.hands = true;
-        }
-        c.removed.push(p.id);
-        c.count = true;
-        this.updateSpeaking(c);
-        if (msg.reason === 'kicked') c.announce.push({ key: 'announce.kicked', params: { name: p.name } });
-        else if (this.participants.size < ANNOUNCE_JOINS_UP_TO) c.announce.push({ key: 'announce.left', params: { name: p.name } });
+      case 'participant_joined':
+        if (msg.participant) this.arrive(msg.participant, c);
         break;
-      }
+      case 'participant_left':
+        if (msg.participant) this.depart(this.participants.get(msg.participant.id) || msg.participant, msg.reason || '', c);
+        break;
       case 'speaking':
         if (msg.speaker) this.speaker(msg.speaker, c);
         break;
@@ -225,6 +233,106 @@ export class Roster {
   }
 
   /**
+   * presence takes a batch: the count, who joined, who left, whose record
+   * changed; a full batch replaces the list (the room became small).
+   * @param {Presence} pr @param {Change} c
+   */
+  presence(pr, c) {
+    const wasPaged = this.paged;
+    this.paged = !!pr.paged;
+    if (typeof pr.count === 'number') this.serverCount = pr.count;
+    c.count = true;
+    if (this.paged && !wasPaged) this.cursor = ''; // the list is now partial: more from the top
+    if (!this.paged) this.cursor = null;
+    if (pr.full) {
+      const list = Array.isArray(pr.joined) ? pr.joined : [];
+      const keep = new Set(list.map((p) => p.id));
+      for (const id of [...this.participants.keys()]) {
+        if (!keep.has(id) && (!this.self || id !== this.self.id)) this.depart(/** @type {Participant} */ (this.participants.get(id)), '', c, true);
+      }
+      for (const p of list) this.upsert(p, c);
+      c.all = true;
+      return;
+    }
+    for (const p of Array.isArray(pr.joined) ? pr.joined : []) this.arrive(p, c);
+    for (const d of Array.isArray(pr.left) ? pr.left : []) {
+      const p = d && this.participants.get(d.id);
+      if (p) this.depart(p, d.reason || '', c);
+    }
+    for (const p of Array.isArray(pr.changed) ? pr.changed : []) {
+      // In a large room only the stage changes reach us: an organizer, a
+      // raised hand, the floor, a camera; new or known, it is listed.
+      const hand = p.hand && !this.floor.includes(p.id);
+      if (hand !== this.hands.includes(p.id) && this.paged) {
+        // The hands event follows with the order; until then, last.
+        this.hands = hand ? [...this.hands, p.id] : this.hands.filter((h) => h !== p.id);
+        c.hands = true;
+      }
+      this.upsert(p, c);
+    }
+  }
+
+  /**
+   * page merges a page of the list (the reply to list) and says where the
+   * next starts.
+   * @param {Message} reply @param {boolean} [search] a search's page: the cursor is the search's
+   * @returns {Change}
+   */
+  page(reply, search = false) {
+    const c = change();
+    if (!this.self) return c;
+    for (const p of reply.participants || []) {
+      if (!this.participants.has(p.id)) this.upsert(p, c);
+    }
+    if (typeof reply.count === 'number') {
+      this.serverCount = reply.count;
+      c.count = true;
+    }
+    if (!search) this.cursor = reply.cursor || null;
+    return c;
+  }
+
+  /**
+   * arrive takes a newcomer, announced in small rooms.
+   * @param {Participant} participant @param {Change} c
+   */
+  arrive(participant, c) {
+    const known = this.participants.has(participant.id);
+    const p = this.upsert(participant, c);
+    c.count = true;
+    if (!known && !this.paged && this.participants.size <= ANNOUNCE_JOINS_UP_TO) {
+      c.announce.push({ key: 'announce.joined', params: { name: p.name } });
+    }
+  }
+
+  /**
+   * depart takes someone off the list: its slots, its hand, its tile.
+   * @param {Participant} p @param {string} reason left, kicked or disconnected
+   * @param {Change} c @param {boolean} [quiet] not announced (a full list replacing ours)
+   */
+  depart(p, reason, c, quiet = false) {
+    this.participants.delete(p.id);
+    for (const [slot, id] of this.slots) if (id === p.id) this.slots.set(slot, '');
+    for (const [key, v] of this.videoSlots) {
+      if (v.participant === p.id) {
+        this.videoSlots.delete(key);
+        c.video = true;
+      }
+    }
+    if (p.screen) c.video = true;
+    if (this.hands.includes(p.id)) {
+      this.hands = this.hands.filter((id) => id !== p.id);
+      c.hands = true;
+    }
+    c.removed.push(p.id);
+    c.count = true;
+    this.updateSpeaking(c);
+    if (quiet) return;
+    if (reason === 'kicked') c.announce.push({ key: 'announce.kicked', params: { name: p.name } });
+    else if (!this.paged && this.participants.size < ANNOUNCE_JOINS_UP_TO) c.announce.push({ key: 'announce.left', params: { name: p.name } });
+  }
+
+  /**
    * setHands takes the queue of raised hands; a new one is announced to
    * organizers.
    * @param {string[]} list @param {Change} c
@@ -232,11 +340,14 @@ export class Roster {
   setHands(list, c) {
     const before = new Set(this.hands);
     const known = list.filter((id) => this.participants.has(id));
-    if (known.length === this.hands.length && known.every((id, i) => id === this.hands[i])) return;
+    const capped = this.paged && list.length >= HANDS_LISTED;
+    if (capped === this.handsCapped && known.length === this.hands.length && known.every((id, i) => id === this.hands[i])) return;
     this.hands = known;
+    this.handsCapped = capped;
     c.hands = true;
     for (const p of this.participants.values()) {
-      const up = known.includes(p.id);
+      // Past the first HANDS_LISTED of a large room, the record says.
+      const up = known.includes(p.id) || (capped && p.hand && !p.floor);
       if (p.hand !== up) {
         p.hand = up;
         if (!c.changed.includes(p)) c.changed.push(p);
@@ -347,7 +458,9 @@ export class Roster {
     // The floor list is the truth for "floor", the hands list for "hand";
     // events may lag behind them.
     cur.floor = this.floor.includes(cur.id);
-    cur.hand = this.hands.includes(cur.id);
+    // A large room lists only the first HANDS_LISTED hands: further back,
+    // the record says.
+    cur.hand = this.hands.includes(cur.id) || (this.handsCapped && !!p.hand && !cur.floor);
     if (!c.changed.includes(cur)) c.changed.push(cur);
     return cur;
   }

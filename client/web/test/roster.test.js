@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Roster, SPEAK_REANNOUNCE_MS, ANNOUNCE_JOINS_UP_TO } from '../static/roster.js';
+import { Roster, SPEAK_REANNOUNCE_MS, ANNOUNCE_JOINS_UP_TO, HANDS_LISTED } from '../static/roster.js';
 
 const person = (id, name, over = {}) => ({ id, name, organizer: false, muted: false, hand: false, floor: false, source: 0, ...over });
 const me = person('me', 'Me');
@@ -423,4 +423,62 @@ test('spokeAt: when each voice was last heard', () => {
   r.apply(speaking(1, ''));
   assert.equal(r.spokeAt.get('ana'), 4000);
   assert.equal(r.spokeAt.get('bo'), 9000);
+});
+
+test('presence: a batch of joins, departures and the count', () => {
+  const { r } = roster();
+  r.reset(joinedMsg());
+  const cy = person('cy', 'Cy');
+  const c = r.apply({ type: 'presence', presence: { count: 4, paged: false, full: false, joined: [cy, ana], left: [{ id: 'bo', reason: 'left' }] } });
+  assert.deepEqual([...r.participants.keys()], ['ana', 'me', 'cy']);
+  assert.deepEqual(said(c), ['announce.joined:Cy', 'announce.left:Bo'], 'Ana was known already');
+  assert.deepEqual(c.removed, ['bo']);
+  assert.equal(c.count, true);
+  assert.equal(r.count, 3, 'a small room counts its list');
+  assert.deepEqual(said(r.apply({ type: 'presence', presence: { count: 3, paged: false, full: false, left: [{ id: 'nobody', reason: 'left' }] } })), [], 'unknown departures are ignored');
+  assert.deepEqual(said(r.apply({ type: 'presence', presence: { count: 2, paged: false, full: false, left: [{ id: 'cy', reason: 'kicked' }] } })), ['announce.kicked:Cy']);
+});
+
+test('presence: a large room counts what the server says, lists the stage, announces no joins', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ paged: true, count: 800, cursor: '12' }));
+  assert.equal(r.paged, true);
+  assert.equal(r.count, 800);
+  assert.equal(r.more, true);
+  const dee = person('dee', 'Dee', { hand: true });
+  const c = r.apply({ type: 'presence', presence: { count: 801, paged: true, full: false, joined: [person('o2', 'Org 2', { organizer: true })], changed: [dee] } });
+  assert.equal(r.count, 801);
+  assert.deepEqual(said(c), [], 'no join announced in a large room');
+  assert.equal(r.participants.get('dee')?.hand, true, 'a raised hand is on the stage');
+  assert.deepEqual(r.hands, ['dee']);
+  assert.equal(c.hands, true);
+  const lowered = r.apply({ type: 'presence', presence: { count: 801, paged: true, full: false, changed: [{ ...dee, hand: false }] } });
+  assert.deepEqual(r.hands, []);
+  assert.equal(lowered.hands, true);
+});
+
+test('presence: small again, the whole list replaces ours; large again, more from the top', () => {
+  const { r } = roster();
+  r.reset(joinedMsg({ paged: true, count: 300, cursor: '5' }));
+  const c = r.apply({ type: 'presence', presence: { count: 3, paged: false, full: true, joined: [ana, person('zed', 'Zed'), me] } });
+  assert.equal(c.all, true);
+  assert.deepEqual([...r.participants.keys()].sort(), ['ana', 'me', 'zed']);
+  assert.equal(r.paged, false);
+  assert.equal(r.more, false);
+  assert.deepEqual(said(c), [], 'a replaced list is not announced');
+  r.apply({ type: 'presence', presence: { count: 250, paged: true, full: false } });
+  assert.equal(r.paged, true);
+  assert.equal(r.cursor, '', 'the next page starts from the top');
+  assert.equal(r.count, 250);
+});
+
+test('a large room lists its first hands only: further back, the record says', () => {
+  const { r } = roster();
+  const first = Array.from({ length: HANDS_LISTED }, (_, i) => 'h' + i);
+  const late = person('late', 'Late', { hand: true });
+  r.reset(joinedMsg({ paged: true, count: 5000, participants: [late, me, ...first.slice(0, 3).map((id) => person(id, id, { hand: true }))], hands: first }));
+  assert.equal(r.participants.get('late')?.hand, true, 'raised, past the first ones');
+  assert.equal(r.participants.get('h1')?.hand, true);
+  r.apply({ type: 'hands', hands: first.slice(1) }); // h0 got the floor: 99 listed, the cut is gone
+  assert.equal(r.participants.get('late')?.hand, false, 'the whole queue is listed now: Late is not in it');
 });
