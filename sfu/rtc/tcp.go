@@ -70,7 +70,7 @@ const defaultTCPFirstCheck = 5 * time.Second
 // tcpStream is one accepted ICE-TCP connection.
 type tcpStream struct {
 	e      *Engine
-	conn   *net.TCPConn
+	conn   net.Conn
 	remote netip.AddrPort
 	sock   socket               // the reader's scratch and demultiplexing (sock.tcp = this)
 	owner  atomic.Pointer[Conn] // set by the first admitted check, under mu
@@ -240,8 +240,12 @@ func (st *tcpStream) read() {
 		if _, err := io.ReadFull(r, buf[:n]); err != nil {
 			return
 		}
+		bound := st.owner.Load() != nil
 		if !st.handle(buf[:n]) {
 			return
+		}
+		if !bound && st.owner.Load() != nil {
+			_ = st.conn.SetReadDeadline(time.Time{}) // consent judges it now
 		}
 	}
 }
@@ -257,15 +261,8 @@ func (st *tcpStream) handle(p []byte) bool {
 		st.e.stats.malformed.Add(1)
 		return false
 	}
-	switch st.sock.handleSTUN(p, st.remote) {
-	case stunDropped:
-		return false
-	case checkValid:
-		if st.owner.Load() != nil {
-			_ = st.conn.SetReadDeadline(time.Time{}) // consent judges it now
-		}
-	}
-	return true
+	// An authentic check not admitted leaves the stream to its deadline.
+	return st.sock.handleSTUN(p, st.remote) != stunDropped
 }
 
 // bind binds the stream to c (under c.rx); false if it is closed or
@@ -312,8 +309,12 @@ func (st *tcpStream) close() {
 	st.closed.Store(true)
 	c := st.owner.Load()
 	st.mu.Unlock()
+	// Forgotten first: a peer that sees the close and connects again
+	// finds its place free.
+	if l := st.e.tcp; l != nil { // (nil: a test's stream)
+		l.forget(st)
+	}
 	_ = st.conn.Close()
-	st.e.tcp.forget(st)
 	if c != nil {
 		c.tcpStreams.Add(-1)
 		c.unselect(st)
