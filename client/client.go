@@ -66,6 +66,17 @@ type Options struct {
 	EventBuffer int
 	// WriteTimeout bounds one WebSocket write; default 10 s.
 	WriteTimeout time.Duration
+	// OnOffer, if set, replaces the client's media: no PeerConnection is
+	// made, and the server's offer is answered with what OnOffer returns
+	// (called from the client's media goroutine, once per offer). The
+	// candidates the server trickles are ignored (an ICE-lite offer
+	// carries its own). WaitConnected then returns once the server has
+	// accepted the answer: whether the media is up is the caller's
+	// transport's to tell. Publish, WriteRTP, OnRTP and Stats concern the
+	// client's own media and have nothing to do; the rest (join,
+	// push-to-talk, events) works as usual. The load tester's light mode
+	// uses it with sfu/rtc's client mode.
+	OnOffer func(offerSDP string) (answerSDP string, err error)
 }
 
 // ErrClosed is Err() after the client itself was closed.

@@ -228,7 +228,7 @@ func (c *Client) mediaLoop() {
 }
 
 func (c *Client) handleRemoteCandidate(cand *proto.Candidate) {
-	if cand == nil {
+	if cand == nil || c.opts.OnOffer != nil {
 		return
 	}
 	init := webrtc.ICECandidateInit(*cand) // same fields by design
@@ -253,14 +253,23 @@ func (c *Client) handleOffer(sdp string) error {
 	if c.negotiations.Load() > 1 {
 		c.log.Warn("the server renegotiates", "offers", c.negotiations.Load())
 	}
-	answer, err := c.negotiate(sdp)
-	if err != nil {
-		return err
-	}
-	c.audioLevelID.Store(0)
-	for _, ext := range c.sender.GetParameters().HeaderExtensions {
-		if ext.URI == AudioLevelURI {
-			c.audioLevelID.Store(uint32(ext.ID))
+	var answer webrtc.SessionDescription
+	if c.opts.OnOffer != nil {
+		text, err := c.opts.OnOffer(sdp)
+		if err != nil {
+			return fmt.Errorf("OnOffer: %w", err)
+		}
+		answer.SDP = text
+	} else {
+		var err error
+		if answer, err = c.negotiate(sdp); err != nil {
+			return err
+		}
+		c.audioLevelID.Store(0)
+		for _, ext := range c.sender.GetParameters().HeaderExtensions {
+			if ext.URI == AudioLevelURI {
+				c.audioLevelID.Store(uint32(ext.ID))
+			}
 		}
 	}
 
@@ -288,10 +297,14 @@ func (c *Client) handleOffer(sdp string) error {
 			defer cancel()
 			_, err := c.awaitReply(ctx, id, ch)
 			var pe *proto.Error
-			if errors.As(err, &pe) {
+			switch {
+			case errors.As(err, &pe):
 				c.log.Error("the server refused the answer", "err", err)
 				c.mediaFailed(fmt.Errorf("answer refused: %w", err))
-			} else if err != nil && c.ctx.Err() == nil {
+			case err == nil && c.opts.OnOffer != nil:
+				// The media is the caller's: accepted is all we know.
+				c.connectedOnce.Do(func() { close(c.connected) })
+			case err != nil && c.ctx.Err() == nil:
 				c.log.Warn("no reply to the answer", "err", err)
 			}
 		}()

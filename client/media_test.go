@@ -416,3 +416,59 @@ func TestAnswerRefusedAndEarlyClose(t *testing.T) {
 		t.Error("WaitConnected after Close succeeded")
 	}
 }
+
+// With Options.OnOffer the client makes no PeerConnection: the server's
+// offer goes to OnOffer, its result is the answer, trickled candidates
+// are ignored, WaitConnected returns once the answer is accepted, and
+// requests such as push-to-talk work as usual.
+func TestOnOfferReplacesMedia(t *testing.T) {
+	answers := make(chan string, 2)
+	fs := startFake(t, func(s *session, m proto.Message) {
+		switch m.Type {
+		case proto.TypeJoin:
+			s.standard(m)
+			s.send(proto.Message{Type: proto.TypeCandidate, Candidate: &proto.Candidate{Candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host"}})
+			s.send(proto.Message{Type: proto.TypeOffer, SDP: "the offer"})
+		case proto.TypeAnswer:
+			answers <- m.SDP
+			s.send(proto.Message{Type: proto.TypeAck, ID: m.ID})
+		default:
+			s.standard(m)
+		}
+	})
+	var offers atomic.Int32
+	c := dialFake(t, fs, Options{OnOffer: func(offer string) (string, error) {
+		offers.Add(1)
+		return "answer to " + offer, nil
+	}})
+	ctx := testCtx(t, 10*time.Second)
+	if _, err := c.Join(ctx, JoinRequest{Room: "r", Name: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-answers; got != "answer to the offer" {
+		t.Errorf("the server got the answer %q", got)
+	}
+	if err := c.PTTOn(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := offers.Load(); n != 1 || c.ConnectionState() != webrtc.PeerConnectionStateNew {
+		t.Errorf("OnOffer called %d times; connection state %v (no PeerConnection expected)", n, c.ConnectionState())
+	}
+
+	// An OnOffer error fails WaitConnected, and no answer is sent.
+	c2 := dialFake(t, fs, Options{OnOffer: func(string) (string, error) { return "", errors.New("no thanks") }})
+	if _, err := c2.Join(ctx, JoinRequest{Room: "r", Name: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.WaitConnected(ctx); err == nil || !strings.Contains(err.Error(), "no thanks") {
+		t.Errorf("WaitConnected: %v", err)
+	}
+	select {
+	case a := <-answers:
+		t.Errorf("an answer %q after OnOffer failed", a)
+	default:
+	}
+}

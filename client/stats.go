@@ -122,3 +122,20 @@ func (c *Client) Stats() []SlotStats {
 	}
 	return out
 }
+
+// SlotCounter counts the packets of one audio slot exactly as the
+// client's own slot readers do (Stats): for media that does not go
+// through the client's PeerConnection (Options.OnOffer). Safe for
+// concurrent use.
+type SlotCounter struct{ st slotState }
+
+// NewSlotCounter returns a counter with nothing counted.
+func NewSlotCounter() *SlotCounter {
+	return &SlotCounter{st: slotState{s: SlotStats{BySource: map[uint32]uint64{}}}}
+}
+
+// Record counts p.
+func (c *SlotCounter) Record(p *rtp.Packet) { c.st.record(p) }
+
+// Stats returns a copy of the counters.
+func (c *SlotCounter) Stats() SlotStats { return c.st.snapshot() }

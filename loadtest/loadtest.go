@@ -23,6 +23,7 @@ import (
 	"github.com/pion/rtp"
 
 	"palabre/client"
+	"palabre/sfu/rtc"
 	"palabre/signaling/proto"
 )
 
@@ -61,6 +62,17 @@ type Config struct {
 	// REMB, are within 5 % of the top 45 s after the cameras went on and
 	// reach it in about a minute (docs/performance.md, Video). 0: none.
 	VideoWarmup time.Duration
+
+	// Light: every participant's media is a connection of sfu/rtc's
+	// client mode (ICE controlling, DTLS client, SRTP on Palabre's own
+	// primitives) from one engine shared by the run, instead of a pion
+	// PeerConnection each: one process can drive tens of thousands.
+	// The signaling is the same client (Options.OnOffer), and so is the
+	// Result. Audio only: Video is refused.
+	Light bool
+	// LightIP is the local IP the light participants' sockets bind to
+	// (default 127.0.0.1; ::1 for a server on IPv6 loopback).
+	LightIP string
 }
 
 func (c *Config) defaults() error {
@@ -94,6 +106,12 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Light && c.Video {
+		return errors.New("the light mode carries no video")
+	}
+	if c.LightIP == "" {
+		c.LightIP = "127.0.0.1"
+	}
 	if c.VideoDir == "" {
 		c.VideoDir = DefaultVideoDir
 	}
@@ -116,7 +134,10 @@ type run struct {
 	camera  []*client.VP8File // with Video: the layers each speaker publishes
 	cameras int               // speakers publishing a camera
 
+	engine *rtc.Engine // Light: the engine of every participant's media
+
 	mu        sync.Mutex
+	peers     map[*client.Client]*lightPeer // Light: each client's media
 	clients   []*client.Client
 	listeners []*client.Client
 	rooms     []*room
@@ -136,7 +157,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg}
+	r := &run{cfg: cfg, peers: map[*client.Client]*lightPeer{}}
+	if cfg.Light {
+		var err error
+		if r.engine, err = newLightEngine(cfg); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Video {
 		var err error
 		if r.camera, err = openCameraFiles(cfg.VideoDir); err != nil {
@@ -318,9 +345,15 @@ func (r *run) joinOnce(ctx context.Context, rm *room, speaker bool, i int) error
 	// follow it, as participants' clients do.
 	server := r.cfg.Server
 	var c *client.Client
+	var lp *lightPeer
 	for hops := 0; ; hops++ {
 		var err error
-		c, err = client.Dial(ctx, server, client.Options{Software: "palabre-loadtest", Logger: r.cfg.Logger})
+		opts := client.Options{Software: "palabre-loadtest", Logger: r.cfg.Logger}
+		if r.cfg.Light {
+			lp = r.newLightPeer(!speaker)
+			opts.OnOffer = lp.answer
+		}
+		c, err = client.Dial(ctx, server, opts)
 		if err != nil {
 			return err
 		}
@@ -336,19 +369,38 @@ func (r *run) joinOnce(ctx context.Context, rm *room, speaker bool, i int) error
 			break
 		}
 		c.Close()
+		if lp != nil {
+			lp.close()
+		}
 		var re *client.RedirectError
 		if !errors.As(err, &re) || hops == proto.MaxHops {
 			return fmt.Errorf("join %s: %w", rm.name, err)
 		}
 		server = re.URL
 	}
-	if err := c.WaitConnected(jctx); err != nil {
+	err := c.WaitConnected(jctx) // Light: the answer was accepted
+	if err == nil && lp != nil {
+		select {
+		case <-lp.connected:
+		case <-lp.failed:
+			err = lp.failErr
+		case <-jctx.Done():
+			err = jctx.Err()
+		}
+	}
+	if err != nil {
 		c.Close()
+		if lp != nil {
+			lp.close()
+		}
 		return fmt.Errorf("media for %s: %w", name, err)
 	}
 	r.joinMS.record(time.Since(start))
 	r.mu.Lock()
 	r.clients = append(r.clients, c)
+	if lp != nil {
+		r.peers[c] = lp
+	}
 	if speaker {
 		rm.speakers = append(rm.speakers, c)
 		if r.cfg.Video && i == 0 {
@@ -390,18 +442,42 @@ func (r *run) takeTurns(ctx context.Context, rm *room) {
 			continue
 		}
 		src := &countingSource{Source: client.NewToneSource(toneTag, 30), n: &r.sent}
-		if err := sp.Publish(src); err != nil {
-			r.cfg.Logger.Warn("publish failed", "room", rm.name, "err", err)
-		}
+		stopLight := r.startPublishing(sp, src, rm)
 		select {
 		case <-ctx.Done():
 		case <-time.After(r.cfg.Turn):
 		}
-		sp.StopPublishing()
+		stopLight()
 		actx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 		_ = sp.PTTOff(actx)
 		cancel()
 	}
+}
+
+// startPublishing publishes src from sp (a goroutine of the run's in
+// the light mode) and returns what stops it.
+func (r *run) startPublishing(sp *client.Client, src client.Source, rm *room) (stop func()) {
+	r.mu.Lock()
+	lp := r.peers[sp]
+	r.mu.Unlock()
+	if lp == nil {
+		if err := sp.Publish(src); err != nil {
+			r.cfg.Logger.Warn("publish failed", "room", rm.name, "err", err)
+		}
+		return sp.StopPublishing
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() { defer close(done); lp.publish(src, quit) }()
+	return func() { close(quit); <-done }
+}
+
+// slotStats are a listener's counters per slot, whichever its media.
+// Called with r.mu held.
+func (r *run) slotStats(c *client.Client) []client.SlotStats {
+	if lp := r.peers[c]; lp != nil {
+		return lp.stats()
+	}
+	return c.Stats()
 }
 
 // countingSource counts the frames a speaker sends.
@@ -422,6 +498,7 @@ func (r *run) cleanup() {
 	r.mu.Lock()
 	clients := r.clients
 	r.clients = nil
+	peers := r.peers
 	r.mu.Unlock()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
@@ -434,10 +511,16 @@ func (r *run) cleanup() {
 			_ = c.Leave(ctx)
 			cancel()
 			c.Close()
+			if lp := peers[c]; lp != nil {
+				lp.close()
+			}
 		}()
 	}
 	wg.Wait()
 	for _, rm := range r.rooms {
 		r.deleteRoom(rm)
+	}
+	if r.engine != nil {
+		r.engine.Close()
 	}
 }

@@ -35,6 +35,28 @@ func TestShortRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkShortRun(t, res, &progress)
+}
+
+// The same run in the light mode (participants on sfu/rtc's client mode)
+// gives the same figures, in the same Result.
+func TestShortRunLight(t *testing.T) {
+	url := testserver.Start(t).URL
+	var progress bytes.Buffer
+	res, err := Run(context.Background(), Config{
+		Server: url, Rooms: 1, Listeners: 20, Speakers: 2,
+		Turn: 2 * time.Second, Duration: 5 * time.Second, JoinRate: 50,
+		Progress: &progress, Sample: time.Second, Light: true, LightIP: "127.0.0.1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkShortRun(t, res, &progress)
+}
+
+// checkShortRun judges a run of 1 room, 2 speakers, 20 listeners, 5 s.
+func checkShortRun(t *testing.T, res *Result, progress *bytes.Buffer) {
+	t.Helper()
 	if res.Participants != 22 || res.JoinFailures != 0 {
 		t.Errorf("participants %d, join failures %d; want 22 and 0", res.Participants, res.JoinFailures)
 	}
@@ -188,5 +210,48 @@ func TestResultWithoutVideo(t *testing.T) {
 	res.WriteTable(&table)
 	if bytes.Contains(raw, []byte(`"video"`)) || bytes.Contains(table.Bytes(), []byte("video")) {
 		t.Errorf("video in an audio-only result:\n%s\n%s", raw, table.String())
+	}
+}
+
+// The light mode measures what the pion mode measures: the same small
+// run, once with pion clients and once with light ones, on the same
+// server, loses nothing in both and shows latencies of the same order
+// (both are bounded loosely: CI runs this on 2 loaded cores under -race;
+// docs/performance.md, "Light load generator", has figures of a quiet
+// machine).
+func TestLightMatchesPion(t *testing.T) {
+	url := testserver.Start(t).URL
+	results := map[bool]*Result{}
+	for _, light := range []bool{false, true} {
+		res, err := Run(context.Background(), Config{
+			Server: url, Rooms: 1, Listeners: 10, Speakers: 1,
+			Turn: 3 * time.Second, Duration: 3 * time.Second, JoinRate: 50, Light: light,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		results[light] = res
+		t.Logf("light=%v: loss %.3f %%, %d/%d packets, latency p50 %.2f p99 %.2f max %.2f ms", light, res.LossPct,
+			res.PacketsReceived, res.PacketsExpected, res.LatencyMS.P50, res.LatencyMS.P99, res.LatencyMS.Max)
+	}
+	pion, light := results[false], results[true]
+	for _, res := range []*Result{pion, light} {
+		if res.Participants != 11 || res.ListenersHeard != 10 || res.LossPct >= 1 || res.PacketsSent < 100 ||
+			res.PacketsReceived < 10*res.PacketsSent*99/100 {
+			t.Errorf("run: %+v", res)
+		}
+	}
+	// Latency on loopback is a few milliseconds either way; a light mode
+	// that measured something else (a clock, a queue of its own) would be
+	// far off.
+	if light.LatencyMS.P50 > 10*pion.LatencyMS.P50+20 || pion.LatencyMS.P50 > 10*light.LatencyMS.P50+20 {
+		t.Errorf("latency p50: pion %.2f ms, light %.2f ms", pion.LatencyMS.P50, light.LatencyMS.P50)
+	}
+}
+
+// The light mode carries no video.
+func TestLightRefusesVideo(t *testing.T) {
+	if _, err := Run(context.Background(), Config{Server: "http://127.0.0.1:1", Listeners: 1, Light: true, Video: true}); err == nil {
+		t.Fatal("a light run with video started")
 	}
 }

@@ -72,7 +72,7 @@ func (r *run) result(start, end serverSample, video *VideoResult) *Result {
 	r.mu.Lock()
 	for _, c := range r.listeners {
 		var got uint64
-		for _, s := range c.Stats() {
+		for _, s := range r.slotStats(c) {
 			got += s.Packets
 			gaps += s.Gaps
 		}

@@ -170,7 +170,7 @@ func (r *run) listenerTotals() (received, lost uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range r.listeners {
-		for _, s := range c.Stats() {
+		for _, s := range r.slotStats(c) {
 			received += s.Packets
 			lost += s.Gaps
 		}

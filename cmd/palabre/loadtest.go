@@ -18,7 +18,7 @@ import (
 func loadTest(args []string, stdout, stderr io.Writer) int {
 	var cfg loadtest.Config
 	fs := newFlagSet("loadtest", "loadtest [flags]",
-		"Measures a server with simulated participants (real WebRTC connections): push-to-talk\nrooms, listeners, speakers taking turns; prints delivery, latency, CPU and memory.\nWith --video the speakers publish cameras too, and the listeners count the video.\nWith --sample it also reads the server's state at intervals; --assert-flat then fails\nthe run when memory, goroutines, FDs or CPU grew, or audio was lost (a soak).")
+		"Measures a server with simulated participants (real WebRTC connections): push-to-talk\nrooms, listeners, speakers taking turns; prints delivery, latency, CPU and memory.\nWith --video the speakers publish cameras too, and the listeners count the video.\nWith --sample it also reads the server's state at intervals; --assert-flat then fails\nthe run when memory, goroutines, FDs or CPU grew, or audio was lost (a soak).\nWith --light the participants' media is Palabre's own WebRTC client (sfu/rtc: ICE,\nDTLS, SRTP, one shared engine) instead of a pion PeerConnection each, so that one\nprocess drives tens of thousands of them; audio only (no --video).")
 	fs.StringVar(&cfg.Server, "server", defaultServer, "server `URL`")
 	fs.IntVar(&cfg.Rooms, "rooms", 1, "push-to-talk rooms to create")
 	fs.IntVar(&cfg.Listeners, "listeners", 20, "listeners per room")
@@ -33,6 +33,8 @@ func loadTest(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Video, "video", false, "video too: rooms allow video, everybody joins with video, each speaker publishes a camera (three simulcast layers) for the whole run")
 	fs.StringVar(&cfg.VideoDir, "video-dir", loadtest.DefaultVideoDir, "with --video: the `directory` of the camera's VP8 files camera-q.ivf, camera-h.ivf, camera-f.ivf")
 	fs.DurationVar(&cfg.VideoWarmup, "video-warmup", 45*time.Second, "with --video: time for the listeners' layers to climb before the measurement starts (the server climbs a layer at a time, 3 s or more apart; 50 listeners of the load tester, which send no REMB, are close to the top in 45 s)")
+	fs.BoolVar(&cfg.Light, "light", false, "light participants: media on sfu/rtc's client mode (ICE controlling, DTLS client, SRTP; one engine, a UDP socket and a goroutine each) instead of a pion PeerConnection each; same signaling, same result; audio only, no --video")
+	fs.StringVar(&cfg.LightIP, "light-ip", "127.0.0.1", "with --light: the local `IP` the participants' media sockets bind to (the family of the server's candidate: ::1 for a server on IPv6)")
 	assertFlat := fs.Bool("assert-flat", false, "with --sample: fail the run when, after the warm-up, memory, goroutines, FDs, CPU or latency grew, or loss passed --max-loss (the rules: docs/performance.md, Soak)")
 	warmup := fs.Duration("warmup", loadtest.DefaultFlatLimits().Warmup, "with --assert-flat: samples in this first `time` (and the first 20 % of them) are not judged")
 	maxLoss := fs.Float64("max-loss", loadtest.DefaultFlatLimits().MaxLossPct, "with --assert-flat: the loss allowed after the warm-up, in `percent`")
@@ -47,6 +49,10 @@ func loadTest(args []string, stdout, stderr io.Writer) int {
 	}
 	if u, err := url.Parse(cfg.MetricsURL); cfg.MetricsURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		fmt.Fprintf(stderr, "loadtest: --metrics-url %s: want a URL such as http://127.0.0.1:6060/metrics\n", cfg.MetricsURL)
+		return 2
+	}
+	if cfg.Light && cfg.Video {
+		fmt.Fprintln(stderr, "loadtest: --light carries no video: drop --video or --light")
 		return 2
 	}
 	if *assertFlat && cfg.Sample <= 0 {

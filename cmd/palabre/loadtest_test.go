@@ -17,6 +17,7 @@ func TestLoadtestFlagErrors(t *testing.T) {
 	}{
 		{[]string{"--assert-flat"}, 2, "--assert-flat needs --sample"},
 		{[]string{"--metrics-url", "127.0.0.1:6060/metrics"}, 2, "--metrics-url 127.0.0.1:6060/metrics: want a URL"},
+		{[]string{"--light", "--video"}, 2, "--light carries no video"},
 		// The camera files are read before anything is asked of a server.
 		{[]string{"--video", "--video-dir", t.TempDir()}, 1, "camera-q.ivf"},
 	} {
@@ -68,6 +69,33 @@ func TestLoadtestSampling(t *testing.T) {
 	}
 	if res.Flat == nil || len(res.Flat.Violations) == 0 {
 		t.Errorf("no verdict in the JSON: %s", saved)
+	}
+}
+
+// --light reaches the load tester: its participants join, hear audio
+// and lose nothing, and the JSON result has the usual shape.
+func TestLoadtestLight(t *testing.T) {
+	url := startTestServerWith(t, func(f *serveFlags) { f.loadTest = true })
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"loadtest", "--server", url, "--rooms", "1", "--listeners", "3", "--speakers", "1",
+		"--turn", "1s", "--duration", "2s", "--join-rate", "50", "--light", "--json"},
+		strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	var res struct {
+		Participants   int     `json:"participants"`
+		ListenersHeard int     `json:"listeners_heard"`
+		LossPct        float64 `json:"loss_pct"`
+		LatencyMS      struct {
+			P50 float64 `json:"p50"`
+		} `json:"latency_ms"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Participants != 4 || res.ListenersHeard != 3 || res.LossPct >= 1 || res.LatencyMS.P50 <= 0 {
+		t.Errorf("light run: %s", stdout.String())
 	}
 }
 
