@@ -348,7 +348,10 @@ func (r *run) joinOnce(ctx context.Context, rm *room, speaker bool, i int) error
 	var lp *lightPeer
 	for hops := 0; ; hops++ {
 		var err error
-		opts := client.Options{Software: "palabre-loadtest", Logger: r.cfg.Logger}
+		// Nobody reads the events: a buffer of 1 instead of 1,024
+		// messages (640 KiB a participant, which a room's join events
+		// would fill in part).
+		opts := client.Options{Software: "palabre-loadtest", Logger: r.cfg.Logger, EventBuffer: 1}
 		if r.cfg.Light {
 			lp = r.newLightPeer(!speaker)
 			opts.OnOffer = lp.answer
