@@ -196,6 +196,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	videoStart, videoFrom := r.videoSnapshot(), time.Now()
+	genStart := readGenerator(false)
 	var sm *sampler
 	if cfg.Sample > 0 {
 		sm = r.startSampling(ctx, cfg.Sample)
@@ -225,6 +226,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		video = r.videoResult(videoStart, videoEnd, videoElapsed)
 	}
 	res := r.result(start, end, video)
+	res.generator(genStart, readGenerator(true), res.Participants)
 	if sm != nil {
 		res.SampleEveryS, res.Samples = cfg.Sample.Seconds(), samples
 	}
