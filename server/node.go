@@ -148,7 +148,6 @@ func startEngine(o Options) (*sfu.Engine, error) {
 		MediaAddr:    net.JoinHostPort(o.MediaIP, strconv.Itoa(o.MediaPort)),
 		MediaTCPAddr: tcpAddr,
 		PublicIPs:    o.PublicIPs,
-		Plane:        o.MediaPlane,
 		Slots:        o.Slots,
 		VideoSlots:   o.VideoSlots,
 		Logger:       o.Logger,

@@ -63,10 +63,6 @@ type Options struct {
 	// PublicIPs are announced to clients instead of the local address
 	// when the server is behind 1:1 NAT.
 	PublicIPs []string
-	// MediaPlane is what participants' media connections are made of:
-	// sfu.PlaneRTC (Palabre's own transport) or sfu.PlanePion; empty: the
-	// sfu's default.
-	MediaPlane sfu.Plane
 	// Slots is how many voices each participant hears at once (1..8).
 	Slots int
 	// VideoSlots is how many cameras a participant that wants video sees

@@ -9,24 +9,15 @@ import (
 )
 
 // BenchmarkForward measures the fan-out of one publisher packet to N real,
-// connected subscribers (loopback pion peers), on either media plane:
-// rewrite, then pion's interceptor and SRTP write path and one UDP send
-// each (pion), or SRTP in place into the fan-out's batch and sendmmsg
-// (rtc). The receivers run in this process: cpu-ns includes them.
+// connected subscribers (loopback pion peers): rewrite, SRTP in place into
+// the fan-out's batch, sendmmsg. The receivers run in this process:
+// cpu-ns includes them (sfu/rtc's BenchmarkSend has them in another).
 //
 //	flock /tmp/palabre-bench.lock go test -run '^$' -bench 'Forward$' -benchmem ./sfu/
 func BenchmarkForward(b *testing.B) {
-	for _, bc := range []struct {
-		plane Plane
-		n     int
-	}{{PlanePion, 10}, {PlaneRTC, 10}, {PlanePion, 100}, {PlaneRTC, 100}} {
-		n := bc.n
-		b.Run(fmt.Sprintf("plane=%s/subs=%d", bc.plane, n), func(b *testing.B) {
-			e, err := NewEngine(Config{MediaAddr: "127.0.0.1:0", Slots: 3, Plane: bc.plane, Logger: testLogger()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { _ = e.Close() })
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
+			e := newTestEngine(b, 3)
 			room := e.NewRoom(RoomSettings{Mode: ModeFloor}, nil)
 			pub := joinQuiet(b, room, "pub")
 			for i := range n {

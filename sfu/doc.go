@@ -1,10 +1,12 @@
-// Package sfu is Palabre's media plane: a selective forwarding unit for audio
-// built on pion/webrtc.
+// Package sfu is Palabre's media plane: a selective forwarding unit for
+// audio and video on a WebRTC transport of its own (package sfu/rtc, on
+// pion's primitives).
 //
 // # One port, one offer
 //
-// An [Engine] owns one UDP socket; every PeerConnection of every room is
-// multiplexed on it (ICE UDP mux). The server is always the offerer and
+// An [Engine] owns an rtc engine: one UDP socket (and one ICE-TCP port)
+// for every participant of every room, ICE-lite, one reader goroutine. The
+// server is always the offerer and
 // negotiates exactly once per participant: one recvonly audio m-line (the
 // participant's microphone) followed by K sendonly audio m-lines, the slots.
 // Nothing is ever renegotiated afterwards.
@@ -13,9 +15,9 @@
 //
 // The forwarding logic reaches a participant's connection only through
 // Transport and Handler (transport.go): packets in, RTP per outgoing stream
-// and RTCP out, negotiation, close. The pion PeerConnection is one
-// implementation of it (transport_pion.go); a media plane of our own can
-// replace it without touching slots, gate or NACK caches.
+// and RTCP out, negotiation, close. transport_rtc.go implements it on
+// sfu/rtc (it replaced a pion PeerConnection per participant, issue 16,
+// without touching slots, gate or NACK caches).
 //
 // # Why slots
 //
@@ -55,12 +57,13 @@
 // # Hostile clients
 //
 // A participant holds its own DTLS and SRTP keys and ICE password, so it
-// can send anything the server will decrypt and answer. pion creates state
-// for much of it, so the package bounds what reaches pion (guard.go, under
-// the UDP and TCP muxes): checks from at most 8 source addresses per
-// participant, new ones rate-limited and judged before ICE learns them;
-// media only from those addresses, with the SSRCs the answer announced
-// (plus a few), at bounded packet rates. Remote candidates are judged by an
+// can send anything the server will decrypt and answer. sfu/rtc bounds it
+// before anything costs (its doc: "Hostile peers"): nothing is created
+// before a check with valid integrity, new source addresses come 8 at
+// once then one per 10 s, media only from those addresses, 16 SSRCs each
+// way (announced ones first), packet-rate budgets before decryption; RTCP
+// about too many unknown SSRCs closes the participant (transport_rtc.go).
+// Remote candidates are judged by an
 // address policy (policy.go, the TURN relay's ranges): a public server
 // sends to public addresses only, and never dials TCP. A listener's NACKs
 // are answered within the slot's own packet rate, once per packet per
@@ -74,16 +77,17 @@
 // subscriber gets exactly one write.
 //
 // Idle participants must be cheap (thousands per node, most of them silent),
-// so the package runs no goroutine or timer per participant besides pion's
-// own and the microphone reader, and uses no pion interceptor:
-//   - RTCP is consumed synchronously inside pion's SRTCP read loop (a custom
-//     buffer factory, buffers.go): nobody drains K+1 RTCP streams.
+// so the package runs no goroutine or timer per participant:
+//   - packets and RTCP are handed over by the rtc reader, decrypted in
+//     place; a fan-out's packets leave in sendmmsg batches when it ends
+//     (plane_rtc.go);
 //   - NACKs from subscribers are answered from one small cache per publisher
 //     shared by all its subscribers (nack.go), not from per-stream copies.
 //   - Upstream NACKs and sender/receiver reports ride on the media path
 //     (nackgen.go, reports.go): nothing runs while nothing is sent.
 //
-// Measured (TestMeasureIdleParticipant, server process alone, 200 connected
-// participants without media): 14 goroutines per participant, all pion's
-// (ICE, DTLS, SRTP, mux), about 150 KiB of heap and 40 KiB of stacks.
+// Measured (TestMeasureIdleParticipant, server process alone, connected
+// participants without media): docs/performance.md. With pion
+// PeerConnections it was 14 goroutines, about 150 KiB of heap and 40 KiB
+// of stacks per participant.
 package sfu

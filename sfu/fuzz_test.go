@@ -14,7 +14,6 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -323,96 +322,6 @@ func FuzzCandidate(f *testing.F) {
 	})
 }
 
-// Datagrams from the network into the guard, as the UDP mux's reader sees
-// them: one registered participant whose credentials the seeds use. The
-// first byte of each packet picks one of four source addresses. Whatever
-// arrives, the guard's state stays within its bounds.
-func FuzzGuardUDP(f *testing.F) {
-	policy := &addrPolicy{loopback: true}
-	var now int64
-	newG := func() (*guard, *peerGuard) {
-		g := newGuard(policy, &counters{}, func() int64 { now += 1e8; return now })
-		pg, err := g.addCredentials("ufragAAAA", "passwordpasswordpassword")
-		if err != nil {
-			f.Fatal(err)
-		}
-		pg.announce([]uint32{0xabc})
-		return g, pg
-	}
-	for _, s := range guardSeeds() {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		g, pg := newG()
-		var m stun.Message
-		for _, p := range splitPackets(in) {
-			if len(p) == 0 {
-				continue
-			}
-			src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1 + p[0]%4}), 5000)
-			g.admitUDP(p[1:], src, &m)
-		}
-		if len(g.byAddr) > maxRemoteAddrs || pg.seen > maxRemoteAddrs || pg.rtp.n > len(pg.rtp.list) || pg.rtcp.n > maxAnnouncedSSRCs+learnRTCP {
-			t.Fatalf("guard state beyond its bounds: %d addresses, %d seen, %d/%d SSRCs", len(g.byAddr), pg.seen, pg.rtp.n, pg.rtcp.n)
-		}
-	})
-}
-
-// guardCheck is a valid check for the FuzzGuard* participant.
-func guardCheck() []byte {
-	m, err := stun.Build(stun.TransactionID, stun.BindingRequest,
-		stun.NewUsername("ufragAAAA:remote"), stun.NewShortTermIntegrity("passwordpasswordpassword"), stun.Fingerprint)
-	if err != nil {
-		panic(err)
-	}
-	return m.Raw
-}
-
-func guardSeeds() [][]byte {
-	check := guardCheck()
-	rtpPkt := fakePacket(7)
-	rtcpPkt, _ := (&rtcp.ReceiverReport{SSRC: 0xabc}).Marshal()
-	resp, _ := stun.Build(stun.TransactionID, stun.BindingSuccess)
-	dtls := []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0}
-	return [][]byte{
-		joinPackets(append([]byte{0}, check...), append([]byte{0}, rtpPkt...), append([]byte{0}, rtcpPkt...), append([]byte{0}, dtls...)),
-		joinPackets(append([]byte{1}, rtpPkt...), append([]byte{1}, check...), append([]byte{2}, check...), append([]byte{3}, resp.Raw...)),
-		joinPackets(append([]byte{0}, check[:30]...)),
-	}
-}
-
-// A byte stream into an ICE-TCP connection of the guard (RFC 4571
-// framing): what it hands to pion is whole frames the guard admits.
-func FuzzGuardTCP(f *testing.F) {
-	frame := func(b []byte) []byte { return append([]byte{byte(len(b) >> 8), byte(len(b))}, b...) }
-	check := guardCheck()
-	f.Add(append(frame(check), frame(fakePacket(3))...))
-	f.Add(frame(fakePacket(3)))
-	f.Add(append(frame(check), 0xff, 0xff, 1, 2))
-	f.Add([]byte{0, 0, 0, 1})
-	f.Fuzz(func(t *testing.T, stream []byte) {
-		g := newGuard(&addrPolicy{loopback: true}, &counters{}, func() int64 { return 0 })
-		pg, err := g.addCredentials("ufragAAAA", "passwordpasswordpassword")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pg.announce([]uint32{0xabc})
-		l := &guardedListener{g: g}
-		l.pending.Add(1)
-		c := &guardedTCPConn{Conn: &streamConn{r: bytes.NewReader(stream)}, l: l, src: netip.MustParseAddrPort("127.0.0.1:4000")}
-		out, _ := io.ReadAll(c)
-		if c.Close(); l.pending.Load() != 0 {
-			t.Fatalf("%d connections still pending", l.pending.Load())
-		}
-		for len(out) > 0 { // whole frames
-			if len(out) < 2 || len(out) < 2+int(binary.BigEndian.Uint16(out)) {
-				t.Fatalf("partial frame handed out: %x", out)
-			}
-			out = out[2+int(binary.BigEndian.Uint16(out)):]
-		}
-	})
-}
-
 func parseCandidate(line string) (ice.Candidate, error) {
 	return ice.UnmarshalCandidate(strings.TrimSpace(strings.TrimPrefix(line, "candidate:")))
 }
@@ -431,10 +340,6 @@ func (c *streamConn) SetReadDeadline(time.Time) error { return nil }
 // by maxRemoteCandidates).
 func resetCandidates(tr Transport) {
 	switch t := tr.(type) {
-	case *pionTransport:
-		t.candMu.Lock()
-		t.pendingCands, t.candidates = nil, 0
-		t.candMu.Unlock()
 	case *rtcTransport:
 		t.mu.Lock()
 		t.cands = 0

@@ -30,7 +30,6 @@ func newRTCPlane(cfg Config, log *slog.Logger, slots int, addr *net.UDPAddr) (*E
 		policy:     newAddrPolicy(cfg, net.UDPAddrFromAddrPort(ap)),
 		start:      time.Now(),
 		rooms:      make(map[*Room]struct{}),
-		plane:      PlaneRTC,
 	}
 	tcp := ""
 	if cfg.MediaTCPAddr != "" {
@@ -60,7 +59,7 @@ func newRTCPlane(cfg Config, log *slog.Logger, slots int, addr *net.UDPAddr) (*E
 	e.rtc = re
 	e.openTransport = RTCOpener(re)
 
-	e.log.Info("media engine started", "plane", PlaneRTC, "addr", re.Addr().String(), "slots", slots,
+	e.log.Info("media engine started", "addr", re.Addr().String(), "slots", slots,
 		"video_slots", e.videoSlots, "loopback_only", e.loopback)
 	return e, nil
 }

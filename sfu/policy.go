@@ -94,9 +94,3 @@ func (p *addrPolicy) allowed(a netip.Addr) bool {
 	}
 	return !netrange.HostLocal(a)
 }
-
-// allowedIP is allowed for pion's remote IP filter.
-func (p *addrPolicy) allowedIP(ip net.IP) bool {
-	a, ok := netip.AddrFromSlice(ip)
-	return ok && p.allowed(a)
-}

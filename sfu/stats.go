@@ -26,23 +26,24 @@ type Stats struct {
 	// (a private address named to a public server).
 	//
 	// DropUnknownSSRC: RTP and RTCP packets from an SSRC the participant
-	// did not announce in its answer, beyond the first few, dropped before
-	// SRTP (pion would keep a stream for each); plus RTCP about SSRCs that
-	// are neither the server's nor announced (see ClosedHostile).
+	// did not announce in its answer, beyond the budget (16 each way,
+	// announced ones first), dropped before SRTP; plus RTCP about SSRCs
+	// that are neither the server's nor announced (see ClosedHostile).
 	DropUnknownSSRC uint64
-	// DropFlood: packets from a participant beyond its rates (RTP 200/s;
-	// RTCP, DTLS and checks from its addresses together 100/s), dropped
-	// before pion decrypts them.
+	// DropFlood: packets from a participant beyond its rates (RTP 200/s,
+	// 1,500/s with video; RTCP, DTLS and checks together 100/s, 200/s
+	// with video), dropped before they are decrypted.
 	DropFlood uint64
 	// DropUnknownSource: media packets from a source address that no
 	// participant's ICE check has come from.
 	DropUnknownSource uint64
-	// DropICECheck: ICE checks (STUN binding requests) and ICE-TCP
-	// connections refused before ICE sees them: unknown ufrag, bad message
-	// integrity, source address outside the address policy, or a new
-	// source address beyond the participant's budget (8 in its life, new
-	// ones at 2 a second).
+	// DropICECheck: ICE checks (STUN binding requests) refused: unknown
+	// ufrag, bad message integrity, source address outside the address
+	// policy, or a new source address beyond the participant's budget (8
+	// at once, then one per 10 s). DropTCP: ICE-TCP connections refused
+	// (past 1,024 open, or 8 from one IP).
 	DropICECheck uint64
+	DropTCP      uint64
 	// DropCandidate: remote candidates refused (AddCandidate errors, and
 	// answers with too many candidates): unparsable, not an IP address,
 	// outside the address policy, or beyond 20 per participant.
@@ -54,7 +55,7 @@ type Stats struct {
 	// to that listener less than 100 ms before.
 	DropNACKRepeat uint64
 	// ClosedHostile: participants closed because their RTCP named more
-	// unknown SSRCs than an honest client does (pion opens a stream for
+	// unknown SSRCs than an honest client does (state would be kept for
 	// each, and they are encrypted so cannot be dropped earlier).
 	ClosedHostile uint64
 

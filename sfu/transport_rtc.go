@@ -466,3 +466,31 @@ func (t *rtcTransport) knownRTCP(ssrc uint32) bool {
 	}
 	return false
 }
+
+// maxUnknownRTCP is the number of SSRCs a participant's RTCP may be about
+// that are neither the server's nor announced in its answer (an honest
+// client names only those and its own, plus a few it did not announce:
+// its receiver reports'); past it the participant is closed as hostile.
+const maxUnknownRTCP = 16
+
+// ErrHostileMedia is the error ParticipantClosed reports for a participant
+// closed for its RTCP (see maxUnknownRTCP).
+var ErrHostileMedia = errors.New("sfu: participant closed: RTCP about too many unknown SSRCs")
+
+// maxAnnouncedSSRCs is the number of SSRCs an answer may announce: the
+// microphone, and some browsers announce one per receiving m-line.
+const maxAnnouncedSSRCs = 16
+
+// ridLayer is the simulcast layer of a RID ("" for a camera sent without
+// simulcast: layer 0), -1 for a RID not offered.
+func ridLayer(rid string) int {
+	if rid == "" {
+		return 0
+	}
+	for i, r := range cameraRIDs {
+		if r == rid {
+			return i
+		}
+	}
+	return -1
+}

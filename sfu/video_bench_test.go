@@ -243,3 +243,31 @@ func runFanout(b *testing.B, e *Engine, n int, packet func(i int)) {
 	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(out), "ns/pkt-out")
 	b.ReportMetric(float64(cpu)/float64(out), "cpu-ns/pkt-out")
 }
+
+// registerVideo adds VP8 and the video header extensions to m, as the
+// server offers them (transport_rtc.go), for the test clients.
+func registerVideo(m *webrtc.MediaEngine) error {
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType:  webrtc.MimeTypeVP8,
+			ClockRate: videoClockRate,
+			RTCPFeedback: []webrtc.RTCPFeedback{
+				{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: "goog-remb"},
+				{Type: "transport-cc"},
+			},
+		},
+		PayloadType: vp8PayloadType,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return err
+	}
+	for _, uri := range []string{absSendTimeURI, midURI, ridURI, repairedRIDURI} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
+			return err
+		}
+	}
+	// Transport-wide sequence numbers on what the server sends only
+	// (twcc.go): on a camera m-line the browser would number its packets
+	// and wait for feedback the server does not send.
+	return m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: transportCCURI},
+		webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverDirectionSendonly)
+}

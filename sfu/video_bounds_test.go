@@ -6,42 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 )
-
-// A video participant's guard admits the SSRCs of three camera layers and
-// a screen beyond the announced and the usual few, and no more; its RTP
-// budget is the video one.
-func TestGuardVideoBounds(t *testing.T) {
-	g, pg, _ := testGuard(t, &addrPolicy{loopback: true})
-	pg.allowVideo()
-	pg.announce([]uint32{0xabc})
-	var m stun.Message
-	if !g.admitUDP(guardCheck(), src(1), &m) {
-		t.Fatal("check refused")
-	}
-	admitted := 0
-	for k := range 40 {
-		pkt := fakePacket(1)
-		binary.BigEndian.PutUint32(pkt[8:12], 0x1000+uint32(k))
-		if g.admitUDP(pkt, src(1), &m) {
-			admitted++
-		}
-	}
-	if admitted != learnRTP+learnVideo {
-		t.Errorf("%d unannounced SSRCs admitted, want %d", admitted, learnRTP+learnVideo)
-	}
-	n := 0
-	for range 2000 {
-		if g.admitUDP(fakePacket(2), src(1), &m) {
-			n++
-		}
-	}
-	if n != videoRTPBurst-learnRTP-learnVideo {
-		t.Errorf("%d RTP packets at once, want the video burst %d", n, videoRTPBurst-learnRTP-learnVideo)
-	}
-}
 
 // The answer may declare simulcast only on the camera, only with its RIDs
 // (f, h, q): pion keeps a stream for each RID it is told of.

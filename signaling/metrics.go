@@ -196,6 +196,7 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRefused, st.DropUnknownSource, "unknown_source")
 	counter(descRefused, st.DropFlood, "rate")
 	counter(descRefused, st.DropICECheck, "ice_check")
+	counter(descRefused, st.DropTCP, "ice_tcp")
 	counter(descRefused, st.DropCandidate, "candidate")
 	counter(descRefused, st.DropNACKRate, "nack_budget")
 	counter(descRefused, st.DropNACKRepeat, "nack_repeat")

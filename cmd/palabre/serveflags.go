@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"palabre/server"
-	"palabre/sfu"
 	"palabre/signaling"
 )
 
@@ -69,7 +68,6 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	f.registerCluster(fs, d)
 	fs.Var(&f.proxies, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)")
 	fs.StringVar(&f.memLimit, "memory-limit", "auto", "soft memory `limit` of the Go runtime: auto (75 % of the machine's or the cgroup's memory), off, or a size such as 2GiB; GOMEMLIMIT wins")
-	fs.StringVar((*string)(&f.o.MediaPlane), "media-plane", string(d.MediaPlane), "what participants' media connections are made of: rtc (Palabre's own, one socket reader, no goroutine per participant) or pion (a PeerConnection each)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "auto", "text, json, or auto: text on a terminal, JSON otherwise")
 	return fs, f
@@ -139,11 +137,6 @@ func (f *serveFlags) options() (server.Options, error) {
 		const lifted = 1 << 30
 		o.Admission.JoinsPerSecond, o.Admission.JoinBurst = max(o.Admission.JoinsPerSecond, 10000), max(o.Admission.JoinBurst, 50000)
 		o.PerAddress = signaling.AddressLimits{Unjoined: lifted, Participants: lifted, AdhocRooms: lifted}
-	}
-	switch o.MediaPlane {
-	case "", sfu.PlaneRTC, sfu.PlanePion:
-	default:
-		return o, fmt.Errorf("--media-plane %s: want rtc or pion", o.MediaPlane)
 	}
 	lo, hi, err := portRange(f.relayPorts)
 	if err != nil {
