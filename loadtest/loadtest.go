@@ -196,6 +196,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	videoStart, videoFrom := r.videoSnapshot(), time.Now()
+	genStart := readGenerator(false)
 	var sm *sampler
 	if cfg.Sample > 0 {
 		sm = r.startSampling(ctx, cfg.Sample)
@@ -225,6 +226,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		video = r.videoResult(videoStart, videoEnd, videoElapsed)
 	}
 	res := r.result(start, end, video)
+	res.generator(genStart, readGenerator(true), res.Participants)
 	if sm != nil {
 		res.SampleEveryS, res.Samples = cfg.Sample.Seconds(), samples
 	}
@@ -348,7 +350,10 @@ func (r *run) joinOnce(ctx context.Context, rm *room, speaker bool, i int) error
 	var lp *lightPeer
 	for hops := 0; ; hops++ {
 		var err error
-		opts := client.Options{Software: "palabre-loadtest", Logger: r.cfg.Logger}
+		// Nobody reads the events: a buffer of 1 instead of 1,024
+		// messages (640 KiB a participant, which a room's join events
+		// would fill in part).
+		opts := client.Options{Software: "palabre-loadtest", Logger: r.cfg.Logger, EventBuffer: 1}
 		if r.cfg.Light {
 			lp = r.newLightPeer(!speaker)
 			opts.OnOffer = lp.answer

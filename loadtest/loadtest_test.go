@@ -96,7 +96,8 @@ func checkShortRun(t *testing.T, res *Result, progress *bytes.Buffer) {
 	var fields map[string]any
 	json.Unmarshal(raw, &fields)
 	for _, k := range []string{"participants", "join_ms", "latency_ms", "loss_pct", "packets_sent",
-		"packets_received", "server_cpu_seconds", "server_rss_bytes", "server_cpu_us_per_packet"} {
+		"packets_received", "server_cpu_seconds", "server_rss_bytes", "server_cpu_us_per_packet",
+		"generator_cpu_pct", "generator_rss_bytes", "generator_heap_inuse_bytes", "generator_goroutines", "generator_rss_per_participant_bytes"} {
 		if _, ok := fields[k]; !ok {
 			t.Errorf("JSON result lacks %q: %s", k, raw)
 		}

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"runtime"
 	"text/tabwriter"
+	"time"
 )
 
 // Result is a load test's outcome. Its JSON form is what
@@ -34,6 +37,21 @@ type Result struct {
 	ServerRSSPerPartBytes *float64 `json:"server_rss_per_participant_bytes,omitempty"`
 	ServerPacketsOut      *float64 `json:"server_packets_forwarded,omitempty"` // audio and video
 	ServerCPUUsPerPacket  *float64 `json:"server_cpu_us_per_packet,omitempty"`
+
+	// The load generator's own figures (this process) over the
+	// measurement: whether it kept up, and what a participant costs it
+	// (Config.Light is about that). Heap and goroutines after a GC at
+	// the end; CPU and RSS from /proc (omitted elsewhere). With the
+	// server in the same process (tests), they are both's.
+	GeneratorCPUPct        *float64 `json:"generator_cpu_pct,omitempty"`
+	GeneratorRSSBytes      *float64 `json:"generator_rss_bytes,omitempty"`
+	GeneratorHeapBytes     float64  `json:"generator_heap_inuse_bytes"`
+	GeneratorStackBytes    float64  `json:"generator_stack_inuse_bytes"`
+	GeneratorGoroutines    int      `json:"generator_goroutines"`
+	GeneratorRSSPerPart    *float64 `json:"generator_rss_per_participant_bytes,omitempty"`
+	GeneratorHeapPerPart   float64  `json:"generator_heap_per_participant_bytes,omitempty"`
+	GeneratorStackPerPart  float64  `json:"generator_stack_per_participant_bytes,omitempty"`
+	GeneratorGoroutinesPer float64  `json:"generator_goroutines_per_participant,omitempty"`
 
 	// Video is what the listeners received on their camera slots, with
 	// Config.Video (omitted otherwise).
@@ -140,6 +158,19 @@ func (res *Result) WriteTable(w io.Writer) {
 	} else {
 		fmt.Fprintln(tw, "server figures\tunknown (no /metrics; pass --metrics-url, or --server-pid on the same machine)")
 	}
+	fmt.Fprintf(tw, "load generator\t")
+	if res.GeneratorCPUPct != nil {
+		fmt.Fprintf(tw, "CPU %.1f %% of one core, RSS %.1f MiB, ", *res.GeneratorCPUPct, *res.GeneratorRSSBytes/(1<<20))
+	}
+	fmt.Fprintf(tw, "heap %.1f MiB, %d goroutines", res.GeneratorHeapBytes/(1<<20), res.GeneratorGoroutines)
+	if res.Participants > 0 {
+		fmt.Fprintf(tw, "; per participant: ")
+		if res.GeneratorRSSPerPart != nil {
+			fmt.Fprintf(tw, "RSS %.1f KiB, ", *res.GeneratorRSSPerPart/1024)
+		}
+		fmt.Fprintf(tw, "heap %.1f KiB, stacks %.1f KiB, %.1f goroutines", res.GeneratorHeapPerPart/1024, res.GeneratorStackPerPart/1024, res.GeneratorGoroutinesPer)
+	}
+	fmt.Fprintln(tw)
 	if v := res.Video; v != nil {
 		fmt.Fprintf(tw, "video\t%d cameras, seen by %d of %d listeners\n", v.Cameras, v.ListenersSaw, res.Rooms*res.Listeners)
 		fmt.Fprintf(tw, "video received\t%d packets, %.1f MiB (%.1f kbit/s per listener)\n", v.PacketsReceived, float64(v.BytesReceived)/(1<<20), v.KbpsPerListener)
@@ -161,4 +192,46 @@ func (res *Result) WriteTable(w io.Writer) {
 func round(v float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(v*p) / p
+}
+
+// generatorSample is this process's state at one moment.
+type generatorSample struct {
+	at           time.Time
+	proc         *procStats // nil: no /proc
+	heap, stacks float64
+	goroutines   int
+}
+
+// readGenerator reads this process's figures; gc first collects, so that
+// the heap is what is live.
+func readGenerator(gc bool) generatorSample {
+	if gc {
+		runtime.GC()
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	g := generatorSample{at: time.Now(), heap: float64(ms.HeapInuse), stacks: float64(ms.StackInuse), goroutines: runtime.NumGoroutine()}
+	if p, err := readProc(os.Getpid()); err == nil {
+		g.proc = &p
+	}
+	return g
+}
+
+func (res *Result) generator(start, end generatorSample, participants int) {
+	res.GeneratorHeapBytes, res.GeneratorStackBytes, res.GeneratorGoroutines = end.heap, end.stacks, end.goroutines
+	if start.proc != nil && end.proc != nil {
+		pct := round(100*(end.proc.cpu-start.proc.cpu)/end.at.Sub(start.at).Seconds(), 1)
+		rss := end.proc.rss
+		res.GeneratorCPUPct, res.GeneratorRSSBytes = &pct, &rss
+		if participants > 0 {
+			per := math.Round(rss / float64(participants))
+			res.GeneratorRSSPerPart = &per
+		}
+	}
+	if participants > 0 {
+		n := float64(participants)
+		res.GeneratorHeapPerPart = math.Round(end.heap / n)
+		res.GeneratorStackPerPart = math.Round(end.stacks / n)
+		res.GeneratorGoroutinesPer = round(float64(end.goroutines)/n, 2)
+	}
 }

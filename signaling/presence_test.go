@@ -70,8 +70,10 @@ func TestPresenceBatches(t *testing.T) {
 		before   int  // members besides the observer before the burst
 		listed   bool // the burst's joins are listed (a small room)
 	}{
-		{"small room: a burst of joins is one batch", signaling.PresenceSettings{Interval: 3 * time.Second}, 0, true},
-		{"large room: a burst of joins is one count", signaling.PresenceSettings{Interval: 300 * time.Millisecond, CountInterval: 3 * time.Second, LargeRoom: 3}, 4, false},
+		// Intervals long enough for five joins under -race on a busy
+		// machine.
+		{"small room: a burst of joins is one batch", signaling.PresenceSettings{Interval: 8 * time.Second}, 0, true},
+		{"large room: a burst of joins is one count", signaling.PresenceSettings{Interval: 300 * time.Millisecond, CountInterval: 8 * time.Second, LargeRoom: 3}, 4, false},
 	}
 	const burst = 5
 	for _, tc := range cases {
@@ -96,7 +98,7 @@ func TestPresenceBatches(t *testing.T) {
 				ids, cs = append(ids, c.Self().ID), append(cs, c)
 			}
 			want := 1 + tc.before + burst
-			got := presences(t, obs, 10*time.Second, time.Second, func(ps []proto.Presence) bool { return ps[len(ps)-1].Count == want })
+			got := presences(t, obs, 20*time.Second, time.Second, func(ps []proto.Presence) bool { return ps[len(ps)-1].Count == want })
 			if len(got) != 1 {
 				t.Fatalf("%d joins made %d presence batches, want 1: %+v", burst, len(got), got)
 			}
@@ -119,7 +121,7 @@ func TestPresenceBatches(t *testing.T) {
 			for _, c := range cs {
 				c.Leave(testCtx(t, 5*time.Second))
 			}
-			got = presences(t, obs, 10*time.Second, time.Second, func(ps []proto.Presence) bool { return ps[len(ps)-1].Count == want-burst })
+			got = presences(t, obs, 20*time.Second, time.Second, func(ps []proto.Presence) bool { return ps[len(ps)-1].Count == want-burst })
 			if len(got) != 1 {
 				t.Fatalf("%d departures made %d presence batches, want 1: %+v", burst, len(got), got)
 			}
@@ -361,7 +363,7 @@ func TestListBadInput(t *testing.T) {
 				t.Fatalf("list: %v", err)
 			}
 		}
-		if served < 10 || served > 13 || limited != 30-served {
+		if served < 10 || served > 15 || limited != 30-served {
 			t.Errorf("%d served, %d rate limited, want about 10 served and the rest limited", served, limited)
 		}
 		// The session goes on: a ping, a presence batch, a list later.
