@@ -48,6 +48,6 @@ for t in ${TARGETS:-floor fanout ptt idle}; do
 	floor) taskset -c 0 go test -run '^$' -bench 'Floor|Send/sendmmsg/receivers=(1000|2000)' -count 3 ./sfu/rtc/ | grep Benchmark ;;
 	fanout) run fanout-2000 1 2000 1 30s 200 ;;   # 1 speaker → 2,000 listeners: CPU per packet
 	ptt) run ptt-5000 1 5000 1 30s 250 ;;         # 1 push-to-talk speaker → 5,000: loss, p99
-	idle) run idle-9000 90 100 0 60s 300 ;;       # idle participants: memory, CPU, joins/s
+	idle) run idle-9000 9 1000 0 30s 300 ;;       # idle participants: memory, CPU, joins/s (room creation is rate-limited per address: 9 rooms)
 	esac
 done

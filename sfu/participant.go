@@ -236,8 +236,10 @@ func (p *Participant) Leave() {
 func (p *Participant) shutdown() {
 	p.connected.Store(false)
 	p.room.remove(p)
-	if err := p.tr.Close(); err != nil {
-		p.log.Debug("close", "err", err)
+	if p.tr != nil { // nil if its connection could not be made
+		if err := p.tr.Close(); err != nil {
+			p.log.Debug("close", "err", err)
+		}
 	}
 	p.release()
 }
@@ -259,7 +261,9 @@ func (p *Participant) fail(err error, msg string, args ...any) {
 		if p.room.remove(p) {
 			p.room.obs.ParticipantClosed(p.id, err)
 		}
-		_ = p.tr.Close()
+		if p.tr != nil { // nil if its connection could not be made
+			_ = p.tr.Close()
+		}
 		p.release()
 	})
 }
