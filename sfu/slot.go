@@ -155,8 +155,6 @@ func (r *Room) forward(pub *Participant, i int, epoch uint32, pkt *rtp.Packet, l
 	pub.cache.put(&pkt.Header, pkt.Payload, epoch, level, hasLevel)
 	s := &r.slots[i]
 	var sent, bytes, failed uint64
-	f := r.engine.newFanout()
-	defer f.done(r.engine)
 	s.mu.Lock()
 	if s.owner != pub {
 		s.mu.Unlock()
@@ -167,6 +165,8 @@ func (r *Room) forward(pub *Participant, i int, epoch uint32, pkt *rtp.Packet, l
 		}
 		return
 	}
+	f := r.engine.newFanout() // only for a packet that goes out
+	defer f.done(r.engine)
 	for _, sub := range r.subscribers() {
 		if sub == pub || !sub.connected.Load() {
 			continue

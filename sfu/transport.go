@@ -10,9 +10,9 @@ import (
 //
 // The forwarding logic (slots, gate, NACK caches, video slots, allocator)
 // sees a participant's media connection only through the small interfaces
-// below, so that the connection under it can change (today a pion
-// PeerConnection, transport_pion.go; a media plane of our own on pion's
-// primitives next) without touching that logic:
+// below, so that the connection under it can change without touching that
+// logic (it did: a pion PeerConnection per participant was replaced by
+// Palabre's own transport, transport_rtc.go on sfu/rtc):
 //
 //   - packets in: the Transport calls its Handler with each decrypted
 //     incoming RTP packet (Handler.RTP) and RTCP packet (Handler.RTCP), and

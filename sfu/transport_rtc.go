@@ -20,17 +20,17 @@ import (
 // rtcTransport is the Transport on the media plane of our own (package
 // sfu/rtc, issue 16): ICE-lite, DTLS and SRTP on pion's primitives, one
 // shared reader, no goroutine per participant. RTCOpener makes its
-// OpenTransport; the Engine does not use it yet (the integration: see
+// OpenTransport, which every Engine uses (plane_rtc.go; the design: see
 // docs/performance.md, "Own media plane").
 //
 // It plays the part of pion's PeerConnection for the forwarding logic:
-//   - the offer is the Layout's m-lines, as pion writes them (openPion),
+//   - the offer is the Layout's m-lines, as the pion plane wrote them,
 //     with the rtc engine's ICE-lite credentials and host candidate;
-//   - the answer is checked by validateAnswer (the pion path's bounds), then
+//   - the answer is checked by validateAnswer (answer.go's bounds), then
 //     parsed and matched with rtc's; each outgoing stream is Bound with
 //     the payload type and extension ids of its answered m-line once the
 //     connection is up;
-//   - incoming RTP is told apart as pion does: the first audio SSRC is the
+//   - incoming RTP is told apart as pion did: the first audio SSRC is the
 //     microphone, video SSRCs go to the camera (its layer by RID) or the
 //     screen by the m-line the answer announced them in, or the mid
 //     extension; one SSRC per stream;
@@ -145,11 +145,11 @@ var (
 	rtcAudioExt = []rtc.Extension{{ID: 1, URI: audioLevelURI}}
 	rtcVideoExt = []rtc.Extension{{ID: 2, URI: absSendTimeURI}, {ID: 3, URI: midURI}, {ID: 4, URI: ridURI}, {ID: 5, URI: repairedRIDURI}}
 	// The slots (sendonly) also carry transport-wide sequence numbers
-	// (twcc.go); a camera m-line does not, as in openPion.
+	// (twcc.go); a camera m-line does not (the browser would wait for feedback).
 	rtcSlotExt = append(rtcVideoExt[:len(rtcVideoExt):len(rtcVideoExt)], rtc.Extension{ID: 6, URI: transportCCURI})
 )
 
-// media is the Layout's m-lines, in openPion's order.
+// media is the Layout's m-lines, in transport.go's order (Layout).
 func (t *rtcTransport) media() []rtc.Media {
 	l := t.layout
 	var ms []rtc.Media
@@ -196,7 +196,7 @@ func (t *rtcTransport) outMLine(out int) int {
 
 func (t *rtcTransport) OutSSRC(out int) uint32 { return t.outSSRC[out] }
 
-// SetAnswer checks the answer (the pion path's bounds, then rtc's parse)
+// SetAnswer checks the answer (answer.go's bounds, then rtc's parse)
 // and gives it to the connection.
 func (t *rtcTransport) SetAnswer(text string) error {
 	t.mu.Lock()
