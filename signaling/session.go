@@ -43,8 +43,8 @@ const (
 	stateJoined                      // in a room
 )
 
-// session is one WebSocket connection. Its read loop runs in the HTTP
-// handler's goroutine; a second goroutine writes.
+// session is one WebSocket connection. Its read loop runs in a goroutine
+// of its own; a writer goroutine runs only while messages wait (write.go).
 type session struct {
 	s     *Server
 	conn  *websocket.Conn
@@ -52,18 +52,22 @@ type session struct {
 	host  string                      // the host name the client reached us by, for TURN URLs
 	logp  atomic.Pointer[slog.Logger] // see logger
 	limit *rate.Limiter
-	// The outgoing queue: a slice that only takes memory while messages
-	// wait (thousands of idle sessions must stay cheap) and a wake-up
-	// channel for the writer.
+	// The outgoing queue, under outMu: a slice that only takes memory
+	// while messages wait, and a writer goroutine that runs only while
+	// there is something to write (thousands of idle sessions must stay
+	// cheap: an idle session has one goroutine, its reader).
 	outMu   sync.Mutex
 	outQ    [][]byte
-	outWake chan struct{}
-	ctx     context.Context
-	cancel  context.CancelFunc
+	writing bool // a writer goroutine runs (for good once closing)
+	closing bool // closeWith was called: the writer flushes and closes
+	// closed is closed when the writer has closed the connection.
+	closed chan struct{}
+	// pinger pings the client every pingInterval (its own goroutine,
+	// only while a ping waits for its pong).
+	pinger *time.Timer
 
 	closeOnce sync.Once
-	closing   chan struct{} // closed by closeWith
-	closeCode websocket.StatusCode
+	closeCode websocket.StatusCode // set once, by closeWith
 	closeMsg  string
 
 	// joinBy is when the connection must have joined a room.
@@ -111,18 +115,14 @@ type session struct {
 }
 
 func newSession(s *Server, conn *websocket.Conn, ip netip.Addr, host string) *session {
-	ctx, cancel := context.WithCancel(context.Background())
 	se := &session{
-		s:       s,
-		conn:    conn,
-		ip:      ip,
-		host:    host,
-		limit:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
-		outWake: make(chan struct{}, 1),
-		closing: make(chan struct{}),
-		joinBy:  time.Now().Add(s.cfg.UnjoinedTimeout),
-		ctx:     ctx,
-		cancel:  cancel,
+		s:      s,
+		conn:   conn,
+		ip:     ip,
+		host:   host,
+		limit:  rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
+		closed: make(chan struct{}),
+		joinBy: time.Now().Add(s.cfg.UnjoinedTimeout),
 	}
 	// No address in the logs unless the operator asks: Palabre collects
 	// nothing about the people who use it. A random session id ties the
@@ -135,17 +135,19 @@ func newSession(s *Server, conn *websocket.Conn, ip netip.Addr, host string) *se
 // participant in it (from whichever goroutine admits the session).
 func (se *session) logger() *slog.Logger { return se.logp.Load() }
 
-// run serves the connection until it ends.
+// run serves the connection until it ends: it reads, and a writer
+// goroutine (write.go's) comes and goes.
 func (se *session) run() {
 	defer se.s.removeSession(se)
-	writerDone := make(chan struct{})
-	go func() { defer close(writerDone); se.writeLoop() }()
+	se.outMu.Lock()
+	se.pinger = time.AfterFunc(pingInterval, se.ping)
+	se.outMu.Unlock()
 	se.readLoop()
 	se.closeWith(websocket.StatusNormalClosure, "")
 	se.leaveRoom(se.leaveReason())
 	se.releaseAll()
-	<-writerDone
-	se.cancel()
+	<-se.closed
+	se.pinger.Stop()
 }
 
 // acquire counts the session for use u of its address.
@@ -181,13 +183,16 @@ func (se *session) releaseAll() {
 
 func (se *session) readLoop() {
 	for {
-		ctx := se.ctx
+		// No context to cancel once joined: a read with one would keep
+		// a registration in it (context.AfterFunc) for as long as the
+		// session sits idle. The writer's close ends the read.
+		ctx := context.Background()
 		var cancel context.CancelFunc = func() {}
 		state := se.currentState()
 		if state != stateJoined {
 			// A hard deadline from the opening: pings and refused joins
 			// do not keep a connection that never joins.
-			ctx, cancel = context.WithDeadline(se.ctx, se.joinBy)
+			ctx, cancel = context.WithDeadline(ctx, se.joinBy)
 		}
 		typ, data, err := se.conn.Read(ctx)
 		cancel()
@@ -297,92 +302,6 @@ func (se *session) ack(m proto.Message) {
 
 func (se *session) fail(m proto.Message, code, msg string) {
 	se.send(proto.ErrorReply(m.ID, code, msg))
-}
-
-// enqueue queues data for the writer without ever blocking: a client that
-// cannot keep up is disconnected so it cannot hold up its room.
-func (se *session) enqueue(data []byte) {
-	se.outMu.Lock()
-	if len(se.outQ) >= outQueue {
-		se.outMu.Unlock()
-		// Often called under a room's lock: the writer logs it, once.
-		se.closeWith(websocket.StatusPolicyViolation, "too slow")
-		return
-	}
-	se.outQ = append(se.outQ, data)
-	se.outMu.Unlock()
-	select {
-	case se.outWake <- struct{}{}:
-	default:
-	}
-}
-
-// dequeue takes every waiting message.
-func (se *session) dequeue() [][]byte {
-	se.outMu.Lock()
-	defer se.outMu.Unlock()
-	q := se.outQ
-	se.outQ = nil
-	return q
-}
-
-func (se *session) writeLoop() {
-	ping := time.NewTicker(pingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-se.outWake:
-			for _, data := range se.dequeue() {
-				if !se.write(data) {
-					se.closeWith(websocket.StatusGoingAway, "write failed")
-					se.conn.CloseNow()
-					return
-				}
-			}
-		case <-ping.C:
-			ctx, cancel := context.WithTimeout(se.ctx, writeTimeout)
-			err := se.conn.Ping(ctx)
-			cancel()
-			if err != nil {
-				se.closeWith(websocket.StatusGoingAway, "ping timeout")
-				se.conn.CloseNow()
-				return
-			}
-		case <-se.closing:
-			if se.closeMsg == "too slow" {
-				se.s.disconnected("too_slow")
-				se.s.events.event("too-slow", slog.LevelWarn, "client too slow: connection closed")
-			}
-			// Flush what is queued (the last error, a kick notice) for up
-			// to a second, then close; that ends the read loop too.
-			se.flush(time.Now().Add(time.Second))
-			se.conn.Close(se.closeCode, se.closeMsg)
-			return
-		}
-	}
-}
-
-func (se *session) flush(deadline time.Time) {
-	for _, data := range se.dequeue() {
-		if time.Now().After(deadline) || !se.write(data) {
-			return
-		}
-	}
-}
-
-func (se *session) write(data []byte) bool {
-	ctx, cancel := context.WithTimeout(se.ctx, writeTimeout)
-	defer cancel()
-	return se.conn.Write(ctx, websocket.MessageText, data) == nil
-}
-
-// closeWith ends the session: the writer flushes its queue and closes the
-// connection, which ends the read loop; run then cleans up.
-func (se *session) closeWith(code websocket.StatusCode, reason string) {
-	se.closeOnce.Do(func() {
-		se.closeCode, se.closeMsg = code, reason
-		close(se.closing)
-	})
 }
 
 // shutdown tells the client why and closes the session.
