@@ -82,7 +82,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// the response) is then garbage instead of staying with every idle
 	// session, and the session's stack does not start under the HTTP
 	// server's frames.
-	go se.run()
+	go se.runRecovered()
 }
 
 // addressRefused counts and logs a refusal at an address's limit.
