@@ -38,46 +38,51 @@ func scrape(ctx context.Context, url string) (map[string]float64, error) {
 // 0.0.4): one sample a line, `name{label="value",…} value [timestamp]`,
 // comments and blank lines skipped. Samples of one name are summed over
 // their labels; NaN samples and lines that do not parse are skipped. A
-// label value may hold spaces, braces and escaped quotes.
+// label value may hold spaces, braces and escaped quotes. A summary's
+// quantile is kept apart as well, under its name and label as written:
+// `go_gc_duration_seconds{quantile="1"}`.
 func parseMetrics(rd io.Reader) map[string]float64 {
 	out := make(map[string]float64)
 	sc := bufio.NewScanner(rd)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		name, value, ok := parseSampleLine(sc.Text())
+		name, labels, value, ok := parseSampleLine(sc.Text())
 		if ok {
 			out[name] += value
+			if strings.HasPrefix(labels, `{quantile="`) && strings.Count(labels, `"`) == 2 {
+				out[name+labels] = value
+			}
 		}
 	}
 	return out
 }
 
-func parseSampleLine(line string) (name string, value float64, ok bool) {
+func parseSampleLine(line string) (name, labels string, value float64, ok bool) {
 	line = strings.TrimLeft(line, " \t")
 	if line == "" || line[0] == '#' {
-		return "", 0, false
+		return "", "", 0, false
 	}
 	end := strings.IndexAny(line, "{ \t")
 	if end <= 0 {
-		return "", 0, false
+		return "", "", 0, false
 	}
 	name, rest := line[:end], line[end:]
 	if rest[0] == '{' {
 		close := labelsEnd(rest)
 		if close < 0 {
-			return "", 0, false
+			return "", "", 0, false
 		}
-		rest = rest[close+1:]
+		labels, rest = rest[:close+1], rest[close+1:]
 	}
 	fields := strings.Fields(rest)
 	if len(fields) == 0 || len(fields) > 2 {
-		return "", 0, false
+		return "", "", 0, false
 	}
 	v, err := strconv.ParseFloat(fields[0], 64)
 	if err != nil || math.IsNaN(v) {
-		return "", 0, false
+		return "", "", 0, false
 	}
-	return name, v, true
+	return name, labels, v, true
 }
 
 // labelsEnd returns the index of the '}' closing the label set that s
