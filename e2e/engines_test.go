@@ -585,7 +585,7 @@ func (p *page) waitFor(what, cond string) {
 		}
 		if time.Now().After(deadline) {
 			var state string
-			p.evalErr(`JSON.stringify({state: window.palabre && window.palabre.state, error: (document.getElementById('error')||{}).textContent})`, &state)
+			p.evalErr(`JSON.stringify({state: window.palabre && window.palabre.state, error: (document.getElementById('error')||{}).textContent, announced: window.palabre && window.palabre.announced})`, &state)
 			p.t.Fatalf("%s (%s): waiting until %s: %v (last error: %v)", p.name, p.engine.label, what, state, err)
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -485,7 +485,7 @@ func videoScreenShare(t *testing.T, b *bench) {
 		p.waitFor(p.name+" is told the screen slot carries Ana's screen", slotOfJS("screen", aID)+" !== null")
 		p.waitFrames(p.name+" decodes Ana's screen", "screen", 0)
 		p.waitFor(p.name+" shows the screen large", `(() => { const f = document.querySelector('figure.video-tile[data-key="screen:0"]'); return !!f && !f.hidden && f.classList.contains('is-main') && f.querySelector('video').videoWidth > 0; })()`)
-		p.waitFor(p.name+" is told Ana shares her screen", `(document.getElementById('announcer').textContent || '').includes('Ana')`)
+		p.waitFor(p.name+" is told Ana shares her screen", `window.palabre.announced.some((s) => s.includes('Ana') && s.includes('screen'))`)
 	}
 	a.click("#screen-toggle")
 	for _, p := range viewers {
