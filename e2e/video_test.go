@@ -485,7 +485,7 @@ func videoScreenShare(t *testing.T, b *bench) {
 		p.waitFor(p.name+" is told the screen slot carries Ana's screen", slotOfJS("screen", aID)+" !== null")
 		p.waitFrames(p.name+" decodes Ana's screen", "screen", 0)
 		p.waitFor(p.name+" shows the screen large", `(() => { const f = document.querySelector('figure.video-tile[data-key="screen:0"]'); return !!f && !f.hidden && f.classList.contains('is-main') && f.querySelector('video').videoWidth > 0; })()`)
-		p.waitFor(p.name+" is told Ana shares her screen", `(document.getElementById('announcer').textContent || '').includes('Ana')`)
+		p.waitFor(p.name+" is told Ana shares her screen", `window.palabre.announced.some((s) => s.includes('Ana') && s.includes('screen'))`)
 	}
 	a.click("#screen-toggle")
 	for _, p := range viewers {
@@ -506,13 +506,16 @@ func (p *page) bytesFor(kind string, slot int, d time.Duration) float64 {
 }
 
 // waitBytes waits until the slot receives (on) or stops receiving (!on)
-// video: more than 20 kB in a second, or less than 1 kB.
+// video: more than 5 kB in a second, or less than 1 kB. On is low: a slot
+// that resumes after a pause starts at its smallest layer (often 12-20
+// kB/s from Chromium's fake camera), and a busy machine's estimate keeps
+// it there for a while.
 func (p *page) waitBytes(what, kind string, slot int, on bool) float64 {
 	p.t.Helper()
 	deadline := time.Now().Add(opTimeout)
 	for {
 		n := p.bytesFor(kind, slot, time.Second)
-		if (on && n > 20_000) || (!on && n < 1_000) {
+		if (on && n > 5_000) || (!on && n < 1_000) {
 			return n
 		}
 		if time.Now().After(deadline) {

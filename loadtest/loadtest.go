@@ -48,6 +48,12 @@ type Config struct {
 	// figures at this interval during the measurement (Result.Samples):
 	// what a soak judges with Result.CheckFlat.
 	Sample time.Duration
+	// GCWatch, if positive, reads the server's garbage collections at
+	// this interval during the measurement (e.g. 1s) and splits the
+	// listeners' latency into the windows around a collection and the
+	// others (Result.GC): whether forwarding slows while the server
+	// collects.
+	GCWatch time.Duration
 
 	// Video: rooms allow video, everybody joins with video, and every
 	// speaker publishes a camera (three simulcast layers, the files of
@@ -73,6 +79,18 @@ type Config struct {
 	// LightIP is the local IP the light participants' sockets bind to
 	// (default 127.0.0.1; ::1 for a server on IPv6 loopback).
 	LightIP string
+
+	// Idle, if positive, adds that many idle participants besides the
+	// rooms: light participants (sfu/rtc's client mode, whatever Light
+	// says) in push-to-talk rooms of their own, IdleRoomSize each
+	// (default 1,000), where nobody speaks. They join first, at
+	// IdleJoinRate a second (default JoinRate), and stay to the end: the
+	// silent crowd of a soak, whose cost the server's figures include,
+	// beside the talking rooms that measure loss and latency. With Idle,
+	// Rooms may be 0: a run of idle participants only.
+	Idle         int
+	IdleRoomSize int
+	IdleJoinRate float64
 }
 
 func (c *Config) defaults() error {
@@ -82,14 +100,20 @@ func (c *Config) defaults() error {
 	if c.MetricsURL == "" {
 		c.MetricsURL = strings.TrimRight(c.Server, "/") + "/metrics"
 	}
-	if c.Rooms <= 0 {
+	if c.Speakers < 0 || c.Listeners < 0 || c.Rooms < 0 || c.Idle < 0 {
+		return errors.New("rooms, speakers, listeners and idle participants must not be negative")
+	}
+	if c.Rooms == 0 && c.Idle == 0 {
 		c.Rooms = 1
 	}
-	if c.Speakers < 0 || c.Listeners < 0 {
-		return errors.New("speakers and listeners must not be negative")
-	}
 	if c.Speakers+c.Listeners == 0 {
-		return errors.New("nobody to join: give speakers or listeners")
+		if c.Idle == 0 {
+			return errors.New("nobody to join: give speakers, listeners or idle participants")
+		}
+		c.Rooms = 0 // idle participants only
+	}
+	if c.IdleRoomSize <= 0 {
+		c.IdleRoomSize = 1000
 	}
 	if c.Turn <= 0 {
 		c.Turn = 5 * time.Second
@@ -99,6 +123,9 @@ func (c *Config) defaults() error {
 	}
 	if c.JoinRate <= 0 {
 		c.JoinRate = 20
+	}
+	if c.IdleJoinRate <= 0 {
+		c.IdleJoinRate = c.JoinRate
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
@@ -134,13 +161,15 @@ type run struct {
 	camera  []*client.VP8File // with Video: the layers each speaker publishes
 	cameras int               // speakers publishing a camera
 
-	engine *rtc.Engine // Light: the engine of every participant's media
+	engine *rtc.Engine // Light and Idle: the engine of the light participants' media
 
 	mu        sync.Mutex
 	peers     map[*client.Client]*lightPeer // Light: each client's media
 	clients   []*client.Client
 	listeners []*client.Client
+	idle      int // idle participants joined
 	rooms     []*room
+	idleRooms []*room
 }
 
 type room struct {
@@ -158,7 +187,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	r := &run{cfg: cfg, peers: map[*client.Client]*lightPeer{}}
-	if cfg.Light {
+	if cfg.Light || cfg.Idle > 0 {
 		var err error
 		if r.engine, err = newLightEngine(cfg); err != nil {
 			return nil, err
@@ -201,6 +230,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Sample > 0 {
 		sm = r.startSampling(ctx, cfg.Sample)
 	}
+	var gw *gcWatch
+	if cfg.GCWatch > 0 {
+		gw = r.startGCWatch(ctx, cfg.GCWatch)
+	}
 	mctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	var wg sync.WaitGroup
 	for _, rm := range r.rooms {
@@ -217,6 +250,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if sm != nil {
 		samples = sm.finish(ctx, cfg.Sample)
 	}
+	var gc *GCResult
+	if gw != nil {
+		gc = gw.finish(ctx)
+	}
 	end, err := r.serverSample(ctx)
 	if err != nil {
 		return nil, err
@@ -227,6 +264,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res := r.result(start, end, video)
 	res.generator(genStart, readGenerator(true), res.Participants)
+	res.GC = gc
 	if sm != nil {
 		res.SampleEveryS, res.Samples = cfg.Sample.Seconds(), samples
 	}
@@ -261,7 +299,24 @@ func (r *run) participants() int {
 	return len(r.clients)
 }
 
-// ramp creates the rooms and joins everybody at the configured pace.
+// role is what a participant does in the run.
+type role int
+
+const (
+	roleListener role = iota
+	roleSpeaker
+	roleIdle // Config.Idle: a light participant in a room where nobody speaks
+)
+
+func (r *run) idleJoined() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.idle
+}
+
+// ramp creates the rooms and joins everybody at the configured pace: the
+// idle participants first (Config.Idle), then the rooms' speakers and
+// listeners.
 func (r *run) ramp(ctx context.Context) error {
 	for i := range r.cfg.Rooms {
 		rm, err := r.createRoom(ctx, i)
@@ -270,20 +325,50 @@ func (r *run) ramp(ctx context.Context) error {
 		}
 		r.rooms = append(r.rooms, rm)
 	}
-	total := r.cfg.Rooms * (r.cfg.Speakers + r.cfg.Listeners)
-	interval := time.Duration(float64(time.Second) / r.cfg.JoinRate)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
+	idleRooms := (r.cfg.Idle + r.cfg.IdleRoomSize - 1) / r.cfg.IdleRoomSize
+	for i := range idleRooms {
+		rm, err := r.createRoom(ctx, r.cfg.Rooms+i)
+		if err != nil {
+			return err
+		}
+		r.idleRooms = append(r.idleRooms, rm)
+	}
+	type joiner struct {
+		rm   *room
+		role role
+		i    int
+	}
+	var idle, talk []joiner
+	for k := range r.cfg.Idle {
+		idle = append(idle, joiner{r.idleRooms[k/r.cfg.IdleRoomSize], roleIdle, k % r.cfg.IdleRoomSize})
+	}
+	for _, rm := range r.rooms {
+		for j := range r.cfg.Speakers + r.cfg.Listeners {
+			ro := roleListener
+			if j < r.cfg.Speakers {
+				ro = roleSpeaker
+			}
+			talk = append(talk, joiner{rm, ro, j})
+		}
+	}
+	total := len(idle) + len(talk)
 	var wg sync.WaitGroup
 	var firstErr error
 	var errMu sync.Mutex
 	n := 0
 	lastReport := time.Now()
-	for _, rm := range r.rooms {
-		for j := range r.cfg.Speakers + r.cfg.Listeners {
-			speaker := j < r.cfg.Speakers
+	for _, phase := range []struct {
+		joiners []joiner
+		rate    float64
+	}{{idle, r.cfg.IdleJoinRate}, {talk, r.cfg.JoinRate}} {
+		if len(phase.joiners) == 0 {
+			continue
+		}
+		tick := time.NewTicker(time.Duration(float64(time.Second) / phase.rate))
+		for _, jn := range phase.joiners {
 			select {
 			case <-ctx.Done():
+				tick.Stop()
 				wg.Wait()
 				return ctx.Err()
 			case <-tick.C:
@@ -291,7 +376,7 @@ func (r *run) ramp(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := r.join(ctx, rm, speaker, j); err != nil {
+				if err := r.join(ctx, jn.rm, jn.role, jn.i); err != nil {
 					r.joinFailures.Add(1)
 					errMu.Lock()
 					if firstErr == nil {
@@ -307,6 +392,7 @@ func (r *run) ramp(ctx context.Context) error {
 				lastReport = time.Now()
 			}
 		}
+		tick.Stop()
 	}
 	wg.Wait()
 	if f := r.joinFailures.Load(); f > 0 {
@@ -320,9 +406,9 @@ func (r *run) ramp(ctx context.Context) error {
 
 // join adds one participant. A join refused as rate limited is retried
 // after a pause (the server's per-address limit), up to ten times.
-func (r *run) join(ctx context.Context, rm *room, speaker bool, i int) error {
+func (r *run) join(ctx context.Context, rm *room, ro role, i int) error {
 	for try := 0; ; try++ {
-		err := r.joinOnce(ctx, rm, speaker, i)
+		err := r.joinOnce(ctx, rm, ro, i)
 		var pe *proto.Error
 		if err == nil || try == 10 || !errors.As(err, &pe) || pe.Code != proto.CodeRateLimited {
 			return err
@@ -335,12 +421,18 @@ func (r *run) join(ctx context.Context, rm *room, speaker bool, i int) error {
 	}
 }
 
-func (r *run) joinOnce(ctx context.Context, rm *room, speaker bool, i int) error {
+func (r *run) joinOnce(ctx context.Context, rm *room, ro role, i int) error {
 	start := time.Now()
+	speaker := ro == roleSpeaker
 	name := fmt.Sprintf("listener-%d", i)
-	if speaker {
+	switch ro {
+	case roleSpeaker:
 		name = fmt.Sprintf("speaker-%d", i)
+	case roleIdle:
+		name = fmt.Sprintf("idle-%d", i)
 	}
+	light := r.cfg.Light || ro == roleIdle
+	video := r.cfg.Video && ro != roleIdle
 	jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	// In a cluster, a room on another node answers with a redirect:
@@ -354,19 +446,19 @@ func (r *run) joinOnce(ctx context.Context, rm *room, speaker bool, i int) error
 		// messages (640 KiB a participant, which a room's join events
 		// would fill in part).
 		opts := client.Options{Software: "palabre-loadtest", Logger: r.cfg.Logger, EventBuffer: 1}
-		if r.cfg.Light {
-			lp = r.newLightPeer(!speaker)
+		if light {
+			lp = r.newLightPeer(ro == roleListener)
 			opts.OnOffer = lp.answer
 		}
 		c, err = client.Dial(ctx, server, opts)
 		if err != nil {
 			return err
 		}
-		if !speaker {
+		if ro == roleListener {
 			c.OnRTP(r.onRTP)
 		}
-		req := client.JoinRequest{Room: rm.name, Name: name, Hops: hops, WantVideo: r.cfg.Video}
-		if r.cfg.Video && speaker && i == 0 {
+		req := client.JoinRequest{Room: rm.name, Name: name, Hops: hops, WantVideo: video}
+		if video && speaker && i == 0 {
 			req.Secret = rm.secret // the organizer, who turns video on
 		}
 		_, err = c.Join(jctx, req)
@@ -406,13 +498,16 @@ func (r *run) joinOnce(ctx context.Context, rm *room, speaker bool, i int) error
 	if lp != nil {
 		r.peers[c] = lp
 	}
-	if speaker {
+	switch ro {
+	case roleSpeaker:
 		rm.speakers = append(rm.speakers, c)
-		if r.cfg.Video && i == 0 {
+		if video && i == 0 {
 			rm.organizer = c
 		}
-	} else {
+	case roleListener:
 		r.listeners = append(r.listeners, c)
+	case roleIdle:
+		r.idle++
 	}
 	r.mu.Unlock()
 	return nil
@@ -522,7 +617,7 @@ func (r *run) cleanup() {
 		}()
 	}
 	wg.Wait()
-	for _, rm := range r.rooms {
+	for _, rm := range append(r.rooms, r.idleRooms...) {
 		r.deleteRoom(rm)
 	}
 	if r.engine != nil {

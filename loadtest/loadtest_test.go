@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"log/slog"
+	"runtime"
 	"testing"
 	"time"
 
@@ -54,6 +55,79 @@ func TestShortRunLight(t *testing.T) {
 	checkShortRun(t, res, &progress)
 }
 
+// Idle participants (light, in rooms of their own) join beside the talking
+// rooms and count among the participants, not the listeners; the GC watch
+// splits the latency at the server's collections (here, this process's:
+// forced every 300 ms).
+func TestShortRunIdleAndGCWatch(t *testing.T) {
+	url := testserver.Start(t).URL
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(300 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				runtime.GC()
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	res, err := Run(context.Background(), Config{
+		Server: url, Rooms: 1, Listeners: 5, Speakers: 1, Light: true,
+		Idle: 30, IdleRoomSize: 20, IdleJoinRate: 200,
+		Turn: 2 * time.Second, Duration: 4 * time.Second, JoinRate: 50,
+		Sample: time.Second, GCWatch: 250 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	res.WriteTable(&table)
+	t.Logf("result:\n%s", table.String())
+	if res.Participants != 36 || res.Idle != 30 || res.JoinFailures != 0 {
+		t.Errorf("participants %d (idle %d), join failures %d; want 36 (30) and 0", res.Participants, res.Idle, res.JoinFailures)
+	}
+	if res.ServerParticipants == nil || *res.ServerParticipants != 36 {
+		t.Errorf("server participants %v, want 36", res.ServerParticipants)
+	}
+	if res.ListenersHeard != 5 || res.LossPct >= 1 {
+		t.Errorf("%d of 5 listeners heard, loss %.3f %%", res.ListenersHeard, res.LossPct)
+	}
+	if res.ServerGCs == nil || *res.ServerGCs < 5 || res.ServerGCPauseMS == nil || res.ServerGCPauseMaxMS == nil {
+		t.Errorf("server GCs %v, pauses %v, max %v: want ≥ 5 forced ones", res.ServerGCs, res.ServerGCPauseMS, res.ServerGCPauseMaxMS)
+	}
+	g := res.GC
+	if g == nil || g.Collections < 5 || len(g.Windows) == 0 || g.Packets == 0 || g.LatencyMS.P99 <= 0 || g.PauseTotalMS <= 0 {
+		t.Fatalf("GC watch: %+v", g)
+	}
+	if g.Packets+g.OtherPackets == 0 || g.Collections > int(*res.ServerGCs)+2 {
+		t.Errorf("GC watch: %d collections (%d over the run), %d + %d packets", g.Collections, int(*res.ServerGCs), g.Packets, g.OtherPackets)
+	}
+	if n := len(res.Samples); n < 3 || res.Samples[1].GCs == nil || *res.Samples[1].GCs < 1 {
+		t.Errorf("samples lack the window's GCs: %+v", res.Samples)
+	}
+}
+
+// A run of idle participants only: no rooms of speakers and listeners.
+func TestIdleOnly(t *testing.T) {
+	url := testserver.Start(t).URL
+	res, err := Run(context.Background(), Config{
+		Server: url, Rooms: 0, Idle: 12, IdleRoomSize: 5, IdleJoinRate: 100, Duration: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Participants != 12 || res.Idle != 12 || res.Rooms != 0 || res.JoinFailures != 0 || res.PacketsReceived != 0 {
+		t.Errorf("participants %d (idle %d), rooms %d, join failures %d, received %d; want 12 idle in no room of listeners",
+			res.Participants, res.Idle, res.Rooms, res.JoinFailures, res.PacketsReceived)
+	}
+}
+
 // checkShortRun judges a run of 1 room, 2 speakers, 20 listeners, 5 s.
 func checkShortRun(t *testing.T, res *Result, progress *bytes.Buffer) {
 	t.Helper()
@@ -72,6 +146,10 @@ func checkShortRun(t *testing.T, res *Result, progress *bytes.Buffer) {
 	}
 	if res.LatencyMS.P50 <= 0 || res.LatencyMS.P99 < res.LatencyMS.P50 || res.LatencyMS.Max < res.LatencyMS.P99 {
 		t.Errorf("latency quantiles %+v", res.LatencyMS)
+	}
+	// The server's own view of what it adds (palabre_media_fanout_seconds).
+	if f := res.ServerFanoutMS; f == nil || f.P50 <= 0 || f.P99 < f.P50 || f.Max < f.P99 {
+		t.Errorf("server fan-out time %+v", f)
 	}
 	if !bytes.Contains(progress.Bytes(), []byte("joining:")) {
 		t.Errorf("no progress lines: %q", progress.String())

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"text/tabwriter"
 	"time"
 )
@@ -16,7 +17,8 @@ type Result struct {
 	Rooms        int     `json:"rooms"`
 	Listeners    int     `json:"listeners_per_room"`
 	Speakers     int     `json:"speakers_per_room"`
-	Participants int     `json:"participants"` // connected at the end of the ramp
+	Participants int     `json:"participants"`                // connected at the end of the ramp, idle ones included
+	Idle         int     `json:"idle_participants,omitempty"` // of which idle (Config.Idle), in rooms of their own
 	DurationS    float64 `json:"duration_s"`
 
 	JoinMS       Quantiles `json:"join_ms"`
@@ -34,9 +36,24 @@ type Result struct {
 	ServerCPUSeconds      *float64 `json:"server_cpu_seconds,omitempty"`
 	ServerCPUPct          *float64 `json:"server_cpu_pct,omitempty"`
 	ServerRSSBytes        *float64 `json:"server_rss_bytes,omitempty"`
-	ServerRSSPerPartBytes *float64 `json:"server_rss_per_participant_bytes,omitempty"`
-	ServerPacketsOut      *float64 `json:"server_packets_forwarded,omitempty"` // audio and video
+	ServerRSSPerPartBytes *float64 `json:"server_rss_per_participant_bytes,omitempty"` // per the server's participants when it reports them
+	ServerParticipants    *float64 `json:"server_participants,omitempty"`              // palabre_participants at the end: this run's and any other generator's
+	ServerPacketsOut      *float64 `json:"server_packets_forwarded,omitempty"`         // audio and video
 	ServerCPUUsPerPacket  *float64 `json:"server_cpu_us_per_packet,omitempty"`
+	// The server's garbage collections over the measurement and their
+	// stop-the-world pauses summed (go_gc_duration_seconds), and the
+	// largest pause of its last 256 collections at the end.
+	ServerGCs          *float64 `json:"server_gcs,omitempty"`
+	ServerGCPauseMS    *float64 `json:"server_gc_pause_total_ms,omitempty"`
+	ServerGCPauseMaxMS *float64 `json:"server_gc_pause_max_ms,omitempty"`
+	// ServerFanoutMS is how long the server held each forwarded audio
+	// packet, from its decryption to its last copy sent
+	// (palabre_media_fanout_seconds over the measurement; the bound of
+	// the histogram bucket holding each quantile): what the server adds
+	// for the last listener of a fan-out. Omitted without /metrics.
+	ServerFanoutMS *Quantiles `json:"server_fanout_ms,omitempty"`
+	// GC is the latency through the server's collections (Config.GCWatch).
+	GC *GCResult `json:"gc,omitempty"`
 
 	// The load generator's own figures (this process) over the
 	// measurement: whether it kept up, and what a participant costs it
@@ -77,6 +94,7 @@ func (r *run) result(start, end serverSample, video *VideoResult) *Result {
 		Listeners:    r.cfg.Listeners,
 		Speakers:     r.cfg.Speakers,
 		Participants: r.participants(),
+		Idle:         r.idleJoined(),
 		DurationS:    r.cfg.Duration.Seconds(),
 		JoinMS:       Quantiles{P50: r.joinMS.quantile(0.5), P99: r.joinMS.quantile(0.99), Max: r.joinMS.maxMS()},
 		JoinFailures: r.joinFailures.Load(),
@@ -110,8 +128,14 @@ func (r *run) result(start, end serverSample, video *VideoResult) *Result {
 		pct := round(100*cpu/r.cfg.Duration.Seconds(), 1)
 		rss := end.rss
 		res.ServerCPUSeconds, res.ServerCPUPct, res.ServerRSSBytes = &cpu, &pct, &rss
-		if res.Participants > 0 {
-			per := math.Round(rss / float64(res.Participants))
+		n := float64(res.Participants)
+		if end.participants >= 0 {
+			p := end.participants
+			res.ServerParticipants = &p
+			n = max(n, p)
+		}
+		if n > 0 {
+			per := math.Round(rss / n)
 			res.ServerRSSPerPartBytes = &per
 		}
 		// Without the server's count, what the listeners received.
@@ -128,13 +152,25 @@ func (r *run) result(start, end serverSample, video *VideoResult) *Result {
 			res.ServerCPUUsPerPacket = &us
 		}
 	}
+	res.gcFigures(start, end)
+	if p50 := histogramQuantile(end.fanoutBounds, start.fanout, end.fanout, 0.5); p50 >= 0 && slices.Equal(start.fanoutBounds, end.fanoutBounds) {
+		res.ServerFanoutMS = &Quantiles{
+			P50: 1000 * p50,
+			P99: 1000 * histogramQuantile(end.fanoutBounds, start.fanout, end.fanout, 0.99),
+			Max: 1000 * histogramQuantile(end.fanoutBounds, start.fanout, end.fanout, 1),
+		}
+	}
 	return res
 }
 
 // WriteTable prints the result for people.
 func (res *Result) WriteTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "participants\t%d (%d rooms × (%d speakers + %d listeners))\n", res.Participants, res.Rooms, res.Speakers, res.Listeners)
+	fmt.Fprintf(tw, "participants\t%d (%d rooms × (%d speakers + %d listeners)", res.Participants, res.Rooms, res.Speakers, res.Listeners)
+	if res.Idle > 0 {
+		fmt.Fprintf(tw, " + %d idle", res.Idle)
+	}
+	fmt.Fprintln(tw, ")")
 	fmt.Fprintf(tw, "join failures\t%d\n", res.JoinFailures)
 	fmt.Fprintf(tw, "join time\tp50 %.1f ms, p99 %.1f ms, max %.1f ms\n", res.JoinMS.P50, res.JoinMS.P99, res.JoinMS.Max)
 	fmt.Fprintf(tw, "latency\tp50 %.2f ms, p99 %.2f ms, max %.2f ms\n", res.LatencyMS.P50, res.LatencyMS.P99, res.LatencyMS.Max)
@@ -155,8 +191,27 @@ func (res *Result) WriteTable(w io.Writer) {
 			}
 			fmt.Fprintf(tw, "server CPU per packet\t%.2f µs%s\n", *res.ServerCPUUsPerPacket, what)
 		}
+		if res.ServerParticipants != nil && int(*res.ServerParticipants) != res.Participants {
+			fmt.Fprintf(tw, "server participants\t%.0f (this run's and others')\n", *res.ServerParticipants)
+		}
 	} else {
 		fmt.Fprintln(tw, "server figures\tunknown (no /metrics; pass --metrics-url, or --server-pid on the same machine)")
+	}
+	if f := res.ServerFanoutMS; f != nil {
+		fmt.Fprintf(tw, "server fan-out time\tp50 ≤ %g ms, p99 ≤ %g ms, max ≤ %g ms (from the packet's decryption to its last copy sent)\n", f.P50, f.P99, f.Max)
+	}
+	if res.ServerGCs != nil {
+		fmt.Fprintf(tw, "server GCs\t%.0f, pauses %.3f ms in all", *res.ServerGCs, *res.ServerGCPauseMS)
+		if res.ServerGCPauseMaxMS != nil {
+			fmt.Fprintf(tw, " (largest of the last 256: %.3f ms)", *res.ServerGCPauseMaxMS)
+		}
+		fmt.Fprintln(tw)
+	}
+	if g := res.GC; g != nil {
+		fmt.Fprintf(tw, "latency through GCs\tp50 %.2f ms, p99 %.2f ms, max %.2f ms (%d packets in the %d windows of %g s with a collection and those before)\n",
+			g.LatencyMS.P50, g.LatencyMS.P99, g.LatencyMS.Max, g.Packets, len(g.Windows), g.WatchEveryS)
+		fmt.Fprintf(tw, "latency between GCs\tp50 %.2f ms, p99 %.2f ms, max %.2f ms (%d packets)\n",
+			g.OtherLatencyMS.P50, g.OtherLatencyMS.P99, g.OtherLatencyMS.Max, g.OtherPackets)
 	}
 	fmt.Fprintf(tw, "load generator\t")
 	if res.GeneratorCPUPct != nil {

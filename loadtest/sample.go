@@ -26,7 +26,11 @@ type Sample struct {
 	CPUPct        *float64 `json:"cpu_pct,omitempty"`     // of one core, over the window
 	Participants  *float64 `json:"participants,omitempty"`
 	Sessions      *float64 `json:"sessions,omitempty"`
-	Error         string   `json:"error,omitempty"` // why server figures are missing
+	// GCCount is the server's collections since it started
+	// (go_gc_duration_seconds_count); GCs those of the window.
+	GCCount *float64 `json:"gc_count,omitempty"`
+	GCs     *float64 `json:"gcs,omitempty"`
+	Error   string   `json:"error,omitempty"` // why server figures are missing
 
 	// The listeners, over the window.
 	PacketsReceived uint64  `json:"packets_received"`
@@ -47,6 +51,7 @@ type sampler struct {
 	samples  []Sample
 	last     time.Time
 	prevCPU  *float64
+	prevGC   *float64
 	prevHist []uint64
 	prevRecv uint64
 	prevLost uint64
@@ -122,12 +127,17 @@ func (sm *sampler) take(ctx context.Context) {
 			pct := round(100*(*s.CPUSeconds-*sm.prevCPU)/dt, 1)
 			s.CPUPct = &pct
 		}
+		if s.GCCount != nil && sm.prevGC != nil {
+			n := *s.GCCount - *sm.prevGC
+			s.GCs = &n
+		}
 		if len(video) > 0 && dt > 0 {
 			kbps := round(float64(vid-min(vid, sm.prevVid))*8/1000/dt/float64(len(video)), 1)
 			s.VideoKbps = &kbps
 		}
 	}
 	sm.prevRecv, sm.prevLost, sm.prevHist, sm.prevCPU, sm.last = recv, lost, hist, s.CPUSeconds, now
+	sm.prevGC = s.GCCount
 	sm.prevVid = vid
 	sm.samples = append(sm.samples, s)
 }
@@ -155,6 +165,7 @@ func (r *run) readServer(ctx context.Context, s *Sample) {
 	s.CPUSeconds = get("process_cpu_seconds_total")
 	s.Participants = get("palabre_participants")
 	s.Sessions = get("palabre_sessions")
+	s.GCCount = get("go_gc_duration_seconds_count")
 	if r.cfg.ServerPID > 0 {
 		p, err := readProc(r.cfg.ServerPID)
 		if err != nil {

@@ -19,17 +19,37 @@ type serverSample struct {
 	cpu       float64 // seconds of CPU used since the process started
 	rss       float64 // bytes
 	forwarded float64 // packets forwarded since start (from /metrics), -1 unknown
+	// participants in the server's rooms (palabre_participants), -1
+	// unknown: more than this run's when other load generators share
+	// the server (scripts/soak.sh with SOAK_IDLE).
+	participants float64
+	gcs          float64 // collections since start (go_gc_duration_seconds_count), -1 unknown
+	gcPause      float64 // their stop-the-world pauses, seconds (go_gc_duration_seconds_sum)
+	gcPauseMax   float64 // the largest pause of the last 256 collections, seconds; -1 unknown
+	// The fan-out time histogram (palabre_media_fanout_seconds):
+	// bucket bounds in seconds and cumulative counts, nil if unknown.
+	fanoutBounds, fanout []float64
 }
 
 // serverSample reads the server's CPU and memory from /proc when its pid
 // is known (same machine), else from its /metrics endpoint.
 func (r *run) serverSample(ctx context.Context) (serverSample, error) {
-	s := serverSample{forwarded: -1}
+	s := serverSample{forwarded: -1, participants: -1, gcs: -1, gcPauseMax: -1}
 	metrics, err := scrape(ctx, r.cfg.MetricsURL)
 	if err == nil {
 		if v, ok := metrics["palabre_forwarded_packets_total"]; ok {
 			s.forwarded = v
 		}
+		if v, ok := metrics["palabre_participants"]; ok {
+			s.participants = v
+		}
+		if v, ok := metrics["go_gc_duration_seconds_count"]; ok {
+			s.gcs, s.gcPause = v, metrics["go_gc_duration_seconds_sum"]
+		}
+		if v, ok := metrics[`go_gc_duration_seconds{quantile="1"}`]; ok {
+			s.gcPauseMax = v
+		}
+		s.fanoutBounds, s.fanout = promHistogram(metrics, "palabre_media_fanout_seconds")
 		cpu, okc := metrics["process_cpu_seconds_total"]
 		rss, okr := metrics["process_resident_memory_bytes"]
 		if okc && okr {

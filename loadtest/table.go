@@ -19,6 +19,10 @@ func WriteSamples(w io.Writer, samples []Sample) {
 	if video {
 		rows[0] = append(rows[0], "video kbit/s per listener")
 	}
+	gcs := slices.ContainsFunc(samples, func(s Sample) bool { return s.GCs != nil })
+	if gcs {
+		rows[0] = append(rows[0], "GCs")
+	}
 	for _, s := range samples {
 		row := []string{
 			fmt.Sprintf("%.0f s", s.T),
@@ -29,6 +33,9 @@ func WriteSamples(w io.Writer, samples []Sample) {
 		}
 		if video {
 			row = append(row, opt(s.VideoKbps, 1, 1))
+		}
+		if gcs {
+			row = append(row, opt(s.GCs, 1, 0))
 		}
 		rows = append(rows, row)
 	}

@@ -9,7 +9,7 @@ import { ProtocolError, ROOM_NAME, validDisplayName, suggestRoomName } from './p
 import { Microphone, LevelMeter, AudioOut, audioContext, resumeAudio, sinkSupported } from './media.js';
 import { Session } from './session.js';
 import { Room } from './room.js';
-import { announce, errorText, showError, clearError, showInfo, clearNotices, renderNotices } from './notices.js';
+import { announce, announced, errorText, showError, clearError, showInfo, clearNotices, renderNotices } from './notices.js';
 import { bindHome, renderHome } from './home.js';
 
 const NAME_STORE = 'palabre.name';
@@ -119,6 +119,9 @@ Object.defineProperty(window, 'palabre', { value: Object.defineProperties({}, {
   // whom they carry, the wishes computed and last sent, the layout, the
   // offer's mids (video_slot events and getStats() tell the rest).
   video: { enumerable: true, get: () => room.video.hook() },
+  // What the screen reader was told, the last 20 (a later one replaces
+  // the live region's text: this keeps them all).
+  announced: { enumerable: true, get: () => announced.slice() },
   retryIn: { enumerable: true, get: () => (app.state === 'reconnecting' && app.retryAt ? Math.max(0, Math.ceil((app.retryAt - performance.now()) / 1000)) : 0) },
 }) });
 

@@ -23,8 +23,14 @@ let errorTimer;
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let infoTimer;
 
+/** The last announcements, oldest first (the test hook window.palabre.announced). */
+export const announced = /** @type {string[]} */ ([]);
+const ANNOUNCED_KEPT = 20;
+
 /** @param {string} text */
 export function announce(text) {
+  announced.push(text);
+  if (announced.length > ANNOUNCED_KEPT) announced.shift();
   const el = $('announcer');
   // The same text twice would not be read again: clear, then write.
   if (el.textContent === text) {
