@@ -323,10 +323,7 @@ func (c *Client) negotiate(sdp string) (webrtc.SessionDescription, error) {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("set remote description: %w", err)
 	}
-	// The offer as sent, not pc.RemoteDescription(): parsing that one
-	// caches its parse in it while pion's operations goroutine reads it
-	// (a data race).
-	c.noteOfferedVideo(&webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp})
+	c.noteOfferedVideo(sdp)
 	if !c.remoteSet {
 		c.remoteSet = true
 		for _, init := range c.remoteCands {
