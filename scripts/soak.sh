@@ -28,8 +28,9 @@
 # talking rooms and measures, has finished. An admin token lifts the
 # per-address limit on room creation. SOAK_SERVER_FLAGS adds flags to the
 # server (e.g. "--memory-limit 1GiB"), SOAK_SERVER_ENV variables to its
-# environment (e.g. "GOGC=5 GOMAXPROCS=1"), and SOAK_NAME names the
-# results (loadtest/results/soak-$SOAK_NAME.json).
+# environment (e.g. "GOGC=5 GOMAXPROCS=1"), SOAK_SERVER_CPUS the CPUs it
+# runs on (0; "0,1": both, beside the load generators' CPU 1), and
+# SOAK_NAME names the results (loadtest/results/soak-$SOAK_NAME.json).
 #
 # With SOAK set, SOAK_ROOMS, SOAK_LISTENERS and SOAK_SPEAKERS change the
 # load (default 10 × 50 × 2: half the 1,000 listeners of the largest run
@@ -74,7 +75,7 @@ go build -o "$work/palabre" ./cmd/palabre
 
 pin0=() pin1=()
 if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-	pin0=(taskset -c 0) pin1=(taskset -c 1)
+	pin0=(taskset -c "${SOAK_SERVER_CPUS:-0}") pin1=(taskset -c 1)
 fi
 token=()
 if [ "$idle" -gt 0 ]; then
