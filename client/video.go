@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,6 +90,7 @@ type videoState struct {
 	vslots   map[videoKey]*videoSlotState
 	occupant map[videoKey]proto.VideoSlot
 	ssrcs    []uint32 // of the video slots received so far
+	offered  []uint32 // of the video slots the offer announces
 	onVideo  func(screen bool, slot int, p *rtp.Packet)
 }
 
@@ -536,6 +538,11 @@ func (c *Client) noteVideoSlot(v *proto.VideoSlot) {
 func (c *Client) SendREMB(bps uint64) error {
 	c.vslotsMu.Lock()
 	ssrcs := append([]uint32(nil), c.ssrcs...)
+	if len(ssrcs) == 0 {
+		// Nothing received yet: the slots the offer announces, so that
+		// the server knows the link before the first layer is chosen.
+		ssrcs = append(ssrcs, c.offered...)
+	}
 	c.vslotsMu.Unlock()
 	c.pcMu.Lock()
 	pc := c.pc
@@ -586,4 +593,37 @@ func (c *Client) SetVideo(ctx context.Context, on bool) error {
 // SetCameras (organizers) caps the cameras on at once.
 func (c *Client) SetCameras(ctx context.Context, n int) error {
 	return c.do(ctx, proto.Message{Type: proto.TypeSetCameras, MaxCameras: n})
+}
+
+// noteOfferedVideo records the SSRCs of the video slots the server's offer
+// announces (its sendonly video m-lines), for SendREMB.
+func (c *Client) noteOfferedVideo(d *webrtc.SessionDescription) {
+	if d == nil {
+		return
+	}
+	parsed, err := d.Unmarshal()
+	if err != nil {
+		return
+	}
+	var ssrcs []uint32
+	for _, m := range parsed.MediaDescriptions {
+		if m.MediaName.Media != "video" {
+			continue
+		}
+		if _, send := m.Attribute("sendonly"); !send {
+			continue
+		}
+		for _, a := range m.Attributes {
+			if a.Key != "ssrc" {
+				continue
+			}
+			f, _, _ := strings.Cut(a.Value, " ")
+			if v, err := strconv.ParseUint(f, 10, 32); err == nil && !slices.Contains(ssrcs, uint32(v)) {
+				ssrcs = append(ssrcs, uint32(v))
+			}
+		}
+	}
+	c.vslotsMu.Lock()
+	c.offered = ssrcs
+	c.vslotsMu.Unlock()
 }

@@ -607,6 +607,16 @@ func (p *page) waitVisible(selector string) {
 func (p *page) click(selector string) {
 	p.t.Helper()
 	p.waitVisible(selector)
+	// A click lands where the element is: wait until nothing (a toast, a
+	// closing dialog) covers its centre, as WebDriver's element click does.
+	p.waitFor(selector+" is not covered", fmt.Sprintf(`(() => {
+		const e = document.querySelector(%q);
+		if (!e) return false;
+		const r = e.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+		if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) return true; // scrolled to by the click
+		const top = document.elementFromPoint(x, y);
+		return !!top && (top === e || e.contains(top) || top.contains(e));
+	})()`, selector))
 	ctx, cancel := p.ctx()
 	defer cancel()
 	if err := p.d.click(ctx, selector); err != nil {

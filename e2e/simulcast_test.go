@@ -36,6 +36,15 @@ func init() {
 // until the slot carries participant id.
 func goViewer(t *testing.T, url, room, id string) *client.Client {
 	t.Helper()
+	g := goViewerJoin(t, url, room)
+	testkit.Eventually(t, 20*time.Second, "the Go client's slot carries "+id, func() bool { return g.VideoSlot(false, 0).Participant == id })
+	return g
+}
+
+// goViewerJoin joins a Go client to room, with one camera slot, and waits
+// until its media is connected.
+func goViewerJoin(t *testing.T, url, room string) *client.Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	g, err := client.Dial(ctx, url, client.Options{})
@@ -49,7 +58,6 @@ func goViewer(t *testing.T, url, room, id string) *client.Client {
 	if err := g.WaitConnected(ctx); err != nil {
 		t.Fatal(err)
 	}
-	testkit.Eventually(t, 20*time.Second, "the Go client's slot carries "+id, func() bool { return g.VideoSlot(false, 0).Participant == id })
 	return g
 }
 
@@ -60,7 +68,7 @@ func goViewer(t *testing.T, url, room, id string) *client.Client {
 // widest when the REMB is high again: at keyframes, the picture IDs
 // running on.
 func firefoxSimulcastToGo(t *testing.T, b *bench) {
-	s, a, aID, aSource := cameraPublisher(t, b)
+	s, a, aID, aSource := cameraPublisher(t, b, true)
 	defer logVideo(t, s, a)
 	type sent struct {
 		RID   string  `json:"rid"`
@@ -128,8 +136,24 @@ func firefoxSimulcastToGo(t *testing.T, b *bench) {
 }
 
 func simulcastToGo(t *testing.T, b *bench) {
-	s, a, aID, aSource := cameraPublisher(t, b)
-	g := goViewer(t, s.URL, "simulcast", aID)
+	s, a, aID, aSource := cameraPublisher(t, b, false)
+	// The viewer's link is known before the camera comes on (as a
+	// browser's first REMB comes with its first packets): the slot then
+	// climbs from the narrowest layer. A slot first given a wider layer
+	// by the server's initial estimate would shed its frame rate before
+	// its width (package alloc), and keep it.
+	g := goViewerJoin(t, s.URL, "simulcast")
+	for range 10 {
+		if err := g.SendREMB(250_000); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	a.cameraOn()
+	testkit.Eventually(t, 20*time.Second, "the Go client's slot carries "+aID, func() bool {
+		_ = g.SendREMB(250_000)
+		return g.VideoSlot(false, 0).Participant == aID
+	})
 
 	// REMBs the layers fit in with the allocator's 15 % headroom: Chrome's
 	// 720p simulcast sends about 150, 500 and 1,500 kbit/s.
@@ -138,7 +162,11 @@ func simulcastToGo(t *testing.T, b *bench) {
 		width int
 	}{{250_000, 320}, {1_000_000, 640}, {8_000_000, 1280}} {
 		start := time.Now()
+		k := 0
 		testkit.Eventually(t, 60*time.Second, fmt.Sprintf("%d px wide with a REMB of %d bit/s", step.width, step.bps), func() bool {
+			if k++; k%10 == 0 { // every 3 s: what the slot and Ana's layers do
+				t.Logf("  REMB %d bit/s: the slot %+v; Ana sends %s", step.bps, g.VideoStats(false, 0), eval[string](a, `(async () => JSON.stringify(await `+cameraOutJS+`))()`))
+			}
 			_ = g.SendREMB(step.bps)
 			time.Sleep(300 * time.Millisecond)
 			return g.VideoStats(false, 0).Width == step.width
@@ -167,12 +195,14 @@ func checkLayerChanges(t *testing.T, g *client.Client, pub *page, source uint32)
 // cameraPublisher starts a server with a video room of one camera slot,
 // where Ana (its organizer, camera on) publishes; it returns the server,
 // her page, id and source.
-func cameraPublisher(t *testing.T, b *bench) (*testserver.Server, *page, string, uint32) {
+func cameraPublisher(t *testing.T, b *bench, on bool) (*testserver.Server, *page, string, uint32) {
 	t.Helper()
 	s, room := videoRoom(t, "simulcast", "open", 1)
 	a := b.withCamera("A")
 	a.joinVideo(room.OrganizerLink, "Ana")
 	allowVideo(t, a)
-	a.cameraOn()
+	if on {
+		a.cameraOn()
+	}
 	return s, a, eval[string](a, `window.palabre.self.id`), uint32(eval[float64](a, `window.palabre.self.source`))
 }

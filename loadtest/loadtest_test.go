@@ -147,6 +147,10 @@ func checkShortRun(t *testing.T, res *Result, progress *bytes.Buffer) {
 	if res.LatencyMS.P50 <= 0 || res.LatencyMS.P99 < res.LatencyMS.P50 || res.LatencyMS.Max < res.LatencyMS.P99 {
 		t.Errorf("latency quantiles %+v", res.LatencyMS)
 	}
+	// The server's own view of what it adds (palabre_media_fanout_seconds).
+	if f := res.ServerFanoutMS; f == nil || f.P50 <= 0 || f.P99 < f.P50 || f.Max < f.P99 {
+		t.Errorf("server fan-out time %+v", f)
+	}
 	if !bytes.Contains(progress.Bytes(), []byte("joining:")) {
 		t.Errorf("no progress lines: %q", progress.String())
 	}

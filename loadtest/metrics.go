@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +41,8 @@ func scrape(ctx context.Context, url string) (map[string]float64, error) {
 // their labels; NaN samples and lines that do not parse are skipped. A
 // label value may hold spaces, braces and escaped quotes. A summary's
 // quantile is kept apart as well, under its name and label as written:
-// `go_gc_duration_seconds{quantile="1"}`.
+// `go_gc_duration_seconds{quantile="1"}`; so is a histogram's bucket,
+// `palabre_media_fanout_seconds_bucket{le="0.005"}`.
 func parseMetrics(rd io.Reader) map[string]float64 {
 	out := make(map[string]float64)
 	sc := bufio.NewScanner(rd)
@@ -49,7 +51,7 @@ func parseMetrics(rd io.Reader) map[string]float64 {
 		name, labels, value, ok := parseSampleLine(sc.Text())
 		if ok {
 			out[name] += value
-			if strings.HasPrefix(labels, `{quantile="`) && strings.Count(labels, `"`) == 2 {
+			if (strings.HasPrefix(labels, `{quantile="`) || strings.HasPrefix(labels, `{le="`)) && strings.Count(labels, `"`) == 2 {
 				out[name+labels] = value
 			}
 		}
@@ -83,6 +85,56 @@ func parseSampleLine(line string) (name, labels string, value float64, ok bool) 
 		return "", "", 0, false
 	}
 	return name, labels, v, true
+}
+
+// promHistogram reads the cumulative buckets of histogram name from m: their
+// upper bounds in increasing order (+Inf last) and counts.
+func promHistogram(m map[string]float64, name string) (bounds, cum []float64) {
+	prefix := name + `_bucket{le="`
+	for k, v := range m {
+		le, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		b, err := strconv.ParseFloat(strings.TrimSuffix(le, `"}`), 64)
+		if err != nil {
+			continue
+		}
+		i, _ := slices.BinarySearch(bounds, b)
+		bounds = slices.Insert(bounds, i, b)
+		cum = slices.Insert(cum, i, v)
+	}
+	return bounds, cum
+}
+
+// histogramQuantile is the upper bound of the bucket holding the
+// q-quantile of the samples between two reads of one histogram (start
+// may be empty: since the server started); -1 without samples, twice
+// the last finite bound past it.
+func histogramQuantile(bounds, start, end []float64, q float64) float64 {
+	if len(bounds) == 0 || len(end) != len(bounds) {
+		return -1
+	}
+	at := func(i int) float64 {
+		if len(start) == len(end) {
+			return end[i] - start[i]
+		}
+		return end[i]
+	}
+	total := at(len(bounds) - 1)
+	if total <= 0 {
+		return -1
+	}
+	want := math.Max(1, math.Round(q*total))
+	for i := range bounds {
+		if at(i) >= want {
+			if math.IsInf(bounds[i], 1) && i > 0 {
+				return 2 * bounds[i-1] // past the last bound: twice it (JSON has no +Inf)
+			}
+			return bounds[i]
+		}
+	}
+	return bounds[len(bounds)-1]
 }
 
 // labelsEnd returns the index of the '}' closing the label set that s

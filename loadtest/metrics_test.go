@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -23,7 +24,8 @@ func TestParseMetrics(t *testing.T) {
 		{"summed over labels", "x{code=\"a\"} 1\nx{code=\"b\"} 2.5\n", map[string]float64{"x": 3.5}},
 		{"label with braces, spaces and quotes", `x{v="a} b\"}{"} 4` + "\n", map[string]float64{"x": 4}},
 		{"timestamp", "x 5 1700000000000\n", map[string]float64{"x": 5}},
-		{"infinity", "x{le=\"+Inf\"} +Inf\n", map[string]float64{"x": posInf()}},
+		{"infinity", "x{le=\"+Inf\"} +Inf\n", map[string]float64{"x": posInf(), `x{le="+Inf"}`: posInf()}},
+		{"histogram buckets kept apart", "h_bucket{le=\"0.001\"} 2\nh_bucket{le=\"+Inf\"} 3\n", map[string]float64{"h_bucket": 5, `h_bucket{le="0.001"}`: 2, `h_bucket{le="+Inf"}`: 3}},
 		{"NaN skipped", "x NaN\nx 1\n", map[string]float64{"x": 1}},
 		{"garbage skipped", "x\nx{a=\"1\" 2\ny 1 2 3\nz two\nok 1\n", map[string]float64{"ok": 1}},
 		{"tabs", "x\t3\n", map[string]float64{"x": 3}},
@@ -81,5 +83,31 @@ func TestWindowQuantile(t *testing.T) {
 	}
 	if got := windowQuantile(second, h.snapshot(), 0.99); got != 0 {
 		t.Errorf("empty window = %g ms, want 0", got)
+	}
+}
+
+func TestPromHistogram(t *testing.T) {
+	m := parseMetrics(strings.NewReader("f_bucket{le=\"0.005\"} 90\nf_bucket{le=\"0.001\"} 50\nf_bucket{le=\"+Inf\"} 100\nf_sum 1\nf_count 100\n"))
+	bounds, cum := promHistogram(m, "f")
+	if len(bounds) != 3 || bounds[0] != 0.001 || bounds[1] != 0.005 || !math.IsInf(bounds[2], 1) || cum[0] != 50 || cum[1] != 90 || cum[2] != 100 {
+		t.Fatalf("bounds %v, counts %v", bounds, cum)
+	}
+	for _, tc := range []struct {
+		name  string
+		start []float64
+		q     float64
+		want  float64
+	}{
+		{"median since start", nil, 0.5, 0.001},
+		{"p90", nil, 0.9, 0.005},
+		{"p99 past the last bound: twice it", nil, 0.99, 0.01},
+		{"between two reads", []float64{50, 50, 50}, 0.5, 0.005},
+		{"nothing between two reads", []float64{50, 90, 100}, 0.5, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := histogramQuantile(bounds, tc.start, cum, tc.q); got != tc.want {
+				t.Errorf("got %g, want %g", got, tc.want)
+			}
+		})
 	}
 }

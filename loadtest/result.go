@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"text/tabwriter"
 	"time"
 )
@@ -45,6 +46,12 @@ type Result struct {
 	ServerGCs          *float64 `json:"server_gcs,omitempty"`
 	ServerGCPauseMS    *float64 `json:"server_gc_pause_total_ms,omitempty"`
 	ServerGCPauseMaxMS *float64 `json:"server_gc_pause_max_ms,omitempty"`
+	// ServerFanoutMS is how long the server held each forwarded audio
+	// packet, from its decryption to its last copy sent
+	// (palabre_media_fanout_seconds over the measurement; the bound of
+	// the histogram bucket holding each quantile): what the server adds
+	// for the last listener of a fan-out. Omitted without /metrics.
+	ServerFanoutMS *Quantiles `json:"server_fanout_ms,omitempty"`
 	// GC is the latency through the server's collections (Config.GCWatch).
 	GC *GCResult `json:"gc,omitempty"`
 
@@ -146,6 +153,13 @@ func (r *run) result(start, end serverSample, video *VideoResult) *Result {
 		}
 	}
 	res.gcFigures(start, end)
+	if p50 := histogramQuantile(end.fanoutBounds, start.fanout, end.fanout, 0.5); p50 >= 0 && slices.Equal(start.fanoutBounds, end.fanoutBounds) {
+		res.ServerFanoutMS = &Quantiles{
+			P50: 1000 * p50,
+			P99: 1000 * histogramQuantile(end.fanoutBounds, start.fanout, end.fanout, 0.99),
+			Max: 1000 * histogramQuantile(end.fanoutBounds, start.fanout, end.fanout, 1),
+		}
+	}
 	return res
 }
 
@@ -182,6 +196,9 @@ func (res *Result) WriteTable(w io.Writer) {
 		}
 	} else {
 		fmt.Fprintln(tw, "server figures\tunknown (no /metrics; pass --metrics-url, or --server-pid on the same machine)")
+	}
+	if f := res.ServerFanoutMS; f != nil {
+		fmt.Fprintf(tw, "server fan-out time\tp50 ≤ %g ms, p99 ≤ %g ms, max ≤ %g ms (from the packet's decryption to its last copy sent)\n", f.P50, f.P99, f.Max)
 	}
 	if res.ServerGCs != nil {
 		fmt.Fprintf(tw, "server GCs\t%.0f, pauses %.3f ms in all", *res.ServerGCs, *res.ServerGCPauseMS)

@@ -26,6 +26,9 @@ type serverSample struct {
 	gcs          float64 // collections since start (go_gc_duration_seconds_count), -1 unknown
 	gcPause      float64 // their stop-the-world pauses, seconds (go_gc_duration_seconds_sum)
 	gcPauseMax   float64 // the largest pause of the last 256 collections, seconds; -1 unknown
+	// The fan-out time histogram (palabre_media_fanout_seconds):
+	// bucket bounds in seconds and cumulative counts, nil if unknown.
+	fanoutBounds, fanout []float64
 }
 
 // serverSample reads the server's CPU and memory from /proc when its pid
@@ -46,6 +49,7 @@ func (r *run) serverSample(ctx context.Context) (serverSample, error) {
 		if v, ok := metrics[`go_gc_duration_seconds{quantile="1"}`]; ok {
 			s.gcPauseMax = v
 		}
+		s.fanoutBounds, s.fanout = promHistogram(metrics, "palabre_media_fanout_seconds")
 		cpu, okc := metrics["process_cpu_seconds_total"]
 		rss, okr := metrics["process_resident_memory_bytes"]
 		if okc && okr {

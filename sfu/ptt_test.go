@@ -81,6 +81,11 @@ func TestPTTSpeakerHeardOnlyWithFloor(t *testing.T) {
 	if st.DropGated == 0 || st.PacketsOut == 0 || st.PacketsIn == 0 || st.Participants != 6 || st.Rooms != 1 {
 		t.Errorf("stats = %+v", st)
 	}
+	// Every packet forwarded (to several listeners) is one fan-out time
+	// sample; a gated one is none.
+	if n := st.FanoutTime.Total(); n == 0 || n > st.PacketsOut || st.FanoutTime.Quantile(0.5) == 0 {
+		t.Errorf("fan-out time: %d samples (%d packets out), median %v", n, st.PacketsOut, st.FanoutTime.Quantile(0.5))
+	}
 }
 
 // A peer that sends without the floor is heard by nobody, while the floor

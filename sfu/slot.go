@@ -166,7 +166,7 @@ func (r *Room) forward(pub *Participant, i int, epoch uint32, pkt *rtp.Packet, l
 		return
 	}
 	f := r.engine.newFanout() // only for a packet that goes out
-	defer f.done(r.engine)
+	defer r.engine.fanoutDone(f, now)
 	for _, sub := range r.subscribers() {
 		if sub == pub || !sub.connected.Load() {
 			continue

@@ -81,6 +81,10 @@ type Stats struct {
 	// Media connections that failed: before ever coming up (ICE found no
 	// path), or after (the network went away).
 	NeverConnected, ConnectionLost uint64
+
+	// FanoutTime: how long each forwarded audio packet stayed in the
+	// server, until its last copy left (fanouttime.go).
+	FanoutTime FanoutTime
 }
 
 // counters are the Engine's live statistics. The fan-out adds once per
@@ -105,6 +109,7 @@ type counters struct {
 
 	connected                      [connKinds]atomic.Int64
 	neverConnected, connectionLost atomic.Uint64
+	fanoutTime                     fanoutHist
 }
 
 func (c *counters) snapshot() Stats {
@@ -140,5 +145,6 @@ func (c *counters) snapshot() Stats {
 		ConnectedRelay: c.connected[ConnRelay].Load(),
 		NeverConnected: c.neverConnected.Load(),
 		ConnectionLost: c.connectionLost.Load(),
+		FanoutTime:     c.fanoutTime.snapshot(),
 	}
 }

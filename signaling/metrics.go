@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"palabre/sfu"
 )
 
 // metrics are the server's Prometheus metrics. Media counters are read from
@@ -170,10 +172,11 @@ var (
 	descHostile    = prometheus.NewDesc("palabre_media_closed_hostile_total", "Participants whose media connection was closed for hostile RTCP.", nil, nil)
 	descConnected  = prometheus.NewDesc("palabre_media_connections", "Participants whose media connection is up, by kind (udp, tcp: ICE-TCP, turn: through a relay).", []string{"kind"}, nil)
 	descConnFailed = prometheus.NewDesc("palabre_media_connection_failures_total", "Media connections that failed, by when: never_connected (ICE found no path), lost (the network went away).", []string{"when"}, nil)
+	descFanoutTime = prometheus.NewDesc("palabre_media_fanout_seconds", "How long each forwarded audio packet stayed in the server, from its decryption to the last of its copies sent.", nil, nil)
 )
 
 func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPacketsIn, descBytesIn, descPacketsOut, descBytesOut, descRetransmit, descDropped, descRefused, descHostile, descConnected, descConnFailed} {
+	for _, d := range []*prometheus.Desc{descPacketsIn, descBytesIn, descPacketsOut, descBytesOut, descRetransmit, descDropped, descRefused, descHostile, descConnected, descConnFailed, descFanoutTime} {
 		ch <- d
 	}
 }
@@ -209,6 +212,14 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descConnected, st.ConnectedRelay, "turn")
 	counter(descConnFailed, st.NeverConnected, "never_connected")
 	counter(descConnFailed, st.ConnectionLost, "lost")
+	ft := st.FanoutTime
+	buckets := make(map[float64]uint64, len(sfu.FanoutBounds))
+	var cum uint64
+	for i, b := range sfu.FanoutBounds {
+		cum += ft.Counts[i]
+		buckets[b.Seconds()] = cum
+	}
+	ch <- prometheus.MustNewConstHistogram(descFanoutTime, ft.Total(), ft.Sum.Seconds(), buckets)
 }
 
 // turnCollector exports the bundled TURN server's counters.
