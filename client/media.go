@@ -323,7 +323,7 @@ func (c *Client) negotiate(sdp string) (webrtc.SessionDescription, error) {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("set remote description: %w", err)
 	}
-	c.noteOfferedVideo(pc.RemoteDescription())
+	c.noteOfferedVideo(sdp)
 	if !c.remoteSet {
 		c.remoteSet = true
 		for _, init := range c.remoteCands {

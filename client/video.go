@@ -14,6 +14,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"palabre/sfu/vp8"
@@ -597,12 +598,9 @@ func (c *Client) SetCameras(ctx context.Context, n int) error {
 
 // noteOfferedVideo records the SSRCs of the video slots the server's offer
 // announces (its sendonly video m-lines), for SendREMB.
-func (c *Client) noteOfferedVideo(d *webrtc.SessionDescription) {
-	if d == nil {
-		return
-	}
-	parsed, err := d.Unmarshal()
-	if err != nil {
+func (c *Client) noteOfferedVideo(offer string) {
+	var parsed sdp.SessionDescription
+	if parsed.UnmarshalString(offer) != nil {
 		return
 	}
 	var ssrcs []uint32

@@ -609,14 +609,24 @@ func (p *page) click(selector string) {
 	p.waitVisible(selector)
 	// A click lands where the element is: wait until nothing (a toast, a
 	// closing dialog) covers its centre, as WebDriver's element click does.
-	p.waitFor(selector+" is not covered", fmt.Sprintf(`(() => {
+	covered := fmt.Sprintf(`(() => {
 		const e = document.querySelector(%q);
-		if (!e) return false;
+		if (!e) return 'gone';
 		const r = e.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
-		if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) return true; // scrolled to by the click
+		if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) return ''; // scrolled to by the click
 		const top = document.elementFromPoint(x, y);
-		return !!top && (top === e || e.contains(top) || top.contains(e));
-	})()`, selector))
+		if (!top) return 'nothing at its centre';
+		return top === e || e.contains(top) || top.contains(e) ? '' : top.outerHTML.slice(0, 200);
+	})()`, selector)
+	for deadline := time.Now().Add(opTimeout); ; {
+		var by string
+		if err := p.evalErr(covered, &by); err == nil && by == "" {
+			break
+		} else if time.Now().After(deadline) {
+			p.t.Fatalf("%s (%s): %s stays covered by %s (%v)", p.name, p.engine.label, selector, by, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	ctx, cancel := p.ctx()
 	defer cancel()
 	if err := p.d.click(ctx, selector); err != nil {

@@ -232,7 +232,10 @@ func talkKeys(t *testing.T, b *bench) {
 	}
 	escape()
 	p.waitFor("Escape closes the dialog", `!document.querySelector('dialog[open]')`)
-	// The focus is back on the settings button, where Space would click it.
+	// The focus comes back to the settings button (the dialog's close
+	// event, a task later), where Space would click it: once it is there,
+	// take it away.
+	p.waitFor("the focus is back on the settings button", `document.activeElement === document.getElementById('settings-open')`)
 	p.run(`document.activeElement.blur()`)
 	p.waitFor("the hint names K", `document.getElementById('ptt-hint').textContent.includes('K')`)
 	p.key("k", true)
@@ -255,6 +258,7 @@ func talkKeys(t *testing.T, b *bench) {
 	p.waitFor("the change is cancelled", `!(`+capturing+`) && localStorage.getItem('palabre.pttKey') === 'KeyK' && document.getElementById('settings').open`)
 	escape()
 	p.waitFor("Escape closes the dialog", `!document.querySelector('dialog[open]')`)
+	p.waitFor("the focus is back on the settings button", `document.activeElement === document.getElementById('settings-open')`)
 	p.run(`document.activeElement.blur()`)
 
 	// The talk button, held with the mouse.
