@@ -27,7 +27,10 @@
 # first and hold until the last one, which carries the rest and the
 # talking rooms and measures, has finished. An admin token lifts the
 # per-address limit on room creation. SOAK_SERVER_FLAGS adds flags to the
-# server (e.g. "--memory-limit 1GiB") and SOAK_GOGC sets its GOGC.
+# server (e.g. "--memory-limit 1GiB"), SOAK_SERVER_ENV variables to its
+# environment (e.g. "GOGC=5 GOMAXPROCS=1"), SOAK_SERVER_CPUS the CPUs it
+# runs on (0; "0,1": both, beside the load generators' CPU 1), and
+# SOAK_NAME names the results (loadtest/results/soak-$SOAK_NAME.json).
 #
 # With SOAK set, SOAK_ROOMS, SOAK_LISTENERS and SOAK_SPEAKERS change the
 # load (default 10 × 50 × 2: half the 1,000 listeners of the largest run
@@ -47,10 +50,10 @@ fi
 idle=${SOAK_IDLE:-0} per=${SOAK_IDLE_PER:-5000}
 if [ "$idle" -gt 0 ]; then
 	rooms=${SOAK_ROOMS:-10} listeners=${SOAK_LISTENERS:-20} speakers=${SOAK_SPEAKERS:-2}
-	out=loadtest/results/soak-$SOAK-idle$idle.json
+	out=loadtest/results/soak-${SOAK_NAME:-$SOAK-idle$idle}.json
 else
 	rooms=${SOAK_ROOMS:-10} listeners=${SOAK_LISTENERS:-50} speakers=${SOAK_SPEAKERS:-2}
-	out=loadtest/results/soak-$SOAK.json
+	out=loadtest/results/soak-${SOAK_NAME:-$SOAK}.json
 fi
 sample=${SOAK_SAMPLE:-10s} port=${SOAK_PORT:-18090}
 url=http://127.0.0.1:$port
@@ -72,14 +75,14 @@ go build -o "$work/palabre" ./cmd/palabre
 
 pin0=() pin1=()
 if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-	pin0=(taskset -c 0) pin1=(taskset -c 1)
+	pin0=(taskset -c "${SOAK_SERVER_CPUS:-0}") pin1=(taskset -c 1)
 fi
 token=()
 if [ "$idle" -gt 0 ]; then
 	token=(--token "$("$work/palabre" admin token --data "$work/data" 2>/dev/null)")
 fi
-# shellcheck disable=SC2086 # SOAK_SERVER_FLAGS is a list of flags
-GODEBUG=gctrace=1 GOGC=${SOAK_GOGC:-100} "${pin0[@]}" "$work/palabre" serve --load-test --data "$work/data" \
+# shellcheck disable=SC2086 # SOAK_SERVER_ENV and SOAK_SERVER_FLAGS are lists
+env GODEBUG=gctrace=1 ${SOAK_SERVER_ENV:-} "${pin0[@]}" "$work/palabre" serve --load-test --data "$work/data" \
 	--listen "127.0.0.1:$port" --media-tcp-port 0 --turn=false --log-level warn ${SOAK_SERVER_FLAGS:-} \
 	>"$work/server.log" 2>&1 &
 pid=$!
