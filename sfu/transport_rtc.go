@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -42,12 +43,17 @@ type rtcTransport struct {
 	h       Handler
 	layout  Layout
 	conn    *rtc.Conn
-	offer   *rtc.Description
 	outSSRC []uint32
 	writers []rtcWriter
 
-	mu       sync.Mutex
-	answer   *rtc.Description
+	mu sync.Mutex
+	// offer is the offer until the answer comes; then lines keep what
+	// the reader and bind need of the answer, and nothing of either
+	// description stays (a parsed description's strings share its text:
+	// keeping one keeps it all, for as long as the participant stays).
+	offer    *rtc.Description
+	answered bool
+	lines    []answerLine // by m-line
 	bound    bool
 	cands    int
 	closing  atomic.Bool
@@ -65,6 +71,41 @@ type rtcTransport struct {
 }
 
 const maxRTCIn = 16 // the rtc engine's own SSRC budget
+
+// answerLine is what the transport keeps of one m-line of the answer.
+type answerLine struct {
+	ssrcs []uint32 // announced
+	mid   string
+	// The outgoing stream's, if its codec was answered (bind).
+	ok                     bool
+	pt                     uint8
+	levelID, absID, twccID uint8
+}
+
+// answerLines takes what the transport keeps of answer d.
+func answerLines(d *rtc.Description) []answerLine {
+	lines := make([]answerLine, len(d.Media))
+	for i := range d.Media {
+		m := &d.Media[i]
+		l := &lines[i]
+		l.ssrcs = slices.Clip(slices.Clone(m.SSRCs))
+		l.mid = strings.Clone(m.MID)
+		name := "opus"
+		if m.Kind == "video" {
+			name = "VP8"
+		}
+		if c := m.Codec(name); c != nil && !m.Rejected {
+			l.ok, l.pt = true, c.PayloadType
+		}
+		l.levelID, l.absID, l.twccID = m.ExtensionID(audioLevelURI), m.ExtensionID(absSendTimeURI), m.ExtensionID(transportCCURI)
+	}
+	return lines
+}
+
+// announces reports whether an m-line of the answer announced ssrc.
+func (t *rtcTransport) announces(ssrc uint32) bool {
+	return slices.ContainsFunc(t.lines, func(l answerLine) bool { return slices.Contains(l.ssrcs, ssrc) })
+}
 
 type rtcIn struct {
 	ssrc uint32
@@ -127,12 +168,13 @@ func openRTC(e *Engine, re *rtc.Engine, l Layout, h Handler) (Transport, string,
 	if l.VideoSlots > 0 {
 		c.SetRates(rtc.VideoRates)
 	}
-	t.offer = c.Offer(t.media())
-	text, err := t.offer.Marshal()
+	offer := c.Offer(t.media())
+	text, err := offer.Marshal()
 	if err != nil {
 		c.Close()
 		return nil, "", err
 	}
+	t.offer = offer
 	return t, text, nil
 }
 
@@ -201,7 +243,7 @@ func (t *rtcTransport) OutSSRC(out int) uint32 { return t.outSSRC[out] }
 func (t *rtcTransport) SetAnswer(text string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.answer != nil {
+	if t.answered {
 		return ErrAnswered
 	}
 	mids := make([]string, len(t.offer.Media))
@@ -227,7 +269,8 @@ func (t *rtcTransport) SetAnswer(text string) error {
 	if err := t.conn.SetRemote(remote); err != nil {
 		return fmt.Errorf("sfu: answer: %w", err)
 	}
-	t.answer = d
+	t.answered, t.offer = true, nil
+	t.lines = answerLines(d)
 	t.levelID = d.Media[0].ExtensionID(audioLevelURI)
 	if t.layout.VideoSlots > 0 {
 		cam := &d.Media[t.layout.cameraIn()]
@@ -309,27 +352,21 @@ func (t *rtcTransport) StateChanged(_ *rtc.Conn, s rtc.State) {
 
 func (t *rtcTransport) bind() {
 	t.mu.Lock()
-	if t.bound || t.answer == nil {
+	if t.bound || !t.answered {
 		t.mu.Unlock()
 		return
 	}
 	t.bound = true
-	a := t.answer
+	lines := t.lines
 	t.mu.Unlock()
 	for out := range t.outSSRC {
-		m := &a.Media[t.outMLine(out)]
-		name := "opus"
-		if m.Kind == "video" {
-			name = "VP8"
-		}
-		c := m.Codec(name)
-		if c == nil || m.Rejected {
+		l := &lines[t.outMLine(out)]
+		if !l.ok {
 			continue
 		}
 		t.h.Bound(out, OutStream{
-			Writer: &t.writers[out], SSRC: t.outSSRC[out], PayloadType: c.PayloadType,
-			AudioLevelID: m.ExtensionID(audioLevelURI), AbsSendTimeID: m.ExtensionID(absSendTimeURI),
-			TransportCCID: m.ExtensionID(transportCCURI),
+			Writer: &t.writers[out], SSRC: t.outSSRC[out], PayloadType: l.pt,
+			AudioLevelID: l.levelID, AbsSendTimeID: l.absID, TransportCCID: l.twccID,
 		})
 	}
 }
@@ -361,22 +398,22 @@ func (t *rtcTransport) HandleRTP(_ *rtc.Conn, p *rtp.Packet, raw []byte) {
 // its stream is already read from another SSRC.
 func (t *rtcTransport) classify(p *rtp.Packet) *InStream {
 	t.mu.Lock()
-	a := t.answer
+	answered, lines := t.answered, t.lines
 	levelID, midID, ridID := t.levelID, t.midExtID, t.ridExtID
 	t.mu.Unlock()
-	if a == nil {
+	if !answered {
 		return nil
 	}
 	mline := -1
-	for i, m := range a.Media {
-		if slices.Contains(m.SSRCs, p.SSRC) {
+	for i, l := range lines {
+		if slices.Contains(l.ssrcs, p.SSRC) {
 			mline = i
 		}
 	}
 	if mline < 0 && midID != 0 {
 		if mid := p.GetExtension(midID); mid != nil {
-			for i, m := range a.Media {
-				if m.MID == string(mid) {
+			for i, l := range lines {
+				if l.mid == string(mid) {
 					mline = i
 				}
 			}
@@ -449,7 +486,7 @@ func (t *rtcTransport) knownRTCP(ssrc uint32) bool {
 		}
 	}
 	t.mu.Lock()
-	announced := t.answer != nil && slices.ContainsFunc(t.answer.Media, func(m rtc.Media) bool { return slices.Contains(m.SSRCs, ssrc) })
+	announced := t.announces(ssrc)
 	t.mu.Unlock()
 	if announced || slices.Contains(t.unknown[:t.nunknown], ssrc) {
 		return true

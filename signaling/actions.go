@@ -91,7 +91,7 @@ func (se *session) pttOn(m proto.Message) {
 		// A press right after joining may beat the media's last step on
 		// this side (the client saw its connection up first): wait a
 		// little, the read loop of this one session only.
-		ctx, cancel := context.WithTimeout(se.ctx, mediaGrace)
+		ctx, cancel := context.WithTimeout(context.Background(), mediaGrace)
 		se.part.WaitConnected(ctx)
 		cancel()
 	}

@@ -64,7 +64,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusTooManyRequests, proto.CodeAddressLimit, "too many connections from your address")
 		return
 	}
-	conn, err := websocket.Accept(w, r, s.acceptOptions())
+	conn, err := websocket.Accept(smallBuffers{w}, r, s.acceptOptions())
 	if err != nil {
 		s.addrs.release(ip, useUnjoined)
 		return // Accept has answered the client
@@ -77,7 +77,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
-	se.run()
+	// The session runs in a goroutine of its own and the handler returns:
+	// the HTTP server's state for the request (its buffers, the request,
+	// the response) is then garbage instead of staying with every idle
+	// session, and the session's stack does not start under the HTTP
+	// server's frames.
+	go se.runRecovered()
 }
 
 // addressRefused counts and logs a refusal at an address's limit.

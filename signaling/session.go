@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,8 +44,8 @@ const (
 	stateJoined                      // in a room
 )
 
-// session is one WebSocket connection. Its read loop runs in the HTTP
-// handler's goroutine; a second goroutine writes.
+// session is one WebSocket connection. Its read loop runs in a goroutine
+// of its own; a writer goroutine runs only while messages wait (write.go).
 type session struct {
 	s     *Server
 	conn  *websocket.Conn
@@ -52,18 +53,22 @@ type session struct {
 	host  string                      // the host name the client reached us by, for TURN URLs
 	logp  atomic.Pointer[slog.Logger] // see logger
 	limit *rate.Limiter
-	// The outgoing queue: a slice that only takes memory while messages
-	// wait (thousands of idle sessions must stay cheap) and a wake-up
-	// channel for the writer.
+	// The outgoing queue, under outMu: a slice that only takes memory
+	// while messages wait, and a writer goroutine that runs only while
+	// there is something to write (thousands of idle sessions must stay
+	// cheap: an idle session has one goroutine, its reader).
 	outMu   sync.Mutex
 	outQ    [][]byte
-	outWake chan struct{}
-	ctx     context.Context
-	cancel  context.CancelFunc
+	writing bool // a writer goroutine runs (for good once closing)
+	closing bool // closeWith was called: the writer flushes and closes
+	// closed is closed when the writer has closed the connection.
+	closed chan struct{}
+	// pinger pings the client every pingInterval (its own goroutine,
+	// only while a ping waits for its pong).
+	pinger *time.Timer
 
 	closeOnce sync.Once
-	closing   chan struct{} // closed by closeWith
-	closeCode websocket.StatusCode
+	closeCode websocket.StatusCode // set once, by closeWith
 	closeMsg  string
 
 	// joinBy is when the connection must have joined a room.
@@ -111,18 +116,14 @@ type session struct {
 }
 
 func newSession(s *Server, conn *websocket.Conn, ip netip.Addr, host string) *session {
-	ctx, cancel := context.WithCancel(context.Background())
 	se := &session{
-		s:       s,
-		conn:    conn,
-		ip:      ip,
-		host:    host,
-		limit:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
-		outWake: make(chan struct{}, 1),
-		closing: make(chan struct{}),
-		joinBy:  time.Now().Add(s.cfg.UnjoinedTimeout),
-		ctx:     ctx,
-		cancel:  cancel,
+		s:      s,
+		conn:   conn,
+		ip:     ip,
+		host:   host,
+		limit:  rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
+		closed: make(chan struct{}),
+		joinBy: time.Now().Add(s.cfg.UnjoinedTimeout),
 	}
 	// No address in the logs unless the operator asks: Palabre collects
 	// nothing about the people who use it. A random session id ties the
@@ -135,17 +136,32 @@ func newSession(s *Server, conn *websocket.Conn, ip netip.Addr, host string) *se
 // participant in it (from whichever goroutine admits the session).
 func (se *session) logger() *slog.Logger { return se.logp.Load() }
 
-// run serves the connection until it ends.
+// run serves the connection until it ends: it reads, and a writer
+// goroutine (write.go's) comes and goes.
 func (se *session) run() {
 	defer se.s.removeSession(se)
-	writerDone := make(chan struct{})
-	go func() { defer close(writerDone); se.writeLoop() }()
+	se.outMu.Lock()
+	se.pinger = time.AfterFunc(pingInterval, se.ping)
+	se.outMu.Unlock()
 	se.readLoop()
 	se.closeWith(websocket.StatusNormalClosure, "")
 	se.leaveRoom(se.leaveReason())
 	se.releaseAll()
-	<-writerDone
-	se.cancel()
+	<-se.closed
+	se.pinger.Stop()
+}
+
+// runRecovered is run in the session's goroutine: a panic outside a
+// message's handling ends the session and is logged, and the server goes
+// on (as net/http's recovery did when sessions ran in its handlers).
+func (se *session) runRecovered() {
+	defer func() {
+		if p := recover(); p != nil {
+			se.logger().Error("panic in a session", "panic", p, "stack", string(debug.Stack()))
+			se.conn.CloseNow()
+		}
+	}()
+	se.run()
 }
 
 // acquire counts the session for use u of its address.
@@ -179,48 +195,91 @@ func (se *session) releaseAll() {
 	}
 }
 
+// readLoop reads until the connection ends. Each message is served in a
+// goroutine of its own (serve), the read loop waiting for it: the reader
+// sits idle between messages with the small stack that a read needs,
+// while the deep work (a join, an answer, JSON) grows and drops the
+// stacks of goroutines that end. An idle session's one goroutine then
+// costs a few KiB instead of the 16 KiB its stack grew to in the join.
 func (se *session) readLoop() {
 	for {
-		ctx := se.ctx
-		var cancel context.CancelFunc = func() {}
-		state := se.currentState()
-		if state != stateJoined {
-			// A hard deadline from the opening: pings and refused joins
-			// do not keep a connection that never joins.
-			ctx, cancel = context.WithDeadline(se.ctx, se.joinBy)
-		}
-		typ, data, err := se.conn.Read(ctx)
-		cancel()
+		typ, data, err := se.read()
 		if err != nil {
-			if se.currentState() != stateJoined && !time.Now().Before(se.joinBy) {
-				se.s.disconnected("join_timeout")
-				se.send(proto.ErrorReply(0, proto.CodeBadState, "no room joined in time; connection closed"))
-				se.closeWith(websocket.StatusPolicyViolation, "join timeout")
-				return
-			}
-			se.logger().Debug("connection ended", "err", err)
+			se.readFailed(err)
 			return
 		}
-		if !se.limit.Allow() {
-			se.s.disconnected("flood")
-			se.s.events.event("flood", slog.LevelWarn, "flood: closing connection")
-			se.send(proto.ErrorReply(0, proto.CodeFlood, "too many messages; connection closed"))
-			se.closeWith(websocket.StatusPolicyViolation, "flood")
-			return
-		}
-		if typ != websocket.MessageText {
-			se.send(proto.ErrorReply(0, proto.CodeBadMessage, "binary messages are not part of the protocol"))
-			continue
-		}
-		m, err := proto.DecodeRequest(data)
-		if err != nil {
-			se.send(proto.ErrorReply(m.ID, proto.CodeBadMessage, errMessage(err)))
-			continue
-		}
-		if done := se.handle(m); done {
+		if se.serve(typ, data) {
 			return
 		}
 	}
+}
+
+// read waits for the next message.
+func (se *session) read() (websocket.MessageType, []byte, error) {
+	if se.currentState() == stateJoined {
+		// No context to cancel once joined: a read with one would keep
+		// a registration in it (context.AfterFunc) for as long as the
+		// session sits idle. The writer's close ends the read.
+		return se.conn.Read(context.Background())
+	}
+	// A hard deadline from the opening: pings and refused joins do not
+	// keep a connection that never joins.
+	ctx, cancel := context.WithDeadline(context.Background(), se.joinBy)
+	defer cancel()
+	return se.conn.Read(ctx)
+}
+
+// readFailed ends the session whose read failed with err.
+func (se *session) readFailed(err error) {
+	if se.currentState() != stateJoined && !time.Now().Before(se.joinBy) {
+		se.s.disconnected("join_timeout")
+		se.send(proto.ErrorReply(0, proto.CodeBadState, "no room joined in time; connection closed"))
+		se.closeWith(websocket.StatusPolicyViolation, "join timeout")
+		return
+	}
+	se.logger().Debug("connection ended", "err", err)
+}
+
+// serve runs received in a goroutine of its own and waits for it (see
+// readLoop). It reports whether the session is over. A panic ends the
+// session, not the server (as net/http's recovery did when sessions ran
+// in its handlers).
+func (se *session) serve(typ websocket.MessageType, data []byte) (done bool) {
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		defer func() {
+			if p := recover(); p != nil {
+				se.logger().Error("panic serving a message", "panic", p, "stack", string(debug.Stack()))
+				se.closeWith(websocket.StatusInternalError, "internal error")
+				done = true
+			}
+		}()
+		done = se.received(typ, data)
+	}()
+	<-finished
+	return done
+}
+
+// received handles one message. It reports whether the session is over.
+func (se *session) received(typ websocket.MessageType, data []byte) bool {
+	if !se.limit.Allow() {
+		se.s.disconnected("flood")
+		se.s.events.event("flood", slog.LevelWarn, "flood: closing connection")
+		se.send(proto.ErrorReply(0, proto.CodeFlood, "too many messages; connection closed"))
+		se.closeWith(websocket.StatusPolicyViolation, "flood")
+		return true
+	}
+	if typ != websocket.MessageText {
+		se.send(proto.ErrorReply(0, proto.CodeBadMessage, "binary messages are not part of the protocol"))
+		return false
+	}
+	m, err := proto.DecodeRequest(data)
+	if err != nil {
+		se.send(proto.ErrorReply(m.ID, proto.CodeBadMessage, errMessage(err)))
+		return false
+	}
+	return se.handle(m)
 }
 
 // currentState is the session's state.
@@ -297,92 +356,6 @@ func (se *session) ack(m proto.Message) {
 
 func (se *session) fail(m proto.Message, code, msg string) {
 	se.send(proto.ErrorReply(m.ID, code, msg))
-}
-
-// enqueue queues data for the writer without ever blocking: a client that
-// cannot keep up is disconnected so it cannot hold up its room.
-func (se *session) enqueue(data []byte) {
-	se.outMu.Lock()
-	if len(se.outQ) >= outQueue {
-		se.outMu.Unlock()
-		// Often called under a room's lock: the writer logs it, once.
-		se.closeWith(websocket.StatusPolicyViolation, "too slow")
-		return
-	}
-	se.outQ = append(se.outQ, data)
-	se.outMu.Unlock()
-	select {
-	case se.outWake <- struct{}{}:
-	default:
-	}
-}
-
-// dequeue takes every waiting message.
-func (se *session) dequeue() [][]byte {
-	se.outMu.Lock()
-	defer se.outMu.Unlock()
-	q := se.outQ
-	se.outQ = nil
-	return q
-}
-
-func (se *session) writeLoop() {
-	ping := time.NewTicker(pingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-se.outWake:
-			for _, data := range se.dequeue() {
-				if !se.write(data) {
-					se.closeWith(websocket.StatusGoingAway, "write failed")
-					se.conn.CloseNow()
-					return
-				}
-			}
-		case <-ping.C:
-			ctx, cancel := context.WithTimeout(se.ctx, writeTimeout)
-			err := se.conn.Ping(ctx)
-			cancel()
-			if err != nil {
-				se.closeWith(websocket.StatusGoingAway, "ping timeout")
-				se.conn.CloseNow()
-				return
-			}
-		case <-se.closing:
-			if se.closeMsg == "too slow" {
-				se.s.disconnected("too_slow")
-				se.s.events.event("too-slow", slog.LevelWarn, "client too slow: connection closed")
-			}
-			// Flush what is queued (the last error, a kick notice) for up
-			// to a second, then close; that ends the read loop too.
-			se.flush(time.Now().Add(time.Second))
-			se.conn.Close(se.closeCode, se.closeMsg)
-			return
-		}
-	}
-}
-
-func (se *session) flush(deadline time.Time) {
-	for _, data := range se.dequeue() {
-		if time.Now().After(deadline) || !se.write(data) {
-			return
-		}
-	}
-}
-
-func (se *session) write(data []byte) bool {
-	ctx, cancel := context.WithTimeout(se.ctx, writeTimeout)
-	defer cancel()
-	return se.conn.Write(ctx, websocket.MessageText, data) == nil
-}
-
-// closeWith ends the session: the writer flushes its queue and closes the
-// connection, which ends the read loop; run then cleans up.
-func (se *session) closeWith(code websocket.StatusCode, reason string) {
-	se.closeOnce.Do(func() {
-		se.closeCode, se.closeMsg = code, reason
-		close(se.closing)
-	})
 }
 
 // shutdown tells the client why and closes the session.

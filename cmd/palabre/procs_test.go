@@ -35,7 +35,7 @@ type node struct {
 }
 
 // freePort returns a port that is free on 127.0.0.1 for TCP and UDP.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	for i := 0; i < 50; i++ {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

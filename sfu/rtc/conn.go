@@ -1,11 +1,13 @@
 package rtc
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -282,6 +284,12 @@ func (c *Conn) SetRemote(r Remote) error {
 		return errors.New("rtc: remote without fingerprint")
 	}
 	ssrcs := append([]uint32(nil), r.SSRCs[:min(len(r.SSRCs), maxSSRCs)]...)
+	// Kept for the connection's life: none of the parsed description's
+	// strings, which share its whole text.
+	r.Ufrag, r.Pwd = strings.Clone(r.Ufrag), strings.Clone(r.Pwd)
+	r.Fingerprint = Fingerprint{Algorithm: strings.Clone(r.Fingerprint.Algorithm), Value: bytes.Clone(r.Fingerprint.Value)}
+	r.Setup = Setup(strings.Clone(string(r.Setup)))
+	r.SSRCs = nil
 	c.mu.Lock()
 	if c.remote != nil {
 		c.mu.Unlock()
