@@ -64,7 +64,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusTooManyRequests, proto.CodeAddressLimit, "too many connections from your address")
 		return
 	}
-	conn, err := websocket.Accept(smallBuffers{w}, r, s.acceptOptions())
+	conn, err := websocket.Accept(withSmallBuffers(w), r, s.acceptOptions())
 	if err != nil {
 		s.addrs.release(ip, useUnjoined)
 		return // Accept has answered the client

@@ -25,6 +25,22 @@ const (
 // buffers of wsReadBuffer and wsWriteBuffer bytes instead of net/http's.
 type smallBuffers struct{ http.ResponseWriter }
 
+// withSmallBuffers wraps w in smallBuffers if it can be hijacked (an
+// HTTP/2 stream cannot: w stays as it is, and the WebSocket library
+// answers as it always did).
+func withSmallBuffers(w http.ResponseWriter) http.ResponseWriter {
+	for rw := w; ; {
+		switch t := rw.(type) {
+		case http.Hijacker:
+			return smallBuffers{w}
+		case interface{ Unwrap() http.ResponseWriter }:
+			rw = t.Unwrap()
+		default:
+			return w
+		}
+	}
+}
+
 func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
