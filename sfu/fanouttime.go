@@ -40,28 +40,6 @@ func (f *FanoutTime) Total() uint64 {
 	return n
 }
 
-// Quantile returns the bound of the bucket holding the q-quantile (0 < q
-// ≤ 1), 0 without samples, and the last bound doubled past it.
-func (f *FanoutTime) Quantile(q float64) time.Duration {
-	n := f.Total()
-	if n == 0 {
-		return 0
-	}
-	want := uint64(q*float64(n) + 0.5)
-	want = max(want, 1)
-	var seen uint64
-	for i, c := range f.Counts {
-		seen += c
-		if seen >= want {
-			if i == len(FanoutBounds) {
-				return 2 * FanoutBounds[len(FanoutBounds)-1]
-			}
-			return FanoutBounds[i]
-		}
-	}
-	return 2 * FanoutBounds[len(FanoutBounds)-1]
-}
-
 type fanoutHist struct {
 	counts [len(FanoutBounds) + 1]atomic.Uint64
 	sum    atomic.Int64

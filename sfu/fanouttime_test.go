@@ -5,22 +5,22 @@ import (
 	"time"
 )
 
+// A sample lands in the first bucket whose bound it does not exceed, past
+// every bound in the last one; the sum adds them all.
 func TestFanoutHistogram(t *testing.T) {
 	us := time.Microsecond
+	last := len(FanoutBounds)
 	for _, tc := range []struct {
 		name    string
 		samples []time.Duration
-		q       float64
-		want    time.Duration
+		want    map[int]uint64 // bucket → count
 	}{
-		{"empty", nil, 0.99, 0},
-		{"one", []time.Duration{30 * us}, 0.5, 100 * us},
-		{"on a bound", []time.Duration{time.Millisecond}, 0.5, time.Millisecond},
-		{"just above a bound", []time.Duration{time.Millisecond + 1}, 0.5, 2 * time.Millisecond},
-		{"p99 of 99 fast, 1 slow", append(repeat(99, 50*us), 30*time.Millisecond), 0.99, 100 * us},
-		{"p99 of 98 fast, 2 slow", append(repeat(98, 50*us), 30*time.Millisecond, 30*time.Millisecond), 0.99, 50 * time.Millisecond},
-		{"p100", append(repeat(10, 50*us), 3*time.Millisecond), 1, 5 * time.Millisecond},
-		{"past every bound", []time.Duration{5 * time.Second}, 0.5, 2 * time.Second},
+		{"empty", nil, map[int]uint64{}},
+		{"below the first bound", []time.Duration{30 * us}, map[int]uint64{0: 1}},
+		{"on a bound", []time.Duration{time.Millisecond}, map[int]uint64{3: 1}},
+		{"just above a bound", []time.Duration{time.Millisecond + 1}, map[int]uint64{4: 1}},
+		{"several", []time.Duration{50 * us, 60 * us, 30 * time.Millisecond}, map[int]uint64{0: 2, 8: 1}},
+		{"past every bound", []time.Duration{5 * time.Second}, map[int]uint64{last: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var h fanoutHist
@@ -30,8 +30,10 @@ func TestFanoutHistogram(t *testing.T) {
 				sum += d
 			}
 			f := h.snapshot()
-			if got := f.Quantile(tc.q); got != tc.want {
-				t.Errorf("Quantile(%v) = %v, want %v (counts %v)", tc.q, got, tc.want, f.Counts)
+			for i, c := range f.Counts {
+				if c != tc.want[i] {
+					t.Errorf("bucket %d (≤ %v): %d samples, want %d (counts %v)", i, bound(i), c, tc.want[i], f.Counts)
+				}
 			}
 			if f.Total() != uint64(len(tc.samples)) || f.Sum != sum {
 				t.Errorf("total %d sum %v, want %d %v", f.Total(), f.Sum, len(tc.samples), sum)
@@ -40,10 +42,9 @@ func TestFanoutHistogram(t *testing.T) {
 	}
 }
 
-func repeat(n int, d time.Duration) []time.Duration {
-	out := make([]time.Duration, n)
-	for i := range out {
-		out[i] = d
+func bound(i int) any {
+	if i < len(FanoutBounds) {
+		return FanoutBounds[i]
 	}
-	return out
+	return "∞"
 }

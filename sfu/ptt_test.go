@@ -83,8 +83,8 @@ func TestPTTSpeakerHeardOnlyWithFloor(t *testing.T) {
 	}
 	// Every packet forwarded (to several listeners) is one fan-out time
 	// sample; a gated one is none.
-	if n := st.FanoutTime.Total(); n == 0 || n > st.PacketsOut || st.FanoutTime.Quantile(0.5) == 0 {
-		t.Errorf("fan-out time: %d samples (%d packets out), median %v", n, st.PacketsOut, st.FanoutTime.Quantile(0.5))
+	if n := st.FanoutTime.Total(); n == 0 || n > st.PacketsOut || st.FanoutTime.Sum <= 0 {
+		t.Errorf("fan-out time: %d samples (%d packets out), %v in all", n, st.PacketsOut, st.FanoutTime.Sum)
 	}
 }
 
